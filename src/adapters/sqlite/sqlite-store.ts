@@ -1,0 +1,260 @@
+// WorkflowStore on better-sqlite3. Every write runs inside a BEGIN IMMEDIATE transaction, so two
+// processes on one file queue on the write lock (busy_timeout) instead of failing with SQLITE_BUSY.
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type {
+  CallOutcome,
+  NewModelCall,
+  SubtaskPatch,
+  WorkflowPatch,
+  WorkflowStore,
+  WorkflowSummary,
+} from '../../core/ports.js';
+import type { ModelCall, ReviewRecord, Subtask, Workflow } from '../../core/types.js';
+import { migrate } from './migrate.js';
+
+type Row = Record<string, unknown>;
+
+export interface OpenOptions {
+  /** How long a writer waits for another process's write lock before giving up. */
+  busyTimeoutMs?: number;
+}
+
+/** Opens (creating with mode 0600, parent folders 0700) and migrates the database file. */
+export function openDatabase(path: string, opts: OpenOptions = {}): Database.Database {
+  if (path !== ':memory:') {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // Create the file ourselves so it is 0600 from the first byte; SQLite gives -wal/-shm the same mode.
+    closeSync(openSync(path, 'a', 0o600));
+  }
+  const db = new Database(path);
+  db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 10_000}`);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+  return db;
+}
+
+const WORKFLOW_COLUMNS: Record<keyof WorkflowPatch, string> = {
+  phase: 'phase',
+  planVersion: 'plan_version',
+  plannerResponseId: 'planner_response_id',
+  coordinationNotes: 'coordination_notes',
+  budget: 'budget',
+};
+
+const SUBTASK_COLUMNS: Record<keyof SubtaskPatch, string> = {
+  status: 'status',
+  attempts: 'attempts',
+  role: 'role',
+  model: 'model',
+  feedback: 'feedback',
+  output: 'output',
+  leaseOwner: 'lease_owner',
+};
+
+const toDb = (value: unknown): unknown => (value !== null && typeof value === 'object' ? JSON.stringify(value) : value);
+
+export class SqliteWorkflowStore implements WorkflowStore {
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(readonly db: Database.Database) {}
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  transaction<T>(fn: () => T): T {
+    // better-sqlite3 turns a nested call into a SAVEPOINT inside the outer transaction.
+    return this.db.transaction(fn).immediate();
+  }
+
+  insertWorkflow(w: Workflow): void {
+    this.transaction(() =>
+      this.stmt(
+        `INSERT INTO workflows (id, request, goal, context, phase, plan_version, planner_response_id, coordination_notes, budget, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(w.id, w.request, w.goal, w.context, w.phase, w.planVersion, w.plannerResponseId, w.coordinationNotes, JSON.stringify(w.budget), w.createdAt, w.updatedAt),
+    );
+  }
+
+  getWorkflow(id: string): Workflow | null {
+    const row = this.stmt('SELECT * FROM workflows WHERE id = ?').get(id) as Row | undefined;
+    return row ? workflowFromRow(row) : null;
+  }
+
+  listWorkflows(limit: number): WorkflowSummary[] {
+    const rows = this.stmt(
+      `SELECT w.*, COUNT(s.id) AS subtask_count, COALESCE(SUM(s.status IN ('completed','approved')), 0) AS done_count
+       FROM workflows w LEFT JOIN subtasks s ON s.workflow_id = w.id
+       GROUP BY w.id ORDER BY w.updated_at DESC, w.id LIMIT ?`,
+    ).all(limit) as Row[];
+    return rows.map((r) => ({ workflow: workflowFromRow(r), subtasks: Number(r.subtask_count), done: Number(r.done_count) }));
+  }
+
+  updateWorkflow(id: string, patch: WorkflowPatch, now: number): void {
+    this.update('workflows', 'id = ?', [id], WORKFLOW_COLUMNS, patch, now);
+  }
+
+  insertPlanVersion(workflowId: string, version: number, plan: unknown, responseId: string | null, now: number): void {
+    this.transaction(() =>
+      this.stmt('INSERT INTO plans (workflow_id, version, plan, response_id, created_at) VALUES (?, ?, ?, ?, ?)').run(
+        workflowId,
+        version,
+        JSON.stringify(plan),
+        responseId,
+        now,
+      ),
+    );
+  }
+
+  insertSubtasks(subtasks: Subtask[]): void {
+    const insert = this.stmt(
+      `INSERT INTO subtasks (workflow_id, id, position, title, description, depends_on, complexity, output_format, relevant_files,
+                             status, attempts, role, model, feedback, output, lease_owner, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.transaction(() => {
+      for (const s of subtasks) {
+        insert.run(
+          s.workflowId, s.id, s.position, s.title, s.description, JSON.stringify(s.depends_on), s.complexity, s.output_format,
+          JSON.stringify(s.relevant_files), s.status, s.attempts, s.role, s.model, s.feedback, s.output, s.leaseOwner, s.updatedAt,
+        );
+      }
+    });
+  }
+
+  listSubtasks(workflowId: string): Subtask[] {
+    const rows = this.stmt('SELECT * FROM subtasks WHERE workflow_id = ? ORDER BY position').all(workflowId) as Row[];
+    return rows.map(subtaskFromRow);
+  }
+
+  updateSubtask(workflowId: string, id: string, patch: SubtaskPatch, now: number): void {
+    this.update('subtasks', 'workflow_id = ? AND id = ?', [workflowId, id], SUBTASK_COLUMNS, patch, now);
+  }
+
+  beginCall(c: NewModelCall): number {
+    return this.transaction(() => {
+      const info = this.stmt(
+        `INSERT INTO model_calls (workflow_id, subtask_id, role, purpose, model, status, owner, started_at)
+         VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
+      ).run(c.workflowId, c.subtaskId, c.role, c.purpose, c.model, c.owner, c.startedAt);
+      return Number(info.lastInsertRowid);
+    });
+  }
+
+  finishCall(id: number, o: CallOutcome): void {
+    this.transaction(() =>
+      this.stmt(
+        `UPDATE model_calls SET status = ?, response_id = ?, input_tokens = ?, cached_tokens = ?, output_tokens = ?, error = ?, ended_at = ?
+         WHERE id = ?`,
+      ).run(o.status, o.responseId ?? null, o.usage?.input_tokens ?? null, o.usage?.cached_tokens ?? null, o.usage?.output_tokens ?? null, o.error ?? null, o.endedAt, id),
+    );
+  }
+
+  listCalls(workflowId: string): ModelCall[] {
+    const rows = this.stmt('SELECT * FROM model_calls WHERE workflow_id = ? ORDER BY id').all(workflowId) as Row[];
+    return rows.map(callFromRow);
+  }
+
+  insertReviews(workflowId: string, callId: number, planVersion: number, reviews: ReviewRecord[], now: number): void {
+    const insert = this.stmt(
+      'INSERT INTO reviews (workflow_id, subtask_id, call_id, plan_version, verdict, feedback, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.transaction(() => {
+      for (const r of reviews) insert.run(workflowId, r.subtask_id, callId, planVersion, r.verdict, r.feedback, now);
+    });
+  }
+
+  releaseOwner(owner: string, now: number): { calls: number; subtasks: number } {
+    return this.transaction(() => {
+      const calls = this.stmt(
+        `UPDATE model_calls SET status = 'abandoned', error = 'the process stopped before the call completed', ended_at = ?
+         WHERE owner = ? AND status = 'pending'`,
+      ).run(now, owner).changes;
+      const subtasks = this.stmt(
+        `UPDATE subtasks SET status = 'pending', lease_owner = NULL, updated_at = ? WHERE lease_owner = ? AND status = 'running'`,
+      ).run(now, owner).changes;
+      return { calls, subtasks };
+    });
+  }
+
+  private update(table: string, where: string, keys: unknown[], columns: Record<string, string>, patch: object, now: number): void {
+    const entries = Object.entries(patch).filter(([, v]) => v !== undefined);
+    const sets = entries.map(([k]) => {
+      const column = columns[k];
+      if (!column) throw new Error(`${table}: no column for ${k}`);
+      return `${column} = ?`;
+    });
+    const sql = `UPDATE ${table} SET ${[...sets, 'updated_at = ?'].join(', ')} WHERE ${where}`;
+    this.transaction(() => this.stmt(sql).run(...entries.map(([, v]) => toDb(v)), now, ...keys));
+  }
+}
+
+const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
+
+function workflowFromRow(r: Row): Workflow {
+  return {
+    id: String(r.id),
+    request: String(r.request),
+    goal: String(r.goal),
+    context: str(r.context),
+    phase: r.phase as Workflow['phase'],
+    planVersion: Number(r.plan_version),
+    plannerResponseId: str(r.planner_response_id),
+    coordinationNotes: String(r.coordination_notes),
+    budget: JSON.parse(String(r.budget)) as Workflow['budget'],
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+function subtaskFromRow(r: Row): Subtask {
+  return {
+    workflowId: String(r.workflow_id),
+    id: String(r.id),
+    position: Number(r.position),
+    title: String(r.title),
+    description: String(r.description),
+    depends_on: JSON.parse(String(r.depends_on)) as string[],
+    complexity: r.complexity as Subtask['complexity'],
+    output_format: String(r.output_format),
+    relevant_files: JSON.parse(String(r.relevant_files)) as string[],
+    status: r.status as Subtask['status'],
+    attempts: Number(r.attempts),
+    role: r.role as Subtask['role'],
+    model: str(r.model),
+    feedback: str(r.feedback),
+    output: str(r.output),
+    leaseOwner: str(r.lease_owner),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+function callFromRow(r: Row): ModelCall {
+  const hasUsage = r.input_tokens !== null;
+  return {
+    id: Number(r.id),
+    workflowId: String(r.workflow_id),
+    subtaskId: str(r.subtask_id),
+    role: r.role as ModelCall['role'],
+    purpose: r.purpose as ModelCall['purpose'],
+    model: String(r.model),
+    status: r.status as ModelCall['status'],
+    owner: String(r.owner),
+    responseId: str(r.response_id),
+    usage: hasUsage
+      ? { input_tokens: Number(r.input_tokens), cached_tokens: Number(r.cached_tokens ?? 0), output_tokens: Number(r.output_tokens ?? 0) }
+      : null,
+    error: str(r.error),
+    startedAt: Number(r.started_at),
+    endedAt: r.ended_at === null ? null : Number(r.ended_at),
+  };
+}

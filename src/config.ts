@@ -1,0 +1,126 @@
+// Configuration: defaults < config file (PLANEXEC_CONFIG or --config) < environment < command line.
+// The environment is passed in, never read from process.env here, so tests can build any config.
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_PRICES } from './core/cost.js';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const positiveInt = z.coerce.number().int().positive();
+
+const PriceSchema = z.strictObject({
+  input: z.number().nonnegative(),
+  cached: z.number().nonnegative(),
+  output: z.number().nonnegative(),
+  quota: z.number().nonnegative(),
+});
+
+/** What a config file may hold; every key optional. */
+export const FileConfigSchema = z.strictObject({
+  plannerModel: z.string().min(1).optional(),
+  executorModel: z.string().min(1).optional(),
+  db: z.string().min(1).optional(),
+  root: z.string().min(1).optional(),
+  logLevel: z.enum(LOG_LEVELS).optional(),
+  modelTimeoutMs: positiveInt.optional(),
+  maxRetries: z.coerce.number().int().min(0).max(10).optional(),
+  maxFileBytes: positiveInt.optional(),
+  maxContextBytes: positiveInt.optional(),
+  plannerMaxOutputTokens: positiveInt.optional(),
+  executorMaxOutputTokens: positiveInt.optional(),
+  prices: z.record(z.string(), PriceSchema).optional(),
+  extendedCacheModels: z.array(z.string()).optional(),
+});
+export type FileConfig = z.infer<typeof FileConfigSchema>;
+
+export interface Config {
+  openai: { apiKey: string | undefined; baseURL: string | undefined; timeoutMs: number; maxRetries: number };
+  models: { planner: string; executor: string };
+  dbPath: string;
+  root: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  limits: {
+    maxFileBytes: number;
+    maxContextBytes: number;
+    maxDependencyChars: number;
+    reviewOutputChars: number;
+    resultChars: number;
+    maxOutputTokens: { planner: number | undefined; executor: number | undefined };
+  };
+  prices: Record<string, z.infer<typeof PriceSchema>>;
+  extendedCacheModels: string[];
+}
+
+// Environment variable -> config key. Unset or empty variables are ignored.
+const ENV_KEYS: Record<string, keyof FileConfig> = {
+  PLANEXEC_PLANNER_MODEL: 'plannerModel',
+  PLANEXEC_EXECUTOR_MODEL: 'executorModel',
+  PLANEXEC_DB: 'db',
+  PLANEXEC_ROOT: 'root',
+  PLANEXEC_LOG_LEVEL: 'logLevel',
+  PLANEXEC_MODEL_TIMEOUT_MS: 'modelTimeoutMs',
+  PLANEXEC_MAX_RETRIES: 'maxRetries',
+  PLANEXEC_MAX_FILE_BYTES: 'maxFileBytes',
+  PLANEXEC_MAX_CONTEXT_BYTES: 'maxContextBytes',
+  PLANEXEC_PLANNER_MAX_OUTPUT_TOKENS: 'plannerMaxOutputTokens',
+  PLANEXEC_EXECUTOR_MAX_OUTPUT_TOKENS: 'executorMaxOutputTokens',
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface LoadOptions {
+  /** Parsed JSON of the config file, if any. */
+  file?: unknown;
+  /** Where the file came from, for error messages. */
+  fileName?: string;
+  /** Command-line overrides (highest precedence). */
+  overrides?: FileConfig;
+  cwd?: string;
+}
+
+export function loadConfig(env: Readonly<Record<string, string | undefined>>, opts: LoadOptions = {}): Readonly<Config> {
+  const file = parse(FileConfigSchema, opts.file ?? {}, opts.fileName ?? 'config file');
+  const fromEnv: Record<string, string> = {};
+  for (const [name, key] of Object.entries(ENV_KEYS)) {
+    const value = env[name]?.trim();
+    if (value) fromEnv[key] = value;
+  }
+  const envConfig = parse(FileConfigSchema, fromEnv, 'environment', (key) => Object.keys(ENV_KEYS).find((n) => ENV_KEYS[n] === key) ?? key);
+  const c: FileConfig = { ...file, ...envConfig, ...(opts.overrides ?? {}) };
+  const cwd = opts.cwd ?? process.cwd();
+
+  const stateHome = env.XDG_STATE_HOME?.trim() || join(homedir(), '.local', 'state');
+  const config: Config = {
+    openai: {
+      apiKey: env.OPENAI_API_KEY?.trim() || undefined,
+      baseURL: env.OPENAI_BASE_URL?.trim() || undefined,
+      timeoutMs: c.modelTimeoutMs ?? 600_000,
+      maxRetries: c.maxRetries ?? 2,
+    },
+    models: { planner: c.plannerModel ?? 'gpt-5.4', executor: c.executorModel ?? 'gpt-5.4-mini' },
+    dbPath: c.db === ':memory:' ? ':memory:' : resolve(cwd, c.db ?? join(stateHome, 'planexec', 'state.db')),
+    root: resolve(cwd, c.root ?? '.'),
+    logLevel: c.logLevel ?? 'info',
+    limits: {
+      maxFileBytes: c.maxFileBytes ?? 64 * 1024,
+      maxContextBytes: c.maxContextBytes ?? 256 * 1024,
+      maxDependencyChars: 32_000,
+      reviewOutputChars: 24_000,
+      resultChars: 12_000,
+      maxOutputTokens: { planner: c.plannerMaxOutputTokens, executor: c.executorMaxOutputTokens },
+    },
+    prices: { ...DEFAULT_PRICES, ...(c.prices ?? {}) },
+    extendedCacheModels: c.extendedCacheModels ?? ['gpt-5.4'],
+  };
+  return Object.freeze(config);
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, where: string, name: (key: string) => string = (k) => k): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => `${name(String(i.path[0] ?? ''))}: ${i.message}`);
+  throw new ConfigError(`Invalid configuration in the ${where}: ${problems.join('; ')}`);
+}

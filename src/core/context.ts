@@ -1,0 +1,89 @@
+// The minimal-context builder: what one executor call sees, and a report of it.
+import { missingDependencies } from './plan.js';
+import type { TokenCounter, WorkspaceFile, WorkspaceReader } from './ports.js';
+import { EXECUTOR_INSTRUCTIONS, renderExecutorInput, type DependencyOutput } from './prompts.js';
+import { clip, utf8Bytes } from './text.js';
+import type { Subtask, Workflow } from './types.js';
+
+export interface ContextLimits {
+  /** Bytes of one file sent to the executor. */
+  maxFileBytes: number;
+  /** Bytes of all files of one call together. */
+  maxContextBytes: number;
+  /** Characters of one dependency's output. */
+  maxDependencyChars: number;
+}
+
+export interface FileReport {
+  path: string;
+  bytes: number;
+  sent_bytes: number;
+  truncated: boolean;
+  missing: boolean;
+  sha256: string | null;
+}
+
+export interface DependencyReport {
+  subtask_id: string;
+  chars: number;
+  truncated: boolean;
+}
+
+export interface ExecutorContext {
+  instructions: string;
+  input: string;
+  report: { tokens: number; files: FileReport[]; dependencies: DependencyReport[] };
+}
+
+export interface BuildContextArgs {
+  workflow: Workflow;
+  subtask: Subtask;
+  all: readonly Subtask[];
+  notes: string | null;
+  files: WorkspaceReader;
+  tokens: TokenCounter;
+  limits: ContextLimits;
+}
+
+export async function buildExecutorContext(a: BuildContextArgs): Promise<ExecutorContext> {
+  const missing = missingDependencies(a.subtask, a.all);
+  if (missing.length) throw new Error(`buildExecutorContext called with incomplete dependencies: ${missing.join(', ')}`);
+
+  const fileReports: FileReport[] = [];
+  const shown: WorkspaceFile[] = [];
+  let remaining = a.limits.maxContextBytes;
+  // Sorted, so subtasks that share files send them in the same order (a shared cacheable prefix).
+  for (const path of [...new Set(a.subtask.relevant_files)].sort()) {
+    const file = await a.files.read(path, Math.min(a.limits.maxFileBytes, remaining));
+    if (file.kind === 'missing') {
+      fileReports.push({ path, bytes: 0, sent_bytes: 0, truncated: false, missing: true, sha256: null });
+      continue;
+    }
+    const sent = utf8Bytes(file.content);
+    remaining -= sent;
+    shown.push(file);
+    fileReports.push({ path, bytes: file.bytes, sent_bytes: sent, truncated: file.truncated, missing: false, sha256: file.sha256 });
+  }
+
+  const byId = new Map(a.all.map((s) => [s.id, s]));
+  const dependencies: DependencyOutput[] = [];
+  const depReports: DependencyReport[] = [];
+  for (const id of a.subtask.depends_on) {
+    const dep = byId.get(id);
+    if (!dep) continue;
+    const out = clip(dep.output ?? '', a.limits.maxDependencyChars);
+    dependencies.push({ id, title: dep.title, output: out.text, truncated: out.truncated });
+    depReports.push({ subtask_id: id, chars: out.total, truncated: out.truncated });
+  }
+
+  const input = renderExecutorInput({
+    goal: a.workflow.goal,
+    files: shown,
+    dependencies,
+    subtask: a.subtask,
+    feedback: a.subtask.feedback,
+    notes: a.notes,
+  });
+  const tokens = a.tokens.count(EXECUTOR_INSTRUCTIONS) + a.tokens.count(input);
+  return { instructions: EXECUTOR_INSTRUCTIONS, input, report: { tokens, files: fileReports, dependencies: depReports } };
+}

@@ -1,0 +1,31 @@
+import type { ContextLimits } from './context.js';
+import type { PriceTable } from './cost.js';
+import type { Clock, IdSource, ModelProvider, TokenCounter, WorkflowStore, WorkspaceReader } from './ports.js';
+import type { Role } from './types.js';
+
+export interface CoreSettings {
+  models: Readonly<Record<Role, string>>;
+  prices: PriceTable;
+  /** Models that accept `prompt_cache_retention: "24h"`. */
+  extendedCacheModels: readonly string[];
+  context: ContextLimits;
+  /** Cap on `max_output_tokens` per role; undefined leaves it to the provider. */
+  maxOutputTokens: Readonly<Record<Role, number | undefined>>;
+  /** Characters of one subtask output sent to the planner for review. */
+  reviewOutputChars: number;
+  /** Characters of a long text field in one tool result; the rest is paged. */
+  resultChars: number;
+}
+
+/** Everything the use cases need, injected by the composition root (src/cli.ts) or a test. */
+export interface CoreDeps {
+  store: WorkflowStore;
+  models: ModelProvider;
+  files: WorkspaceReader;
+  tokens: TokenCounter;
+  clock: Clock;
+  ids: IdSource;
+  /** Identifies this process in leases and the call journal. */
+  owner: string;
+  settings: CoreSettings;
+}

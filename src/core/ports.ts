@@ -1,0 +1,139 @@
+// What the core needs from the outside world. Adapters in src/adapters implement these; tests use
+// real adapters (SQLite, the local OpenAI stand-in) or small scripted ones.
+import type {
+  CallPurpose,
+  CallStatus,
+  ModelCall,
+  ReviewRecord,
+  Role,
+  Subtask,
+  Usage,
+  Workflow,
+} from './types.js';
+
+export interface StructuredFormat {
+  name: string;
+  /** JSON Schema in the strict subset the Responses API accepts. */
+  schema: Record<string, unknown>;
+}
+
+export interface ModelRequest {
+  model: string;
+  role: Role;
+  instructions: string;
+  input: string;
+  previousResponseId?: string | null;
+  format?: StructuredFormat;
+  cacheKey: string;
+  cacheRetention?: '24h' | 'in-memory';
+  maxOutputTokens?: number;
+  signal?: AbortSignal;
+}
+
+export interface ModelResponse {
+  responseId: string;
+  text: string;
+  usage: Usage;
+}
+
+export interface ModelProvider {
+  generate(request: ModelRequest): Promise<ModelResponse>;
+}
+
+export interface WorkflowSummary {
+  workflow: Workflow;
+  subtasks: number;
+  /** Subtasks completed or approved. */
+  done: number;
+}
+
+export interface NewModelCall {
+  workflowId: string;
+  subtaskId: string | null;
+  role: Role;
+  purpose: CallPurpose;
+  model: string;
+  owner: string;
+  startedAt: number;
+}
+
+export interface CallOutcome {
+  status: Exclude<CallStatus, 'pending'>;
+  responseId?: string | null;
+  usage?: Usage | null;
+  error?: string | null;
+  endedAt: number;
+}
+
+export type WorkflowPatch = Partial<Pick<Workflow, 'phase' | 'planVersion' | 'plannerResponseId' | 'coordinationNotes' | 'budget'>>;
+export type SubtaskPatch = Partial<
+  Pick<Subtask, 'status' | 'attempts' | 'role' | 'model' | 'feedback' | 'output' | 'leaseOwner'>
+>;
+
+/**
+ * Persistence. Every method is synchronous; `transaction` runs its function as one
+ * `BEGIN IMMEDIATE` transaction (nested calls join the outer one).
+ */
+export interface WorkflowStore {
+  transaction<T>(fn: () => T): T;
+
+  insertWorkflow(workflow: Workflow): void;
+  getWorkflow(id: string): Workflow | null;
+  /** Most recently updated first. */
+  listWorkflows(limit: number): WorkflowSummary[];
+  updateWorkflow(id: string, patch: WorkflowPatch, now: number): void;
+
+  insertPlanVersion(workflowId: string, version: number, plan: unknown, responseId: string | null, now: number): void;
+
+  insertSubtasks(subtasks: Subtask[]): void;
+  listSubtasks(workflowId: string): Subtask[];
+  updateSubtask(workflowId: string, id: string, patch: SubtaskPatch, now: number): void;
+
+  beginCall(call: NewModelCall): number;
+  finishCall(id: number, outcome: CallOutcome): void;
+  listCalls(workflowId: string): ModelCall[];
+
+  insertReviews(workflowId: string, callId: number, planVersion: number, reviews: ReviewRecord[], now: number): void;
+
+  /**
+   * Lets go of everything `owner` holds: its pending calls become `abandoned` (sent, outcome
+   * unknown) and its running subtasks go back to `pending`. Returns how many of each.
+   */
+  releaseOwner(owner: string, now: number): { calls: number; subtasks: number };
+}
+
+export interface WorkspaceFile {
+  kind: 'file';
+  path: string;
+  /** Size of the whole file. */
+  bytes: number;
+  /** Text read, at most the cap given, cut on a UTF-8 character boundary. */
+  content: string;
+  truncated: boolean;
+  /** The file holds NUL bytes: nothing of it is shown. */
+  binary: boolean;
+  /** sha256 of the bytes read (the part shown), hex. */
+  sha256: string;
+}
+
+export interface MissingFile {
+  kind: 'missing';
+  path: string;
+}
+
+export interface WorkspaceReader {
+  /** Reads a workspace-relative path; throws path_outside_root for anything that leaves the root. */
+  read(path: string, maxBytes: number): Promise<WorkspaceFile | MissingFile>;
+}
+
+export interface TokenCounter {
+  count(text: string): number;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export interface IdSource {
+  workflowId(): string;
+}

@@ -1,0 +1,98 @@
+// Every word planexec sends to a model. The instructions of each role are constants: they come first
+// in every request and never vary, so the provider's prefix cache can serve them. What varies
+// (the request, files, outputs) comes after, most-shared parts first.
+import type { WorkspaceFile } from './ports.js';
+import { utf8Bytes } from './text.js';
+import type { Subtask } from './types.js';
+
+export const PLANNER_INSTRUCTIONS = `You are the planner of planexec, a planner/executor split for software work. You, the strong model, analyse requests, break them into subtasks, and review results. A cheaper executor model carries out each routine subtask; complex subtasks run on your model but with the same narrow context.
+
+Every message to you starts with "Task: plan", "Task: repair" or "Task: review". Answer only with JSON in the schema of that request.
+
+Planning (Task: plan, Task: repair):
+- Break the request into 1 to 50 subtasks that together deliver it. Prefer few, well-cut subtasks over many tiny ones.
+- The executor sees ONLY: a one-line goal of the workflow, the subtask's title and description, its output_format, the relevant_files (read from the workspace), review feedback on an earlier attempt, and the outputs of the subtasks listed in depends_on. It never sees the request, this conversation, or any other subtask. Write each description so it can be done from that alone.
+- depends_on lists direct dependencies only. Leave independent work independent so it can run in parallel. No cycles.
+- complexity "routine": narrow, well-specified work (boilerplate, tests, docs, a function to a clear spec). "complex": needs design judgement or a wide view; it runs on the planner model, so use it sparingly.
+- relevant_files: workspace-relative paths (no leading "/", no ".."), only the files the subtask must read.
+- ids: short and unique, "s1", "s2", ...
+- coordination_notes: how the pieces fit together, for your own review later.
+
+Reviewing (Task: review):
+- Judge each listed subtask's output against its description and output_format.
+- approve: complete and correct. revise: fixable; the feedback says exactly what to change, because the executor sees your feedback and its original inputs, nothing else. escalate: a human must decide (ambiguous requirement, risky or destructive change, repeated failure).
+- Give one review per listed subtask; the overall verdict is the most serious of them.`;
+
+export const EXECUTOR_INSTRUCTIONS = `You are an executor of planexec. You carry out exactly one narrow subtask of a larger piece of software work that a planner has broken down.
+
+You receive: the goal of the whole workflow (one line), files from the workspace, the outputs of the subtasks yours depends on, then your subtask with its expected output format, and possibly review feedback on your previous attempt.
+
+Rules:
+- Do this subtask and nothing else. Do not redo or restate the work of other subtasks.
+- Answer with the deliverable itself, in the expected output format. No preamble, no closing remarks.
+- Where the review feedback asks for changes, make all of them.
+- If something you need is missing, make the most reasonable assumption and state it in one line at the end.`;
+
+/** A file as a prompt section, with a header that says when only part of it is shown. */
+export function renderFile(file: WorkspaceFile): string {
+  if (file.binary) return `=== ${file.path}, ${file.bytes} bytes, binary: not shown ===`;
+  const shown = utf8Bytes(file.content);
+  const note = file.truncated ? `, first ${shown} of ${file.bytes} bytes` : `, ${file.bytes} bytes`;
+  return `=== ${file.path}${note} ===\n${file.content}`;
+}
+
+export function renderPlanInput(request: string, context: string | null, files: WorkspaceFile[]): string {
+  const parts = [`Task: plan\nRequest: ${request.trim()}`];
+  if (context?.trim()) parts.push(`Context from the host:\n${context.trim()}`);
+  if (files.length) parts.push(`Files:\n${files.map(renderFile).join('\n\n')}`);
+  return parts.join('\n\n');
+}
+
+export function renderRepairInput(problems: string[]): string {
+  return `Task: repair\nYour answer cannot be used as it is:\n${problems.map((p) => `- ${p}`).join('\n')}\nAnswer again with the complete corrected JSON.`;
+}
+
+export interface ReviewItem {
+  subtask: Subtask;
+  output: string;
+  outputTruncated: boolean;
+}
+
+export function renderReviewInput(planVersion: number, items: ReviewItem[]): string {
+  const sections = items.map(({ subtask: s, output, outputTruncated }) => {
+    const cut = outputTruncated ? '\n[output cut for length]' : '';
+    return `### Subtask ${s.id}: ${s.title}\nAttempt ${s.attempts} on ${s.model ?? 'unknown model'}. Expected output format: ${s.output_format}\nOutput:\n${output}${cut}`;
+  });
+  return `Task: review\nPlan version ${planVersion}. Review the results of these ${items.length} subtask(s).\n\n${sections.join('\n\n')}`;
+}
+
+export interface DependencyOutput {
+  id: string;
+  title: string;
+  output: string;
+  truncated: boolean;
+}
+
+export interface ExecutorInputParts {
+  goal: string;
+  files: WorkspaceFile[];
+  dependencies: DependencyOutput[];
+  subtask: Pick<Subtask, 'id' | 'title' | 'description' | 'output_format'>;
+  feedback: string | null;
+  notes: string | null;
+}
+
+// Order: the goal and files (shared by sibling subtasks) before the subtask-specific text, so
+// subtasks that read the same files share a cacheable prefix.
+export function renderExecutorInput(p: ExecutorInputParts): string {
+  const parts = [`Goal of the workflow: ${p.goal}`];
+  if (p.files.length) parts.push(`## Files\n${p.files.map(renderFile).join('\n\n')}`);
+  if (p.dependencies.length) {
+    const deps = p.dependencies.map((d) => `### ${d.id}: ${d.title}\n${d.output}${d.truncated ? '\n[output cut for length]' : ''}`);
+    parts.push(`## Outputs of the subtasks this one depends on\n${deps.join('\n\n')}`);
+  }
+  parts.push(`## Subtask ${p.subtask.id}: ${p.subtask.title}\n${p.subtask.description}\n\nExpected output format: ${p.subtask.output_format}`);
+  if (p.feedback) parts.push(`## Review feedback on your previous attempt\n${p.feedback}`);
+  if (p.notes) parts.push(`## Notes from the host\n${p.notes}`);
+  return parts.join('\n\n');
+}

@@ -1,0 +1,89 @@
+// The domain's nouns. Plain data: the store persists them, the use cases move them through states.
+
+export const PHASES = ['planning', 'executing', 'reviewing', 'completed', 'needs_human', 'failed', 'cancelled'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export const SUBTASK_STATUSES = ['pending', 'running', 'completed', 'approved', 'failed', 'needs_human'] as const;
+export type SubtaskStatus = (typeof SUBTASK_STATUSES)[number];
+
+/** Which model slot does the work: the strong planner model or the cheap executor model. */
+export type Role = 'planner' | 'executor';
+export type Complexity = 'routine' | 'complex';
+export type Verdict = 'approve' | 'revise' | 'escalate';
+export type CallPurpose = 'plan' | 'repair' | 'execute' | 'review' | 'compact';
+export type CallStatus = 'pending' | 'completed' | 'failed' | 'abandoned';
+
+export interface TokenBudget {
+  planner_tokens?: number | undefined;
+  executor_tokens?: number | undefined;
+}
+
+export interface Workflow {
+  id: string;
+  request: string;
+  /** One line that tells an executor what the whole workflow is for. */
+  goal: string;
+  context: string | null;
+  phase: Phase;
+  planVersion: number;
+  /** Head of the planner's Responses-API chain (`previous_response_id` for the next planner turn). */
+  plannerResponseId: string | null;
+  coordinationNotes: string;
+  budget: TokenBudget;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface PlannedSubtask {
+  id: string;
+  title: string;
+  description: string;
+  depends_on: string[];
+  complexity: Complexity;
+  output_format: string;
+  relevant_files: string[];
+}
+
+export interface Subtask extends PlannedSubtask {
+  workflowId: string;
+  position: number;
+  status: SubtaskStatus;
+  /** The current attempt: 1 for the first try, +1 each time review sends it back. */
+  attempts: number;
+  role: Role;
+  /** Model of the latest execution; null until it has run. */
+  model: string | null;
+  /** Latest review feedback, shown to the executor on the next attempt. */
+  feedback: string | null;
+  output: string | null;
+  leaseOwner: string | null;
+  updatedAt: number;
+}
+
+export interface Usage {
+  input_tokens: number;
+  cached_tokens: number;
+  output_tokens: number;
+}
+
+export interface ModelCall {
+  id: number;
+  workflowId: string;
+  subtaskId: string | null;
+  role: Role;
+  purpose: CallPurpose;
+  model: string;
+  status: CallStatus;
+  owner: string;
+  responseId: string | null;
+  usage: Usage | null;
+  error: string | null;
+  startedAt: number;
+  endedAt: number | null;
+}
+
+export interface ReviewRecord {
+  subtask_id: string;
+  verdict: Verdict;
+  feedback: string;
+}

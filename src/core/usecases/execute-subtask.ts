@@ -1,0 +1,145 @@
+import { buildExecutorContext, type DependencyReport, type FileReport } from '../context.js';
+import type { CoreDeps } from '../deps.js';
+import { dependenciesIncomplete, invalidTransition, nothingToDo } from '../errors.js';
+import { beginCall, completeCall, failCall, modelRequest, sumUsage, type CallOptions, type CallUsage } from '../journal.js';
+import { missingDependencies, readySubtasks } from '../plan.js';
+import { roleFor } from '../routing.js';
+import { clip } from '../text.js';
+import type { Phase, Role, Subtask, SubtaskStatus, Workflow } from '../types.js';
+import { derivePhase, findSubtask, loadWorkflow, nextStep } from '../workflow.js';
+
+export interface ExecuteSubtaskInput {
+  workflow_id: string;
+  subtask_id?: string | undefined;
+  notes?: string | undefined;
+  force?: boolean | undefined;
+}
+
+export interface ExecuteSubtaskResult {
+  workflow_id: string;
+  subtask_id: string;
+  status: SubtaskStatus;
+  /** False when a completed subtask's stored output is returned without a model call. */
+  executed: boolean;
+  attempt: number;
+  output: string;
+  output_truncated: boolean;
+  model: string | null;
+  role: Role;
+  usage: CallUsage;
+  context: { tokens: number; files: FileReport[]; dependencies: DependencyReport[] } | null;
+  phase: Phase;
+  ready: string[];
+  next: string;
+}
+
+export async function executeSubtask(d: CoreDeps, input: ExecuteSubtaskInput, opts: CallOptions = {}): Promise<ExecuteSubtaskResult> {
+  const { workflow, subtasks } = loadWorkflow(d, input.workflow_id);
+  if (workflow.phase === 'cancelled' || workflow.phase === 'failed') {
+    throw invalidTransition(`Workflow ${workflow.id} is ${workflow.phase}.`, 'Start a new workflow with plan_task.');
+  }
+  const subtask = input.subtask_id ? findSubtask(workflow, subtasks, input.subtask_id) : firstReady(workflow, subtasks);
+
+  if ((subtask.status === 'completed' || subtask.status === 'approved') && !input.force) {
+    return result(d, workflow, subtasks, subtask, { executed: false, usage: sumUsage([]), context: null });
+  }
+  if (subtask.status === 'running') {
+    throw invalidTransition(`Subtask '${subtask.id}' is already running.`, `Wait for it; check workflow_status {"workflow_id":"${workflow.id}"}.`);
+  }
+  if (subtask.status === 'needs_human') {
+    throw invalidTransition(
+      `Subtask '${subtask.id}' is waiting for a human decision.`,
+      `Read the planner's question with workflow_status {"workflow_id":"${workflow.id}","subtask_id":"${subtask.id}"}.`,
+    );
+  }
+  const missing = missingDependencies(subtask, subtasks);
+  if (missing.length) {
+    throw dependenciesIncomplete(subtask.id, missing, `Execute ${missing.map((m) => `'${m}'`).join(', ')} first (execute_subtask with that subtask_id).`);
+  }
+
+  const role = roleFor(subtask.complexity);
+  const context = await buildExecutorContext({
+    workflow,
+    subtask,
+    all: subtasks,
+    notes: input.notes?.trim() || null,
+    files: d.files,
+    tokens: d.tokens,
+    limits: d.settings.context,
+  });
+  const request = modelRequest(d, role, context.instructions, context.input);
+
+  // Claim the subtask and journal the call in one transaction, re-checking that nobody changed it
+  // since we read it; on failure the subtask and workflow go back exactly as they were.
+  const callId = d.store.transaction(() => {
+    const fresh = d.store.listSubtasks(workflow.id).find((s) => s.id === subtask.id);
+    const freshWorkflow = d.store.getWorkflow(workflow.id);
+    if (!fresh || fresh.status !== subtask.status || freshWorkflow?.phase !== workflow.phase) {
+      throw invalidTransition(`Subtask '${subtask.id}' changed while it was being prepared.`, 'Call execute_subtask again.');
+    }
+    const now = d.clock.now();
+    d.store.updateSubtask(workflow.id, subtask.id, { status: 'running', leaseOwner: d.owner }, now);
+    if (workflow.phase !== 'executing' && workflow.phase !== 'needs_human') d.store.updateWorkflow(workflow.id, { phase: 'executing' }, now);
+    return beginCall(d, { workflowId: workflow.id, subtaskId: subtask.id, purpose: 'execute', role }, request.model);
+  });
+
+  let response;
+  try {
+    response = await d.models.generate({ ...request, signal: opts.signal });
+  } catch (error) {
+    d.store.transaction(() => {
+      failCall(d, callId, error);
+      d.store.updateSubtask(workflow.id, subtask.id, { status: subtask.status, leaseOwner: null }, subtask.updatedAt);
+      d.store.updateWorkflow(workflow.id, { phase: workflow.phase }, workflow.updatedAt);
+    });
+    throw error;
+  }
+
+  const after = d.store.transaction(() => {
+    completeCall(d, callId, response);
+    const now = d.clock.now();
+    d.store.updateSubtask(workflow.id, subtask.id, { status: 'completed', output: response.text, model: request.model, role, leaseOwner: null }, now);
+    const all = d.store.listSubtasks(workflow.id);
+    const current = d.store.getWorkflow(workflow.id)!;
+    const phase = current.phase === 'needs_human' && all.some((s) => s.status === 'needs_human') ? 'needs_human' : derivePhase(all);
+    d.store.updateWorkflow(workflow.id, { phase }, now);
+    return { workflow: { ...current, phase }, subtasks: all };
+  });
+  const done = findSubtask(after.workflow, after.subtasks, subtask.id);
+  return result(d, after.workflow, after.subtasks, done, { executed: true, usage: sumUsage([response]), context: context.report });
+}
+
+function firstReady(workflow: Workflow, subtasks: Subtask[]): Subtask {
+  const ready = readySubtasks(subtasks)[0];
+  if (ready) return ready;
+  throw nothingToDo(`No subtask of workflow ${workflow.id} is ready to execute.`, nextStep(workflow, subtasks));
+}
+
+function result(
+  d: CoreDeps,
+  workflow: Workflow,
+  subtasks: Subtask[],
+  subtask: Subtask,
+  extra: Pick<ExecuteSubtaskResult, 'executed' | 'usage' | 'context'>,
+): ExecuteSubtaskResult {
+  const output = clip(subtask.output ?? '', d.settings.resultChars);
+  const marker = output.truncated
+    ? `\n\n[output truncated: ${output.text.length} of ${output.total} characters shown. Get the rest with workflow_status ${JSON.stringify({ workflow_id: workflow.id, subtask_id: subtask.id, offset: output.text.length })}]`
+    : '';
+  return {
+    workflow_id: workflow.id,
+    subtask_id: subtask.id,
+    status: subtask.status,
+    executed: extra.executed,
+    attempt: subtask.attempts,
+    output: output.text + marker,
+    output_truncated: output.truncated,
+    model: subtask.model,
+    role: subtask.role,
+    usage: extra.usage,
+    context: extra.context,
+    phase: workflow.phase,
+    ready: readySubtasks(subtasks).map((s) => s.id),
+    next: nextStep(workflow, subtasks),
+  };
+}

@@ -1,0 +1,118 @@
+import type { CoreDeps } from '../deps.js';
+import { fileUnreadable, invalidInput, modelOutputInvalid } from '../errors.js';
+import { structuredPlannerCall, type CallOptions, type CallUsage } from '../journal.js';
+import { PlanSchema, readySubtasks, relativePathProblem, validatePlan, type Plan } from '../plan.js';
+import type { WorkspaceFile } from '../ports.js';
+import { renderPlanInput } from '../prompts.js';
+import { roleFor } from '../routing.js';
+import { goalLine, utf8Bytes } from '../text.js';
+import type { Phase, Subtask, TokenBudget, Workflow } from '../types.js';
+import { plannedSubtaskView, type PlannedSubtaskView } from '../views.js';
+import { nextStep } from '../workflow.js';
+
+export interface PlanTaskInput {
+  request: string;
+  context?: string | undefined;
+  files?: string[] | undefined;
+  budget?: TokenBudget | undefined;
+}
+
+export interface PlanTaskResult {
+  workflow_id: string;
+  phase: Phase;
+  plan_version: number;
+  subtasks: PlannedSubtaskView[];
+  ready: string[];
+  coordination_notes: string;
+  usage: CallUsage;
+  next: string;
+}
+
+export async function planTask(d: CoreDeps, input: PlanTaskInput, opts: CallOptions = {}): Promise<PlanTaskResult> {
+  const request = input.request.trim();
+  if (!request) throw invalidInput('request is empty.', 'Describe the feature or change to plan in `request`.');
+  const files = await readPlanFiles(d, input.files ?? []);
+
+  const workflowId = d.ids.workflowId();
+  const answer = await structuredPlannerCall(
+    d,
+    { workflowId, purpose: 'plan' },
+    renderPlanInput(request, input.context ?? null, files),
+    null,
+    { name: 'plan', schema: PlanSchema },
+    validatePlan,
+    opts,
+  );
+  if (answer.problems.length) {
+    throw modelOutputInvalid(
+      `The planner's plan is still invalid after one repair round: ${answer.problems.join(' ')}`,
+      'Nothing was stored. Retry, or make the request narrower (fewer, larger pieces of work).',
+      { problems: answer.problems },
+    );
+  }
+
+  const now = d.clock.now();
+  const workflow: Workflow = {
+    id: workflowId,
+    request,
+    goal: goalLine(request),
+    context: input.context ?? null,
+    phase: 'executing',
+    planVersion: 1,
+    plannerResponseId: answer.responseId,
+    coordinationNotes: answer.value.coordination_notes,
+    budget: input.budget ?? {},
+    createdAt: now,
+    updatedAt: now,
+  };
+  const subtasks = toSubtasks(workflowId, answer.value, now);
+  d.store.transaction(() => {
+    d.store.insertWorkflow(workflow);
+    d.store.insertPlanVersion(workflowId, 1, answer.value, answer.responseId, now);
+    d.store.insertSubtasks(subtasks);
+  });
+
+  return {
+    workflow_id: workflowId,
+    phase: workflow.phase,
+    plan_version: 1,
+    subtasks: subtasks.map(plannedSubtaskView),
+    ready: readySubtasks(subtasks).map((s) => s.id),
+    coordination_notes: workflow.coordinationNotes,
+    usage: answer.usage,
+    next: nextStep(workflow, subtasks),
+  };
+}
+
+function toSubtasks(workflowId: string, plan: Plan, now: number): Subtask[] {
+  return plan.subtasks.map((p, position) => ({
+    ...p,
+    workflowId,
+    position,
+    status: 'pending',
+    attempts: 1,
+    role: roleFor(p.complexity),
+    model: null,
+    feedback: null,
+    output: null,
+    leaseOwner: null,
+    updatedAt: now,
+  }));
+}
+
+/** The files the host asked the planner to see: they must exist; each and all together are size-capped. */
+async function readPlanFiles(d: CoreDeps, paths: string[]): Promise<WorkspaceFile[]> {
+  for (const path of paths) {
+    const problem = relativePathProblem(path);
+    if (problem) throw invalidInput(`files: '${path}' ${problem}.`, 'List files as paths relative to the workspace root (PLANEXEC_ROOT).');
+  }
+  const out: WorkspaceFile[] = [];
+  let remaining = d.settings.context.maxContextBytes;
+  for (const path of [...new Set(paths)]) {
+    const file = await d.files.read(path, Math.min(d.settings.context.maxFileBytes, remaining));
+    if (file.kind === 'missing') throw fileUnreadable(path, 'it does not exist');
+    remaining -= utf8Bytes(file.content);
+    out.push(file);
+  }
+  return out;
+}

@@ -1,0 +1,114 @@
+import type { CoreDeps } from '../deps.js';
+import { invalidInput, invalidTransition, nothingToDo } from '../errors.js';
+import { structuredPlannerCall, type CallOptions, type CallUsage } from '../journal.js';
+import { renderReviewInput } from '../prompts.js';
+import { ReviewSchema, worstVerdict, type Review } from '../review.js';
+import { clip } from '../text.js';
+import type { Phase, ReviewRecord, Subtask, Verdict } from '../types.js';
+import { derivePhase, loadWorkflow, nextStep } from '../workflow.js';
+
+export interface ReviewResultsInput {
+  workflow_id: string;
+  subtask_ids?: string[] | undefined;
+}
+
+export interface ReviewResultsResult {
+  workflow_id: string;
+  verdict: Verdict;
+  reviews: ReviewRecord[];
+  /** Subtasks sent for review that the planner did not judge; they stay completed. */
+  unreviewed: string[];
+  summary: string;
+  phase: Phase;
+  usage: CallUsage;
+  next: string;
+}
+
+export async function reviewResults(d: CoreDeps, input: ReviewResultsInput, opts: CallOptions = {}): Promise<ReviewResultsResult> {
+  const { workflow, subtasks } = loadWorkflow(d, input.workflow_id);
+  if (workflow.phase === 'cancelled' || workflow.phase === 'failed') {
+    throw invalidTransition(`Workflow ${workflow.id} is ${workflow.phase}.`, 'Start a new workflow with plan_task.');
+  }
+  const batch = pickBatch(workflow.id, subtasks, input.subtask_ids);
+  const items = batch.map((subtask) => {
+    const out = clip(subtask.output ?? '', d.settings.reviewOutputChars);
+    return { subtask, output: out.text, outputTruncated: out.truncated };
+  });
+  const wanted = new Set(batch.map((s) => s.id));
+
+  const answer = await structuredPlannerCall(
+    d,
+    { workflowId: workflow.id, purpose: 'review' },
+    renderReviewInput(workflow.planVersion, items),
+    workflow.plannerResponseId,
+    { name: 'review', schema: ReviewSchema },
+    (review) => reviewProblems(review, wanted),
+    opts,
+  );
+
+  // Later reviews of the same subtask win; reviews of subtasks outside the batch are ignored.
+  const bySubtask = new Map<string, ReviewRecord>();
+  for (const r of answer.value.reviews) if (wanted.has(r.subtask_id)) bySubtask.set(r.subtask_id, r);
+
+  const after = d.store.transaction(() => {
+    const now = d.clock.now();
+    // A subtask re-executed while the planner was reviewing keeps its new output unjudged.
+    const current = new Map(d.store.listSubtasks(workflow.id).map((s) => [s.id, s]));
+    for (const s of batch) {
+      const fresh = current.get(s.id);
+      if (fresh?.status !== 'completed' || fresh.updatedAt !== s.updatedAt) bySubtask.delete(s.id);
+    }
+    const reviews = [...bySubtask.values()];
+    d.store.insertReviews(workflow.id, answer.callId, workflow.planVersion, reviews, now);
+    for (const r of reviews) {
+      const s = current.get(r.subtask_id)!;
+      if (r.verdict === 'approve') d.store.updateSubtask(workflow.id, s.id, { status: 'approved', feedback: null }, now);
+      else if (r.verdict === 'revise') d.store.updateSubtask(workflow.id, s.id, { status: 'pending', feedback: r.feedback, attempts: s.attempts + 1 }, now);
+      else d.store.updateSubtask(workflow.id, s.id, { status: 'needs_human', feedback: r.feedback }, now);
+    }
+    const all = d.store.listSubtasks(workflow.id);
+    const phase = derivePhase(all);
+    d.store.updateWorkflow(workflow.id, { phase, plannerResponseId: answer.responseId }, now);
+    return { workflow: { ...workflow, phase, plannerResponseId: answer.responseId }, subtasks: all, reviews };
+  });
+  const { reviews } = after;
+
+  return {
+    workflow_id: workflow.id,
+    verdict: worstVerdict(reviews.map((r) => r.verdict)),
+    reviews,
+    unreviewed: batch.filter((s) => !bySubtask.has(s.id)).map((s) => s.id),
+    summary: answer.value.summary,
+    phase: after.workflow.phase,
+    usage: answer.usage,
+    next: nextStep(after.workflow, after.subtasks),
+  };
+}
+
+function pickBatch(workflowId: string, subtasks: Subtask[], ids: string[] | undefined): Subtask[] {
+  if (!ids || ids.length === 0) {
+    const batch = subtasks.filter((s) => s.status === 'completed');
+    if (batch.length === 0) {
+      throw nothingToDo(`Workflow ${workflowId} has no completed, unreviewed subtask.`, `Execute the pending subtasks first (execute_subtask {"workflow_id":"${workflowId}"}).`);
+    }
+    return batch;
+  }
+  const unknown = ids.filter((id) => !subtasks.some((s) => s.id === id));
+  if (unknown.length) {
+    throw invalidInput(`subtask_ids: unknown subtask(s) ${unknown.join(', ')}.`, `Known ids: ${subtasks.map((s) => s.id).join(', ')}.`);
+  }
+  const notReady = subtasks.filter((s) => ids.includes(s.id) && s.status !== 'completed');
+  if (notReady.length) {
+    throw invalidTransition(
+      `Only completed subtasks can be reviewed; ${notReady.map((s) => `'${s.id}' is ${s.status}`).join(', ')}.`,
+      'Execute them first, or leave subtask_ids out to review everything completed.',
+    );
+  }
+  return subtasks.filter((s) => ids.includes(s.id));
+}
+
+function reviewProblems(review: Review, wanted: ReadonlySet<string>): string[] {
+  const seen = new Set(review.reviews.map((r) => r.subtask_id));
+  const missing = [...wanted].filter((id) => !seen.has(id));
+  return missing.length ? [`There is no review for subtask(s) ${missing.join(', ')}; review every listed subtask.`] : [];
+}

@@ -1,0 +1,119 @@
+import { costOf, usageByRole, type Cost, type RoleUsage } from '../cost.js';
+import type { CoreDeps } from '../deps.js';
+import { invalidInput } from '../errors.js';
+import { readySubtasks } from '../plan.js';
+import { clip } from '../text.js';
+import type { Phase, Role, Subtask, SubtaskStatus } from '../types.js';
+import { subtaskStatusView, type SubtaskStatusView } from '../views.js';
+import { findSubtask, loadWorkflow, nextStep } from '../workflow.js';
+
+export interface WorkflowStatusInput {
+  workflow_id?: string | undefined;
+  subtask_id?: string | undefined;
+  offset?: number | undefined;
+}
+
+export interface SubtaskDetail {
+  id: string;
+  title: string;
+  description: string;
+  status: SubtaskStatus;
+  attempts: number;
+  role: Role;
+  model: string | null;
+  depends_on: string[];
+  relevant_files: string[];
+  output_format: string;
+  feedback: string | null;
+  /** A page of the output, from `output_offset`; `output_total` is its full length in characters. */
+  output: string;
+  output_offset: number;
+  output_total: number;
+  output_truncated: boolean;
+}
+
+export interface WorkflowListItem {
+  workflow_id: string;
+  phase: Phase;
+  goal: string;
+  subtasks: number;
+  done: number;
+  updated_at: string;
+}
+
+export interface WorkflowStatusResult {
+  workflow_id?: string;
+  request?: string;
+  phase?: Phase;
+  plan_version?: number;
+  subtasks?: SubtaskStatusView[];
+  ready?: string[];
+  usage?: Record<Role, RoleUsage>;
+  cost?: Cost;
+  subtask?: SubtaskDetail;
+  workflows?: WorkflowListItem[];
+  next: string;
+}
+
+const RECENT = 20;
+const REQUEST_CHARS = 2_000;
+
+export function workflowStatus(d: CoreDeps, input: WorkflowStatusInput): WorkflowStatusResult {
+  if (!input.workflow_id) {
+    if (input.subtask_id) throw invalidInput('subtask_id needs a workflow_id.', 'Pass the workflow_id the subtask belongs to.');
+    return listRecent(d);
+  }
+  const { workflow, subtasks } = loadWorkflow(d, input.workflow_id);
+  const calls = d.store.listCalls(workflow.id);
+  const out: WorkflowStatusResult = {
+    workflow_id: workflow.id,
+    request: clip(workflow.request, REQUEST_CHARS).text,
+    phase: workflow.phase,
+    plan_version: workflow.planVersion,
+    subtasks: subtasks.map(subtaskStatusView),
+    ready: readySubtasks(subtasks).map((s) => s.id),
+    usage: usageByRole(calls),
+    cost: costOf(calls, d.settings.prices, d.settings.models.planner),
+    next: nextStep(workflow, subtasks),
+  };
+  if (input.subtask_id) out.subtask = detail(d, findSubtask(workflow, subtasks, input.subtask_id), workflow.id, input.offset ?? 0);
+  return out;
+}
+
+function detail(d: CoreDeps, s: Subtask, workflowId: string, offset: number): SubtaskDetail {
+  const page = clip(s.output ?? '', d.settings.resultChars, offset);
+  const end = Math.min(page.total, offset) + page.text.length;
+  const rest = end < page.total ? `\n\n[output continues: ${page.total - end} more characters. Next page: workflow_status ${JSON.stringify({ workflow_id: workflowId, subtask_id: s.id, offset: end })}]` : '';
+  return {
+    id: s.id,
+    title: s.title,
+    description: s.description,
+    status: s.status,
+    attempts: s.attempts,
+    role: s.role,
+    model: s.model,
+    depends_on: s.depends_on,
+    relevant_files: s.relevant_files,
+    output_format: s.output_format,
+    feedback: s.feedback,
+    output: page.text + rest,
+    output_offset: Math.min(page.total, offset),
+    output_total: page.total,
+    output_truncated: page.truncated,
+  };
+}
+
+function listRecent(d: CoreDeps): WorkflowStatusResult {
+  const workflows = d.store.listWorkflows(RECENT).map(({ workflow, subtasks, done }) => ({
+    workflow_id: workflow.id,
+    phase: workflow.phase,
+    goal: workflow.goal,
+    subtasks,
+    done,
+    updated_at: new Date(workflow.updatedAt).toISOString(),
+  }));
+  const next = workflows.length
+    ? 'Pass a workflow_id to see one workflow in full.'
+    : 'No workflows yet: call plan_task with a request to start one.';
+  return { workflows, next };
+}

@@ -1,0 +1,42 @@
+// The shapes tool results carry (snake_case, as the product contract names them).
+import type { Subtask } from './types.js';
+
+export interface PlannedSubtaskView {
+  id: string;
+  title: string;
+  description: string;
+  depends_on: string[];
+  complexity: Subtask['complexity'];
+  role: Subtask['role'];
+  output_format: string;
+  relevant_files: string[];
+  status: Subtask['status'];
+}
+
+export function plannedSubtaskView(s: Subtask): PlannedSubtaskView {
+  return {
+    id: s.id,
+    title: s.title,
+    description: s.description,
+    depends_on: s.depends_on,
+    complexity: s.complexity,
+    role: s.role,
+    output_format: s.output_format,
+    relevant_files: s.relevant_files,
+    status: s.status,
+  };
+}
+
+export interface SubtaskStatusView {
+  id: string;
+  title: string;
+  status: Subtask['status'];
+  role: Subtask['role'];
+  model: string | null;
+  attempts: number;
+  depends_on: string[];
+}
+
+export function subtaskStatusView(s: Subtask): SubtaskStatusView {
+  return { id: s.id, title: s.title, status: s.status, role: s.role, model: s.model, attempts: s.attempts, depends_on: s.depends_on };
+}

@@ -1,0 +1,64 @@
+// Workflow state shared by the use cases: loading, the phase a set of subtasks implies, and the
+// "what to call next" hint every tool result carries.
+import type { CoreDeps } from './deps.js';
+import { notFound } from './errors.js';
+import { readySubtasks } from './plan.js';
+import type { Phase, Subtask, Workflow } from './types.js';
+
+export function loadWorkflow(d: CoreDeps, id: string): { workflow: Workflow; subtasks: Subtask[] } {
+  const workflow = d.store.getWorkflow(id);
+  if (!workflow) throw notFound('Workflow', id, 'Call workflow_status without arguments to list recent workflows, or plan_task to start one.');
+  return { workflow, subtasks: d.store.listSubtasks(id) };
+}
+
+export function findSubtask(workflow: Workflow, subtasks: readonly Subtask[], id: string): Subtask {
+  const s = subtasks.find((x) => x.id === id);
+  if (!s) {
+    throw notFound(`Subtask in workflow ${workflow.id}`, id, `Known subtask ids: ${subtasks.map((x) => x.id).join(', ')}.`);
+  }
+  return s;
+}
+
+/** The phase the subtasks' statuses put a workflow in (the explicit end states are set elsewhere). */
+export function derivePhase(subtasks: readonly Subtask[]): Phase {
+  if (subtasks.some((s) => s.status === 'needs_human')) return 'needs_human';
+  if (subtasks.every((s) => s.status === 'approved')) return 'completed';
+  if (subtasks.some((s) => s.status === 'pending' || s.status === 'running' || s.status === 'failed')) return 'executing';
+  return 'reviewing';
+}
+
+const call = (tool: string, args: Record<string, unknown>) => `${tool} ${JSON.stringify(args)}`;
+const ids = (list: readonly Subtask[]) => list.map((s) => s.id).join(', ');
+
+/** One sentence telling the host what to call next. */
+export function nextStep(workflow: Workflow, subtasks: readonly Subtask[]): string {
+  const workflow_id = workflow.id;
+  switch (workflow.phase) {
+    case 'completed':
+      return `Nothing left to do: every subtask is approved. Read an output in full with ${call('workflow_status', { workflow_id, subtask_id: subtasks[0]?.id ?? 's1' })}.`;
+    case 'cancelled':
+      return `The workflow was cancelled; completed work is kept. Run any ready subtask with execute_subtask to go on.`;
+    case 'failed':
+      return `The workflow failed; see workflow_status for the subtasks' state.`;
+    case 'planning':
+      return `The plan is being made; check ${call('workflow_status', { workflow_id })} again shortly.`;
+    default:
+      break;
+  }
+  const human = subtasks.filter((s) => s.status === 'needs_human');
+  if (human.length) {
+    return `A human decision is needed on ${ids(human)}: read the planner's question with ${call('workflow_status', { workflow_id, subtask_id: human[0]!.id })}.`;
+  }
+  const ready = readySubtasks(subtasks);
+  if (ready.length) {
+    const more = ready.length > 1 ? ` (${ready.length} ready: ${ids(ready)})` : '';
+    return `Call ${call('execute_subtask', { workflow_id, subtask_id: ready[0]!.id })}${more}.`;
+  }
+  const running = subtasks.filter((s) => s.status === 'running');
+  if (running.length) return `Wait for ${ids(running)} to finish; check ${call('workflow_status', { workflow_id })}.`;
+  const unreviewed = subtasks.filter((s) => s.status === 'completed');
+  if (unreviewed.length) return `Call ${call('review_results', { workflow_id })} to review ${ids(unreviewed)}.`;
+  const failed = subtasks.filter((s) => s.status === 'failed');
+  if (failed.length) return `Subtasks ${ids(failed)} failed; retry one with ${call('execute_subtask', { workflow_id, subtask_id: failed[0]!.id })}.`;
+  return `Check ${call('workflow_status', { workflow_id })}.`;
+}

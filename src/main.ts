@@ -1,0 +1,150 @@
+// Composition root: config -> database -> adapters -> core -> MCP server -> stdio transport.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { parseArgs } from 'node:util';
+import type Database from 'better-sqlite3';
+import { RootedWorkspaceReader } from './adapters/files/workspace-reader.js';
+import { OpenAIResponsesProvider } from './adapters/openai/responses-provider.js';
+import { openDatabase, SqliteWorkflowStore } from './adapters/sqlite/sqlite-store.js';
+import { processOwner, randomIds, systemClock } from './adapters/system.js';
+import { GptTokenCounter } from './adapters/tokens/gpt-token-counter.js';
+import { ConfigError, loadConfig, type Config, type FileConfig } from './config.js';
+import type { CoreDeps } from './core/deps.js';
+import type { ModelProvider } from './core/ports.js';
+import { createPlanexec, type Planexec } from './core/planexec.js';
+import { createLogger } from './log.js';
+import { createServer } from './mcp/server.js';
+import { serveStdio } from './mcp/stdio.js';
+
+export const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
+export interface Composed {
+  app: Planexec;
+  store: SqliteWorkflowStore;
+  db: Database.Database;
+  owner: string;
+}
+
+/** Builds the core over the real adapters. `models` can be replaced (tests, benchmarks). */
+export function compose(config: Config, overrides: { models?: ModelProvider; owner?: string } = {}): Composed {
+  const db = openDatabase(config.dbPath);
+  const store = new SqliteWorkflowStore(db);
+  const owner = overrides.owner ?? processOwner();
+  const deps: CoreDeps = {
+    store,
+    models: overrides.models ?? new OpenAIResponsesProvider({ ...config.openai }),
+    files: new RootedWorkspaceReader(config.root),
+    tokens: new GptTokenCounter(),
+    clock: systemClock,
+    ids: randomIds,
+    owner,
+    settings: {
+      models: config.models,
+      prices: config.prices,
+      extendedCacheModels: config.extendedCacheModels,
+      context: {
+        maxFileBytes: config.limits.maxFileBytes,
+        maxContextBytes: config.limits.maxContextBytes,
+        maxDependencyChars: config.limits.maxDependencyChars,
+      },
+      maxOutputTokens: config.limits.maxOutputTokens,
+      reviewOutputChars: config.limits.reviewOutputChars,
+      resultChars: config.limits.resultChars,
+    },
+  };
+  return { app: createPlanexec(deps), store, db, owner };
+}
+
+const HELP = `planexec ${VERSION}: MCP server (stdio) that splits work between a planner and an executor model.
+
+Usage: planexec [--config file.json] [--db path] [--root dir]
+
+MCP hosts start it with no arguments; it speaks MCP on stdin/stdout and logs to stderr.
+Configuration comes from the environment (OPENAI_API_KEY, PLANEXEC_*; see the README),
+a JSON config file (--config or PLANEXEC_CONFIG), and these flags, which win.
+`;
+
+function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | null {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+      config: { type: 'string' },
+      db: { type: 'string' },
+      root: { type: 'string' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help || values.version) {
+    // Not server mode: these go to stdout like any CLI's.
+    process.stdout.write(values.help ? HELP : `${VERSION}\n`);
+    return null;
+  }
+  const fileName = values.config ?? env.PLANEXEC_CONFIG?.trim();
+  let file: unknown;
+  if (fileName) {
+    try {
+      file = JSON.parse(readFileSync(fileName, 'utf8'));
+    } catch (error) {
+      throw new ConfigError(`Cannot read the config file ${fileName}: ${(error as Error).message}`);
+    }
+  }
+  const overrides: FileConfig = {};
+  if (values.db) overrides.db = values.db;
+  if (values.root) overrides.root = values.root;
+  return loadConfig(env, { file, fileName, overrides });
+}
+
+export async function main(argv = process.argv.slice(2), env = process.env): Promise<void> {
+  let config: Config | null;
+  try {
+    config = readConfig(argv, env);
+  } catch (error) {
+    process.stderr.write(`planexec: ${(error as Error).message}\nRun planexec --help for usage.\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (!config) return;
+
+  const log = createLogger(config.logLevel);
+  let composed: Composed;
+  try {
+    composed = compose(config);
+  } catch (error) {
+    log.fatal({ err: error, db: config.dbPath }, 'cannot open the database');
+    process.stderr.write(`planexec: cannot open the database ${config.dbPath}: ${(error as Error).message}\nSet PLANEXEC_DB to a writable path.\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const { app, store, db, owner } = composed;
+  const { server, cleanup } = createServer({ app, log, version: VERSION });
+  if (!config.openai.apiKey) log.warn('OPENAI_API_KEY is not set: the tools are listed, but calls that need a model will answer with an error');
+
+  let stopping = false;
+  const stop = (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ why }, 'stopping');
+    // Whatever happens below, be gone within a second.
+    setTimeout(() => process.exit(0), 900).unref();
+    void cleanup(400)
+      .catch((error: unknown) => log.error({ err: error }, 'error while stopping'))
+      .finally(() => {
+        const released = store.releaseOwner(owner, Date.now());
+        if (released.calls || released.subtasks) log.warn(released, 'released unfinished work');
+        db.close();
+        process.exit(0);
+      });
+  };
+  // The SDK's stdio transport does not end the process when the host closes stdin; we do.
+  process.stdin.on('end', () => stop('stdin closed'));
+  process.stdin.on('close', () => stop('stdin closed'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('unhandledRejection', (error) => log.error({ err: error }, 'unhandled rejection'));
+
+  await serveStdio(server);
+  log.info({ version: VERSION, db: config.dbPath, root: config.root, planner: config.models.planner, executor: config.models.executor }, 'planexec ready');
+}

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { CallUsage, Phase, Role, SubtaskId, SubtaskStatus, WorkflowId } from '../schemas.js';
+import type { ToolContext } from '../server.js';
+
+export const ExecuteSubtaskInput = z.object({
+  workflow_id: WorkflowId,
+  subtask_id: SubtaskId.optional().describe('Default: the first ready subtask.'),
+  notes: z.string().max(20_000, 'notes are over 20,000 characters: keep them to what this subtask needs').optional().describe('Extra instructions for this execution only.'),
+  force: z.boolean().optional().describe('Run a completed subtask again (its earlier output is replaced).'),
+});
+
+export const ExecuteSubtaskOutput = z.object({
+  workflow_id: z.string(),
+  subtask_id: z.string(),
+  status: SubtaskStatus,
+  executed: z.boolean().describe('false: the subtask was already completed and its stored output is returned.'),
+  attempt: z.number().int(),
+  output: z.string(),
+  output_truncated: z.boolean(),
+  model: z.string().nullable(),
+  role: Role,
+  usage: CallUsage,
+  context: z
+    .object({
+      tokens: z.number().int().describe('Tokens of the prompt the model saw (instructions + input), by o200k count.'),
+      files: z.array(
+        z.object({
+          path: z.string(),
+          bytes: z.number().int(),
+          sent_bytes: z.number().int(),
+          truncated: z.boolean(),
+          missing: z.boolean(),
+          sha256: z.string().nullable(),
+        }),
+      ),
+      dependencies: z.array(z.object({ subtask_id: z.string(), chars: z.number().int(), truncated: z.boolean() })),
+    })
+    .nullable()
+    .describe('What the model was shown; null when nothing was executed.'),
+  phase: Phase,
+  ready: z.array(z.string()),
+  next: z.string(),
+});
+
+export function registerExecuteSubtask({ server, app, run }: ToolContext): void {
+  server.registerTool(
+    'execute_subtask',
+    {
+      title: 'Execute a subtask',
+      description:
+        'Run one subtask of a workflow with only the context it needs: its description, relevant files, review feedback and the outputs of its direct dependencies. Routine subtasks run on the executor model, complex ones on the planner model. Refuses while dependencies are incomplete.',
+      inputSchema: ExecuteSubtaskInput,
+      outputSchema: ExecuteSubtaskOutput,
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    },
+    (args, extra) => run(extra, (signal): Promise<z.infer<typeof ExecuteSubtaskOutput>> => app.executeSubtask(args, { signal }), render),
+  );
+}
+
+function render(r: z.infer<typeof ExecuteSubtaskOutput>): string {
+  const how = r.executed
+    ? `${r.status} on ${r.model} (attempt ${r.attempt}; ${r.usage.input_tokens} tokens in, ${r.usage.cached_tokens} cached, ${r.usage.output_tokens} out)`
+    : `already ${r.status}; stored output returned (pass force: true to run it again)`;
+  return `Subtask ${r.subtask_id} of ${r.workflow_id}: ${how}.\n\n${r.output}\n\nNext: ${r.next}`;
+}

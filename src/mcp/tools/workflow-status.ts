@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { Cost, Phase, Role, RoleUsage, SubtaskId, SubtaskState, SubtaskStatus, WorkflowId } from '../schemas.js';
+import type { ToolContext } from '../server.js';
+
+export const WorkflowStatusInput = z.object({
+  workflow_id: WorkflowId.optional().describe('Leave out to list the most recent workflows.'),
+  subtask_id: SubtaskId.optional().describe('Also show this subtask in full: its output (paged), feedback and inputs.'),
+  offset: z.number().int().min(0).optional().describe('Where the output page starts, in characters (for long outputs).'),
+});
+
+export const WorkflowStatusOutput = z.object({
+  workflow_id: z.string().optional(),
+  request: z.string().optional(),
+  phase: Phase.optional(),
+  plan_version: z.number().int().optional(),
+  subtasks: z.array(SubtaskState).optional(),
+  ready: z.array(z.string()).optional(),
+  usage: z.object({ planner: RoleUsage, executor: RoleUsage }).optional().describe('Per role, from the call journal.'),
+  cost: Cost.optional(),
+  subtask: z
+    .object({
+      id: z.string(),
+      title: z.string(),
+      description: z.string(),
+      status: SubtaskStatus,
+      attempts: z.number().int(),
+      role: Role,
+      model: z.string().nullable(),
+      depends_on: z.array(z.string()),
+      relevant_files: z.array(z.string()),
+      output_format: z.string(),
+      feedback: z.string().nullable(),
+      output: z.string(),
+      output_offset: z.number().int(),
+      output_total: z.number().int(),
+      output_truncated: z.boolean(),
+    })
+    .optional(),
+  workflows: z
+    .array(z.object({ workflow_id: z.string(), phase: Phase, goal: z.string(), subtasks: z.number().int(), done: z.number().int(), updated_at: z.string() }))
+    .optional()
+    .describe('Without workflow_id: the most recent workflows.'),
+  next: z.string(),
+});
+
+export function registerWorkflowStatus({ server, app, run }: ToolContext): void {
+  server.registerTool(
+    'workflow_status',
+    {
+      title: 'Workflow status',
+      description:
+        'Show a workflow: its phase, subtasks, tokens per role and the cost against running everything on the planner model alone. With subtask_id, also that subtask\'s full output (paged). Without workflow_id, list recent workflows.',
+      inputSchema: WorkflowStatusInput,
+      outputSchema: WorkflowStatusOutput,
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    },
+    (args, extra) => run(extra, (): z.infer<typeof WorkflowStatusOutput> => app.workflowStatus(args), render),
+  );
+}
+
+function render(r: z.infer<typeof WorkflowStatusOutput>): string {
+  if (r.workflows) {
+    if (!r.workflows.length) return r.next;
+    return [...r.workflows.map((w) => `- ${w.workflow_id} [${w.phase}] ${w.done}/${w.subtasks} done — ${w.goal}`), r.next].join('\n');
+  }
+  const lines = [`Workflow ${r.workflow_id} [${r.phase}], plan v${r.plan_version}: ${r.request?.split('\n')[0] ?? ''}`];
+  for (const s of r.subtasks ?? []) lines.push(`- ${s.id} ${s.title}: ${s.status} (${s.role}${s.model ? `, ${s.model}` : ''}, attempt ${s.attempts})`);
+  if (r.usage && r.cost) {
+    const u = r.usage;
+    lines.push(
+      `Planner: ${u.planner.calls} calls, ${u.planner.input_tokens} in (${u.planner.cached_tokens} cached), ${u.planner.output_tokens} out. ` +
+        `Executor: ${u.executor.calls} calls, ${u.executor.input_tokens} in (${u.executor.cached_tokens} cached), ${u.executor.output_tokens} out.`,
+      `Cost: ${r.cost.quota_units ?? '?'} quota units vs ${r.cost.baseline_quota_units ?? '?'} planner-only (${r.cost.savings_pct ?? '?'}% saved); ` +
+        `$${r.cost.usd ?? '?'} vs $${r.cost.baseline_usd ?? '?'}.`,
+    );
+  }
+  if (r.subtask) {
+    const s = r.subtask;
+    lines.push('', `Subtask ${s.id} (${s.status}, attempt ${s.attempts}): ${s.title}`, s.description);
+    if (s.feedback) lines.push(`Feedback: ${s.feedback}`);
+    lines.push(`Output (from character ${s.output_offset} of ${s.output_total}):`, s.output);
+  }
+  lines.push(`Next: ${r.next}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,96 @@
+// Builds a real planexec for tests: SQLite in a temp folder, a workspace root, the real OpenAI
+// adapter talking to the local stand-in, and an MCP Client connected over InMemoryTransport.
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { compose, type Composed } from '../../src/main.js';
+import { createServer } from '../../src/mcp/server.js';
+import { createLogger } from '../../src/log.js';
+import { startOpenAIStandin, type OpenAIStandin, type StandinOptions } from './openai-standin.js';
+
+export interface Harness extends Composed {
+  config: Config;
+  standin: OpenAIStandin;
+  client: Client;
+  root: string;
+  dir: string;
+  call(name: string, args?: Record<string, unknown>): Promise<CallToolResult>;
+  /** structuredContent of a successful call; throws with the error text otherwise. */
+  ok<T = Record<string, unknown>>(name: string, args?: Record<string, unknown>): Promise<T>;
+  writeFile(path: string, content: string | Buffer): void;
+  /** Every row of every table, to compare before and after a call that must change nothing. */
+  snapshot(): Record<string, unknown[]>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  standin?: StandinOptions;
+  /** Reuse a stand-in (and keep it open on close). */
+  sharedStandin?: OpenAIStandin;
+  clientCapabilities?: ConstructorParameters<typeof Client>[1];
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'planexec-test-'));
+  const root = join(dir, 'workspace');
+  mkdirSync(root);
+  const standin = opts.sharedStandin ?? (await startOpenAIStandin(opts.standin));
+  const config = loadConfig(
+    {
+      OPENAI_API_KEY: 'test-key',
+      OPENAI_BASE_URL: standin.baseURL,
+      PLANEXEC_DB: join(dir, 'state', 'planexec.db'),
+      PLANEXEC_ROOT: root,
+      PLANEXEC_MAX_RETRIES: '0',
+      ...opts.env,
+    },
+    { cwd: dir },
+  );
+  const composed = compose(config);
+  const { server, cleanup } = createServer({ app: composed.app, log: createLogger('silent'), version: 'test' });
+  const client = new Client({ name: 'planexec-test', version: '1.0.0' }, opts.clientCapabilities);
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await server.connect(serverSide);
+  await client.connect(clientSide);
+
+  const call = async (name: string, args: Record<string, unknown> = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult;
+  return {
+    ...composed,
+    config,
+    standin,
+    client,
+    root,
+    dir,
+    call,
+    async ok<T>(name: string, args: Record<string, unknown> = {}) {
+      const result = await call(name, args);
+      if (result.isError) throw new Error(`${name} failed: ${textOf(result)}`);
+      return result.structuredContent as T;
+    },
+    writeFile(path, content) {
+      const full = join(root, path);
+      mkdirSync(dirname(full), { recursive: true });
+      writeFileSync(full, content);
+    },
+    snapshot() {
+      const tables = composed.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[];
+      return Object.fromEntries(tables.map(({ name }) => [name, composed.db.prepare(`SELECT * FROM ${name} ORDER BY rowid`).all()]));
+    },
+    async close() {
+      await client.close();
+      await cleanup(0);
+      composed.db.close();
+      if (!opts.sharedStandin) await standin.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function textOf(result: CallToolResult): string {
+  return result.content.map((c) => (c.type === 'text' ? c.text : `[${c.type}]`)).join('\n');
+}
