@@ -82,24 +82,27 @@ export interface LoadOptions {
 }
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>>, opts: LoadOptions = {}): Readonly<Config> {
-  const file = parse(FileConfigSchema, opts.file ?? {}, opts.fileName ?? 'config file');
+  const file = parse(FileConfigSchema, opts.file ?? {}, opts.fileName ? `config file ${opts.fileName}` : 'config file');
   const fromEnv: Record<string, string> = {};
   for (const [name, key] of Object.entries(ENV_KEYS)) {
     const value = env[name]?.trim();
     if (value) fromEnv[key] = value;
   }
   const envConfig = parse(FileConfigSchema, fromEnv, 'environment', (key) => Object.keys(ENV_KEYS).find((n) => ENV_KEYS[n] === key) ?? key);
-  const c: FileConfig = { ...file, ...envConfig, ...(opts.overrides ?? {}) };
+  const overrides = parse(FileConfigSchema, opts.overrides ?? {}, 'command line');
+  const c: FileConfig = { ...file, ...envConfig, ...overrides };
   const cwd = opts.cwd ?? process.cwd();
 
   const stateHome = env.XDG_STATE_HOME?.trim() || join(homedir(), '.local', 'state');
+  const openai = {
+    baseURL: env.OPENAI_BASE_URL?.trim() || undefined,
+    timeoutMs: c.modelTimeoutMs ?? 600_000,
+    maxRetries: c.maxRetries ?? 2,
+  } as Config['openai'];
+  // Not enumerable: the key never shows up when the config is serialised or logged.
+  Object.defineProperty(openai, 'apiKey', { value: env.OPENAI_API_KEY?.trim() || undefined, enumerable: false });
   const config: Config = {
-    openai: {
-      apiKey: env.OPENAI_API_KEY?.trim() || undefined,
-      baseURL: env.OPENAI_BASE_URL?.trim() || undefined,
-      timeoutMs: c.modelTimeoutMs ?? 600_000,
-      maxRetries: c.maxRetries ?? 2,
-    },
+    openai,
     models: { planner: c.plannerModel ?? 'gpt-5.4', executor: c.executorModel ?? 'gpt-5.4-mini' },
     dbPath: c.db === ':memory:' ? ':memory:' : resolve(cwd, c.db ?? join(stateHome, 'planexec', 'state.db')),
     root: resolve(cwd, c.root ?? '.'),
@@ -112,15 +115,27 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
       resultChars: 12_000,
       maxOutputTokens: { planner: c.plannerMaxOutputTokens, executor: c.executorMaxOutputTokens },
     },
-    prices: { ...DEFAULT_PRICES, ...(c.prices ?? {}) },
-    extendedCacheModels: c.extendedCacheModels ?? ['gpt-5.4'],
+    prices: Object.fromEntries(Object.entries({ ...DEFAULT_PRICES, ...(c.prices ?? {}) }).map(([model, price]) => [model, { ...price }])),
+    extendedCacheModels: [...(c.extendedCacheModels ?? ['gpt-5.4'])],
   };
-  return Object.freeze(config);
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const key of Object.getOwnPropertyNames(value)) deepFreeze((value as Record<string, unknown>)[key]);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, where: string, name: (key: string) => string = (k) => k): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${name(String(i.path[0] ?? ''))}: ${i.message}`);
+  const problems = result.error.issues.map((i) => {
+    const [first, ...rest] = i.path.map(String);
+    const where = first === undefined ? '' : `${[name(first), ...rest].join('.')}: `;
+    return `${where}${i.message}`;
+  });
   throw new ConfigError(`Invalid configuration in the ${where}: ${problems.join('; ')}`);
 }

@@ -32,7 +32,7 @@ export function compose(config: Config, overrides: { models?: ModelProvider; own
   const owner = overrides.owner ?? processOwner();
   const deps: CoreDeps = {
     store,
-    models: overrides.models ?? new OpenAIResponsesProvider({ ...config.openai }),
+    models: overrides.models ?? new OpenAIResponsesProvider({ apiKey: config.openai.apiKey, baseURL: config.openai.baseURL, timeoutMs: config.openai.timeoutMs, maxRetries: config.openai.maxRetries }),
     files: new RootedWorkspaceReader(config.root),
     tokens: new GptTokenCounter(),
     clock: systemClock,

@@ -1,6 +1,6 @@
 // The minimal-context builder: what one executor call sees, and a report of it.
 import { missingDependencies } from './plan.js';
-import type { TokenCounter, WorkspaceFile, WorkspaceReader } from './ports.js';
+import type { WorkspaceFile, WorkspaceReader } from './ports.js';
 import { EXECUTOR_INSTRUCTIONS, renderExecutorInput, type DependencyOutput } from './prompts.js';
 import { clip, utf8Bytes } from './text.js';
 import type { Subtask, Workflow } from './types.js';
@@ -29,10 +29,15 @@ export interface DependencyReport {
   truncated: boolean;
 }
 
+export interface ContextReport {
+  files: FileReport[];
+  dependencies: DependencyReport[];
+}
+
 export interface ExecutorContext {
   instructions: string;
   input: string;
-  report: { tokens: number; files: FileReport[]; dependencies: DependencyReport[] };
+  report: ContextReport;
 }
 
 export interface BuildContextArgs {
@@ -41,7 +46,6 @@ export interface BuildContextArgs {
   all: readonly Subtask[];
   notes: string | null;
   files: WorkspaceReader;
-  tokens: TokenCounter;
   limits: ContextLimits;
 }
 
@@ -84,6 +88,5 @@ export async function buildExecutorContext(a: BuildContextArgs): Promise<Executo
     feedback: a.subtask.feedback,
     notes: a.notes,
   });
-  const tokens = a.tokens.count(EXECUTOR_INSTRUCTIONS) + a.tokens.count(input);
-  return { instructions: EXECUTOR_INSTRUCTIONS, input, report: { tokens, files: fileReports, dependencies: depReports } };
+  return { instructions: EXECUTOR_INSTRUCTIONS, input, report: { files: fileReports, dependencies: depReports } };
 }

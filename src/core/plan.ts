@@ -59,7 +59,7 @@ export function validatePlan(plan: Plan): string[] {
 export function relativePathProblem(path: string): string | null {
   if (!path.trim()) return 'is empty';
   if (path.includes('\0')) return 'contains a NUL byte';
-  if (path.startsWith('/') || path.startsWith('\\') || /^[A-Za-z]:/.test(path)) return 'is absolute; use a path relative to the workspace root';
+  if (path.startsWith('/') || path.startsWith('\\') || /^[A-Za-z]:[\\/]/.test(path)) return 'is absolute; use a path relative to the workspace root';
   if (path.split(/[\\/]/).includes('..')) return 'contains ".."; paths must stay inside the workspace root';
   return null;
 }

@@ -37,6 +37,7 @@ Rules:
 export function renderFile(file: WorkspaceFile): string {
   if (file.binary) return `=== ${file.path}, ${file.bytes} bytes, binary: not shown ===`;
   const shown = utf8Bytes(file.content);
+  if (shown === 0 && file.bytes > 0) return `=== ${file.path}, ${file.bytes} bytes: not shown, the size limit for files in one request is used up ===`;
   const note = file.truncated ? `, first ${shown} of ${file.bytes} bytes` : `, ${file.bytes} bytes`;
   return `=== ${file.path}${note} ===\n${file.content}`;
 }

@@ -3,27 +3,34 @@
 export interface Clipped {
   text: string;
   truncated: boolean;
+  /** Where the text starts in the whole (the requested offset, moved back to a character boundary). */
+  start: number;
   /** Length of the whole text, in characters. */
   total: number;
 }
 
-/** At most `max` characters of `text`, starting at `offset`, never splitting a surrogate pair. */
+/** At most `max` characters of `text` from `offset`; neither end splits a surrogate pair. */
 export function clip(text: string, max: number, offset = 0): Clipped {
-  const start = Math.min(Math.max(0, offset), text.length);
+  let start = Math.min(Math.max(0, offset), text.length);
+  if (start > 0 && start < text.length && isLowSurrogate(text.charCodeAt(start))) start -= 1;
   let end = Math.min(text.length, start + max);
   if (end < text.length && end > start && isHighSurrogate(text.charCodeAt(end - 1))) end -= 1;
-  return { text: text.slice(start, end), truncated: start > 0 || end < text.length, total: text.length };
+  return { text: text.slice(start, end), truncated: start > 0 || end < text.length, start, total: text.length };
 }
 
 function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff;
 }
 
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
+}
+
 /** The first line of a request, squeezed to one short line: what every executor is told the work is for. */
 export function goalLine(request: string, max = 160): string {
   const firstLine = request.trim().split(/\r?\n/, 1)[0] ?? '';
   const squeezed = firstLine.replace(/\s+/g, ' ').trim();
-  return squeezed.length <= max ? squeezed : `${squeezed.slice(0, max - 1).trimEnd()}…`;
+  return squeezed.length <= max ? squeezed : `${clip(squeezed, max - 1).text.trimEnd()}…`;
 }
 
 const encoder = new TextEncoder();

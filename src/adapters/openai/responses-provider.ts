@@ -95,7 +95,7 @@ export class OpenAIResponsesProvider implements ModelProvider {
     if (error instanceof sdk.APIConnectionTimeoutError) {
       return new ModelUnavailableError(
         'timeout',
-        `The ${req.model} call timed out after ${Math.round(this.opts.timeoutMs / 1000)} s${after}.`,
+        `The ${req.model} call timed out after ${seconds(this.opts.timeoutMs)}${after}.`,
         'Retry; for long subtasks raise PLANEXEC_MODEL_TIMEOUT_MS.',
       );
     }
@@ -131,7 +131,11 @@ export class OpenAIResponsesProvider implements ModelProvider {
   }
 }
 
+function seconds(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`;
+}
+
 /** Provider messages can quote part of a key ("sk-ab***yz"); never pass that on. */
 export function scrub(message: string): string {
-  return message.replace(/\b(sk|sess|rk)-[A-Za-z0-9_*-]{3,}/g, '$1-***');
+  return message.replace(/(?<![A-Za-z0-9])(sk|sess|rk)-[A-Za-z0-9_*-]{3,}/g, '$1-***');
 }

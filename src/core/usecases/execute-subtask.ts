@@ -1,4 +1,4 @@
-import { buildExecutorContext, type DependencyReport, type FileReport } from '../context.js';
+import { buildExecutorContext, type ContextReport } from '../context.js';
 import type { CoreDeps } from '../deps.js';
 import { dependenciesIncomplete, invalidTransition, nothingToDo } from '../errors.js';
 import { beginCall, completeCall, failCall, modelRequest, sumUsage, type CallOptions, type CallUsage } from '../journal.js';
@@ -27,7 +27,8 @@ export interface ExecuteSubtaskResult {
   model: string | null;
   role: Role;
   usage: CallUsage;
-  context: { tokens: number; files: FileReport[]; dependencies: DependencyReport[] } | null;
+  /** What the model was shown; `tokens` is the provider's count of the whole prompt. */
+  context: (ContextReport & { tokens: number }) | null;
   phase: Phase;
   ready: string[];
   next: string;
@@ -64,7 +65,6 @@ export async function executeSubtask(d: CoreDeps, input: ExecuteSubtaskInput, op
     all: subtasks,
     notes: input.notes?.trim() || null,
     files: d.files,
-    tokens: d.tokens,
     limits: d.settings.context,
   });
   const request = modelRequest(d, role, context.instructions, context.input);
@@ -106,7 +106,8 @@ export async function executeSubtask(d: CoreDeps, input: ExecuteSubtaskInput, op
     return { workflow: { ...current, phase }, subtasks: all };
   });
   const done = findSubtask(after.workflow, after.subtasks, subtask.id);
-  return result(d, after.workflow, after.subtasks, done, { executed: true, usage: sumUsage([response]), context: context.report });
+  const report = { tokens: response.usage.input_tokens, ...context.report };
+  return result(d, after.workflow, after.subtasks, done, { executed: true, usage: sumUsage([response]), context: report });
 }
 
 function firstReady(workflow: Workflow, subtasks: Subtask[]): Subtask {

@@ -75,7 +75,8 @@ export async function reviewResults(d: CoreDeps, input: ReviewResultsInput, opts
 
   return {
     workflow_id: workflow.id,
-    verdict: worstVerdict(reviews.map((r) => r.verdict)),
+    // With no review left to apply (all re-executed meanwhile, or none given), the planner's own verdict stands.
+    verdict: reviews.length ? worstVerdict(reviews.map((r) => r.verdict)) : answer.value.verdict,
     reviews,
     unreviewed: batch.filter((s) => !bySubtask.has(s.id)).map((s) => s.id),
     summary: answer.value.summary,

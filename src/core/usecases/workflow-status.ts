@@ -82,7 +82,7 @@ export function workflowStatus(d: CoreDeps, input: WorkflowStatusInput): Workflo
 
 function detail(d: CoreDeps, s: Subtask, workflowId: string, offset: number): SubtaskDetail {
   const page = clip(s.output ?? '', d.settings.resultChars, offset);
-  const end = Math.min(page.total, offset) + page.text.length;
+  const end = page.start + page.text.length;
   const rest = end < page.total ? `\n\n[output continues: ${page.total - end} more characters. Next page: workflow_status ${JSON.stringify({ workflow_id: workflowId, subtask_id: s.id, offset: end })}]` : '';
   return {
     id: s.id,
@@ -97,7 +97,7 @@ function detail(d: CoreDeps, s: Subtask, workflowId: string, offset: number): Su
     output_format: s.output_format,
     feedback: s.feedback,
     output: page.text + rest,
-    output_offset: Math.min(page.total, offset),
+    output_offset: page.start,
     output_total: page.total,
     output_truncated: page.truncated,
   };

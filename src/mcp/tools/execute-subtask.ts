@@ -22,7 +22,7 @@ export const ExecuteSubtaskOutput = z.object({
   usage: CallUsage,
   context: z
     .object({
-      tokens: z.number().int().describe('Tokens of the prompt the model saw (instructions + input), by o200k count.'),
+      tokens: z.number().int().describe('Input tokens of the prompt the model saw, as the provider counted them.'),
       files: z.array(
         z.object({
           path: z.string(),

@@ -1,0 +1,157 @@
+// `npm run bench`: performance figures of the built server over stdio against the local stand-in
+// (zero model latency unless stated). Prints figures and the targets; it asserts nothing.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { autoResponder, startOpenAIStandin, type OpenAIStandin, type StandinRequest } from '../test/support/openai-standin.js';
+import { CLI, connectServer } from './lib/stdio-client.js';
+
+const line = (s = '') => process.stdout.write(`${s}\n`);
+const ms = (n: number) => `${n.toFixed(1)} ms`;
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+}
+
+function verdict(ok: boolean): string {
+  return ok ? 'meets target' : 'MISSES target';
+}
+
+/** Spawn to the first tools/list answer, over raw stdio. */
+async function startupOnce(env: Record<string, string>): Promise<number> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [CLI], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'pipe', 'ignore'] });
+  const send = (msg: object) => child.stdin.write(`${JSON.stringify(msg)}\n`);
+  send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } });
+  send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  send({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} });
+  const elapsed = await new Promise<number>((resolve, reject) => {
+    let buffer = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      for (const l of buffer.split('\n').slice(0, -1)) {
+        if ((JSON.parse(l) as { id?: number }).id === 2) resolve(performance.now() - t0);
+      }
+    });
+    child.on('error', reject);
+  });
+  child.stdin.end();
+  await new Promise((r) => child.on('exit', r));
+  return elapsed;
+}
+
+/** The file every subtask of the chain works on (~2 KB of TypeScript), as real subtasks would. */
+const FEATURE_TS = Array.from(
+  { length: 40 },
+  (_, i) => `export function step${i}(input: number): number {\n  return input * ${i + 2} + ${i};\n}\n`,
+).join('\n');
+
+/** A plan of `n` subtasks in a chain: s2 needs s1, s3 needs s2, ... */
+function chainResponder(n: number) {
+  return (req: StandinRequest) => {
+    if (req.schemaName === 'plan') {
+      return {
+        json: {
+          subtasks: Array.from({ length: n }, (_, i) => ({
+            id: `s${i + 1}`,
+            title: `Step ${i + 1}`,
+            description: `Implement step ${i + 1} of the feature, building on the previous step's output.`,
+            depends_on: i === 0 ? [] : [`s${i}`],
+            complexity: 'routine',
+            output_format: 'TypeScript code',
+            relevant_files: ['src/feature.ts'],
+          })),
+          coordination_notes: 'A straight chain.',
+        },
+      };
+    }
+    return autoResponder(req);
+  };
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+async function benchCore(standin: OpenAIStandin, dir: string): Promise<void> {
+  line('== Core: 20-subtask chain, zero model latency ==');
+  mkdirSync(join(dir, 'src'), { recursive: true });
+  writeFileSync(join(dir, 'src', 'feature.ts'), FEATURE_TS);
+  const env = { OPENAI_API_KEY: 'bench', OPENAI_BASE_URL: standin.baseURL, PLANEXEC_DB: join(dir, 'core.db'), PLANEXEC_ROOT: dir, PLANEXEC_LOG_LEVEL: 'warn' };
+
+  const startups: number[] = [];
+  for (let i = 0; i < 10; i++) startups.push(await startupOnce({ ...env, PLANEXEC_DB: join(dir, `startup-${i}.db`) }));
+  const startP50 = percentile(startups, 50);
+  line(`start-up to first tools/list answer: p50 ${ms(startP50)}, max ${ms(Math.max(...startups))} over 10 starts (target <= 400 ms: ${verdict(startP50 <= 400)})`);
+
+  standin.reset();
+  standin.setResponder(chainResponder(20));
+  const server = await connectServer(env);
+  try {
+    const timed = async (name: string, args: Record<string, unknown>) => {
+      const t0 = performance.now();
+      const result = await server.call(name, args);
+      return { result, elapsed: performance.now() - t0 };
+    };
+    // Warm-up outside the measured runs: the first token count loads the tokenizer tables.
+    const warm = await timed('plan_task', { request: 'Warm-up workflow' });
+    await server.call('execute_subtask', { workflow_id: warm.result.workflow_id });
+
+    const plan = await timed('plan_task', { request: 'Build the feature in twenty steps' });
+    const workflow_id = plan.result.workflow_id as string;
+    const execTimes: number[] = [];
+    const overheads: number[] = [];
+    for (let i = 1; i <= 20; i++) {
+      const before = standin.requests.length;
+      const { elapsed } = await timed('execute_subtask', { workflow_id, subtask_id: `s${i}` });
+      const modelTime = standin.requests.slice(before).reduce((sum, r) => sum + ((r.endedAt ?? r.startedAt) - r.startedAt), 0);
+      execTimes.push(elapsed);
+      overheads.push(elapsed - modelTime);
+    }
+    const review = await timed('review_results', { workflow_id });
+    const statusTimes: number[] = [];
+    for (let i = 0; i < 200; i++) statusTimes.push((await timed('workflow_status', { workflow_id })).elapsed);
+
+    const executorCalls = standin.requests.filter((r) => r.schemaName === null && r.inputText.includes('Build the feature in twenty steps'));
+    const tokensAt = (n: number) => executorCalls[n - 1]?.usage?.inputTokens ?? NaN;
+    const [first, second, last] = [tokensAt(1), tokensAt(2), tokensAt(20)];
+    const rss = rssMb(server.pid);
+
+    line(`plan_task round trip: ${ms(plan.elapsed)}; review_results (20 subtasks): ${ms(review.elapsed)}`);
+    line(`execute_subtask round trip: p50 ${ms(percentile(execTimes, 50))}, p99 ${ms(percentile(execTimes, 99))}`);
+    const overheadP50 = percentile(overheads, 50);
+    line(`execute_subtask server overhead (round trip minus the stand-in's time on the request): p50 ${ms(overheadP50)}, p99 ${ms(percentile(overheads, 99))} (target p50 <= 10 ms: ${verdict(overheadP50 <= 10)})`);
+    const statusP50 = percentile(statusTimes, 50);
+    line(`workflow_status round trip (200 calls): p50 ${ms(statusP50)}, p99 ${ms(percentile(statusTimes, 99))} (target p50 <= 5 ms: ${verdict(statusP50 <= 5)})`);
+    line(`server RSS after the run: ${rss.toFixed(1)} MB (target <= 120 MB: ${verdict(rss <= 120)})`);
+    const ratio = last / first;
+    line(`executor input tokens (each subtask reads a ${FEATURE_TS.length}-byte file): subtask 1 ${first}, subtask 2 ${second}, subtask 20 ${last}`);
+    line(`  ratio subtask 20 / subtask 1: ${ratio.toFixed(3)} (target <= 1.2: ${verdict(ratio <= 1.2)}); subtask 20 / subtask 2: ${(last / second).toFixed(3)} (subtask 1 has no dependency output)`);
+  } finally {
+    await server.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'planexec-bench-'));
+  const standin = await startOpenAIStandin();
+  try {
+    line(`planexec bench, Node ${process.version}, ${new Date().toISOString()}`);
+    line('All model calls go to the local OpenAI stand-in; figures are server-side costs, not model latency.');
+    line();
+    await benchCore(standin, dir);
+  } finally {
+    await standin.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});

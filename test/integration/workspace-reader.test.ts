@@ -1,0 +1,257 @@
+// RootedWorkspaceReader on a real temp folder: size caps on UTF-8 boundaries, hashes, binary files,
+// and every way a path could leave the root (.., absolute paths, symlinked files and folders).
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RootedWorkspaceReader } from '../../src/adapters/files/workspace-reader.js';
+import { PlanexecError } from '../../src/core/errors.js';
+import type { MissingFile, WorkspaceFile } from '../../src/core/ports.js';
+
+let dir: string;
+let root: string;
+let outside: string;
+let reader: RootedWorkspaceReader;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'planexec-files-'));
+  root = join(dir, 'workspace');
+  outside = join(dir, 'outside');
+  mkdirSync(root);
+  mkdirSync(outside);
+  writeFileSync(join(outside, 'secret.txt'), 'TOP SECRET\n');
+  reader = new RootedWorkspaceReader(root);
+});
+
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function put(path: string, content: string | Buffer): void {
+  const full = join(root, path);
+  mkdirSync(dirname(full), { recursive: true });
+  writeFileSync(full, content);
+}
+
+const sha256 = (bytes: Buffer | string): string => createHash('sha256').update(bytes).digest('hex');
+
+async function readFile(path: string, maxBytes = 1024): Promise<WorkspaceFile> {
+  const result = await reader.read(path, maxBytes);
+  if (result.kind !== 'file') throw new Error(`expected a file, got ${JSON.stringify(result)}`);
+  return result;
+}
+
+/** The PlanexecError a read rejects with (fails the test when it resolves). */
+async function readError(path: string, r: RootedWorkspaceReader = reader): Promise<PlanexecError> {
+  const outcome = await r.read(path, 1024).then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  if (!('error' in outcome)) throw new Error(`expected '${path}' to be refused, got ${JSON.stringify(outcome.value)}`);
+  expect(outcome.error).toBeInstanceOf(PlanexecError);
+  return outcome.error as PlanexecError;
+}
+
+describe('reading files', () => {
+  it('returns the whole content, size and the sha256 of the bytes of a small text file', async () => {
+    put('src/user.ts', 'export interface User { id: string }\n');
+    const file = await readFile('src/user.ts');
+    expect(file).toEqual({
+      kind: 'file',
+      path: 'src/user.ts',
+      bytes: 37,
+      content: 'export interface User { id: string }\n',
+      truncated: false,
+      binary: false,
+      sha256: sha256('export interface User { id: string }\n'),
+    });
+  });
+
+  it('reads a file of exactly maxBytes whole', async () => {
+    put('a.txt', 'abcdef');
+    const file = await readFile('a.txt', 6);
+    expect(file).toMatchObject({ content: 'abcdef', truncated: false, bytes: 6 });
+  });
+
+  it('cuts at maxBytes, flags truncated, keeps the full size, and hashes only the bytes returned', async () => {
+    put('long.txt', 'abcdefghij');
+    const file = await readFile('long.txt', 4);
+    expect(file).toMatchObject({ content: 'abcd', truncated: true, binary: false, bytes: 10, sha256: sha256('abcd') });
+  });
+
+  it('never splits a two-byte character at the cut', async () => {
+    put('accent.txt', 'caf\u00e9!'); // c a f (0xC3 0xA9) !
+    const atSplit = await readFile('accent.txt', 4);
+    expect(atSplit).toMatchObject({ content: 'caf', truncated: true, bytes: 6, sha256: sha256('caf') });
+    const afterChar = await readFile('accent.txt', 5);
+    expect(afterChar).toMatchObject({ content: 'caf\u00e9', truncated: true, sha256: sha256('caf\u00e9') });
+  });
+
+  it('never splits a four-byte emoji at the cut, wherever inside it the cap falls', async () => {
+    put('emoji.txt', 'ab\u{1F600}cd'); // a b (F0 9F 98 80) c d
+    for (const cap of [3, 4, 5]) {
+      const file = await readFile('emoji.txt', cap);
+      expect(file.content).toBe('ab');
+      expect(file.sha256).toBe(sha256('ab'));
+      expect(file.truncated).toBe(true);
+      expect(file.content).not.toContain('\uFFFD');
+    }
+    expect((await readFile('emoji.txt', 6)).content).toBe('ab\u{1F600}');
+  });
+
+  it('returns nothing but an empty-content file when maxBytes is 0', async () => {
+    put('a.txt', 'abc');
+    expect(await readFile('a.txt', 0)).toMatchObject({ content: '', truncated: true, bytes: 3, sha256: sha256('') });
+  });
+
+  it('reads an empty file as empty and not truncated', async () => {
+    put('empty.txt', '');
+    expect(await readFile('empty.txt')).toMatchObject({ content: '', bytes: 0, truncated: false, binary: false, sha256: sha256('') });
+  });
+
+  it('reports a file with NUL bytes as binary with no content', async () => {
+    put('logo.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0x01, 0x02, 0x41]));
+    const file = await readFile('logo.png');
+    expect(file).toMatchObject({ binary: true, content: '', truncated: true, bytes: 8, sha256: sha256(Buffer.alloc(0)) });
+  });
+
+  it('answers missing for a file that does not exist, and for a path under a missing folder', async () => {
+    const missing: MissingFile = { kind: 'missing', path: 'nope.txt' };
+    expect(await reader.read('nope.txt', 100)).toEqual(missing);
+    expect(await reader.read('no/such/dir/x.ts', 100)).toEqual({ kind: 'missing', path: 'no/such/dir/x.ts' });
+  });
+
+  it('refuses a directory as file_unreadable', async () => {
+    mkdirSync(join(root, 'src'));
+    const error = await readError('src');
+    expect(error.code).toBe('file_unreadable');
+    expect(error.message).toContain("'src'");
+    expect(error.hint).toContain('PLANEXEC_ROOT');
+  });
+});
+
+describe('paths that leave the root', () => {
+  it.each([
+    ['a POSIX absolute path', '/etc/passwd'],
+    ['a parent reference', '../outside/secret.txt'],
+    ['a parent reference hidden after a folder', 'a/../../outside/secret.txt'],
+    ['a parent reference that would stay inside', 'a/../b.txt'],
+    ['a Windows drive path', 'C:\\Windows\\system.ini'],
+    ['a Windows drive path with forward slashes', 'C:/Windows/system.ini'],
+    ['a Windows UNC path', '\\\\server\\share\\x'],
+    ['a backslash parent reference', '..\\outside\\secret.txt'],
+    ['an empty path', ''],
+    ['a path with a NUL byte', 'a.txt\0.png'],
+  ])('refuses %s with path_outside_root', async (_label, path) => {
+    put('b.txt', 'inside');
+    put('a.txt', 'inside');
+    const error = await readError(path);
+    expect(error.code).toBe('path_outside_root');
+    expect(error.hint).toContain('PLANEXEC_ROOT');
+    expect(error.details.path).toBe(path);
+  });
+
+  it('refuses the absolute path of an existing file, even one inside the root', async () => {
+    put('a.txt', 'inside');
+    expect((await readError(join(outside, 'secret.txt'))).code).toBe('path_outside_root');
+    expect((await readError(join(root, 'a.txt'))).code).toBe('path_outside_root');
+  });
+
+  it('refuses a symlink to a file outside the root', async () => {
+    symlinkSync(join(outside, 'secret.txt'), join(root, 'innocent.txt'));
+    const error = await readError('innocent.txt');
+    expect(error.code).toBe('path_outside_root');
+    expect(error.message).toContain('symlink');
+    expect(error.message).not.toContain('TOP SECRET');
+  });
+
+  it('refuses a relative symlink that climbs out of the root', async () => {
+    symlinkSync('../outside/secret.txt', join(root, 'rel-link.txt'));
+    expect((await readError('rel-link.txt')).code).toBe('path_outside_root');
+  });
+
+  it('refuses a file reached through a symlinked folder that points outside the root', async () => {
+    mkdirSync(join(root, 'vendor'));
+    symlinkSync(outside, join(root, 'vendor', 'lib'));
+    expect((await readError('vendor/lib/secret.txt')).code).toBe('path_outside_root');
+  });
+
+  it('refuses a symlink to the parent of the root', async () => {
+    symlinkSync(dir, join(root, 'up'));
+    expect((await readError('up/outside/secret.txt')).code).toBe('path_outside_root');
+  });
+
+  it('allows a symlink inside the root to a file inside the root', async () => {
+    put('real/config.json', '{"a":1}');
+    symlinkSync(join(root, 'real', 'config.json'), join(root, 'link.json'));
+    const file = await readFile('link.json');
+    expect(file).toMatchObject({ path: 'link.json', content: '{"a":1}', truncated: false });
+  });
+
+  it('allows a file reached through a symlinked folder that stays inside the root', async () => {
+    put('packages/core/index.ts', 'export {};\n');
+    symlinkSync('packages/core', join(root, 'core'));
+    expect((await readFile('core/index.ts')).content).toBe('export {};\n');
+  });
+
+  it('works when the root itself is a symlink, and still refuses what leaves the real root', async () => {
+    put('src/a.ts', 'const a = 1;\n');
+    const linkedRoot = join(dir, 'root-link');
+    symlinkSync(root, linkedRoot);
+    const viaLink = new RootedWorkspaceReader(linkedRoot);
+    expect(await viaLink.read('src/a.ts', 100)).toMatchObject({ kind: 'file', content: 'const a = 1;\n' });
+    symlinkSync(join(outside, 'secret.txt'), join(root, 'escape.txt'));
+    expect((await readError('escape.txt', viaLink)).code).toBe('path_outside_root');
+  });
+
+  // Answering "missing" here and path_outside_root for an existing target would tell a caller what
+  // exists outside the root; both cases get the same answer.
+  it('refuses a dangling symlink that points outside the root, as for an existing outside file', async () => {
+    symlinkSync(join(outside, 'does-not-exist.txt'), join(root, 'dangling.txt'));
+    expect((await readError('dangling.txt')).code).toBe('path_outside_root');
+  });
+
+  it('answers missing for a dangling symlink that points inside the root, and for a missing file under a real folder', async () => {
+    symlinkSync(join(root, 'not-yet.txt'), join(root, 'dangling-inside.txt'));
+    expect(await reader.read('dangling-inside.txt', 100)).toEqual({ kind: 'missing', path: 'dangling-inside.txt' });
+    expect(await reader.read('no/such/dir/file.txt', 100)).toEqual({ kind: 'missing', path: 'no/such/dir/file.txt' });
+  });
+
+  it('refuses the workspace root itself as not a file', async () => {
+    const error = await readError('.');
+    expect(error.code).toBe('file_unreadable');
+    expect(error.message).toMatch(/workspace root, not a file/);
+  });
+});
+
+describe('special files', () => {
+  // open(…, 'r') on a named pipe blocks until some writer opens the pipe, so a reader that opens
+  // before checking the kind of file hangs (with a libuv thread) for good. If read() does open the
+  // pipe, this test plays the writer to unblock it, so it always ends, and then fails.
+  it('refuses a named pipe as file_unreadable without opening it', async () => {
+    const fifo = join(root, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const reading = reader.read('pipe', 100).then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+    let settled = false;
+    void reading.then(() => (settled = true));
+    let openedByReader = false;
+    while (!settled && !openedByReader) {
+      await new Promise((r) => setTimeout(r, 10));
+      try {
+        // Succeeds only once someone has the pipe open for reading: that can only be read().
+        closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+        openedByReader = true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENXIO') throw error;
+      }
+    }
+    const outcome = await reading;
+    expect(openedByReader).toBe(false);
+    expect('error' in outcome && (outcome.error as PlanexecError).code).toBe('file_unreadable');
+  });
+});

@@ -1,0 +1,119 @@
+// Small in-memory implementations of the core's ports, for unit tests of the pure core.
+import { createHash } from 'node:crypto';
+import type {
+  Clock,
+  IdSource,
+  MissingFile,
+  ModelProvider,
+  ModelRequest,
+  ModelResponse,
+  TokenCounter,
+  WorkspaceFile,
+  WorkspaceReader,
+} from '../../src/core/ports.js';
+import type { Usage } from '../../src/core/types.js';
+
+/**
+ * A workspace held in a Map of path -> text. Cuts a file at `maxBytes` on a UTF-8 character
+ * boundary, as the real reader does, and records every read.
+ */
+export class MapWorkspaceReader implements WorkspaceReader {
+  readonly files: Map<string, string>;
+  readonly reads: { path: string; maxBytes: number }[] = [];
+
+  constructor(files: Record<string, string> = {}) {
+    this.files = new Map(Object.entries(files));
+  }
+
+  async read(path: string, maxBytes: number): Promise<WorkspaceFile | MissingFile> {
+    this.reads.push({ path, maxBytes });
+    const text = this.files.get(path);
+    if (text === undefined) return { kind: 'missing', path };
+    const whole = Buffer.from(text, 'utf8');
+    let end = Math.max(0, Math.min(maxBytes, whole.length));
+    if (end < whole.length) while (end > 0 && ((whole[end] ?? 0) & 0xc0) === 0x80) end -= 1;
+    const kept = whole.subarray(0, end);
+    return {
+      kind: 'file',
+      path,
+      bytes: whole.length,
+      content: kept.toString('utf8'),
+      truncated: kept.length < whole.length,
+      binary: false,
+      sha256: sha256Hex(kept),
+    };
+  }
+}
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Counts whitespace-separated words, and records what it was asked to count. */
+export class WordTokenCounter implements TokenCounter {
+  readonly counted: string[] = [];
+
+  count(text: string): number {
+    this.counted.push(text);
+    return text.split(/\s+/).filter(Boolean).length;
+  }
+}
+
+export type ScriptedReply = { text: string; responseId?: string; usage?: Usage } | { error: unknown };
+
+/**
+ * A ModelProvider that answers from a queue: each reply is either a text (with an optional
+ * response id and usage) or an error to throw. Records every request it receives.
+ */
+export class ScriptedModelProvider implements ModelProvider {
+  readonly requests: ModelRequest[] = [];
+  private readonly replies: ScriptedReply[];
+  private served = 0;
+
+  constructor(replies: ScriptedReply[] = []) {
+    this.replies = [...replies];
+  }
+
+  push(...replies: ScriptedReply[]): this {
+    this.replies.push(...replies);
+    return this;
+  }
+
+  async generate(request: ModelRequest): Promise<ModelResponse> {
+    this.requests.push(request);
+    const reply = this.replies.shift();
+    if (!reply) throw new Error(`ScriptedModelProvider: no reply queued for request #${this.requests.length}`);
+    this.served += 1;
+    if ('error' in reply) throw reply.error;
+    return {
+      responseId: reply.responseId ?? `resp-${this.served}`,
+      text: reply.text,
+      usage: reply.usage ?? { input_tokens: 100, cached_tokens: 0, output_tokens: 10 },
+    };
+  }
+
+  /** Replies queued but never asked for. */
+  get pending(): number {
+    return this.replies.length;
+  }
+}
+
+/** A clock that moves one millisecond forward each time it is read, from `start`. */
+export class SteppingClock implements Clock {
+  constructor(private current = 1_000) {}
+
+  now(): number {
+    return this.current++;
+  }
+}
+
+export class SequentialIds implements IdSource {
+  private n = 0;
+
+  constructor(private readonly prefix = 'wf-test-') {}
+
+  workflowId(): string {
+    this.n += 1;
+    return `${this.prefix}${this.n}`;
+  }
+}

@@ -1,0 +1,38 @@
+// CoreDeps for unit tests, built by hand as src/main.ts compose() does, over a real SQLite store in
+// memory, a scripted model provider, an in-memory workspace and a stepping clock.
+import { openDatabase, SqliteWorkflowStore } from '../../src/adapters/sqlite/sqlite-store.js';
+import { DEFAULT_PRICES } from '../../src/core/cost.js';
+import type { CoreDeps, CoreSettings } from '../../src/core/deps.js';
+import { MapWorkspaceReader, ScriptedModelProvider, SequentialIds, SteppingClock, WordTokenCounter } from '../support/fakes.js';
+
+export const SETTINGS: CoreSettings = {
+  models: { planner: 'gpt-5.4', executor: 'gpt-5.4-mini' },
+  prices: DEFAULT_PRICES,
+  extendedCacheModels: ['gpt-5.4'],
+  context: { maxFileBytes: 64 * 1024, maxContextBytes: 256 * 1024, maxDependencyChars: 32_000 },
+  maxOutputTokens: { planner: undefined, executor: undefined },
+  reviewOutputChars: 24_000,
+  resultChars: 12_000,
+};
+
+export interface TestDeps extends CoreDeps {
+  store: SqliteWorkflowStore;
+  models: ScriptedModelProvider;
+  files: MapWorkspaceReader;
+  close(): void;
+}
+
+export function makeDeps(opts: { models?: ScriptedModelProvider; files?: Record<string, string>; settings?: Partial<CoreSettings> } = {}): TestDeps {
+  const db = openDatabase(':memory:');
+  return {
+    store: new SqliteWorkflowStore(db),
+    models: opts.models ?? new ScriptedModelProvider(),
+    files: new MapWorkspaceReader(opts.files),
+    tokens: new WordTokenCounter(),
+    clock: new SteppingClock(1_000),
+    ids: new SequentialIds(),
+    owner: 'test-owner',
+    settings: { ...SETTINGS, ...opts.settings },
+    close: () => db.close(),
+  };
+}

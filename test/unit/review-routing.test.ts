@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { ReviewSchema, worstVerdict } from '../../src/core/review.js';
+import { roleFor } from '../../src/core/routing.js';
+
+describe('worstVerdict', () => {
+  it('worstVerdict of no verdicts is approve', () => {
+    expect(worstVerdict([])).toBe('approve');
+  });
+
+  it('worstVerdict ranks escalate over revise over approve, wherever they appear', () => {
+    expect(worstVerdict(['approve', 'approve'])).toBe('approve');
+    expect(worstVerdict(['approve', 'revise', 'approve'])).toBe('revise');
+    expect(worstVerdict(['revise', 'approve'])).toBe('revise');
+    expect(worstVerdict(['escalate', 'revise', 'approve'])).toBe('escalate');
+    expect(worstVerdict(['approve', 'revise', 'escalate'])).toBe('escalate');
+    expect(worstVerdict(['revise', 'escalate', 'revise'])).toBe('escalate');
+  });
+
+  it('worstVerdict accepts any iterable, such as a generator', () => {
+    function* verdicts() {
+      yield 'approve' as const;
+      yield 'revise' as const;
+    }
+    expect(worstVerdict(verdicts())).toBe('revise');
+  });
+});
+
+describe('ReviewSchema', () => {
+  it('ReviewSchema accepts a review answer and rejects an unknown verdict', () => {
+    const answer = { verdict: 'revise', reviews: [{ subtask_id: 's1', verdict: 'revise', feedback: 'Add tests.' }], summary: 'Nearly there.' };
+    expect(ReviewSchema.parse(answer)).toEqual(answer);
+    expect(ReviewSchema.safeParse({ ...answer, verdict: 'maybe' }).success).toBe(false);
+  });
+});
+
+describe('roleFor', () => {
+  it('roleFor sends routine work to the executor and complex work to the planner', () => {
+    expect(roleFor('routine')).toBe('executor');
+    expect(roleFor('complex')).toBe('planner');
+  });
+});
