@@ -3,6 +3,7 @@
 import type {
   CallPurpose,
   CallStatus,
+  Execution,
   ModelCall,
   ReviewRecord,
   Role,
@@ -92,6 +93,10 @@ export interface WorkflowStore {
   beginCall(call: NewModelCall): number;
   finishCall(id: number, outcome: CallOutcome): void;
   listCalls(workflowId: string): ModelCall[];
+
+  insertExecution(execution: Omit<Execution, 'id'>): number;
+  /** Executions of one subtask, oldest first. */
+  listExecutions(workflowId: string, subtaskId: string): Execution[];
 
   insertReviews(workflowId: string, callId: number, planVersion: number, reviews: ReviewRecord[], now: number): void;
 

@@ -87,3 +87,17 @@ export interface ReviewRecord {
   verdict: Verdict;
   feedback: string;
 }
+
+export interface Execution {
+  id: number;
+  workflowId: string;
+  subtaskId: string;
+  attempt: number;
+  callId: number;
+  role: Role;
+  model: string;
+  output: string;
+  /** What the model was shown (files with sizes and sha256, dependencies, tokens). */
+  context: unknown;
+  createdAt: number;
+}

@@ -173,7 +173,7 @@ describe('a whole workflow through the MCP tools', () => {
     expect(prefixes.size).toBe(1);
   });
 
-  it('returns the stored output of a completed subtask without calling a model, and re-runs it with force', async () => {
+  it('returns the stored output of a completed subtask without calling a model, and re-runs it with force, keeping the history', async () => {
     const workflow_id = await planned();
     h.standin.script(executorOutput('s1'));
     await h.ok('execute_subtask', { workflow_id, subtask_id: 's1' });
@@ -188,6 +188,8 @@ describe('a whole workflow through the MCP tools', () => {
     expect(forced.executed).toBe(true);
     expect(forced.output).toBe('second take');
     expect(h.standin.requests.length).toBe(calls + 1);
+    // Nothing is lost: every execution stays in the subtask's history.
+    expect(h.store.listExecutions(workflow_id, 's1').map((e) => e.output)).toEqual(['OUTPUT-OF-s1: done', 'second take']);
   });
 
   it('sends revised subtasks back to pending with the feedback shown on the next attempt', async () => {

@@ -131,7 +131,7 @@ describe('openDatabase', () => {
     const db = openDb(join(dir, 'planexec.db'));
     expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
-    expect(tables).toEqual(['model_calls', 'plans', 'reviews', 'subtasks', 'workflows']);
+    expect(tables).toEqual(['executions', 'model_calls', 'plans', 'reviews', 'subtasks', 'workflows']);
   });
 
   it('opens ":memory:" without touching the file system', () => {
@@ -189,11 +189,24 @@ describe('migrate', () => {
     expect(db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'half_done'").get()).toEqual({ n: 0 });
   });
 
+  it('upgrades a database made by an older planexec in order, keeping its rows', () => {
+    const db = new Database(':memory:');
+    open.push(db);
+    expect(migrate(db, MIGRATIONS.slice(0, 1))).toEqual(['001-initial']);
+    db.prepare(
+      `INSERT INTO workflows (id, request, goal, context, phase, plan_version, planner_response_id, coordination_notes, budget, created_at, updated_at)
+       VALUES ('wf-old', 'r', 'g', NULL, 'executing', 1, NULL, '', '{}', 1, 1)`,
+    ).run();
+    expect(migrate(db)).toEqual(MIGRATIONS.slice(1).map((m) => m.name));
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    expect(new SqliteWorkflowStore(db).getWorkflow('wf-old')?.request).toBe('r');
+  });
+
   it('refuses a database at a newer version than the migrations it knows', () => {
     const db = new Database(':memory:');
     open.push(db);
     db.pragma('user_version = 7');
-    expect(() => migrate(db)).toThrow(/schema version 7, newer than this planexec knows \(1\)/);
+    expect(() => migrate(db)).toThrow(new RegExp(`schema version 7, newer than this planexec knows \\(${MIGRATIONS.length}\\)`));
     expect(db.pragma('user_version', { simple: true })).toBe(7);
   });
 });

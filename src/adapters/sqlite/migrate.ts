@@ -1,13 +1,14 @@
 // Ordered migrations; the number applied is kept in SQLite's user_version.
 import type Database from 'better-sqlite3';
 import * as initial from './migrations/001-initial.js';
+import * as executions from './migrations/002-executions.js';
 
 export interface Migration {
   name: string;
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [initial];
+export const MIGRATIONS: readonly Migration[] = [initial, executions];
 
 /** Applies the migrations this database has not seen, each in its own transaction. Returns the names applied. */
 export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): string[] {

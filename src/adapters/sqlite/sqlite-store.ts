@@ -11,7 +11,7 @@ import type {
   WorkflowStore,
   WorkflowSummary,
 } from '../../core/ports.js';
-import type { ModelCall, ReviewRecord, Subtask, Workflow } from '../../core/types.js';
+import type { Execution, ModelCall, ReviewRecord, Subtask, Workflow } from '../../core/types.js';
 import { migrate } from './migrate.js';
 
 type Row = Record<string, unknown>;
@@ -162,6 +162,32 @@ export class SqliteWorkflowStore implements WorkflowStore {
   listCalls(workflowId: string): ModelCall[] {
     const rows = this.stmt('SELECT * FROM model_calls WHERE workflow_id = ? ORDER BY id').all(workflowId) as Row[];
     return rows.map(callFromRow);
+  }
+
+  insertExecution(e: Omit<Execution, 'id'>): number {
+    return this.transaction(() => {
+      const info = this.stmt(
+        `INSERT INTO executions (workflow_id, subtask_id, attempt, call_id, role, model, output, context, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(e.workflowId, e.subtaskId, e.attempt, e.callId, e.role, e.model, e.output, JSON.stringify(e.context), e.createdAt);
+      return Number(info.lastInsertRowid);
+    });
+  }
+
+  listExecutions(workflowId: string, subtaskId: string): Execution[] {
+    const rows = this.stmt('SELECT * FROM executions WHERE workflow_id = ? AND subtask_id = ? ORDER BY id').all(workflowId, subtaskId) as Row[];
+    return rows.map((r) => ({
+      id: Number(r.id),
+      workflowId: String(r.workflow_id),
+      subtaskId: String(r.subtask_id),
+      attempt: Number(r.attempt),
+      callId: Number(r.call_id),
+      role: r.role as Execution['role'],
+      model: String(r.model),
+      output: String(r.output),
+      context: JSON.parse(String(r.context)) as unknown,
+      createdAt: Number(r.created_at),
+    }));
   }
 
   insertReviews(workflowId: string, callId: number, planVersion: number, reviews: ReviewRecord[], now: number): void {

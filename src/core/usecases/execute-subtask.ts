@@ -95,9 +95,21 @@ export async function executeSubtask(d: CoreDeps, input: ExecuteSubtaskInput, op
     throw error;
   }
 
+  const report = { tokens: response.usage.input_tokens, ...context.report };
   const after = d.store.transaction(() => {
     completeCall(d, callId, response);
     const now = d.clock.now();
+    d.store.insertExecution({
+      workflowId: workflow.id,
+      subtaskId: subtask.id,
+      attempt: subtask.attempts,
+      callId,
+      role,
+      model: request.model,
+      output: response.text,
+      context: report,
+      createdAt: now,
+    });
     d.store.updateSubtask(workflow.id, subtask.id, { status: 'completed', output: response.text, model: request.model, role, leaseOwner: null }, now);
     const all = d.store.listSubtasks(workflow.id);
     const current = d.store.getWorkflow(workflow.id)!;
@@ -106,7 +118,6 @@ export async function executeSubtask(d: CoreDeps, input: ExecuteSubtaskInput, op
     return { workflow: { ...current, phase }, subtasks: all };
   });
   const done = findSubtask(after.workflow, after.subtasks, subtask.id);
-  const report = { tokens: response.usage.input_tokens, ...context.report };
   return result(d, after.workflow, after.subtasks, done, { executed: true, usage: sumUsage([response]), context: report });
 }
 

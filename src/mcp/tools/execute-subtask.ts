@@ -6,7 +6,7 @@ export const ExecuteSubtaskInput = z.object({
   workflow_id: WorkflowId,
   subtask_id: SubtaskId.optional().describe('Default: the first ready subtask.'),
   notes: z.string().max(20_000, 'notes are over 20,000 characters: keep them to what this subtask needs').optional().describe('Extra instructions for this execution only.'),
-  force: z.boolean().optional().describe('Run a completed subtask again (its earlier output is replaced).'),
+  force: z.boolean().optional().describe('Run a completed subtask again; the new output becomes current, earlier ones stay in its history.'),
 });
 
 export const ExecuteSubtaskOutput = z.object({
