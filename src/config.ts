@@ -27,6 +27,9 @@ export const FileConfigSchema = z.strictObject({
   maxRetries: z.coerce.number().int().min(0).max(10).optional(),
   maxFileBytes: positiveInt.optional(),
   maxContextBytes: positiveInt.optional(),
+  concurrency: z.coerce.number().int().min(1).max(32).optional(),
+  leaseMs: z.coerce.number().int().min(200).optional(),
+  progressIntervalMs: z.coerce.number().int().min(10).optional(),
   plannerMaxOutputTokens: positiveInt.optional(),
   executorMaxOutputTokens: positiveInt.optional(),
   prices: z.record(z.string(), PriceSchema).optional(),
@@ -40,6 +43,12 @@ export interface Config {
   dbPath: string;
   root: string;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Subtasks run_workflow executes at once. */
+  concurrency: number;
+  /** A process whose heartbeat is older than this is considered dead and its work taken over. */
+  leaseMs: number;
+  /** Progress notifications repeat at least this often while a model call is in flight. */
+  progressIntervalMs: number;
   limits: {
     maxFileBytes: number;
     maxContextBytes: number;
@@ -63,6 +72,9 @@ const ENV_KEYS: Record<string, keyof FileConfig> = {
   PLANEXEC_MAX_RETRIES: 'maxRetries',
   PLANEXEC_MAX_FILE_BYTES: 'maxFileBytes',
   PLANEXEC_MAX_CONTEXT_BYTES: 'maxContextBytes',
+  PLANEXEC_CONCURRENCY: 'concurrency',
+  PLANEXEC_LEASE_MS: 'leaseMs',
+  PLANEXEC_PROGRESS_INTERVAL_MS: 'progressIntervalMs',
   PLANEXEC_PLANNER_MAX_OUTPUT_TOKENS: 'plannerMaxOutputTokens',
   PLANEXEC_EXECUTOR_MAX_OUTPUT_TOKENS: 'executorMaxOutputTokens',
 };
@@ -107,6 +119,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
     dbPath: c.db === ':memory:' ? ':memory:' : resolve(cwd, c.db ?? join(stateHome, 'planexec', 'state.db')),
     root: resolve(cwd, c.root ?? '.'),
     logLevel: c.logLevel ?? 'info',
+    concurrency: c.concurrency ?? 4,
+    leaseMs: c.leaseMs ?? 15_000,
+    progressIntervalMs: c.progressIntervalMs ?? 10_000,
     limits: {
       maxFileBytes: c.maxFileBytes ?? 64 * 1024,
       maxContextBytes: c.maxContextBytes ?? 256 * 1024,

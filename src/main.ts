@@ -6,12 +6,13 @@ import type Database from 'better-sqlite3';
 import { RootedWorkspaceReader } from './adapters/files/workspace-reader.js';
 import { OpenAIResponsesProvider } from './adapters/openai/responses-provider.js';
 import { openDatabase, SqliteWorkflowStore } from './adapters/sqlite/sqlite-store.js';
-import { processOwner, randomIds, systemClock } from './adapters/system.js';
+import { processOwner, processProbe, randomIds, systemClock } from './adapters/system.js';
 import { GptTokenCounter } from './adapters/tokens/gpt-token-counter.js';
 import { ConfigError, loadConfig, type Config, type FileConfig } from './config.js';
 import type { CoreDeps } from './core/deps.js';
 import type { ModelProvider } from './core/ports.js';
 import { createPlanexec, type Planexec } from './core/planexec.js';
+import { Runtime } from './core/runtime.js';
 import { createLogger } from './log.js';
 import { createServer } from './mcp/server.js';
 import { serveStdio } from './mcp/stdio.js';
@@ -23,13 +24,17 @@ export interface Composed {
   store: SqliteWorkflowStore;
   db: Database.Database;
   owner: string;
+  runtime: Runtime;
 }
 
 /** Builds the core over the real adapters. `models` can be replaced (tests, benchmarks). */
-export function compose(config: Config, overrides: { models?: ModelProvider; owner?: string } = {}): Composed {
+export function compose(config: Config, overrides: { models?: ModelProvider } = {}): Composed {
   const db = openDatabase(config.dbPath);
   const store = new SqliteWorkflowStore(db);
-  const owner = overrides.owner ?? processOwner();
+  const me = processOwner();
+  const owner = me.id;
+  const runtime = new Runtime({ store, clock: systemClock, probe: processProbe, owner: me, leaseMs: config.leaseMs });
+  runtime.start();
   const deps: CoreDeps = {
     store,
     models: overrides.models ?? new OpenAIResponsesProvider({ apiKey: config.openai.apiKey, baseURL: config.openai.baseURL, timeoutMs: config.openai.timeoutMs, maxRetries: config.openai.maxRetries }),
@@ -38,6 +43,7 @@ export function compose(config: Config, overrides: { models?: ModelProvider; own
     clock: systemClock,
     ids: randomIds,
     owner,
+    runtime,
     settings: {
       models: config.models,
       prices: config.prices,
@@ -50,9 +56,10 @@ export function compose(config: Config, overrides: { models?: ModelProvider; own
       maxOutputTokens: config.limits.maxOutputTokens,
       reviewOutputChars: config.limits.reviewOutputChars,
       resultChars: config.limits.resultChars,
+      concurrency: config.concurrency,
     },
   };
-  return { app: createPlanexec(deps), store, db, owner };
+  return { app: createPlanexec(deps), store, db, owner, runtime };
 }
 
 const HELP = `planexec ${VERSION}: MCP server (stdio) that splits work between a planner and an executor model.
@@ -118,7 +125,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     process.exitCode = 1;
     return;
   }
-  const { app, store, db, owner } = composed;
+  const { app, store, db, owner, runtime } = composed;
   const { server, cleanup } = createServer({ app, log, version: VERSION });
   if (!config.openai.apiKey) log.warn('OPENAI_API_KEY is not set: the tools are listed, but calls that need a model will answer with an error');
 
@@ -132,6 +139,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     void cleanup(400)
       .catch((error: unknown) => log.error({ err: error }, 'error while stopping'))
       .finally(() => {
+        runtime.stop();
         const released = store.releaseOwner(owner, Date.now());
         if (released.calls || released.subtasks) log.warn(released, 'released unfinished work');
         db.close();

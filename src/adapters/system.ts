@@ -1,13 +1,27 @@
 // The clock and id source of a real process.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Clock, IdSource } from '../core/ports.js';
+import type { Clock, IdSource, ProcessProbe } from '../core/ports.js';
 
 export const systemClock: Clock = { now: () => Date.now() };
 
 export const randomIds: IdSource = { workflowId: () => `wf-${randomBytes(6).toString('hex')}` };
 
 /** Names this process in leases and the call journal. */
-export function processOwner(): string {
-  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+export function processOwner(): { id: string; host: string; pid: number } {
+  const host = hostname();
+  return { id: `${host}:${process.pid}:${randomBytes(3).toString('hex')}`, host, pid: process.pid };
 }
+
+/** Signal 0 asks the kernel whether a pid exists, without signalling it. Only meaningful on this host. */
+export const processProbe: ProcessProbe = {
+  isRunning(host, pid) {
+    if (host !== hostname()) return null;
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  },
+};

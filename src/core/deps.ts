@@ -1,6 +1,7 @@
 import type { ContextLimits } from './context.js';
 import type { PriceTable } from './cost.js';
 import type { Clock, IdSource, ModelProvider, TokenCounter, WorkflowStore, WorkspaceReader } from './ports.js';
+import type { Runtime } from './runtime.js';
 import type { Role } from './types.js';
 
 export interface CoreSettings {
@@ -15,6 +16,8 @@ export interface CoreSettings {
   reviewOutputChars: number;
   /** Characters of a long text field in one tool result; the rest is paged. */
   resultChars: number;
+  /** Subtasks run_workflow executes at once, unless the call says otherwise. */
+  concurrency: number;
 }
 
 /** Everything the use cases need, injected by the composition root (src/cli.ts) or a test. */
@@ -27,5 +30,7 @@ export interface CoreDeps {
   ids: IdSource;
   /** Identifies this process in leases and the call journal. */
   owner: string;
+  /** This process among the others on the database: liveness, locks, local work per workflow. */
+  runtime: Runtime;
   settings: CoreSettings;
 }

@@ -15,8 +15,18 @@ export interface CallMeta {
   role: Role;
 }
 
+export interface ProgressEvent {
+  message: string;
+  /** Steps done so far (subtasks done, for run_workflow). */
+  progress: number;
+  total?: number | undefined;
+}
+
 export interface CallOptions {
   signal?: AbortSignal | undefined;
+  onProgress?: ((event: ProgressEvent) => void) | undefined;
+  /** The workflow lock the caller already holds (run_workflow passes it to its reviews). */
+  lockToken?: string | undefined;
 }
 
 export function modelRequest(d: CoreDeps, role: Role, instructions: string, input: string): ModelRequest {

@@ -4,6 +4,7 @@ import type {
   CallPurpose,
   CallStatus,
   Execution,
+  Owner,
   ModelCall,
   ReviewRecord,
   Role,
@@ -66,10 +67,27 @@ export interface CallOutcome {
   endedAt: number;
 }
 
-export type WorkflowPatch = Partial<Pick<Workflow, 'phase' | 'planVersion' | 'plannerResponseId' | 'coordinationNotes' | 'budget'>>;
-export type SubtaskPatch = Partial<
-  Pick<Subtask, 'status' | 'attempts' | 'role' | 'model' | 'feedback' | 'output' | 'leaseOwner'>
+export type WorkflowPatch = Partial<
+  Pick<Workflow, 'phase' | 'planVersion' | 'plannerResponseId' | 'coordinationNotes' | 'budget' | 'lockOwner' | 'lastError'>
 >;
+export type SubtaskPatch = Partial<
+  Pick<Subtask, 'status' | 'attempts' | 'role' | 'model' | 'feedback' | 'output' | 'leaseOwner' | 'claimedFrom'>
+>;
+
+/** An MCP task as stored: the MCP layer maps it to and from the protocol's shape. */
+export interface TaskRecord {
+  id: string;
+  workflowId: string | null;
+  owner: string | null;
+  status: 'working' | 'input_required' | 'completed' | 'failed' | 'cancelled';
+  statusMessage: string | null;
+  ttl: number | null;
+  pollInterval: number;
+  request: unknown;
+  result: unknown;
+  createdAt: number;
+  updatedAt: number;
+}
 
 /**
  * Persistence. Every method is synchronous; `transaction` runs its function as one
@@ -83,6 +101,8 @@ export interface WorkflowStore {
   /** Most recently updated first. */
   listWorkflows(limit: number): WorkflowSummary[];
   updateWorkflow(id: string, patch: WorkflowPatch, now: number): void;
+  /** Sets the workflow's lock to `next` if it is `expected` now (compare-and-set); true when it did. */
+  casWorkflowLock(id: string, expected: string | null, next: string | null): boolean;
 
   insertPlanVersion(workflowId: string, version: number, plan: unknown, responseId: string | null, now: number): void;
 
@@ -100,11 +120,29 @@ export interface WorkflowStore {
 
   insertReviews(workflowId: string, callId: number, planVersion: number, reviews: ReviewRecord[], now: number): void;
 
+  upsertOwner(owner: Owner): void;
+  heartbeat(ownerId: string, now: number): void;
+  getOwner(id: string): Owner | null;
+  listOwners(): Owner[];
   /**
-   * Lets go of everything `owner` holds: its pending calls become `abandoned` (sent, outcome
-   * unknown) and its running subtasks go back to `pending`. Returns how many of each.
+   * Lets go of everything `owner` holds, in one transaction: its pending calls become `abandoned`
+   * (sent, outcome unknown), its running subtasks go back to the status they were claimed from,
+   * its workflow locks are cleared, its tasks are orphaned, and its owner row is deleted.
    */
   releaseOwner(owner: string, now: number): { calls: number; subtasks: number };
+
+  insertTask(task: TaskRecord): void;
+  getTask(id: string): TaskRecord | null;
+  updateTask(id: string, patch: Partial<Pick<TaskRecord, 'status' | 'statusMessage' | 'result' | 'owner' | 'workflowId'>>, now: number): void;
+  /** Oldest first, after the task `afterId` when given. */
+  listTasks(limit: number, afterId?: string): TaskRecord[];
+  /** Deletes tasks whose ttl has run out; returns how many. */
+  deleteExpiredTasks(now: number): number;
+}
+
+/** Whether a process on this machine is still running (null: cannot tell, e.g. another host). */
+export interface ProcessProbe {
+  isRunning(host: string, pid: number): boolean | null;
 }
 
 export interface WorkspaceFile {

@@ -30,6 +30,10 @@ export interface Workflow {
   plannerResponseId: string | null;
   coordinationNotes: string;
   budget: TokenBudget;
+  /** The operation coordinating this workflow's planner thread right now (run_workflow, a review). */
+  lockOwner: string | null;
+  /** Why the workflow stopped, when it stopped on an error. */
+  lastError: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -56,7 +60,10 @@ export interface Subtask extends PlannedSubtask {
   /** Latest review feedback, shown to the executor on the next attempt. */
   feedback: string | null;
   output: string | null;
+  /** The process executing it (status running). */
   leaseOwner: string | null;
+  /** The status it goes back to if that process dies. */
+  claimedFrom: SubtaskStatus | null;
   updatedAt: number;
 }
 
@@ -100,4 +107,12 @@ export interface Execution {
   /** What the model was shown (files with sizes and sha256, dependencies, tokens). */
   context: unknown;
   createdAt: number;
+}
+
+export interface Owner {
+  id: string;
+  host: string;
+  pid: number;
+  startedAt: number;
+  heartbeatAt: number;
 }

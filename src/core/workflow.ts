@@ -1,7 +1,8 @@
 // Workflow state shared by the use cases: loading, the phase a set of subtasks implies, and the
 // "what to call next" hint every tool result carries.
 import type { CoreDeps } from './deps.js';
-import { notFound } from './errors.js';
+import { notFound, PlanexecError } from './errors.js';
+import { Runtime } from './runtime.js';
 import { readySubtasks } from './plan.js';
 import type { Phase, Subtask, Workflow } from './types.js';
 
@@ -61,4 +62,43 @@ export function nextStep(workflow: Workflow, subtasks: readonly Subtask[]): stri
   const failed = subtasks.filter((s) => s.status === 'failed');
   if (failed.length) return `Subtasks ${ids(failed)} failed; retry one with ${call('execute_subtask', { workflow_id, subtask_id: failed[0]!.id })}.`;
   return `Check ${call('workflow_status', { workflow_id })}.`;
+}
+
+/** The workflow is coordinated by another live operation (run_workflow or a review). */
+export function workflowBusy(workflowId: string): PlanexecError {
+  return new PlanexecError(
+    'invalid_transition',
+    `Workflow ${workflowId} is being coordinated by another operation (run_workflow or a review, possibly in another planexec process).`,
+    `Wait for it and follow it with workflow_status {"workflow_id":"${workflowId}"}, or stop it with cancel_workflow.`,
+    { reason: 'locked' },
+  );
+}
+
+/**
+ * Takes the workflow's lock for `token` if it is free, already ours, or held by a dead process.
+ * Returns false when another live operation holds it. Never touches anything else of the workflow.
+ */
+export function tryLockWorkflow(d: CoreDeps, workflowId: string, token: string): boolean {
+  return d.store.transaction(() => {
+    const holder = d.store.getWorkflow(workflowId)?.lockOwner ?? null;
+    if (holder === token) return true;
+    if (holder !== null && d.runtime.isAlive(Runtime.ownerOf(holder))) return false;
+    return d.store.casWorkflowLock(workflowId, holder, token);
+  });
+}
+
+export function unlockWorkflow(d: CoreDeps, workflowId: string, token: string): void {
+  d.store.casWorkflowLock(workflowId, token, null);
+}
+
+/** Runs `fn` holding the workflow's lock: the caller's (`held`), or one taken for the duration. */
+export async function withWorkflowLock<T>(d: CoreDeps, workflowId: string, held: string | undefined, fn: (token: string) => Promise<T>): Promise<T> {
+  if (held) return fn(held);
+  const token = d.runtime.newLockToken();
+  if (!tryLockWorkflow(d, workflowId, token)) throw workflowBusy(workflowId);
+  try {
+    return await fn(token);
+  } finally {
+    unlockWorkflow(d, workflowId, token);
+  }
 }

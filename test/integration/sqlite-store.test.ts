@@ -50,6 +50,8 @@ function workflow(over: Partial<Workflow> = {}): Workflow {
     plannerResponseId: null,
     coordinationNotes: '',
     budget: {},
+    lockOwner: null,
+    lastError: null,
     createdAt: 1_000,
     updatedAt: 1_000,
     ...over,
@@ -74,6 +76,7 @@ function subtask(over: Partial<Subtask> = {}): Subtask {
     feedback: null,
     output: null,
     leaseOwner: null,
+    claimedFrom: null,
     updatedAt: 1_000,
     ...over,
   };
@@ -131,7 +134,7 @@ describe('openDatabase', () => {
     const db = openDb(join(dir, 'planexec.db'));
     expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
-    expect(tables).toEqual(['executions', 'model_calls', 'plans', 'reviews', 'subtasks', 'workflows']);
+    expect(tables).toEqual(['executions', 'model_calls', 'owners', 'plans', 'reviews', 'subtasks', 'tasks', 'workflows']);
   });
 
   it('opens ":memory:" without touching the file system', () => {

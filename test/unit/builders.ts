@@ -35,6 +35,7 @@ export function subtask(id: string, status: SubtaskStatus = 'pending', extra: Pa
     feedback: null,
     output: null,
     leaseOwner: null,
+    claimedFrom: null,
     updatedAt: 0,
     ...extra,
   };
@@ -51,6 +52,8 @@ export function workflow(extra: Partial<Workflow> = {}): Workflow {
     plannerResponseId: 'resp-plan',
     coordinationNotes: '',
     budget: {},
+    lockOwner: null,
+    lastError: null,
     createdAt: 0,
     updatedAt: 0,
     ...extra,

@@ -3,6 +3,7 @@
 import { openDatabase, SqliteWorkflowStore } from '../../src/adapters/sqlite/sqlite-store.js';
 import { DEFAULT_PRICES } from '../../src/core/cost.js';
 import type { CoreDeps, CoreSettings } from '../../src/core/deps.js';
+import { Runtime } from '../../src/core/runtime.js';
 import { MapWorkspaceReader, ScriptedModelProvider, SequentialIds, SteppingClock, WordTokenCounter } from '../support/fakes.js';
 
 export const SETTINGS: CoreSettings = {
@@ -13,6 +14,7 @@ export const SETTINGS: CoreSettings = {
   maxOutputTokens: { planner: undefined, executor: undefined },
   reviewOutputChars: 24_000,
   resultChars: 12_000,
+  concurrency: 4,
 };
 
 export interface TestDeps extends CoreDeps {
@@ -24,14 +26,20 @@ export interface TestDeps extends CoreDeps {
 
 export function makeDeps(opts: { models?: ScriptedModelProvider; files?: Record<string, string>; settings?: Partial<CoreSettings> } = {}): TestDeps {
   const db = openDatabase(':memory:');
+  const store = new SqliteWorkflowStore(db);
+  const clock = new SteppingClock(1_000);
+  // Not started: no heartbeat timer in unit tests; the owner row is written so liveness checks work.
+  const runtime = new Runtime({ store, clock, probe: { isRunning: () => null }, owner: { id: 'test-owner', host: 'test', pid: 1 }, leaseMs: 60_000 });
+  store.upsertOwner({ id: 'test-owner', host: 'test', pid: 1, startedAt: 0, heartbeatAt: Number.MAX_SAFE_INTEGER });
   return {
-    store: new SqliteWorkflowStore(db),
+    store,
     models: opts.models ?? new ScriptedModelProvider(),
     files: new MapWorkspaceReader(opts.files),
     tokens: new WordTokenCounter(),
-    clock: new SteppingClock(1_000),
+    clock,
     ids: new SequentialIds(),
     owner: 'test-owner',
+    runtime,
     settings: { ...SETTINGS, ...opts.settings },
     close: () => db.close(),
   };

@@ -7,11 +7,12 @@ import type {
   CallOutcome,
   NewModelCall,
   SubtaskPatch,
+  TaskRecord,
   WorkflowPatch,
   WorkflowStore,
   WorkflowSummary,
 } from '../../core/ports.js';
-import type { Execution, ModelCall, ReviewRecord, Subtask, Workflow } from '../../core/types.js';
+import type { Execution, ModelCall, Owner, ReviewRecord, Subtask, Workflow } from '../../core/types.js';
 import { migrate } from './migrate.js';
 
 type Row = Record<string, unknown>;
@@ -43,6 +44,8 @@ const WORKFLOW_COLUMNS: Record<keyof WorkflowPatch, string> = {
   plannerResponseId: 'planner_response_id',
   coordinationNotes: 'coordination_notes',
   budget: 'budget',
+  lockOwner: 'lock_owner',
+  lastError: 'last_error',
 };
 
 const SUBTASK_COLUMNS: Record<keyof SubtaskPatch, string> = {
@@ -53,6 +56,15 @@ const SUBTASK_COLUMNS: Record<keyof SubtaskPatch, string> = {
   feedback: 'feedback',
   output: 'output',
   leaseOwner: 'lease_owner',
+  claimedFrom: 'claimed_from',
+};
+
+const TASK_COLUMNS: Record<string, string> = {
+  status: 'status',
+  statusMessage: 'status_message',
+  result: 'result',
+  owner: 'owner',
+  workflowId: 'workflow_id',
 };
 
 const toDb = (value: unknown): unknown => (value !== null && typeof value === 'object' ? JSON.stringify(value) : value);
@@ -79,9 +91,13 @@ export class SqliteWorkflowStore implements WorkflowStore {
   insertWorkflow(w: Workflow): void {
     this.transaction(() =>
       this.stmt(
-        `INSERT INTO workflows (id, request, goal, context, phase, plan_version, planner_response_id, coordination_notes, budget, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(w.id, w.request, w.goal, w.context, w.phase, w.planVersion, w.plannerResponseId, w.coordinationNotes, JSON.stringify(w.budget), w.createdAt, w.updatedAt),
+        `INSERT INTO workflows (id, request, goal, context, phase, plan_version, planner_response_id, coordination_notes, budget,
+                                lock_owner, last_error, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        w.id, w.request, w.goal, w.context, w.phase, w.planVersion, w.plannerResponseId, w.coordinationNotes, JSON.stringify(w.budget),
+        w.lockOwner, w.lastError, w.createdAt, w.updatedAt,
+      ),
     );
   }
 
@@ -103,6 +119,10 @@ export class SqliteWorkflowStore implements WorkflowStore {
     this.update('workflows', 'id = ?', [id], WORKFLOW_COLUMNS, patch, now);
   }
 
+  casWorkflowLock(id: string, expected: string | null, next: string | null): boolean {
+    return this.transaction(() => this.stmt('UPDATE workflows SET lock_owner = ? WHERE id = ? AND lock_owner IS ?').run(next, id, expected).changes === 1);
+  }
+
   insertPlanVersion(workflowId: string, version: number, plan: unknown, responseId: string | null, now: number): void {
     this.transaction(() =>
       this.stmt('INSERT INTO plans (workflow_id, version, plan, response_id, created_at) VALUES (?, ?, ?, ?, ?)').run(
@@ -118,14 +138,14 @@ export class SqliteWorkflowStore implements WorkflowStore {
   insertSubtasks(subtasks: Subtask[]): void {
     const insert = this.stmt(
       `INSERT INTO subtasks (workflow_id, id, position, title, description, depends_on, complexity, output_format, relevant_files,
-                             status, attempts, role, model, feedback, output, lease_owner, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                             status, attempts, role, model, feedback, output, lease_owner, claimed_from, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.transaction(() => {
       for (const s of subtasks) {
         insert.run(
           s.workflowId, s.id, s.position, s.title, s.description, JSON.stringify(s.depends_on), s.complexity, s.output_format,
-          JSON.stringify(s.relevant_files), s.status, s.attempts, s.role, s.model, s.feedback, s.output, s.leaseOwner, s.updatedAt,
+          JSON.stringify(s.relevant_files), s.status, s.attempts, s.role, s.model, s.feedback, s.output, s.leaseOwner, s.claimedFrom, s.updatedAt,
         );
       }
     });
@@ -199,6 +219,28 @@ export class SqliteWorkflowStore implements WorkflowStore {
     });
   }
 
+  upsertOwner(o: Owner): void {
+    this.transaction(() =>
+      this.stmt(
+        `INSERT INTO owners (id, host, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`,
+      ).run(o.id, o.host, o.pid, o.startedAt, o.heartbeatAt),
+    );
+  }
+
+  heartbeat(ownerId: string, now: number): void {
+    this.transaction(() => this.stmt('UPDATE owners SET heartbeat_at = ? WHERE id = ?').run(now, ownerId));
+  }
+
+  getOwner(id: string): Owner | null {
+    const row = this.stmt('SELECT * FROM owners WHERE id = ?').get(id) as Row | undefined;
+    return row ? ownerFromRow(row) : null;
+  }
+
+  listOwners(): Owner[] {
+    return (this.stmt('SELECT * FROM owners ORDER BY started_at, id').all() as Row[]).map(ownerFromRow);
+  }
+
   releaseOwner(owner: string, now: number): { calls: number; subtasks: number } {
     return this.transaction(() => {
       const calls = this.stmt(
@@ -206,10 +248,49 @@ export class SqliteWorkflowStore implements WorkflowStore {
          WHERE owner = ? AND status = 'pending'`,
       ).run(now, owner).changes;
       const subtasks = this.stmt(
-        `UPDATE subtasks SET status = 'pending', lease_owner = NULL, updated_at = ? WHERE lease_owner = ? AND status = 'running'`,
+        `UPDATE subtasks SET status = COALESCE(claimed_from, 'pending'), lease_owner = NULL, claimed_from = NULL, updated_at = ?
+         WHERE lease_owner = ? AND status = 'running'`,
       ).run(now, owner).changes;
+      // Lock values are "<owner>/<operation>".
+      this.stmt(`UPDATE workflows SET lock_owner = NULL WHERE lock_owner = ? OR lock_owner LIKE ? ESCAPE '\\'`).run(owner, `${escapeLike(owner)}/%`);
+      this.stmt('UPDATE tasks SET owner = NULL WHERE owner = ?').run(owner);
+      this.stmt('DELETE FROM owners WHERE id = ?').run(owner);
       return { calls, subtasks };
     });
+  }
+
+  insertTask(t: TaskRecord): void {
+    this.transaction(() =>
+      this.stmt(
+        `INSERT INTO tasks (id, workflow_id, owner, status, status_message, ttl, poll_interval, request, result, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        t.id, t.workflowId, t.owner, t.status, t.statusMessage, t.ttl, t.pollInterval, JSON.stringify(t.request),
+        t.result === null || t.result === undefined ? null : JSON.stringify(t.result), t.createdAt, t.updatedAt,
+      ),
+    );
+  }
+
+  getTask(id: string): TaskRecord | null {
+    const row = this.stmt('SELECT * FROM tasks WHERE id = ?').get(id) as Row | undefined;
+    return row ? taskFromRow(row) : null;
+  }
+
+  updateTask(id: string, patch: Partial<Pick<TaskRecord, 'status' | 'statusMessage' | 'result' | 'owner' | 'workflowId'>>, now: number): void {
+    this.update('tasks', 'id = ?', [id], TASK_COLUMNS, patch, now);
+  }
+
+  listTasks(limit: number, afterId?: string): TaskRecord[] {
+    const rows = afterId
+      ? (this.stmt(
+          `SELECT * FROM tasks WHERE (created_at, id) > (SELECT created_at, id FROM tasks WHERE id = ?) ORDER BY created_at, id LIMIT ?`,
+        ).all(afterId, limit) as Row[])
+      : (this.stmt('SELECT * FROM tasks ORDER BY created_at, id LIMIT ?').all(limit) as Row[]);
+    return rows.map(taskFromRow);
+  }
+
+  deleteExpiredTasks(now: number): number {
+    return this.transaction(() => this.stmt('DELETE FROM tasks WHERE ttl IS NOT NULL AND updated_at + ttl < ?').run(now).changes);
   }
 
   private update(table: string, where: string, keys: unknown[], columns: Record<string, string>, patch: object, now: number): void {
@@ -237,6 +318,8 @@ function workflowFromRow(r: Row): Workflow {
     plannerResponseId: str(r.planner_response_id),
     coordinationNotes: String(r.coordination_notes),
     budget: JSON.parse(String(r.budget)) as Workflow['budget'],
+    lockOwner: str(r.lock_owner),
+    lastError: str(r.last_error),
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
   };
@@ -260,8 +343,33 @@ function subtaskFromRow(r: Row): Subtask {
     feedback: str(r.feedback),
     output: str(r.output),
     leaseOwner: str(r.lease_owner),
+    claimedFrom: (str(r.claimed_from) as Subtask['claimedFrom']) ?? null,
     updatedAt: Number(r.updated_at),
   };
+}
+
+function ownerFromRow(r: Row): Owner {
+  return { id: String(r.id), host: String(r.host), pid: Number(r.pid), startedAt: Number(r.started_at), heartbeatAt: Number(r.heartbeat_at) };
+}
+
+function taskFromRow(r: Row): TaskRecord {
+  return {
+    id: String(r.id),
+    workflowId: str(r.workflow_id),
+    owner: str(r.owner),
+    status: r.status as TaskRecord['status'],
+    statusMessage: str(r.status_message),
+    ttl: r.ttl === null ? null : Number(r.ttl),
+    pollInterval: Number(r.poll_interval),
+    request: JSON.parse(String(r.request)) as unknown,
+    result: r.result === null ? null : (JSON.parse(String(r.result)) as unknown),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 function callFromRow(r: Row): ModelCall {

@@ -1,6 +1,6 @@
 import { buildExecutorContext, type ContextReport } from '../context.js';
 import type { CoreDeps } from '../deps.js';
-import { dependenciesIncomplete, invalidTransition, nothingToDo } from '../errors.js';
+import { dependenciesIncomplete, invalidTransition, nothingToDo, PlanexecError } from '../errors.js';
 import { beginCall, completeCall, failCall, modelRequest, sumUsage, type CallOptions, type CallUsage } from '../journal.js';
 import { missingDependencies, readySubtasks } from '../plan.js';
 import { roleFor } from '../routing.js';
@@ -13,6 +13,11 @@ export interface ExecuteSubtaskInput {
   subtask_id?: string | undefined;
   notes?: string | undefined;
   force?: boolean | undefined;
+}
+
+export interface ExecuteOptions extends CallOptions {
+  /** Called once the subtask is claimed (status running), before the model is called. */
+  onClaimed?: ((workflowId: string, subtaskId: string) => void) | undefined;
 }
 
 export interface ExecuteSubtaskResult {
@@ -34,10 +39,18 @@ export interface ExecuteSubtaskResult {
   next: string;
 }
 
-export async function executeSubtask(d: CoreDeps, input: ExecuteSubtaskInput, opts: CallOptions = {}): Promise<ExecuteSubtaskResult> {
+const ENDED: ReadonlySet<Phase> = new Set(['cancelled', 'failed']);
+
+/** Another process or call claimed or changed the subtask first. */
+export function changedConcurrently(subtaskId: string): PlanexecError {
+  return invalidTransition(`Subtask '${subtaskId}' was claimed or changed by another call while this one prepared it.`, 'Check workflow_status; call execute_subtask again if it is still pending.');
+}
+
+export async function executeSubtask(d: CoreDeps, input: ExecuteSubtaskInput, opts: ExecuteOptions = {}): Promise<ExecuteSubtaskResult> {
+  d.runtime.reap();
   const { workflow, subtasks } = loadWorkflow(d, input.workflow_id);
-  if (workflow.phase === 'cancelled' || workflow.phase === 'failed') {
-    throw invalidTransition(`Workflow ${workflow.id} is ${workflow.phase}.`, 'Start a new workflow with plan_task.');
+  if (ENDED.has(workflow.phase)) {
+    throw invalidTransition(`Workflow ${workflow.id} is ${workflow.phase}.`, `Resume it with run_workflow {"workflow_id":"${workflow.id}"}.`);
   }
   const subtask = input.subtask_id ? findSubtask(workflow, subtasks, input.subtask_id) : firstReady(workflow, subtasks);
 
@@ -69,30 +82,41 @@ export async function executeSubtask(d: CoreDeps, input: ExecuteSubtaskInput, op
   });
   const request = modelRequest(d, role, context.instructions, context.input);
 
-  // Claim the subtask and journal the call in one transaction, re-checking that nobody changed it
-  // since we read it; on failure the subtask and workflow go back exactly as they were.
-  const callId = d.store.transaction(() => {
+  // Claim the subtask and journal the call in one transaction, after checking that nobody claimed
+  // or changed it since we read it. If this process dies, the claim returns it to `claimedFrom`.
+  const claim = d.store.transaction(() => {
     const fresh = d.store.listSubtasks(workflow.id).find((s) => s.id === subtask.id);
-    const freshWorkflow = d.store.getWorkflow(workflow.id);
-    if (!fresh || fresh.status !== subtask.status || freshWorkflow?.phase !== workflow.phase) {
-      throw invalidTransition(`Subtask '${subtask.id}' changed while it was being prepared.`, 'Call execute_subtask again.');
-    }
+    const current = d.store.getWorkflow(workflow.id)!;
+    if (ENDED.has(current.phase)) throw invalidTransition(`Workflow ${workflow.id} is ${current.phase}.`, `Resume it with run_workflow {"workflow_id":"${workflow.id}"}.`);
+    if (!fresh || fresh.status !== subtask.status || fresh.updatedAt !== subtask.updatedAt) throw changedConcurrently(subtask.id);
     const now = d.clock.now();
-    d.store.updateSubtask(workflow.id, subtask.id, { status: 'running', leaseOwner: d.owner }, now);
-    if (workflow.phase !== 'executing' && workflow.phase !== 'needs_human') d.store.updateWorkflow(workflow.id, { phase: 'executing' }, now);
-    return beginCall(d, { workflowId: workflow.id, subtaskId: subtask.id, purpose: 'execute', role }, request.model);
+    d.store.updateSubtask(workflow.id, subtask.id, { status: 'running', leaseOwner: d.owner, claimedFrom: subtask.status }, now);
+    const reopened = current.phase !== 'executing' && current.phase !== 'needs_human';
+    if (reopened) d.store.updateWorkflow(workflow.id, { phase: 'executing' }, now);
+    const callId = beginCall(d, { workflowId: workflow.id, subtaskId: subtask.id, purpose: 'execute', role }, request.model);
+    return { callId, reopened, phaseBefore: current.phase, workflowUpdatedAt: current.updatedAt };
   });
+  const { callId } = claim;
+  opts.onClaimed?.(workflow.id, subtask.id);
+  opts.onProgress?.({ message: `executing ${subtask.id} on ${request.model} (attempt ${subtask.attempts})`, progress: 0, total: 1 });
 
+  const op = d.runtime.track(workflow.id, opts.signal);
   let response;
   try {
-    response = await d.models.generate({ ...request, signal: opts.signal });
+    response = await d.models.generate({ ...request, signal: op.signal });
   } catch (error) {
+    // Put the subtask back exactly as it was; the journal keeps the failed call. The workflow's
+    // phase goes back only if this call changed it and nobody (cancel_workflow) changed it since.
     d.store.transaction(() => {
       failCall(d, callId, error);
-      d.store.updateSubtask(workflow.id, subtask.id, { status: subtask.status, leaseOwner: null }, subtask.updatedAt);
-      d.store.updateWorkflow(workflow.id, { phase: workflow.phase }, workflow.updatedAt);
+      d.store.updateSubtask(workflow.id, subtask.id, { status: subtask.status, leaseOwner: null, claimedFrom: null }, subtask.updatedAt);
+      if (claim.reopened && d.store.getWorkflow(workflow.id)?.phase === 'executing') {
+        d.store.updateWorkflow(workflow.id, { phase: claim.phaseBefore }, claim.workflowUpdatedAt);
+      }
     });
     throw error;
+  } finally {
+    op.done();
   }
 
   const report = { tokens: response.usage.input_tokens, ...context.report };
@@ -110,13 +134,15 @@ export async function executeSubtask(d: CoreDeps, input: ExecuteSubtaskInput, op
       context: report,
       createdAt: now,
     });
-    d.store.updateSubtask(workflow.id, subtask.id, { status: 'completed', output: response.text, model: request.model, role, leaseOwner: null }, now);
+    d.store.updateSubtask(workflow.id, subtask.id, { status: 'completed', output: response.text, model: request.model, role, leaseOwner: null, claimedFrom: null }, now);
     const all = d.store.listSubtasks(workflow.id);
     const current = d.store.getWorkflow(workflow.id)!;
-    const phase = current.phase === 'needs_human' && all.some((s) => s.status === 'needs_human') ? 'needs_human' : derivePhase(all);
+    // A result that lands after cancel_workflow is kept, and the workflow stays cancelled.
+    const phase = ENDED.has(current.phase) ? current.phase : derivePhase(all);
     d.store.updateWorkflow(workflow.id, { phase }, now);
     return { workflow: { ...current, phase }, subtasks: all };
   });
+  opts.onProgress?.({ message: `${subtask.id} completed on ${request.model}`, progress: 1, total: 1 });
   const done = findSubtask(after.workflow, after.subtasks, subtask.id);
   return result(d, after.workflow, after.subtasks, done, { executed: true, usage: sumUsage([response]), context: report });
 }
@@ -127,7 +153,7 @@ function firstReady(workflow: Workflow, subtasks: Subtask[]): Subtask {
   throw nothingToDo(`No subtask of workflow ${workflow.id} is ready to execute.`, nextStep(workflow, subtasks));
 }
 
-function result(
+export function result(
   d: CoreDeps,
   workflow: Workflow,
   subtasks: Subtask[],

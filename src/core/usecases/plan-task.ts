@@ -62,6 +62,8 @@ export async function planTask(d: CoreDeps, input: PlanTaskInput, opts: CallOpti
     plannerResponseId: answer.responseId,
     coordinationNotes: answer.value.coordination_notes,
     budget: input.budget ?? {},
+    lockOwner: null,
+    lastError: null,
     createdAt: now,
     updatedAt: now,
   };
@@ -96,6 +98,7 @@ function toSubtasks(workflowId: string, plan: Plan, now: number): Subtask[] {
     feedback: null,
     output: null,
     leaseOwner: null,
+    claimedFrom: null,
     updatedAt: now,
   }));
 }

@@ -4,8 +4,8 @@ import { structuredPlannerCall, type CallOptions, type CallUsage } from '../jour
 import { renderReviewInput } from '../prompts.js';
 import { ReviewSchema, worstVerdict, type Review } from '../review.js';
 import { clip } from '../text.js';
-import type { Phase, ReviewRecord, Subtask, Verdict } from '../types.js';
-import { derivePhase, loadWorkflow, nextStep } from '../workflow.js';
+import type { Phase, ReviewRecord, Subtask, Verdict, Workflow } from '../types.js';
+import { derivePhase, loadWorkflow, nextStep, withWorkflowLock } from '../workflow.js';
 
 export interface ReviewResultsInput {
   workflow_id: string;
@@ -27,20 +27,35 @@ export interface ReviewResultsResult {
 export async function reviewResults(d: CoreDeps, input: ReviewResultsInput, opts: CallOptions = {}): Promise<ReviewResultsResult> {
   const { workflow, subtasks } = loadWorkflow(d, input.workflow_id);
   if (workflow.phase === 'cancelled' || workflow.phase === 'failed') {
-    throw invalidTransition(`Workflow ${workflow.id} is ${workflow.phase}.`, 'Start a new workflow with plan_task.');
+    throw invalidTransition(`Workflow ${workflow.id} is ${workflow.phase}.`, `Resume it with run_workflow {"workflow_id":"${workflow.id}"}.`);
   }
   const batch = pickBatch(workflow.id, subtasks, input.subtask_ids);
+  // One planner thread per workflow: two reviews at once would fork it.
+  return withWorkflowLock(d, workflow.id, opts.lockToken, async () => {
+    const op = d.runtime.track(workflow.id, opts.signal);
+    try {
+      return await review(d, workflow, batch, { ...opts, signal: op.signal });
+    } finally {
+      op.done();
+    }
+  });
+}
+
+async function review(d: CoreDeps, workflow: Workflow, batch: Subtask[], opts: CallOptions): Promise<ReviewResultsResult> {
   const items = batch.map((subtask) => {
     const out = clip(subtask.output ?? '', d.settings.reviewOutputChars);
     return { subtask, output: out.text, outputTruncated: out.truncated };
   });
   const wanted = new Set(batch.map((s) => s.id));
+  // The planner thread may have moved on since we read the workflow (an earlier review).
+  const head = d.store.getWorkflow(workflow.id)?.plannerResponseId ?? workflow.plannerResponseId;
+  opts.onProgress?.({ message: `reviewing ${batch.map((s) => s.id).join(', ')} on ${d.settings.models.planner}`, progress: 0, total: 1 });
 
   const answer = await structuredPlannerCall(
     d,
     { workflowId: workflow.id, purpose: 'review' },
     renderReviewInput(workflow.planVersion, items),
-    workflow.plannerResponseId,
+    head,
     { name: 'review', schema: ReviewSchema },
     (review) => reviewProblems(review, wanted),
     opts,
@@ -53,25 +68,28 @@ export async function reviewResults(d: CoreDeps, input: ReviewResultsInput, opts
   const after = d.store.transaction(() => {
     const now = d.clock.now();
     // A subtask re-executed while the planner was reviewing keeps its new output unjudged.
-    const current = new Map(d.store.listSubtasks(workflow.id).map((s) => [s.id, s]));
+    const latest = new Map(d.store.listSubtasks(workflow.id).map((s) => [s.id, s]));
     for (const s of batch) {
-      const fresh = current.get(s.id);
+      const fresh = latest.get(s.id);
       if (fresh?.status !== 'completed' || fresh.updatedAt !== s.updatedAt) bySubtask.delete(s.id);
     }
     const reviews = [...bySubtask.values()];
     d.store.insertReviews(workflow.id, answer.callId, workflow.planVersion, reviews, now);
     for (const r of reviews) {
-      const s = current.get(r.subtask_id)!;
+      const s = latest.get(r.subtask_id)!;
       if (r.verdict === 'approve') d.store.updateSubtask(workflow.id, s.id, { status: 'approved', feedback: null }, now);
       else if (r.verdict === 'revise') d.store.updateSubtask(workflow.id, s.id, { status: 'pending', feedback: r.feedback, attempts: s.attempts + 1 }, now);
       else d.store.updateSubtask(workflow.id, s.id, { status: 'needs_human', feedback: r.feedback }, now);
     }
     const all = d.store.listSubtasks(workflow.id);
     const phase = derivePhase(all);
-    d.store.updateWorkflow(workflow.id, { phase, plannerResponseId: answer.responseId }, now);
-    return { workflow: { ...workflow, phase, plannerResponseId: answer.responseId }, subtasks: all, reviews };
+    const current = d.store.getWorkflow(workflow.id)!;
+    const kept = current.phase === 'cancelled' || current.phase === 'failed' ? current.phase : phase;
+    d.store.updateWorkflow(workflow.id, { phase: kept, plannerResponseId: answer.responseId }, now);
+    return { workflow: { ...current, phase: kept, plannerResponseId: answer.responseId }, subtasks: all, reviews };
   });
   const { reviews } = after;
+  opts.onProgress?.({ message: `review done: ${reviews.map((r) => `${r.subtask_id} ${r.verdict}`).join(', ') || 'no verdicts'}`, progress: 1, total: 1 });
 
   return {
     workflow_id: workflow.id,

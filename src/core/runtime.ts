@@ -1,0 +1,113 @@
+// The life of this process among others on the same database: it registers as an owner and
+// heartbeats; owners whose heartbeat goes stale (or whose process is gone) are dead, and what they
+// held (running subtasks, workflow locks, pending calls) is taken back. It also tracks the model
+// work running here per workflow, so cancel_workflow can stop it.
+import type { Clock, ProcessProbe, WorkflowStore } from './ports.js';
+import type { Owner } from './types.js';
+
+export interface RuntimeOptions {
+  store: WorkflowStore;
+  clock: Clock;
+  probe: ProcessProbe;
+  owner: Pick<Owner, 'id' | 'host' | 'pid'>;
+  /** An owner whose heartbeat is older than this is dead. The heartbeat runs three times per lease. */
+  leaseMs: number;
+}
+
+export interface TrackedOperation {
+  signal: AbortSignal;
+  done(): void;
+}
+
+export class Runtime {
+  readonly owner: string;
+  readonly leaseMs: number;
+  private readonly operations = new Map<string, Set<AbortController>>();
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private nextOperation = 1;
+
+  constructor(private readonly o: RuntimeOptions) {
+    this.owner = o.owner.id;
+    this.leaseMs = o.leaseMs;
+  }
+
+  /** Registers this process, takes back what dead owners held, and starts the heartbeat. */
+  start(): void {
+    const now = this.o.clock.now();
+    this.o.store.upsertOwner({ ...this.o.owner, startedAt: now, heartbeatAt: now });
+    this.reap();
+    this.timer ??= setInterval(() => this.tick(), Math.max(50, Math.floor(this.leaseMs / 3)));
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const set of this.operations.values()) for (const c of set) c.abort(new Error('planexec is shutting down'));
+  }
+
+  /** One heartbeat: stay alive, take back what dead owners held, stop local work of cancelled workflows. */
+  tick(): void {
+    this.o.store.heartbeat(this.owner, this.o.clock.now());
+    this.reap();
+    for (const workflowId of this.operations.keys()) {
+      if (this.o.store.getWorkflow(workflowId)?.phase === 'cancelled') this.abort(workflowId, 'the workflow was cancelled');
+    }
+  }
+
+  isAlive(ownerId: string): boolean {
+    if (ownerId === this.owner) return true;
+    const owner = this.o.store.getOwner(ownerId);
+    return owner !== null && !this.isDead(owner, this.o.clock.now());
+  }
+
+  /** Takes back what dead owners held. Returns their ids. */
+  reap(): string[] {
+    const now = this.o.clock.now();
+    const dead = this.o.store.listOwners().filter((o) => o.id !== this.owner && this.isDead(o, now));
+    for (const o of dead) this.o.store.releaseOwner(o.id, now);
+    return dead.map((o) => o.id);
+  }
+
+  private isDead(o: Owner, now: number): boolean {
+    return o.heartbeatAt < now - this.leaseMs || this.o.probe.isRunning(o.host, o.pid) === false;
+  }
+
+  /** A lock value naming this process and one operation of it (see lockWorkflow). */
+  newLockToken(): string {
+    return `${this.owner}/${this.nextOperation++}`;
+  }
+
+  /** The owner part of a lock token. */
+  static ownerOf(lockToken: string): string {
+    const slash = lockToken.lastIndexOf('/');
+    return slash < 0 ? lockToken : lockToken.slice(0, slash);
+  }
+
+  /**
+   * Registers model work on a workflow: the returned signal aborts when `parent` does, when the
+   * workflow is cancelled, or at shutdown. Call done() when the work ends.
+   */
+  track(workflowId: string, parent?: AbortSignal): TrackedOperation {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(parent?.reason);
+    if (parent?.aborted) onAbort();
+    else parent?.addEventListener('abort', onAbort, { once: true });
+    let set = this.operations.get(workflowId);
+    if (!set) this.operations.set(workflowId, (set = new Set()));
+    set.add(controller);
+    return {
+      signal: controller.signal,
+      done: () => {
+        parent?.removeEventListener('abort', onAbort);
+        set.delete(controller);
+        if (set.size === 0 && this.operations.get(workflowId) === set) this.operations.delete(workflowId);
+      },
+    };
+  }
+
+  /** Aborts the model work running here on a workflow. */
+  abort(workflowId: string, why: string): void {
+    for (const c of this.operations.get(workflowId) ?? []) c.abort(new Error(why));
+  }
+}
