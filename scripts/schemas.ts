@@ -9,6 +9,8 @@ import { ExecuteSubtaskInput, ExecuteSubtaskOutput } from '../src/mcp/tools/exec
 import { PlanTaskInput, PlanTaskOutput } from '../src/mcp/tools/plan-task.js';
 import { ReviewResultsInput, ReviewResultsOutput } from '../src/mcp/tools/review-results.js';
 import { WorkflowStatusInput, WorkflowStatusOutput } from '../src/mcp/tools/workflow-status.js';
+import { RunWorkflowInput } from '../src/mcp/tools/run-workflow.js';
+import { CancelWorkflowInput } from '../src/mcp/tools/cancel-workflow.js';
 
 const DRAFT_7 = 'http://json-schema.org/draft-07/schema#';
 
@@ -17,6 +19,8 @@ const TOOLS: Record<string, { input: z.ZodType; output: z.ZodType }> = {
   execute_subtask: { input: ExecuteSubtaskInput, output: ExecuteSubtaskOutput },
   review_results: { input: ReviewResultsInput, output: ReviewResultsOutput },
   workflow_status: { input: WorkflowStatusInput, output: WorkflowStatusOutput },
+  run_workflow: { input: RunWorkflowInput, output: WorkflowStatusOutput },
+  cancel_workflow: { input: CancelWorkflowInput, output: WorkflowStatusOutput },
 };
 
 /** File name (under schemas/) -> file content. */

@@ -28,6 +28,9 @@ export const FileConfigSchema = z.strictObject({
   maxFileBytes: positiveInt.optional(),
   maxContextBytes: positiveInt.optional(),
   concurrency: z.coerce.number().int().min(1).max(32).optional(),
+  ladder: z
+    .preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()) : v), z.array(z.enum(['executor', 'planner'])).min(1).max(10))
+    .optional(),
   leaseMs: z.coerce.number().int().min(200).optional(),
   progressIntervalMs: z.coerce.number().int().min(10).optional(),
   plannerMaxOutputTokens: positiveInt.optional(),
@@ -45,6 +48,8 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
   /** Subtasks run_workflow executes at once. */
   concurrency: number;
+  /** Role of each attempt of a routine subtask (review's revise climbs it); past the end, a human decides. */
+  ladder: Array<'executor' | 'planner'>;
   /** A process whose heartbeat is older than this is considered dead and its work taken over. */
   leaseMs: number;
   /** Progress notifications repeat at least this often while a model call is in flight. */
@@ -73,6 +78,7 @@ const ENV_KEYS: Record<string, keyof FileConfig> = {
   PLANEXEC_MAX_FILE_BYTES: 'maxFileBytes',
   PLANEXEC_MAX_CONTEXT_BYTES: 'maxContextBytes',
   PLANEXEC_CONCURRENCY: 'concurrency',
+  PLANEXEC_LADDER: 'ladder',
   PLANEXEC_LEASE_MS: 'leaseMs',
   PLANEXEC_PROGRESS_INTERVAL_MS: 'progressIntervalMs',
   PLANEXEC_PLANNER_MAX_OUTPUT_TOKENS: 'plannerMaxOutputTokens',
@@ -120,6 +126,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
     root: resolve(cwd, c.root ?? '.'),
     logLevel: c.logLevel ?? 'info',
     concurrency: c.concurrency ?? 4,
+    ladder: c.ladder ?? ['executor', 'executor', 'planner'],
     leaseMs: c.leaseMs ?? 15_000,
     progressIntervalMs: c.progressIntervalMs ?? 10_000,
     limits: {

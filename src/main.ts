@@ -57,6 +57,7 @@ export function compose(config: Config, overrides: { models?: ModelProvider } = 
       reviewOutputChars: config.limits.reviewOutputChars,
       resultChars: config.limits.resultChars,
       concurrency: config.concurrency,
+      ladder: config.ladder,
     },
   };
   return { app: createPlanexec(deps), store, db, owner, runtime };
@@ -126,7 +127,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     return;
   }
   const { app, store, db, owner, runtime } = composed;
-  const { server, cleanup } = createServer({ app, log, version: VERSION });
+  const { server, cleanup } = createServer({ app, log, version: VERSION, progressIntervalMs: config.progressIntervalMs });
   if (!config.openai.apiKey) log.warn('OPENAI_API_KEY is not set: the tools are listed, but calls that need a model will answer with an error');
 
   let stopping = false;
@@ -136,10 +137,11 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     log.info({ why }, 'stopping');
     // Whatever happens below, be gone within a second.
     setTimeout(() => process.exit(0), 900).unref();
+    // Interrupted runs keep their phase (runtime.stopping), for the next process to resume them.
+    runtime.stop();
     void cleanup(400)
       .catch((error: unknown) => log.error({ err: error }, 'error while stopping'))
       .finally(() => {
-        runtime.stop();
         const released = store.releaseOwner(owner, Date.now());
         if (released.calls || released.subtasks) log.warn(released, 'released unfinished work');
         db.close();

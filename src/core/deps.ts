@@ -18,6 +18,8 @@ export interface CoreSettings {
   resultChars: number;
   /** Subtasks run_workflow executes at once, unless the call says otherwise. */
   concurrency: number;
+  /** The role of each attempt of a routine subtask; past the end, a human decides. */
+  ladder: readonly Role[];
 }
 
 /** Everything the use cases need, injected by the composition root (src/cli.ts) or a test. */

@@ -1,18 +1,23 @@
 // The use cases bound to their dependencies: what the MCP layer (and the demo, and tests) call.
 import type { CoreDeps } from './deps.js';
-import { executeSubtask, type ExecuteSubtaskInput } from './usecases/execute-subtask.js';
+import type { CallOptions } from './journal.js';
+import { cancelWorkflow, type CancelWorkflowInput } from './usecases/cancel-workflow.js';
+import { executeSubtask, subtaskSnapshot, type ExecuteOptions, type ExecuteSubtaskInput } from './usecases/execute-subtask.js';
 import { planTask, type PlanTaskInput } from './usecases/plan-task.js';
 import { reviewResults, type ReviewResultsInput } from './usecases/review-results.js';
+import { runWorkflow, type RunOptions, type RunWorkflowInput } from './usecases/run-workflow.js';
 import { workflowStatus, type WorkflowStatusInput } from './usecases/workflow-status.js';
-import type { CallOptions } from './journal.js';
 
 export function createPlanexec(deps: CoreDeps) {
   return {
     deps,
     planTask: (input: PlanTaskInput, opts?: CallOptions) => planTask(deps, input, opts),
-    executeSubtask: (input: ExecuteSubtaskInput, opts?: CallOptions) => executeSubtask(deps, input, opts),
+    executeSubtask: (input: ExecuteSubtaskInput, opts?: ExecuteOptions) => executeSubtask(deps, input, opts),
+    subtaskSnapshot: (workflowId: string, subtaskId: string) => subtaskSnapshot(deps, workflowId, subtaskId),
     reviewResults: (input: ReviewResultsInput, opts?: CallOptions) => reviewResults(deps, input, opts),
     workflowStatus: (input: WorkflowStatusInput) => workflowStatus(deps, input),
+    runWorkflow: (input: RunWorkflowInput, opts?: RunOptions) => runWorkflow(deps, input, opts),
+    cancelWorkflow: (input: CancelWorkflowInput) => cancelWorkflow(deps, input),
   };
 }
 export type Planexec = ReturnType<typeof createPlanexec>;

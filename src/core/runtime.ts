@@ -25,6 +25,8 @@ export class Runtime {
   private readonly operations = new Map<string, Set<AbortController>>();
   private timer: ReturnType<typeof setInterval> | null = null;
   private nextOperation = 1;
+  /** Set once the process is shutting down: interrupted work is left to be resumed, not marked cancelled. */
+  stopping = false;
 
   constructor(private readonly o: RuntimeOptions) {
     this.owner = o.owner.id;
@@ -41,6 +43,7 @@ export class Runtime {
   }
 
   stop(): void {
+    this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     for (const set of this.operations.values()) for (const c of set) c.abort(new Error('planexec is shutting down'));
@@ -104,6 +107,12 @@ export class Runtime {
         if (set.size === 0 && this.operations.get(workflowId) === set) this.operations.delete(workflowId);
       },
     };
+  }
+
+  /** Resolves once no model work of this process runs on the workflow, or after `timeoutMs`. */
+  async idle(workflowId: string, timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (this.operations.has(workflowId) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
   }
 
   /** Aborts the model work running here on a workflow. */

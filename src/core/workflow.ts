@@ -38,9 +38,9 @@ export function nextStep(workflow: Workflow, subtasks: readonly Subtask[]): stri
     case 'completed':
       return `Nothing left to do: every subtask is approved. Read an output in full with ${call('workflow_status', { workflow_id, subtask_id: subtasks[0]?.id ?? 's1' })}.`;
     case 'cancelled':
-      return `The workflow was cancelled; completed work is kept. Run any ready subtask with execute_subtask to go on.`;
+      return `The workflow was cancelled; completed work is kept. Resume it with ${call('run_workflow', { workflow_id })}.`;
     case 'failed':
-      return `The workflow failed; see workflow_status for the subtasks' state.`;
+      return `The workflow stopped on an error (last_error); completed work is kept. Fix the cause, then resume with ${call('run_workflow', { workflow_id })}.`;
     case 'planning':
       return `The plan is being made; check ${call('workflow_status', { workflow_id })} again shortly.`;
     default:

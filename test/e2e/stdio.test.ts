@@ -123,7 +123,7 @@ describe('planexec over stdio', () => {
     const init = await p.initialize();
     expect(init.result.serverInfo.name).toBe('planexec');
     const list = await p.request('tools/list');
-    expect(list.result.tools.map((t: any) => t.name).sort()).toEqual(['execute_subtask', 'plan_task', 'review_results', 'workflow_status']);
+    expect(list.result.tools.map((t: any) => t.name).sort()).toEqual(['cancel_workflow', 'execute_subtask', 'plan_task', 'review_results', 'run_workflow', 'workflow_status']);
     const noKey = await p.request('tools/call', { name: 'plan_task', arguments: { request: 'x' } });
     expect(noKey.result.isError).toBe(true);
     await p.request('tools/call', { name: 'workflow_status', arguments: {} });

@@ -110,7 +110,7 @@ describe('model failures', () => {
   it('without OPENAI_API_KEY the tools are listed, status works, and model tools name the variable', async () => {
     h = await startHarness({ env: { OPENAI_API_KEY: '' } });
     const { tools } = await h.client.listTools();
-    expect(tools).toHaveLength(4);
+    expect(tools).toHaveLength(6);
     expect((await h.call('workflow_status', {})).isError).toBeFalsy();
     const result = await h.call('plan_task', { request: 'Add auth.' });
     expect(result.isError).toBe(true);

@@ -247,10 +247,10 @@ describe('a whole workflow through the MCP tools', () => {
     expect((after.model_calls as any[]).every((c) => c.status === 'completed')).toBe(true);
   });
 
-  it('lists the four tools with input and output schemas and truthful annotations', async () => {
+  it('lists the six tools with input and output schemas and truthful annotations', async () => {
     const { tools } = await h.client.listTools();
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
-    expect(Object.keys(byName).sort()).toEqual(['execute_subtask', 'plan_task', 'review_results', 'workflow_status']);
+    expect(Object.keys(byName).sort()).toEqual(['cancel_workflow', 'execute_subtask', 'plan_task', 'review_results', 'run_workflow', 'workflow_status']);
     for (const t of tools) {
       expect(t.inputSchema.type).toBe('object');
       expect(t.outputSchema?.type).toBe('object');

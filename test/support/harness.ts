@@ -52,7 +52,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     { cwd: dir },
   );
   const composed = compose(config);
-  const { server, cleanup } = createServer({ app: composed.app, log: createLogger('silent'), version: 'test' });
+  const { server, cleanup } = createServer({ app: composed.app, log: createLogger('silent'), version: 'test', progressIntervalMs: config.progressIntervalMs });
   const client = new Client({ name: 'planexec-test', version: '1.0.0' }, opts.clientCapabilities);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
@@ -82,6 +82,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       return Object.fromEntries(tables.map(({ name }) => [name, composed.db.prepare(`SELECT * FROM ${name} ORDER BY rowid`).all()]));
     },
     async close() {
+      composed.runtime.stop();
       await client.close();
       await cleanup(0);
       composed.db.close();

@@ -15,6 +15,7 @@ export const SETTINGS: CoreSettings = {
   reviewOutputChars: 24_000,
   resultChars: 12_000,
   concurrency: 4,
+  ladder: ['executor', 'executor', 'planner'],
 };
 
 export interface TestDeps extends CoreDeps {

@@ -35,7 +35,17 @@ describe('ReviewSchema', () => {
 
 describe('roleFor', () => {
   it('roleFor sends routine work to the executor and complex work to the planner', () => {
-    expect(roleFor('routine')).toBe('executor');
-    expect(roleFor('complex')).toBe('planner');
+    expect(roleFor({ complexity: 'routine', attempts: 1 })).toBe('executor');
+    expect(roleFor({ complexity: 'complex', attempts: 1 })).toBe('planner');
+  });
+
+  it('roleFor climbs the default ladder: executor, executor with feedback, planner, then a human', () => {
+    expect([1, 2, 3, 4].map((attempts) => roleFor({ complexity: 'routine', attempts }))).toEqual(['executor', 'executor', 'planner', null]);
+    expect([1, 2, 3, 4].map((attempts) => roleFor({ complexity: 'complex', attempts }))).toEqual(['planner', 'planner', 'planner', null]);
+  });
+
+  it('roleFor follows a configured ladder', () => {
+    const ladder = ['executor', 'planner'] as const;
+    expect([1, 2, 3].map((attempts) => roleFor({ complexity: 'routine', attempts }, ladder))).toEqual(['executor', 'planner', null]);
   });
 });

@@ -85,9 +85,11 @@ describe('nextStep', () => {
 
   it('nextStep for cancelled and failed workflows says so', () => {
     expect(nextStep(workflow({ phase: 'cancelled' }), [subtask('s1', 'pending')])).toBe(
-      'The workflow was cancelled; completed work is kept. Run any ready subtask with execute_subtask to go on.',
+      'The workflow was cancelled; completed work is kept. Resume it with run_workflow {"workflow_id":"wf-1"}.',
     );
-    expect(nextStep(workflow({ phase: 'failed' }), [subtask('s1', 'pending')])).toBe("The workflow failed; see workflow_status for the subtasks' state.");
+    expect(nextStep(workflow({ phase: 'failed' }), [subtask('s1', 'pending')])).toBe(
+      'The workflow stopped on an error (last_error); completed work is kept. Fix the cause, then resume with run_workflow {"workflow_id":"wf-1"}.',
+    );
   });
 
   it('nextStep falls back to workflow_status when nothing is ready, running, completed or failed', () => {

@@ -43,7 +43,17 @@ const ENDED: ReadonlySet<Phase> = new Set(['cancelled', 'failed']);
 
 /** Another process or call claimed or changed the subtask first. */
 export function changedConcurrently(subtaskId: string): PlanexecError {
-  return invalidTransition(`Subtask '${subtaskId}' was claimed or changed by another call while this one prepared it.`, 'Check workflow_status; call execute_subtask again if it is still pending.');
+  return new PlanexecError(
+    'invalid_transition',
+    `Subtask '${subtaskId}' was claimed or changed by another call while this one prepared it.`,
+    'Check workflow_status; call execute_subtask again if it is still pending.',
+    { reason: 'concurrent', subtask_id: subtaskId },
+  );
+}
+
+/** True for the errors that mean "someone else is on it", which a scheduler can skip. */
+export function isConcurrent(error: unknown): boolean {
+  return error instanceof PlanexecError && error.details.reason === 'concurrent';
 }
 
 export async function executeSubtask(d: CoreDeps, input: ExecuteSubtaskInput, opts: ExecuteOptions = {}): Promise<ExecuteSubtaskResult> {
@@ -58,7 +68,10 @@ export async function executeSubtask(d: CoreDeps, input: ExecuteSubtaskInput, op
     return result(d, workflow, subtasks, subtask, { executed: false, usage: sumUsage([]), context: null });
   }
   if (subtask.status === 'running') {
-    throw invalidTransition(`Subtask '${subtask.id}' is already running.`, `Wait for it; check workflow_status {"workflow_id":"${workflow.id}"}.`);
+    throw new PlanexecError('invalid_transition', `Subtask '${subtask.id}' is already running.`, `Wait for it; check workflow_status {"workflow_id":"${workflow.id}"}.`, {
+      reason: 'concurrent',
+      subtask_id: subtask.id,
+    });
   }
   if (subtask.status === 'needs_human') {
     throw invalidTransition(
@@ -71,7 +84,10 @@ export async function executeSubtask(d: CoreDeps, input: ExecuteSubtaskInput, op
     throw dependenciesIncomplete(subtask.id, missing, `Execute ${missing.map((m) => `'${m}'`).join(', ')} first (execute_subtask with that subtask_id).`);
   }
 
-  const role = roleFor(subtask.complexity);
+  const role = roleFor(subtask, d.settings.ladder);
+  if (role === null) {
+    throw invalidTransition(`Subtask '${subtask.id}' has used every rung of the escalation ladder.`, 'A human must decide: answer with review_results decisions.');
+  }
   const context = await buildExecutorContext({
     workflow,
     subtask,
@@ -147,13 +163,20 @@ export async function executeSubtask(d: CoreDeps, input: ExecuteSubtaskInput, op
   return result(d, after.workflow, after.subtasks, done, { executed: true, usage: sumUsage([response]), context: report });
 }
 
+/** The execute_subtask answer for a subtask as it stands now, without running anything (wait: false). */
+export function subtaskSnapshot(d: CoreDeps, workflowId: string, subtaskId: string): ExecuteSubtaskResult {
+  const { workflow, subtasks } = loadWorkflow(d, workflowId);
+  const subtask = findSubtask(workflow, subtasks, subtaskId);
+  return result(d, workflow, subtasks, subtask, { executed: subtask.status === 'running', usage: sumUsage([]), context: null });
+}
+
 function firstReady(workflow: Workflow, subtasks: Subtask[]): Subtask {
   const ready = readySubtasks(subtasks)[0];
   if (ready) return ready;
   throw nothingToDo(`No subtask of workflow ${workflow.id} is ready to execute.`, nextStep(workflow, subtasks));
 }
 
-export function result(
+function result(
   d: CoreDeps,
   workflow: Workflow,
   subtasks: Subtask[],

@@ -1,12 +1,12 @@
 import type { CoreDeps } from '../deps.js';
 import { fileUnreadable, invalidInput, modelOutputInvalid } from '../errors.js';
-import { structuredPlannerCall, type CallOptions, type CallUsage } from '../journal.js';
+import { structuredPlannerCall, type CallOptions, type CallUsage, type StructuredResult } from '../journal.js';
 import { PlanSchema, readySubtasks, relativePathProblem, validatePlan, type Plan } from '../plan.js';
 import type { WorkspaceFile } from '../ports.js';
 import { renderPlanInput } from '../prompts.js';
 import { roleFor } from '../routing.js';
 import { goalLine, utf8Bytes } from '../text.js';
-import type { Phase, Subtask, TokenBudget, Workflow } from '../types.js';
+import type { Phase, Role, Subtask, TokenBudget, Workflow } from '../types.js';
 import { plannedSubtaskView, type PlannedSubtaskView } from '../views.js';
 import { nextStep } from '../workflow.js';
 
@@ -34,40 +34,16 @@ export async function planTask(d: CoreDeps, input: PlanTaskInput, opts: CallOpti
   const files = await readPlanFiles(d, input.files ?? []);
 
   const workflowId = d.ids.workflowId();
-  const answer = await structuredPlannerCall(
-    d,
-    { workflowId, purpose: 'plan' },
-    renderPlanInput(request, input.context ?? null, files),
-    null,
-    { name: 'plan', schema: PlanSchema },
-    validatePlan,
-    opts,
-  );
-  if (answer.problems.length) {
-    throw modelOutputInvalid(
-      `The planner's plan is still invalid after one repair round: ${answer.problems.join(' ')}`,
-      'Nothing was stored. Retry, or make the request narrower (fewer, larger pieces of work).',
-      { problems: answer.problems },
-    );
-  }
-
+  const answer = await requestPlan(d, workflowId, request, input.context ?? null, files, opts);
   const now = d.clock.now();
   const workflow: Workflow = {
-    id: workflowId,
-    request,
-    goal: goalLine(request),
-    context: input.context ?? null,
+    ...newWorkflow(workflowId, request, input.context ?? null, input.budget ?? {}, now),
     phase: 'executing',
     planVersion: 1,
     plannerResponseId: answer.responseId,
     coordinationNotes: answer.value.coordination_notes,
-    budget: input.budget ?? {},
-    lockOwner: null,
-    lastError: null,
-    createdAt: now,
-    updatedAt: now,
   };
-  const subtasks = toSubtasks(workflowId, answer.value, now);
+  const subtasks = toSubtasks(workflowId, answer.value, now, d.settings.ladder);
   d.store.transaction(() => {
     d.store.insertWorkflow(workflow);
     d.store.insertPlanVersion(workflowId, 1, answer.value, answer.responseId, now);
@@ -86,14 +62,62 @@ export async function planTask(d: CoreDeps, input: PlanTaskInput, opts: CallOpti
   };
 }
 
-function toSubtasks(workflowId: string, plan: Plan, now: number): Subtask[] {
+/** A workflow row before it has a plan (phase planning, plan version 0). */
+export function newWorkflow(id: string, request: string, context: string | null, budget: TokenBudget, now: number): Workflow {
+  return {
+    id,
+    request,
+    goal: goalLine(request),
+    context,
+    phase: 'planning',
+    planVersion: 0,
+    plannerResponseId: null,
+    coordinationNotes: '',
+    budget,
+    lockOwner: null,
+    lastError: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** Asks the planner for a plan, with its repair round; throws model_output_invalid if it stays invalid. */
+export async function requestPlan(
+  d: CoreDeps,
+  workflowId: string,
+  request: string,
+  context: string | null,
+  files: WorkspaceFile[],
+  opts: CallOptions,
+): Promise<StructuredResult<Plan>> {
+  opts.onProgress?.({ message: `planning on ${d.settings.models.planner}`, progress: 0 });
+  const answer = await structuredPlannerCall(
+    d,
+    { workflowId, purpose: 'plan' },
+    renderPlanInput(request, context, files),
+    null,
+    { name: 'plan', schema: PlanSchema },
+    validatePlan,
+    opts,
+  );
+  if (answer.problems.length) {
+    throw modelOutputInvalid(
+      `The planner's plan is still invalid after one repair round: ${answer.problems.join(' ')}`,
+      'Nothing was stored. Retry, or make the request narrower (fewer, larger pieces of work).',
+      { problems: answer.problems },
+    );
+  }
+  return answer;
+}
+
+export function toSubtasks(workflowId: string, plan: Plan, now: number, ladder: readonly Role[]): Subtask[] {
   return plan.subtasks.map((p, position) => ({
     ...p,
     workflowId,
     position,
     status: 'pending',
     attempts: 1,
-    role: roleFor(p.complexity),
+    role: roleFor({ complexity: p.complexity, attempts: 1 }, ladder) ?? 'planner',
     model: null,
     feedback: null,
     output: null,
@@ -104,7 +128,7 @@ function toSubtasks(workflowId: string, plan: Plan, now: number): Subtask[] {
 }
 
 /** The files the host asked the planner to see: they must exist; each and all together are size-capped. */
-async function readPlanFiles(d: CoreDeps, paths: string[]): Promise<WorkspaceFile[]> {
+export async function readPlanFiles(d: CoreDeps, paths: string[]): Promise<WorkspaceFile[]> {
   for (const path of paths) {
     const problem = relativePathProblem(path);
     if (problem) throw invalidInput(`files: '${path}' ${problem}.`, 'List files as paths relative to the workspace root (PLANEXEC_ROOT).');

@@ -3,6 +3,7 @@ import { invalidInput, invalidTransition, nothingToDo } from '../errors.js';
 import { structuredPlannerCall, type CallOptions, type CallUsage } from '../journal.js';
 import { renderReviewInput } from '../prompts.js';
 import { ReviewSchema, worstVerdict, type Review } from '../review.js';
+import { roleFor } from '../routing.js';
 import { clip } from '../text.js';
 import type { Phase, ReviewRecord, Subtask, Verdict, Workflow } from '../types.js';
 import { derivePhase, loadWorkflow, nextStep, withWorkflowLock } from '../workflow.js';
@@ -78,8 +79,13 @@ async function review(d: CoreDeps, workflow: Workflow, batch: Subtask[], opts: C
     for (const r of reviews) {
       const s = latest.get(r.subtask_id)!;
       if (r.verdict === 'approve') d.store.updateSubtask(workflow.id, s.id, { status: 'approved', feedback: null }, now);
-      else if (r.verdict === 'revise') d.store.updateSubtask(workflow.id, s.id, { status: 'pending', feedback: r.feedback, attempts: s.attempts + 1 }, now);
-      else d.store.updateSubtask(workflow.id, s.id, { status: 'needs_human', feedback: r.feedback }, now);
+      else if (r.verdict === 'escalate') d.store.updateSubtask(workflow.id, s.id, { status: 'needs_human', feedback: r.feedback }, now);
+      else {
+        // revise: the next attempt climbs the ladder; past its last rung a human decides.
+        const attempts = s.attempts + 1;
+        const role = roleFor({ complexity: s.complexity, attempts }, d.settings.ladder);
+        d.store.updateSubtask(workflow.id, s.id, role ? { status: 'pending', feedback: r.feedback, attempts, role } : { status: 'needs_human', feedback: r.feedback, attempts }, now);
+      }
     }
     const all = d.store.listSubtasks(workflow.id);
     const phase = derivePhase(all);

@@ -45,6 +45,8 @@ export interface WorkflowStatusResult {
   workflow_id?: string;
   request?: string;
   phase?: Phase;
+  /** Why the workflow stopped, when it stopped on an error. */
+  last_error?: string | null;
   plan_version?: number;
   subtasks?: SubtaskStatusView[];
   ready?: string[];
@@ -69,6 +71,7 @@ export function workflowStatus(d: CoreDeps, input: WorkflowStatusInput): Workflo
     workflow_id: workflow.id,
     request: clip(workflow.request, REQUEST_CHARS).text,
     phase: workflow.phase,
+    last_error: workflow.lastError,
     plan_version: workflow.planVersion,
     subtasks: subtasks.map(subtaskStatusView),
     ready: readySubtasks(subtasks).map((s) => s.id),

@@ -40,7 +40,7 @@ export function registerPlanTask({ server, app, run }: ToolContext): void {
       outputSchema: PlanTaskOutput,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
-    (args, extra) => run(extra, (signal): Promise<z.infer<typeof PlanTaskOutput>> => app.planTask(args, { signal }), render),
+    (args, extra) => run(extra, (ctl): Promise<z.infer<typeof PlanTaskOutput>> => app.planTask(args, ctl), render),
   );
 }
 

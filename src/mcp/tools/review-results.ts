@@ -29,7 +29,7 @@ export function registerReviewResults({ server, app, run }: ToolContext): void {
       outputSchema: ReviewResultsOutput,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
-    (args, extra) => run(extra, (signal): Promise<z.infer<typeof ReviewResultsOutput>> => app.reviewResults(args, { signal }), render),
+    (args, extra) => run(extra, (ctl): Promise<z.infer<typeof ReviewResultsOutput>> => app.reviewResults(args, ctl), render),
   );
 }
 

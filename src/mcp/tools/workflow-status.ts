@@ -12,6 +12,7 @@ export const WorkflowStatusOutput = z.object({
   workflow_id: z.string().optional(),
   request: z.string().optional(),
   phase: Phase.optional(),
+  last_error: z.string().nullable().optional().describe('Why the workflow stopped, when it stopped on an error.'),
   plan_version: z.number().int().optional(),
   subtasks: z.array(SubtaskState).optional(),
   ready: z.array(z.string()).optional(),
@@ -54,16 +55,17 @@ export function registerWorkflowStatus({ server, app, run }: ToolContext): void 
       outputSchema: WorkflowStatusOutput,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
-    (args, extra) => run(extra, (): z.infer<typeof WorkflowStatusOutput> => app.workflowStatus(args), render),
+    (args, extra) => run(extra, (): z.infer<typeof WorkflowStatusOutput> => app.workflowStatus(args), renderStatus),
   );
 }
 
-function render(r: z.infer<typeof WorkflowStatusOutput>): string {
+export function renderStatus(r: z.infer<typeof WorkflowStatusOutput>): string {
   if (r.workflows) {
     if (!r.workflows.length) return r.next;
     return [...r.workflows.map((w) => `- ${w.workflow_id} [${w.phase}] ${w.done}/${w.subtasks} done — ${w.goal}`), r.next].join('\n');
   }
   const lines = [`Workflow ${r.workflow_id} [${r.phase}], plan v${r.plan_version}: ${r.request?.split('\n')[0] ?? ''}`];
+  if (r.last_error) lines.push(`Stopped on: ${r.last_error}`);
   for (const s of r.subtasks ?? []) lines.push(`- ${s.id} ${s.title}: ${s.status} (${s.role}${s.model ? `, ${s.model}` : ''}, attempt ${s.attempts})`);
   if (r.usage && r.cost) {
     const u = r.usage;

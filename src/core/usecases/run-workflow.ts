@@ -1,0 +1,226 @@
+// run_workflow: plan (for a new request), then in waves: execute every ready subtask concurrently,
+// review the wave in one planner call, re-execute what review sent back, and so on, until the
+// workflow is completed, needs a human, fails or is cancelled. A run holds the workflow's lock;
+// a second run on the same workflow (in this or another process) follows the first instead.
+import type { CoreDeps } from '../deps.js';
+import { invalidInput, invalidTransition, modelOutputInvalid, PlanexecError } from '../errors.js';
+import type { CallOptions, ProgressEvent } from '../journal.js';
+import { readySubtasks } from '../plan.js';
+import type { WorkspaceFile } from '../ports.js';
+import type { Subtask, TokenBudget } from '../types.js';
+import { derivePhase, loadWorkflow, tryLockWorkflow, unlockWorkflow } from '../workflow.js';
+import { executeSubtask, isConcurrent } from './execute-subtask.js';
+import { newWorkflow, readPlanFiles, requestPlan, toSubtasks } from './plan-task.js';
+import { reviewResults } from './review-results.js';
+import { workflowStatus, type WorkflowStatusResult } from './workflow-status.js';
+
+export interface RunWorkflowInput {
+  request?: string | undefined;
+  context?: string | undefined;
+  files?: string[] | undefined;
+  workflow_id?: string | undefined;
+  budget?: TokenBudget | undefined;
+  concurrency?: number | undefined;
+}
+
+export interface RunOptions extends CallOptions {
+  /** Called once the run has its workflow: created, locked, or being followed. */
+  onStarted?: ((workflowId: string) => void) | undefined;
+}
+
+/** How often a run waits for work held by others (a follower, or subtasks running elsewhere). */
+const POLL_MS = 250;
+/** A subtask sent for review this many times without a verdict stops the run. */
+const MAX_REVIEWS_WITHOUT_VERDICT = 3;
+
+export async function runWorkflow(d: CoreDeps, input: RunWorkflowInput, opts: RunOptions = {}): Promise<WorkflowStatusResult> {
+  if (Boolean(input.request?.trim()) === Boolean(input.workflow_id)) {
+    throw invalidInput('Give either `request` (to start a workflow) or `workflow_id` (to continue one), not both or neither.', 'To resume, pass only workflow_id.');
+  }
+  d.runtime.reap();
+  const concurrency = input.concurrency ?? d.settings.concurrency;
+  const token = d.runtime.newLockToken();
+  let workflowId: string;
+  let files: WorkspaceFile[] = [];
+
+  if (input.request) {
+    const request = input.request.trim();
+    files = await readPlanFiles(d, input.files ?? []);
+    workflowId = d.ids.workflowId();
+    d.store.insertWorkflow({ ...newWorkflow(workflowId, request, input.context ?? null, input.budget ?? {}, d.clock.now()), lockOwner: token });
+  } else {
+    workflowId = input.workflow_id!;
+    const { workflow } = loadWorkflow(d, workflowId);
+    if (workflow.phase === 'completed') {
+      opts.onStarted?.(workflowId);
+      return workflowStatus(d, { workflow_id: workflowId });
+    }
+    if (!tryLockWorkflow(d, workflowId, token)) {
+      opts.onStarted?.(workflowId);
+      const taken = await follow(d, workflowId, token, opts);
+      if (!taken) return workflowStatus(d, { workflow_id: workflowId });
+    }
+    resume(d, workflowId, input.budget);
+  }
+  opts.onStarted?.(workflowId);
+
+  const op = d.runtime.track(workflowId, opts.signal);
+  try {
+    const { workflow } = loadWorkflow(d, workflowId);
+    if (workflow.planVersion === 0) await plan(d, workflowId, files, { ...opts, signal: op.signal });
+    await drive(d, workflowId, concurrency, token, { ...opts, signal: op.signal });
+  } catch (error) {
+    stop(d, workflowId, error, op.signal);
+    if (!op.signal.aborted) throw stoppedBy(workflowId, error);
+  } finally {
+    op.done();
+    unlockWorkflow(d, workflowId, token);
+  }
+  return workflowStatus(d, { workflow_id: workflowId });
+}
+
+/** A cancelled, failed or needs_human workflow goes back to the phase its subtasks imply. */
+function resume(d: CoreDeps, workflowId: string, budget: TokenBudget | undefined): void {
+  d.store.transaction(() => {
+    const { workflow, subtasks } = loadWorkflow(d, workflowId);
+    const phase = workflow.planVersion === 0 ? 'planning' : derivePhase(subtasks);
+    d.store.updateWorkflow(workflowId, { phase, lastError: null, ...(budget ? { budget } : {}) }, d.clock.now());
+  });
+}
+
+async function plan(d: CoreDeps, workflowId: string, files: WorkspaceFile[], opts: CallOptions): Promise<void> {
+  const { workflow } = loadWorkflow(d, workflowId);
+  const answer = await requestPlan(d, workflowId, workflow.request, workflow.context, files, opts);
+  const now = d.clock.now();
+  d.store.transaction(() => {
+    d.store.insertPlanVersion(workflowId, 1, answer.value, answer.responseId, now);
+    d.store.insertSubtasks(toSubtasks(workflowId, answer.value, now, d.settings.ladder));
+    const phase = d.store.getWorkflow(workflowId)?.phase === 'cancelled' ? 'cancelled' : 'executing';
+    d.store.updateWorkflow(workflowId, { phase, planVersion: 1, plannerResponseId: answer.responseId, coordinationNotes: answer.value.coordination_notes }, now);
+  });
+}
+
+async function drive(d: CoreDeps, workflowId: string, concurrency: number, token: string, opts: CallOptions): Promise<void> {
+  const signal = opts.signal!;
+  const unjudged = new Map<string, number>();
+  for (;;) {
+    if (signal.aborted) throw signal.reason;
+    d.runtime.reap();
+    const { workflow, subtasks } = loadWorkflow(d, workflowId);
+    if (workflow.phase === 'completed' || workflow.phase === 'cancelled' || workflow.phase === 'failed') return;
+    const report = (message: string) => opts.onProgress?.(progressOf(subtasks, message));
+
+    const completed = subtasks.filter((s) => s.status === 'completed');
+    if (completed.length) {
+      report(`reviewing ${completed.map((s) => s.id).join(', ')} on ${d.settings.models.planner}`);
+      const review = await reviewResults(d, { workflow_id: workflowId, subtask_ids: completed.map((s) => s.id) }, { ...opts, lockToken: token, onProgress: undefined });
+      for (const id of review.unreviewed) {
+        const times = (unjudged.get(id) ?? 0) + 1;
+        unjudged.set(id, times);
+        if (times >= MAX_REVIEWS_WITHOUT_VERDICT) {
+          throw modelOutputInvalid(`The planner reviewed subtask '${id}' ${times} times without giving it a verdict.`, `Review it yourself with review_results {"workflow_id":"${workflowId}","subtask_ids":["${id}"]}.`);
+        }
+      }
+      continue;
+    }
+    const ready = readySubtasks(subtasks);
+    if (ready.length) {
+      await runWave(d, workflowId, ready, concurrency, opts);
+      continue;
+    }
+    const running = subtasks.filter((s) => s.status === 'running');
+    if (running.length) {
+      report(`waiting for ${running.map((s) => s.id).join(', ')}, running in another call or process`);
+      await sleep(POLL_MS, signal);
+      continue;
+    }
+    return; // completed, or only subtasks that need a human are left
+  }
+}
+
+/** Executes one wave: at most `concurrency` at a time. After a failure no new subtask starts; those running finish. */
+async function runWave(d: CoreDeps, workflowId: string, wave: Subtask[], concurrency: number, opts: CallOptions): Promise<void> {
+  const signal = opts.signal!;
+  const queue = [...wave];
+  const failures: unknown[] = [];
+  const worker = async () => {
+    for (let next = queue.shift(); next && !signal.aborted && failures.length === 0; next = queue.shift()) {
+      const subtask = next;
+      try {
+        await executeSubtask(d, { workflow_id: workflowId, subtask_id: subtask.id }, {
+          signal,
+          onProgress: (event) => {
+            if (event.progress > 0) return;
+            const { subtasks } = loadWorkflow(d, workflowId);
+            opts.onProgress?.(progressOf(subtasks, event.message));
+          },
+        });
+      } catch (error) {
+        if (!isConcurrent(error)) failures.push(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, wave.length)) }, worker));
+  if (signal.aborted) throw signal.reason;
+  if (failures.length) throw failures[0];
+}
+
+/** Another live operation holds the lock: report its progress until it lets go. True if we then took over. */
+async function follow(d: CoreDeps, workflowId: string, token: string, opts: RunOptions): Promise<boolean> {
+  const signal = opts.signal ?? new AbortController().signal;
+  for (;;) {
+    const { workflow, subtasks } = loadWorkflow(d, workflowId);
+    opts.onProgress?.(progressOf(subtasks, `another run is driving ${workflowId} (phase ${workflow.phase}); following it`));
+    await sleep(POLL_MS, signal);
+    d.runtime.reap();
+    if (!tryLockWorkflow(d, workflowId, token)) continue;
+    // The other run let go. If it ended the workflow (completed, failed, cancelled), report that;
+    // if it went away mid-way (its process died), carry on in its place.
+    const phase = d.store.getWorkflow(workflowId)?.phase;
+    if (phase === 'completed' || phase === 'failed' || phase === 'cancelled') {
+      unlockWorkflow(d, workflowId, token);
+      return false;
+    }
+    return true;
+  }
+}
+
+/**
+ * Records why a run stopped: cancelled when its signal fired, failed on an error. A server shutting
+ * down leaves the phase as it is, for the next run to resume. Completed work always stays.
+ */
+function stop(d: CoreDeps, workflowId: string, error: unknown, signal: AbortSignal): void {
+  if (d.runtime.stopping) return;
+  d.store.transaction(() => {
+    const current = d.store.getWorkflow(workflowId);
+    if (!current || current.phase === 'cancelled') return;
+    const message = error instanceof Error ? error.message : String(error);
+    d.store.updateWorkflow(workflowId, signal.aborted ? { phase: 'cancelled' } : { phase: 'failed', lastError: message }, d.clock.now());
+  });
+}
+
+function stoppedBy(workflowId: string, error: unknown): PlanexecError {
+  const resume = `Completed work is kept; fix the cause, then resume with run_workflow {"workflow_id":"${workflowId}"}.`;
+  if (error instanceof PlanexecError) return new PlanexecError(error.code, `Workflow ${workflowId} stopped: ${error.message}`, `${error.hint} ${resume}`, error.details);
+  return invalidTransition(`Workflow ${workflowId} stopped: ${error instanceof Error ? error.message : String(error)}`, resume);
+}
+
+function progressOf(subtasks: readonly Subtask[], message: string): ProgressEvent {
+  const done = subtasks.filter((s) => s.status === 'completed' || s.status === 'approved').length;
+  return { message: `${message}, ${done} of ${subtasks.length} done`, progress: done, total: subtasks.length };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

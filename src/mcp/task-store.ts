@@ -1,0 +1,123 @@
+// The SDK's TaskStore over planexec's SQLite store, so MCP tasks (run_workflow called as a task)
+// survive a restart. A task whose process died while it was working is resumed when a client asks
+// for it (see onOrphan).
+import { randomBytes } from 'node:crypto';
+import type { CreateTaskOptions, TaskStore } from '@modelcontextprotocol/sdk/experimental/tasks/interfaces.js';
+import type { Request, RequestId, Result, Task } from '@modelcontextprotocol/sdk/types.js';
+import type { Clock, TaskRecord, WorkflowStore } from '../core/ports.js';
+
+export const TASK_POLL_MS = 250;
+const PAGE = 20;
+const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+
+export interface TaskHooks {
+  /** A client cancelled the task (tasks/cancel). */
+  onCancel(task: TaskRecord): void;
+  /** A working task has no live owner (its process died): resume its work. */
+  onOrphan(task: TaskRecord): void;
+}
+
+export class SqliteTaskStore implements TaskStore {
+  constructor(
+    private readonly store: WorkflowStore,
+    private readonly clock: Clock,
+    private readonly owner: string,
+    private readonly hooks: TaskHooks,
+  ) {}
+
+  async createTask(params: CreateTaskOptions, _requestId: RequestId, request: Request): Promise<Task> {
+    const now = this.clock.now();
+    const record: TaskRecord = {
+      id: randomBytes(16).toString('hex'),
+      workflowId: null,
+      owner: this.owner,
+      status: 'working',
+      statusMessage: null,
+      ttl: params.ttl ?? null,
+      pollInterval: params.pollInterval ?? TASK_POLL_MS,
+      request: { method: request.method, params: request.params },
+      result: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.store.insertTask(record);
+    return toTask(record);
+  }
+
+  async getTask(taskId: string): Promise<Task | null> {
+    this.store.deleteExpiredTasks(this.clock.now());
+    const record = this.store.getTask(taskId);
+    if (!record) return null;
+    if (!TERMINAL.has(record.status) && record.owner === null) this.hooks.onOrphan(record);
+    return toTask(record);
+  }
+
+  async storeTaskResult(taskId: string, status: 'completed' | 'failed', result: Result): Promise<void> {
+    this.store.transaction(() => {
+      const record = this.mustGet(taskId);
+      if (TERMINAL.has(record.status)) throw new Error(`Task ${taskId} is already ${record.status}; its result cannot change.`);
+      this.store.updateTask(taskId, { status, result }, this.clock.now());
+    });
+  }
+
+  async getTaskResult(taskId: string): Promise<Result> {
+    const record = this.mustGet(taskId);
+    if (record.result === null) throw new Error(`Task ${taskId} has no result yet (status ${record.status}).`);
+    return record.result as Result;
+  }
+
+  async updateTaskStatus(taskId: string, status: Task['status'], statusMessage?: string): Promise<void> {
+    const record = this.store.transaction(() => {
+      const current = this.mustGet(taskId);
+      if (TERMINAL.has(current.status)) throw new Error(`Task ${taskId} is already ${current.status}.`);
+      this.store.updateTask(taskId, { status, statusMessage: statusMessage ?? current.statusMessage }, this.clock.now());
+      return current;
+    });
+    if (status === 'cancelled') this.hooks.onCancel(record);
+  }
+
+  async listTasks(cursor?: string): Promise<{ tasks: Task[]; nextCursor?: string }> {
+    if (cursor && !this.store.getTask(cursor)) throw new Error(`Invalid cursor: ${cursor}`);
+    const page = this.store.listTasks(PAGE + 1, cursor);
+    const tasks = page.slice(0, PAGE).map(toTask);
+    return page.length > PAGE ? { tasks, nextCursor: tasks.at(-1)!.taskId } : { tasks };
+  }
+
+  /** Ties a task to its workflow (once the run knows it). */
+  setWorkflow(taskId: string, workflowId: string): void {
+    this.store.updateTask(taskId, { workflowId }, this.clock.now());
+  }
+
+  /** Marks a task as run by this process (taking over an orphan). False if someone else took it. */
+  adopt(taskId: string): boolean {
+    return this.store.transaction(() => {
+      const record = this.store.getTask(taskId);
+      if (!record || record.owner !== null || TERMINAL.has(record.status)) return false;
+      this.store.updateTask(taskId, { owner: this.owner }, this.clock.now());
+      return true;
+    });
+  }
+
+  isTerminal(taskId: string): boolean {
+    const record = this.store.getTask(taskId);
+    return !record || TERMINAL.has(record.status);
+  }
+
+  private mustGet(taskId: string): TaskRecord {
+    const record = this.store.getTask(taskId);
+    if (!record) throw new Error(`Task ${taskId} not found.`);
+    return record;
+  }
+}
+
+function toTask(r: TaskRecord): Task {
+  return {
+    taskId: r.id,
+    status: r.status,
+    ttl: r.ttl,
+    createdAt: new Date(r.createdAt).toISOString(),
+    lastUpdatedAt: new Date(r.updatedAt).toISOString(),
+    pollInterval: r.pollInterval,
+    ...(r.statusMessage ? { statusMessage: r.statusMessage } : {}),
+  };
+}

@@ -1,0 +1,107 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { TaskRecord } from '../../core/ports.js';
+import type { RunWorkflowInput as CoreRunInput } from '../../core/usecases/run-workflow.js';
+import { errorResult, toolResult } from '../result.js';
+import { TokenBudget, WorkflowId } from '../schemas.js';
+import type { RequestExtra, ToolContext } from '../server.js';
+import { TASK_POLL_MS } from '../task-store.js';
+import { PlanTaskInput } from './plan-task.js';
+import { renderStatus, WorkflowStatusOutput } from './workflow-status.js';
+
+export const RunWorkflowInput = z.object({
+  request: PlanTaskInput.shape.request.optional().describe('Start a new workflow for this request. Give this or workflow_id.'),
+  context: PlanTaskInput.shape.context,
+  files: PlanTaskInput.shape.files,
+  workflow_id: WorkflowId.optional().describe('Continue or resume this workflow (after cancel_workflow, an error, or a restart).'),
+  budget: TokenBudget.optional().describe('Token budgets per role for this workflow.'),
+  concurrency: z.number().int().min(1).max(32).optional().describe('Subtasks executed at once (default PLANEXEC_CONCURRENCY, 4).'),
+  wait: z.boolean().optional().describe('false: answer at once with the workflow_id and let the run go on in the background; follow it with workflow_status. Default true.'),
+});
+type Args = z.infer<typeof RunWorkflowInput>;
+
+export function registerRunWorkflow(ctx: ToolContext): void {
+  ctx.server.experimental.tasks.registerToolTask(
+    'run_workflow',
+    {
+      title: 'Run a workflow to the end',
+      description:
+        'Plan a request (or pick up a workflow_id), then execute every ready subtask in parallel, review each wave in one planner call, re-execute what review sends back, and repeat until the workflow is completed or needs a human. Survives restarts: run it again with the workflow_id to resume. Reports progress; wait:false answers at once. Also available as an MCP task.',
+      inputSchema: RunWorkflowInput.shape,
+      outputSchema: WorkflowStatusOutput,
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+      execution: { taskSupport: 'optional' },
+    },
+    {
+      createTask: async (args, extra) => {
+        const task = await extra.taskStore.createTask({ ttl: extra.taskRequestedTtl ?? null, pollInterval: TASK_POLL_MS });
+        await startRun(ctx, task.taskId, args, extra);
+        return { task: (await extra.taskStore.getTask(task.taskId)) ?? task };
+      },
+      getTask: async (_args, extra) => (await extra.taskStore.getTask(extra.taskId))!,
+      getTaskResult: async (_args, extra) => (await extra.taskStore.getTaskResult(extra.taskId)) as CallToolResult,
+    },
+  );
+}
+
+/**
+ * Runs the workflow in the background of a task and stores its outcome as the task's result. With
+ * wait:false the task completes as soon as the run has its workflow (the result is the state at
+ * that moment) and the run goes on on its own.
+ */
+async function startRun(ctx: ToolContext, taskId: string, args: Args, extra: RequestExtra): Promise<void> {
+  const { app, tasks, log } = ctx;
+  const reporter = args.wait === false ? null : ctx.progress(extra);
+  const cancel = new AbortController();
+  ctx.taskRuns.set(taskId, cancel);
+  let started: (workflowId: string) => void = () => undefined;
+  const onStarted = new Promise<string>((resolve) => (started = resolve));
+  // The request's signal matters only while the client waits for this call (not for wait:false).
+  const signal = args.wait === false ? cancel.signal : AbortSignal.any([cancel.signal, extra.signal]);
+  const input: CoreRunInput = args;
+  const work = ctx.detach(
+    (s) =>
+      app.runWorkflow(input, {
+        signal: s,
+        onProgress: (e) => reporter?.report(e),
+        onStarted: (workflowId) => {
+          tasks.setWorkflow(taskId, workflowId);
+          started(workflowId);
+        },
+      }),
+    signal,
+  );
+  const finish = (result: CallToolResult, status: 'completed' | 'failed') => {
+    if (!tasks.isTerminal(taskId)) void tasks.storeTaskResult(taskId, status, result).catch(() => undefined);
+  };
+  void work
+    .then(
+      (status) => finish(toolResult(status, renderStatus(status)), 'completed'),
+      (error: unknown) => finish(errorResult(error, log), 'failed'),
+    )
+    .finally(() => {
+      reporter?.stop();
+      ctx.taskRuns.delete(taskId);
+    });
+  if (args.wait === false) {
+    const first = await Promise.race([onStarted, work.then(() => null, () => null)]);
+    if (first !== null) {
+      const status = app.workflowStatus({ workflow_id: first });
+      finish(toolResult(status, `${renderStatus(status)}\n(The run goes on in the background.)`), 'completed');
+    }
+    await Promise.race([work.catch(() => undefined), Promise.resolve()]);
+  }
+}
+
+/** A task whose process died while it was working: this process takes it over and resumes the run. */
+export function resumeOrphanTask(ctx: ToolContext, task: TaskRecord): void {
+  if (!ctx.tasks.adopt(task.id)) return;
+  if (!task.workflowId) {
+    const error = new Error('planexec stopped before this task created its workflow; call run_workflow again.');
+    void ctx.tasks.storeTaskResult(task.id, 'failed', errorResult(error, ctx.log)).catch(() => undefined);
+    return;
+  }
+  ctx.log.info({ task: task.id, workflow: task.workflowId }, 'resuming the run of an orphaned task');
+  const noProgress: RequestExtra = { signal: new AbortController().signal, sendNotification: async () => undefined };
+  void startRun(ctx, task.id, { workflow_id: task.workflowId }, noProgress);
+}
