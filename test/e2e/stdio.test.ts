@@ -1,5 +1,4 @@
 // The built binary (dist/cli.js, built by `npm test`) over stdio, as an MCP host runs it.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,6 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startOpenAIStandin, type OpenAIStandin } from '../support/openai-standin.js';
+import { spawnServer, withTimeout } from '../support/spawn.js';
 
 const CLI = resolve('dist/cli.js');
 let standin: OpenAIStandin;
@@ -41,49 +41,9 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
   return { ...base, ...extra };
 }
 
-/** A raw child process speaking newline-delimited JSON-RPC, keeping every stdout line. */
 function spawnRaw(extraEnv: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [CLI], { env: env(extraEnv), stdio: ['pipe', 'pipe', 'pipe'] }) as ChildProcessWithoutNullStreams;
-  const lines: string[] = [];
-  const waiters: Array<{ id: number; resolve: (msg: any) => void }> = [];
-  let buffer = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString('utf8');
-    let nl;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      lines.push(line);
-      try {
-        const msg = JSON.parse(line);
-        const w = waiters.findIndex((x) => x.id === msg.id);
-        if (w >= 0) waiters.splice(w, 1)[0]!.resolve(msg);
-      } catch {
-        // kept in `lines`; the test checks every line parses
-      }
-    }
-  });
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-  let nextId = 1;
-  const request = (method: string, params: object = {}) => {
-    const id = nextId++;
-    const reply = new Promise<any>((res) => waiters.push({ id, resolve: res }));
-    child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
-    return reply;
-  };
-  const notify = (method: string, params: object = {}) => child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method, params })}\n`);
-  const initialize = async () => {
-    const init = await request('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } });
-    notify('notifications/initialized');
-    return init;
-  };
-  return { child, lines, request, notify, initialize, exited, stderr: () => stderr };
+  return spawnServer(env(extraEnv));
 }
-
-const withTimeout = <T>(p: Promise<T>, ms: number, what: string) =>
-  Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`${what} did not happen within ${ms} ms`)), ms))]);
 
 describe('planexec over stdio', () => {
   it('runs a whole workflow for a real MCP client', async () => {

@@ -33,12 +33,14 @@ export interface HarnessOptions {
   /** Reuse a stand-in (and keep it open on close). */
   sharedStandin?: OpenAIStandin;
   clientCapabilities?: ConstructorParameters<typeof Client>[1];
+  /** Reuse this folder (its database and workspace), as a restarted server would; it is kept on close. */
+  dir?: string;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), 'planexec-test-'));
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'planexec-test-'));
   const root = join(dir, 'workspace');
-  mkdirSync(root);
+  mkdirSync(root, { recursive: true });
   const standin = opts.sharedStandin ?? (await startOpenAIStandin(opts.standin));
   const config = loadConfig(
     {
@@ -87,7 +89,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       await cleanup(0);
       composed.db.close();
       if (!opts.sharedStandin) await standin.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
