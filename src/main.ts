@@ -21,6 +21,8 @@ export const VERSION = (createRequire(import.meta.url)('../package.json') as { v
 
 export interface Composed {
   app: Planexec;
+  /** Loads the model SDK ahead of the first call. */
+  warmUp(): Promise<void>;
   store: SqliteWorkflowStore;
   db: Database.Database;
   owner: string;
@@ -35,9 +37,10 @@ export function compose(config: Config, overrides: { models?: ModelProvider } = 
   const owner = me.id;
   const runtime = new Runtime({ store, clock: systemClock, probe: processProbe, owner: me, leaseMs: config.leaseMs });
   runtime.start();
+  const provider = new OpenAIResponsesProvider({ apiKey: config.openai.apiKey, baseURL: config.openai.baseURL, timeoutMs: config.openai.timeoutMs, maxRetries: config.openai.maxRetries });
   const deps: CoreDeps = {
     store,
-    models: overrides.models ?? new OpenAIResponsesProvider({ apiKey: config.openai.apiKey, baseURL: config.openai.baseURL, timeoutMs: config.openai.timeoutMs, maxRetries: config.openai.maxRetries }),
+    models: overrides.models ?? provider,
     files: new RootedWorkspaceReader(config.root),
     tokens: new GptTokenCounter(),
     clock: systemClock,
@@ -60,7 +63,7 @@ export function compose(config: Config, overrides: { models?: ModelProvider } = 
       ladder: config.ladder,
     },
   };
-  return { app: createPlanexec(deps), store, db, owner, runtime };
+  return { app: createPlanexec(deps), warmUp: () => provider.warm(), store, db, owner, runtime };
 }
 
 const HELP = `planexec ${VERSION}: MCP server (stdio) that splits work between a planner and an executor model.
@@ -156,5 +159,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   process.on('unhandledRejection', (error) => log.error({ err: error }, 'unhandled rejection'));
 
   await serveStdio(server);
+  // Once the host has had time to list the tools, load the model SDK off the critical path.
+  setTimeout(() => void composed.warmUp().catch((error: unknown) => log.warn({ err: error }, 'could not load the OpenAI SDK')), 1_000).unref();
   log.info({ version: VERSION, db: config.dbPath, root: config.root, planner: config.models.planner, executor: config.models.executor }, 'planexec ready');
 }

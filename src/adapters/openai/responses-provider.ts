@@ -40,6 +40,17 @@ export class OpenAIResponsesProvider implements ModelProvider {
     return this.sdk;
   }
 
+  /**
+   * Loads the SDK and fetch and builds the client ahead of the first call (about 100 ms on Node 20), so the
+   * first model call of a session does not pay for it. Does nothing without an API key.
+   */
+  async warm(): Promise<void> {
+    if (!this.opts.apiKey) return;
+    await this.connect();
+    // Node loads its fetch implementation on first access; the SDK sends every request with it.
+    void globalThis.fetch;
+  }
+
   async generate(req: ModelRequest): Promise<ModelResponse> {
     const { sdk, client } = await this.connect();
     const body: ResponseCreateParamsNonStreaming = {
