@@ -18,6 +18,8 @@ export interface FileReport {
   path: string;
   bytes: number;
   sent_bytes: number;
+  /** Byte range of the file that was sent, [start, end). */
+  range: [number, number];
   truncated: boolean;
   missing: boolean;
   sha256: string | null;
@@ -33,6 +35,9 @@ export interface ContextReport {
   files: FileReport[];
   dependencies: DependencyReport[];
 }
+
+/** What one execution saw, as recorded with it: the report plus the provider's count of the prompt. */
+export type ContextPacket = ContextReport & { tokens: number };
 
 export interface ExecutorContext {
   instructions: string;
@@ -60,13 +65,13 @@ export async function buildExecutorContext(a: BuildContextArgs): Promise<Executo
   for (const path of [...new Set(a.subtask.relevant_files)].sort()) {
     const file = await a.files.read(path, Math.min(a.limits.maxFileBytes, remaining));
     if (file.kind === 'missing') {
-      fileReports.push({ path, bytes: 0, sent_bytes: 0, truncated: false, missing: true, sha256: null });
+      fileReports.push({ path, bytes: 0, sent_bytes: 0, range: [0, 0], truncated: false, missing: true, sha256: null });
       continue;
     }
     const sent = utf8Bytes(file.content);
     remaining -= sent;
     shown.push(file);
-    fileReports.push({ path, bytes: file.bytes, sent_bytes: sent, truncated: file.truncated, missing: false, sha256: file.sha256 });
+    fileReports.push({ path, bytes: file.bytes, sent_bytes: sent, range: [0, sent], truncated: file.truncated, missing: false, sha256: file.sha256 });
   }
 
   const byId = new Map(a.all.map((s) => [s.id, s]));

@@ -117,6 +117,8 @@ export interface WorkflowStore {
   insertExecution(execution: Omit<Execution, 'id'>): number;
   /** Executions of one subtask, oldest first. */
   listExecutions(workflowId: string, subtaskId: string): Execution[];
+  /** Every execution of a workflow without outputs or context, oldest first. */
+  listRuns(workflowId: string): Array<Pick<Execution, 'subtaskId' | 'attempt' | 'role' | 'model'>>;
 
   insertReviews(workflowId: string, callId: number, planVersion: number, reviews: ReviewRecord[], now: number): void;
 

@@ -1,3 +1,5 @@
+import type { ContextPacket } from './context.js';
+
 // The domain's nouns. Plain data: the store persists them, the use cases move them through states.
 
 export const PHASES = ['planning', 'executing', 'reviewing', 'completed', 'needs_human', 'failed', 'cancelled'] as const;
@@ -104,8 +106,8 @@ export interface Execution {
   role: Role;
   model: string;
   output: string;
-  /** What the model was shown (files with sizes and sha256, dependencies, tokens). */
-  context: unknown;
+  /** What the model was shown (files with byte ranges and sha256, dependencies, tokens). */
+  context: ContextPacket;
   createdAt: number;
 }
 

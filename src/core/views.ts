@@ -27,6 +27,12 @@ export function plannedSubtaskView(s: Subtask): PlannedSubtaskView {
   };
 }
 
+export interface RunView {
+  attempt: number;
+  role: Subtask['role'];
+  model: string;
+}
+
 export interface SubtaskStatusView {
   id: string;
   title: string;
@@ -35,8 +41,10 @@ export interface SubtaskStatusView {
   model: string | null;
   attempts: number;
   depends_on: string[];
+  /** Every execution so far: the attempt and the rung (role, model) it ran on. */
+  runs: RunView[];
 }
 
-export function subtaskStatusView(s: Subtask): SubtaskStatusView {
-  return { id: s.id, title: s.title, status: s.status, role: s.role, model: s.model, attempts: s.attempts, depends_on: s.depends_on };
+export function subtaskStatusView(s: Subtask, runs: RunView[] = []): SubtaskStatusView {
+  return { id: s.id, title: s.title, status: s.status, role: s.role, model: s.model, attempts: s.attempts, depends_on: s.depends_on, runs };
 }

@@ -58,4 +58,21 @@ export const SubtaskState = z.object({
   model: z.string().nullable(),
   attempts: z.number().int().describe('The current attempt: 1 for the first try, +1 each time review sends it back.'),
   depends_on: z.array(z.string()),
+  runs: z.array(z.object({ attempt: z.number().int(), role: Role, model: z.string() })).describe('Every execution so far and the rung (role, model) it ran on.'),
+});
+
+export const FileReport = z.object({
+  path: z.string(),
+  bytes: z.number().int(),
+  sent_bytes: z.number().int(),
+  range: z.tuple([z.number().int(), z.number().int()]).describe('Byte range sent, [start, end).'),
+  truncated: z.boolean(),
+  missing: z.boolean(),
+  sha256: z.string().nullable().describe('sha256 of the bytes sent.'),
+});
+
+export const ContextPacket = z.object({
+  tokens: z.number().int().describe('Input tokens of the prompt the model saw, as the provider counted them.'),
+  files: z.array(FileReport),
+  dependencies: z.array(z.object({ subtask_id: z.string(), chars: z.number().int(), truncated: z.boolean() })),
 });

@@ -70,8 +70,8 @@ describe('buildExecutorContext: what the executor sees', () => {
       { path: 'src/b.ts', maxBytes: 1_000 },
     ]);
     expect(ctx.report.files).toEqual([
-      { path: 'src/a.ts', bytes: 19, sent_bytes: 19, truncated: false, missing: false, sha256: sha256Hex('export const a = 1;') },
-      { path: 'src/b.ts', bytes: 19, sent_bytes: 19, truncated: false, missing: false, sha256: sha256Hex('export const b = 2;') },
+      { path: 'src/a.ts', bytes: 19, sent_bytes: 19, range: [0, 19], truncated: false, missing: false, sha256: sha256Hex('export const a = 1;') },
+      { path: 'src/b.ts', bytes: 19, sent_bytes: 19, range: [0, 19], truncated: false, missing: false, sha256: sha256Hex('export const b = 2;') },
     ]);
   });
 
@@ -125,9 +125,9 @@ describe('buildExecutorContext: size caps', () => {
       { path: 'c.txt', maxBytes: 0 },
     ]);
     expect(ctx.report.files).toEqual([
-      { path: 'a.txt', bytes: 8, sent_bytes: 8, truncated: false, missing: false, sha256: sha256Hex('aaaaaaaa') },
-      { path: 'b.txt', bytes: 20, sent_bytes: 7, truncated: true, missing: false, sha256: sha256Hex('bbbbbbb') },
-      { path: 'c.txt', bytes: 20, sent_bytes: 0, truncated: true, missing: false, sha256: sha256Hex('') },
+      { path: 'a.txt', bytes: 8, sent_bytes: 8, range: [0, 8], truncated: false, missing: false, sha256: sha256Hex('aaaaaaaa') },
+      { path: 'b.txt', bytes: 20, sent_bytes: 7, range: [0, 7], truncated: true, missing: false, sha256: sha256Hex('bbbbbbb') },
+      { path: 'c.txt', bytes: 20, sent_bytes: 0, range: [0, 0], truncated: true, missing: false, sha256: sha256Hex('') },
     ]);
     expect(ctx.input).toContain('=== a.txt, 8 bytes ===\naaaaaaaa\n\n=== b.txt, first 7 of 20 bytes ===\nbbbbbbb\n\n=== c.txt, 20 bytes: not shown, the size limit for files in one request is used up ===');
   });
@@ -156,8 +156,8 @@ describe('buildExecutorContext: size caps', () => {
       { path: 'z.txt', maxBytes: 10 },
     ]);
     expect(ctx.report.files).toEqual([
-      { path: 'gone.ts', bytes: 0, sent_bytes: 0, truncated: false, missing: true, sha256: null },
-      { path: 'z.txt', bytes: 10, sent_bytes: 10, truncated: false, missing: false, sha256: sha256Hex('z'.repeat(10)) },
+      { path: 'gone.ts', bytes: 0, sent_bytes: 0, range: [0, 0], truncated: false, missing: true, sha256: null },
+      { path: 'z.txt', bytes: 10, sent_bytes: 10, range: [0, 10], truncated: false, missing: false, sha256: sha256Hex('z'.repeat(10)) },
     ]);
     expect(ctx.input).not.toContain('gone.ts');
   });
@@ -171,7 +171,7 @@ describe('buildExecutorContext: size caps', () => {
     const t = subtask('t', 'pending', { relevant_files: ['img.png'] });
     const ctx = await buildExecutorContext(args(t, [t], { files: binary }));
     expect(ctx.input).toContain('## Files\n=== img.png, 300 bytes, binary: not shown ===\n\n## Subtask t');
-    expect(ctx.report.files).toEqual([{ path: 'img.png', bytes: 300, sent_bytes: 0, truncated: true, missing: false, sha256: sha256Hex('') }]);
+    expect(ctx.report.files).toEqual([{ path: 'img.png', bytes: 300, sent_bytes: 0, range: [0, 0], truncated: true, missing: false, sha256: sha256Hex('') }]);
   });
 
   it('buildExecutorContext cuts a dependency output at maxDependencyChars and says so', async () => {

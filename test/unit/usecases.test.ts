@@ -141,7 +141,7 @@ describe('executeSubtask', () => {
       usage: { calls: 1, input_tokens: 321, cached_tokens: 0, output_tokens: 12 },
       context: {
         tokens: 321,
-        files: [{ path: 'src/a.ts', bytes: 19, sent_bytes: 19, truncated: false, missing: false, sha256: sha256Hex('export const a = 1;') }],
+        files: [{ path: 'src/a.ts', bytes: 19, sent_bytes: 19, range: [0, 19], truncated: false, missing: false, sha256: sha256Hex('export const a = 1;') }],
         dependencies: [],
       },
       phase: 'executing',

@@ -205,9 +205,14 @@ export class SqliteWorkflowStore implements WorkflowStore {
       role: r.role as Execution['role'],
       model: String(r.model),
       output: String(r.output),
-      context: JSON.parse(String(r.context)) as unknown,
+      context: JSON.parse(String(r.context)) as Execution['context'],
       createdAt: Number(r.created_at),
     }));
+  }
+
+  listRuns(workflowId: string): Array<Pick<Execution, 'subtaskId' | 'attempt' | 'role' | 'model'>> {
+    const rows = this.stmt('SELECT subtask_id, attempt, role, model FROM executions WHERE workflow_id = ? ORDER BY id').all(workflowId) as Row[];
+    return rows.map((r) => ({ subtaskId: String(r.subtask_id), attempt: Number(r.attempt), role: r.role as Execution['role'], model: String(r.model) }));
   }
 
   insertReviews(workflowId: string, callId: number, planVersion: number, reviews: ReviewRecord[], now: number): void {

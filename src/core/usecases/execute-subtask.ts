@@ -1,4 +1,4 @@
-import { buildExecutorContext, type ContextReport } from '../context.js';
+import { buildExecutorContext, type ContextPacket } from '../context.js';
 import type { CoreDeps } from '../deps.js';
 import { dependenciesIncomplete, invalidTransition, nothingToDo, PlanexecError } from '../errors.js';
 import { beginCall, completeCall, failCall, modelRequest, sumUsage, type CallOptions, type CallUsage } from '../journal.js';
@@ -33,7 +33,7 @@ export interface ExecuteSubtaskResult {
   role: Role;
   usage: CallUsage;
   /** What the model was shown; `tokens` is the provider's count of the whole prompt. */
-  context: (ContextReport & { tokens: number }) | null;
+  context: ContextPacket | null;
   phase: Phase;
   ready: string[];
   next: string;
@@ -135,7 +135,7 @@ export async function executeSubtask(d: CoreDeps, input: ExecuteSubtaskInput, op
     op.done();
   }
 
-  const report = { tokens: response.usage.input_tokens, ...context.report };
+  const report: ContextPacket = { tokens: response.usage.input_tokens, ...context.report };
   const after = d.store.transaction(() => {
     completeCall(d, callId, response);
     const now = d.clock.now();

@@ -1,10 +1,11 @@
+import type { ContextPacket } from '../context.js';
 import { costOf, usageByRole, type Cost, type RoleUsage } from '../cost.js';
 import type { CoreDeps } from '../deps.js';
 import { invalidInput } from '../errors.js';
 import { readySubtasks } from '../plan.js';
 import { clip } from '../text.js';
 import type { Phase, Role, Subtask, SubtaskStatus } from '../types.js';
-import { subtaskStatusView, type SubtaskStatusView } from '../views.js';
+import { subtaskStatusView, type RunView, type SubtaskStatusView } from '../views.js';
 import { findSubtask, loadWorkflow, nextStep } from '../workflow.js';
 
 export interface WorkflowStatusInput {
@@ -30,6 +31,10 @@ export interface SubtaskDetail {
   output_offset: number;
   output_total: number;
   output_truncated: boolean;
+  /** What the model saw on the latest execution: files (byte ranges, sha256), dependencies, tokens, truncations. */
+  context: ContextPacket | null;
+  /** Every execution, oldest first. */
+  executions: Array<RunView & { tokens: number | null; created_at: string }>;
 }
 
 export interface WorkflowListItem {
@@ -67,13 +72,19 @@ export function workflowStatus(d: CoreDeps, input: WorkflowStatusInput): Workflo
   }
   const { workflow, subtasks } = loadWorkflow(d, input.workflow_id);
   const calls = d.store.listCalls(workflow.id);
+  const runs = new Map<string, RunView[]>();
+  for (const r of d.store.listRuns(workflow.id)) {
+    const list = runs.get(r.subtaskId) ?? [];
+    list.push({ attempt: r.attempt, role: r.role, model: r.model });
+    runs.set(r.subtaskId, list);
+  }
   const out: WorkflowStatusResult = {
     workflow_id: workflow.id,
     request: clip(workflow.request, REQUEST_CHARS).text,
     phase: workflow.phase,
     last_error: workflow.lastError,
     plan_version: workflow.planVersion,
-    subtasks: subtasks.map(subtaskStatusView),
+    subtasks: subtasks.map((s) => subtaskStatusView(s, runs.get(s.id))),
     ready: readySubtasks(subtasks).map((s) => s.id),
     usage: usageByRole(calls),
     cost: costOf(calls, d.settings.prices, d.settings.models.planner),
@@ -84,6 +95,7 @@ export function workflowStatus(d: CoreDeps, input: WorkflowStatusInput): Workflo
 }
 
 function detail(d: CoreDeps, s: Subtask, workflowId: string, offset: number): SubtaskDetail {
+  const executions = d.store.listExecutions(workflowId, s.id);
   const page = clip(s.output ?? '', d.settings.resultChars, offset);
   const end = page.start + page.text.length;
   const rest = end < page.total ? `\n\n[output continues: ${page.total - end} more characters. Next page: workflow_status ${JSON.stringify({ workflow_id: workflowId, subtask_id: s.id, offset: end })}]` : '';
@@ -103,6 +115,14 @@ function detail(d: CoreDeps, s: Subtask, workflowId: string, offset: number): Su
     output_offset: page.start,
     output_total: page.total,
     output_truncated: page.truncated,
+    context: executions.at(-1)?.context ?? null,
+    executions: executions.map((e) => ({
+      attempt: e.attempt,
+      role: e.role,
+      model: e.model,
+      tokens: e.context.tokens ?? null,
+      created_at: new Date(e.createdAt).toISOString(),
+    })),
   };
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CallUsage, Phase, Role, SubtaskId, SubtaskStatus, WorkflowId } from '../schemas.js';
+import { CallUsage, ContextPacket, Phase, Role, SubtaskId, SubtaskStatus, WorkflowId } from '../schemas.js';
 import type { ToolContext } from '../server.js';
 
 export const ExecuteSubtaskInput = z.object({
@@ -21,22 +21,7 @@ export const ExecuteSubtaskOutput = z.object({
   model: z.string().nullable(),
   role: Role,
   usage: CallUsage,
-  context: z
-    .object({
-      tokens: z.number().int().describe('Input tokens of the prompt the model saw, as the provider counted them.'),
-      files: z.array(
-        z.object({
-          path: z.string(),
-          bytes: z.number().int(),
-          sent_bytes: z.number().int(),
-          truncated: z.boolean(),
-          missing: z.boolean(),
-          sha256: z.string().nullable(),
-        }),
-      ),
-      dependencies: z.array(z.object({ subtask_id: z.string(), chars: z.number().int(), truncated: z.boolean() })),
-    })
-    .nullable()
+  context: ContextPacket.nullable()
     .describe('What the model was shown; null when nothing was executed.'),
   phase: Phase,
   ready: z.array(z.string()),

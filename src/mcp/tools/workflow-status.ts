@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Cost, Phase, Role, RoleUsage, SubtaskId, SubtaskState, SubtaskStatus, WorkflowId } from '../schemas.js';
+import { ContextPacket, Cost, Phase, Role, RoleUsage, SubtaskId, SubtaskState, SubtaskStatus, WorkflowId } from '../schemas.js';
 import type { ToolContext } from '../server.js';
 
 export const WorkflowStatusInput = z.object({
@@ -35,6 +35,8 @@ export const WorkflowStatusOutput = z.object({
       output_offset: z.number().int(),
       output_total: z.number().int(),
       output_truncated: z.boolean(),
+      context: ContextPacket.nullable().describe('What the model saw on the latest execution.'),
+      executions: z.array(z.object({ attempt: z.number().int(), role: Role, model: z.string(), tokens: z.number().int().nullable(), created_at: z.string() })),
     })
     .optional(),
   workflows: z
@@ -66,7 +68,10 @@ export function renderStatus(r: z.infer<typeof WorkflowStatusOutput>): string {
   }
   const lines = [`Workflow ${r.workflow_id} [${r.phase}], plan v${r.plan_version}: ${r.request?.split('\n')[0] ?? ''}`];
   if (r.last_error) lines.push(`Stopped on: ${r.last_error}`);
-  for (const s of r.subtasks ?? []) lines.push(`- ${s.id} ${s.title}: ${s.status} (${s.role}${s.model ? `, ${s.model}` : ''}, attempt ${s.attempts})`);
+  for (const s of r.subtasks ?? []) {
+    const runs = s.runs.length ? `; ran: ${s.runs.map((x) => `#${x.attempt} ${x.model}`).join(', ')}` : '';
+    lines.push(`- ${s.id} ${s.title}: ${s.status} (${s.role}, attempt ${s.attempts}${runs})`);
+  }
   if (r.usage && r.cost) {
     const u = r.usage;
     lines.push(
@@ -80,6 +85,11 @@ export function renderStatus(r: z.infer<typeof WorkflowStatusOutput>): string {
     const s = r.subtask;
     lines.push('', `Subtask ${s.id} (${s.status}, attempt ${s.attempts}): ${s.title}`, s.description);
     if (s.feedback) lines.push(`Feedback: ${s.feedback}`);
+    const ctx = s.context;
+    if (ctx) {
+      const files = ctx.files.map((f) => `${f.path} [${f.range[0]}, ${f.range[1]})${f.truncated ? ' truncated' : ''}${f.missing ? ' missing' : ''}`).join('; ');
+      lines.push(`Latest execution saw ${ctx.tokens} tokens; files: ${files || 'none'}; dependencies: ${ctx.dependencies.map((x) => x.subtask_id).join(', ') || 'none'}.`);
+    }
     lines.push(`Output (from character ${s.output_offset} of ${s.output_total}):`, s.output);
   }
   lines.push(`Next: ${r.next}`);
