@@ -5,7 +5,7 @@ import type { CoreDeps } from './deps.js';
 import { modelOutputInvalid, PlanexecError } from './errors.js';
 import type { ModelRequest, ModelResponse } from './ports.js';
 import { PLANNER_INSTRUCTIONS, renderRepairInput } from './prompts.js';
-import type { CallPurpose, Role, Usage } from './types.js';
+import type { AskHuman, CallPurpose, Role, Usage } from './types.js';
 import { toStrictJsonSchema } from './json-schema.js';
 
 export interface CallMeta {
@@ -27,6 +27,8 @@ export interface CallOptions {
   onProgress?: ((event: ProgressEvent) => void) | undefined;
   /** The workflow lock the caller already holds (run_workflow passes it to its reviews). */
   lockToken?: string | undefined;
+  /** Present when the host can ask the human directly (MCP elicitation). */
+  askHuman?: AskHuman | undefined;
 }
 
 export function modelRequest(d: CoreDeps, role: Role, instructions: string, input: string): ModelRequest {

@@ -4,6 +4,7 @@ import type {
   CallPurpose,
   CallStatus,
   Execution,
+  HumanDecision,
   Owner,
   ModelCall,
   ReviewRecord,
@@ -121,6 +122,7 @@ export interface WorkflowStore {
   listRuns(workflowId: string): Array<Pick<Execution, 'subtaskId' | 'attempt' | 'role' | 'model'>>;
 
   insertReviews(workflowId: string, callId: number, planVersion: number, reviews: ReviewRecord[], now: number): void;
+  insertDecision(workflowId: string, decision: HumanDecision, via: 'elicitation' | 'host', now: number): void;
 
   upsertOwner(owner: Owner): void;
   heartbeat(ownerId: string, now: number): void;

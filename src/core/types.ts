@@ -118,3 +118,23 @@ export interface Owner {
   startedAt: number;
   heartbeatAt: number;
 }
+
+/** What a human decided about a subtask that needed one. */
+export interface HumanDecision {
+  subtask_id: string;
+  verdict: 'approve' | 'revise' | 'cancel';
+  feedback: string;
+}
+
+export interface HumanQuestion {
+  workflowId: string;
+  subtaskId: string;
+  title: string;
+  /** The planner's question, or the reason a human is needed. */
+  question: string;
+  /** The start of the subtask's latest output. */
+  output: string;
+}
+
+/** Asks a human; null when there is no answer now (declined, dismissed). Its decision's subtask_id is ignored. */
+export type AskHuman = (question: HumanQuestion) => Promise<Omit<HumanDecision, 'subtask_id'> | null>;

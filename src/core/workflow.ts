@@ -48,7 +48,8 @@ export function nextStep(workflow: Workflow, subtasks: readonly Subtask[]): stri
   }
   const human = subtasks.filter((s) => s.status === 'needs_human');
   if (human.length) {
-    return `A human decision is needed on ${ids(human)}: read the planner's question with ${call('workflow_status', { workflow_id, subtask_id: human[0]!.id })}.`;
+    const decision = { subtask_id: human[0]!.id, verdict: 'approve | revise | cancel', feedback: '...' };
+    return `A human decision is needed on ${ids(human)}: read the planner's question with ${call('workflow_status', { workflow_id, subtask_id: human[0]!.id })}, then answer with ${call('review_results', { workflow_id, decisions: [decision] })}.`;
   }
   const ready = readySubtasks(subtasks);
   if (ready.length) {

@@ -3,6 +3,8 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, ServerNotification } from '@modelcontextprotocol/sdk/types.js';
 import type { ProgressEvent } from '../core/journal.js';
+import type { AskHuman } from '../core/types.js';
+import { humanAsker } from './ask-human.js';
 import type { Planexec } from '../core/planexec.js';
 import type { Logger } from '../log.js';
 import { progressReporter, type ProgressReporter } from './progress.js';
@@ -25,6 +27,8 @@ export interface WorkControl {
   /** Aborted when the client cancels the request or the server shuts down. */
   signal: AbortSignal;
   onProgress(event: ProgressEvent): void;
+  /** Present when the client can show an elicitation form to the human. */
+  askHuman: AskHuman | undefined;
 }
 
 export interface ToolContext {
@@ -37,6 +41,8 @@ export interface ToolContext {
   /** Starts work that outlives its request (wait: false, tasks); only shutdown or `signal` aborts it. */
   detach<T>(work: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T>;
   progress(extra: RequestExtra): ProgressReporter;
+  /** An AskHuman when the client can show elicitation forms. */
+  asker(signal: AbortSignal): AskHuman | undefined;
   /** Aborts the in-process run behind an MCP task (tasks/cancel). */
   taskRuns: Map<string, AbortController>;
 }
@@ -90,10 +96,12 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: (g
     run: (extra, work, render) => {
       const reporter = progressReporter(extra, deps.progressIntervalMs);
       const signal = AbortSignal.any([extra.signal, shutdown.signal]);
-      return track(runTool(log, () => work({ signal, onProgress: (e) => reporter.report(e) }), render)).finally(() => reporter.stop());
+      const askHuman = humanAsker(server, signal, log);
+      return track(runTool(log, () => work({ signal, onProgress: (e) => reporter.report(e), askHuman }), render)).finally(() => reporter.stop());
     },
     detach: (work, signal) => track(work(signal ? AbortSignal.any([signal, shutdown.signal]) : shutdown.signal)),
     progress: (extra) => progressReporter(extra, deps.progressIntervalMs),
+    asker: (signal) => humanAsker(server, signal, log),
   };
   registerPlanTask(ctx);
   registerExecuteSubtask(ctx);

@@ -134,7 +134,7 @@ describe('openDatabase', () => {
     const db = openDb(join(dir, 'planexec.db'));
     expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
-    expect(tables).toEqual(['executions', 'model_calls', 'owners', 'plans', 'reviews', 'subtasks', 'tasks', 'workflows']);
+    expect(tables).toEqual(['decisions', 'executions', 'model_calls', 'owners', 'plans', 'reviews', 'subtasks', 'tasks', 'workflows']);
   });
 
   it('opens ":memory:" without touching the file system', () => {

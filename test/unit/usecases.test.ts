@@ -295,7 +295,7 @@ describe('reviewResults', () => {
     const result = await reviewResults(d, { workflow_id: id });
     expect([result.verdict, result.phase]).toEqual(['escalate', 'needs_human']);
     expect(result.next).toBe(
-      `A human decision is needed on s1: read the planner's question with workflow_status {"workflow_id":"${id}","subtask_id":"s1"}.`,
+      `A human decision is needed on s1: read the planner's question with workflow_status {"workflow_id":"${id}","subtask_id":"s1"}, then answer with review_results {"workflow_id":"${id}","decisions":[{"subtask_id":"s1","verdict":"approve | revise | cancel","feedback":"..."}]}.`,
     );
     expect(loadWorkflow(d, id).subtasks[0]).toMatchObject({ status: 'needs_human', feedback: 'Which hash?' });
   });

@@ -61,7 +61,7 @@ describe('nextStep', () => {
   it('nextStep asks a human about the subtask that needs a decision, before anything that is ready', () => {
     const subtasks = [subtask('s1', 'pending'), subtask('s2', 'needs_human'), subtask('s3', 'needs_human')];
     expect(nextStep(workflow({ id: 'wf-9', phase: 'needs_human' }), subtasks)).toBe(
-      'A human decision is needed on s2, s3: read the planner\'s question with workflow_status {"workflow_id":"wf-9","subtask_id":"s2"}.',
+      'A human decision is needed on s2, s3: read the planner\'s question with workflow_status {"workflow_id":"wf-9","subtask_id":"s2"}, then answer with review_results {"workflow_id":"wf-9","decisions":[{"subtask_id":"s2","verdict":"approve | revise | cancel","feedback":"..."}]}.',
     );
   });
 

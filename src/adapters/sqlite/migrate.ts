@@ -3,13 +3,14 @@ import type Database from 'better-sqlite3';
 import * as initial from './migrations/001-initial.js';
 import * as executions from './migrations/002-executions.js';
 import * as leases from './migrations/003-leases-and-tasks.js';
+import * as decisions from './migrations/004-decisions.js';
 
 export interface Migration {
   name: string;
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [initial, executions, leases];
+export const MIGRATIONS: readonly Migration[] = [initial, executions, leases, decisions];
 
 /** Applies the migrations this database has not seen, each in its own transaction. Returns the names applied. */
 export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): string[] {

@@ -12,7 +12,7 @@ import type {
   WorkflowStore,
   WorkflowSummary,
 } from '../../core/ports.js';
-import type { Execution, ModelCall, Owner, ReviewRecord, Subtask, Workflow } from '../../core/types.js';
+import type { Execution, HumanDecision, ModelCall, Owner, ReviewRecord, Subtask, Workflow } from '../../core/types.js';
 import { migrate } from './migrate.js';
 
 type Row = Record<string, unknown>;
@@ -222,6 +222,19 @@ export class SqliteWorkflowStore implements WorkflowStore {
     this.transaction(() => {
       for (const r of reviews) insert.run(workflowId, r.subtask_id, callId, planVersion, r.verdict, r.feedback, now);
     });
+  }
+
+  insertDecision(workflowId: string, d: HumanDecision, via: 'elicitation' | 'host', now: number): void {
+    this.transaction(() =>
+      this.stmt('INSERT INTO decisions (workflow_id, subtask_id, verdict, feedback, via, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+        workflowId,
+        d.subtask_id,
+        d.verdict,
+        d.feedback,
+        via,
+        now,
+      ),
+    );
   }
 
   upsertOwner(o: Owner): void {

@@ -1,16 +1,19 @@
 import type { CoreDeps } from '../deps.js';
 import { invalidInput, invalidTransition, nothingToDo } from '../errors.js';
-import { structuredPlannerCall, type CallOptions, type CallUsage } from '../journal.js';
+import { structuredPlannerCall, sumUsage, type CallOptions, type CallUsage } from '../journal.js';
 import { renderReviewInput } from '../prompts.js';
 import { ReviewSchema, worstVerdict, type Review } from '../review.js';
 import { roleFor } from '../routing.js';
 import { clip } from '../text.js';
-import type { Phase, ReviewRecord, Subtask, Verdict, Workflow } from '../types.js';
+import type { HumanDecision, Phase, ReviewRecord, Subtask, Verdict, Workflow } from '../types.js';
+import { applyDecisions, askAbout } from './decide.js';
 import { derivePhase, loadWorkflow, nextStep, withWorkflowLock } from '../workflow.js';
 
 export interface ReviewResultsInput {
   workflow_id: string;
   subtask_ids?: string[] | undefined;
+  /** A human's decisions, passed by the host: applied without a planner call. */
+  decisions?: HumanDecision[] | undefined;
 }
 
 export interface ReviewResultsResult {
@@ -19,6 +22,8 @@ export interface ReviewResultsResult {
   reviews: ReviewRecord[];
   /** Subtasks sent for review that the planner did not judge; they stay completed. */
   unreviewed: string[];
+  /** Decisions a human made in this call (passed by the host, or answered in an elicitation form). */
+  decisions: HumanDecision[];
   summary: string;
   phase: Phase;
   usage: CallUsage;
@@ -29,6 +34,10 @@ export async function reviewResults(d: CoreDeps, input: ReviewResultsInput, opts
   const { workflow, subtasks } = loadWorkflow(d, input.workflow_id);
   if (workflow.phase === 'cancelled' || workflow.phase === 'failed') {
     throw invalidTransition(`Workflow ${workflow.id} is ${workflow.phase}.`, `Resume it with run_workflow {"workflow_id":"${workflow.id}"}.`);
+  }
+  if (input.decisions?.length) {
+    if (input.subtask_ids?.length) throw invalidInput('Give either subtask_ids (for the planner to review) or decisions (a human\'s), not both.', 'Send the decisions on their own.');
+    return decide(d, workflow.id, input.decisions);
   }
   const batch = pickBatch(workflow.id, subtasks, input.subtask_ids);
   // One planner thread per workflow: two reviews at once would fork it.
@@ -97,15 +106,39 @@ async function review(d: CoreDeps, workflow: Workflow, batch: Subtask[], opts: C
   const { reviews } = after;
   opts.onProgress?.({ message: `review done: ${reviews.map((r) => `${r.subtask_id} ${r.verdict}`).join(', ') || 'no verdicts'}`, progress: 1, total: 1 });
 
+  // Subtasks that now need a human: ask right away when the host can.
+  const needHuman = after.subtasks.filter((s) => s.status === 'needs_human' && wanted.has(s.id)).map((s) => s.id);
+  const decisions = opts.askHuman && needHuman.length ? await askAbout(d, workflow.id, needHuman, opts.askHuman) : [];
+  const final = decisions.length ? loadWorkflow(d, workflow.id) : after;
+
   return {
     workflow_id: workflow.id,
     // With no review left to apply (all re-executed meanwhile, or none given), the planner's own verdict stands.
     verdict: reviews.length ? worstVerdict(reviews.map((r) => r.verdict)) : answer.value.verdict,
     reviews,
     unreviewed: batch.filter((s) => !bySubtask.has(s.id)).map((s) => s.id),
+    decisions,
     summary: answer.value.summary,
-    phase: after.workflow.phase,
+    phase: final.workflow.phase,
     usage: answer.usage,
+    next: nextStep(final.workflow, final.subtasks),
+  };
+}
+
+/** The host passes a human's decisions: applied at once, no model call. */
+function decide(d: CoreDeps, workflowId: string, decisions: HumanDecision[]): ReviewResultsResult {
+  const after = applyDecisions(d, workflowId, decisions, 'host');
+  const verdicts = decisions.map((x) => x.verdict);
+  return {
+    workflow_id: workflowId,
+    // A cancel is reported as escalate: a human stopped the work.
+    verdict: verdicts.includes('cancel') ? 'escalate' : verdicts.includes('revise') ? 'revise' : 'approve',
+    reviews: [],
+    unreviewed: [],
+    decisions,
+    summary: `Decided by a human: ${decisions.map((x) => `${x.subtask_id} ${x.verdict}`).join(', ')}.`,
+    phase: after.workflow.phase,
+    usage: sumUsage([]),
     next: nextStep(after.workflow, after.subtasks),
   };
 }

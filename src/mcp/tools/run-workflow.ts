@@ -64,6 +64,8 @@ async function startRun(ctx: ToolContext, taskId: string, args: Args, extra: Req
       app.runWorkflow(input, {
         signal: s,
         onProgress: (e) => reporter?.report(e),
+        // The human can be asked only while a client waits on this call.
+        askHuman: args.wait === false ? undefined : ctx.asker(s),
         onStarted: (workflowId) => {
           tasks.setWorkflow(taskId, workflowId);
           started(workflowId);

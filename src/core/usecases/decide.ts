@@ -1,0 +1,78 @@
+// Human decisions on subtasks that need one (escalated by review, or past the last rung of the
+// ladder): asked through the host (MCP elicitation) when it can, or passed to review_results as
+// `decisions` by the host on the human's behalf.
+import type { CoreDeps } from '../deps.js';
+import { invalidInput, invalidTransition } from '../errors.js';
+import { roleFor } from '../routing.js';
+import { clip } from '../text.js';
+import type { AskHuman, HumanDecision, Subtask, Workflow } from '../types.js';
+import { derivePhase, findSubtask, loadWorkflow } from '../workflow.js';
+
+const DECIDABLE = new Set(['needs_human', 'completed']);
+const QUESTION_OUTPUT_CHARS = 1_500;
+
+/**
+ * Applies human decisions in one transaction: approve -> approved; revise -> pending with the
+ * notes as feedback, for another attempt (a human can grant one past the ladder: it runs on the
+ * last rung); cancel -> the workflow is cancelled.
+ */
+export function applyDecisions(d: CoreDeps, workflowId: string, decisions: HumanDecision[], via: 'elicitation' | 'host'): { workflow: Workflow; subtasks: Subtask[] } {
+  return d.store.transaction(() => {
+    const { workflow, subtasks } = loadWorkflow(d, workflowId);
+    const seen = new Set<string>();
+    for (const decision of decisions) {
+      if (seen.has(decision.subtask_id)) throw invalidInput(`decisions: subtask '${decision.subtask_id}' is decided twice.`, 'Give one decision per subtask.');
+      seen.add(decision.subtask_id);
+      const s = findSubtask(workflow, subtasks, decision.subtask_id);
+      if (!DECIDABLE.has(s.status)) {
+        throw invalidTransition(
+          `Subtask '${s.id}' is ${s.status}; only a subtask that needs a human (or a completed one) can be decided.`,
+          'Check workflow_status for the subtasks that need a decision.',
+        );
+      }
+    }
+    const now = d.clock.now();
+    const ladder = d.settings.ladder;
+    let cancelled = false;
+    for (const decision of decisions) {
+      const s = subtasks.find((x) => x.id === decision.subtask_id)!;
+      d.store.insertDecision(workflowId, decision, via, now);
+      if (decision.verdict === 'approve') d.store.updateSubtask(workflowId, s.id, { status: 'approved', feedback: null }, now);
+      else if (decision.verdict === 'revise') {
+        const attempts = Math.min(s.attempts + 1, ladder.length);
+        const role = roleFor({ complexity: s.complexity, attempts }, ladder) ?? 'planner';
+        d.store.updateSubtask(workflowId, s.id, { status: 'pending', attempts, role, feedback: decision.feedback.trim() || s.feedback }, now);
+      } else cancelled = true;
+    }
+    const after = d.store.listSubtasks(workflowId);
+    const phase = cancelled ? 'cancelled' : derivePhase(after);
+    d.store.updateWorkflow(workflowId, { phase }, now);
+    return { workflow: { ...workflow, phase }, subtasks: after };
+  });
+}
+
+/**
+ * Asks the human about each subtask of `ids` that needs a decision, applying each answer as it
+ * comes. Stops at a cancel. Returns the decisions made.
+ */
+export async function askAbout(d: CoreDeps, workflowId: string, ids: string[], ask: AskHuman): Promise<HumanDecision[]> {
+  const made: HumanDecision[] = [];
+  for (const id of ids) {
+    const { workflow, subtasks } = loadWorkflow(d, workflowId);
+    const s = subtasks.find((x) => x.id === id);
+    if (!s || s.status !== 'needs_human' || workflow.phase === 'cancelled') continue;
+    const answer = await ask({
+      workflowId,
+      subtaskId: s.id,
+      title: s.title,
+      question: s.feedback ?? 'The planner asked for a human decision.',
+      output: clip(s.output ?? '', QUESTION_OUTPUT_CHARS).text,
+    });
+    if (!answer) continue;
+    const decision = { ...answer, subtask_id: s.id };
+    applyDecisions(d, workflowId, [decision], 'elicitation');
+    made.push(decision);
+    if (decision.verdict === 'cancel') break;
+  }
+  return made;
+}
