@@ -33,6 +33,8 @@ export const FileConfigSchema = z.strictObject({
     .optional(),
   leaseMs: z.coerce.number().int().min(200).optional(),
   progressIntervalMs: z.coerce.number().int().min(10).optional(),
+  plannerTokenBudget: positiveInt.optional(),
+  executorTokenBudget: positiveInt.optional(),
   plannerMaxOutputTokens: positiveInt.optional(),
   executorMaxOutputTokens: positiveInt.optional(),
   prices: z.record(z.string(), PriceSchema).optional(),
@@ -50,6 +52,8 @@ export interface Config {
   concurrency: number;
   /** Role of each attempt of a routine subtask (review's revise climbs it); past the end, a human decides. */
   ladder: Array<'executor' | 'planner'>;
+  /** Token budgets of a new workflow unless its call sets them. */
+  defaultBudget: { planner_tokens?: number; executor_tokens?: number };
   /** A process whose heartbeat is older than this is considered dead and its work taken over. */
   leaseMs: number;
   /** Progress notifications repeat at least this often while a model call is in flight. */
@@ -81,6 +85,8 @@ const ENV_KEYS: Record<string, keyof FileConfig> = {
   PLANEXEC_LADDER: 'ladder',
   PLANEXEC_LEASE_MS: 'leaseMs',
   PLANEXEC_PROGRESS_INTERVAL_MS: 'progressIntervalMs',
+  PLANEXEC_PLANNER_TOKEN_BUDGET: 'plannerTokenBudget',
+  PLANEXEC_EXECUTOR_TOKEN_BUDGET: 'executorTokenBudget',
   PLANEXEC_PLANNER_MAX_OUTPUT_TOKENS: 'plannerMaxOutputTokens',
   PLANEXEC_EXECUTOR_MAX_OUTPUT_TOKENS: 'executorMaxOutputTokens',
 };
@@ -127,6 +133,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
     logLevel: c.logLevel ?? 'info',
     concurrency: c.concurrency ?? 4,
     ladder: c.ladder ?? ['executor', 'executor', 'planner'],
+    defaultBudget: {
+      ...(c.plannerTokenBudget ? { planner_tokens: c.plannerTokenBudget } : {}),
+      ...(c.executorTokenBudget ? { executor_tokens: c.executorTokenBudget } : {}),
+    },
     leaseMs: c.leaseMs ?? 15_000,
     progressIntervalMs: c.progressIntervalMs ?? 10_000,
     limits: {

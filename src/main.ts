@@ -61,6 +61,7 @@ export function compose(config: Config, overrides: { models?: ModelProvider } = 
       resultChars: config.limits.resultChars,
       concurrency: config.concurrency,
       ladder: config.ladder,
+      defaultBudget: config.defaultBudget,
     },
   };
   return { app: createPlanexec(deps), warmUp: () => provider.warm(), store, db, owner, runtime };

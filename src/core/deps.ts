@@ -2,7 +2,7 @@ import type { ContextLimits } from './context.js';
 import type { PriceTable } from './cost.js';
 import type { Clock, IdSource, ModelProvider, TokenCounter, WorkflowStore, WorkspaceReader } from './ports.js';
 import type { Runtime } from './runtime.js';
-import type { Role } from './types.js';
+import type { Role, TokenBudget } from './types.js';
 
 export interface CoreSettings {
   models: Readonly<Record<Role, string>>;
@@ -20,6 +20,8 @@ export interface CoreSettings {
   concurrency: number;
   /** The role of each attempt of a routine subtask; past the end, a human decides. */
   ladder: readonly Role[];
+  /** Token budgets a new workflow gets unless its call sets them (empty: no limit). */
+  defaultBudget: TokenBudget;
 }
 
 /** Everything the use cases need, injected by the composition root (src/cli.ts) or a test. */

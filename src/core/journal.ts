@@ -5,7 +5,8 @@ import type { CoreDeps } from './deps.js';
 import { modelOutputInvalid, PlanexecError } from './errors.js';
 import type { ModelRequest, ModelResponse } from './ports.js';
 import { PLANNER_INSTRUCTIONS, renderRepairInput } from './prompts.js';
-import type { AskHuman, CallPurpose, Role, Usage } from './types.js';
+import type { AskHuman, CallPurpose, Role, TokenBudget, Usage } from './types.js';
+import { enforceBudget } from './budget.js';
 import { toStrictJsonSchema } from './json-schema.js';
 
 export interface CallMeta {
@@ -13,6 +14,8 @@ export interface CallMeta {
   subtaskId: string | null;
   purpose: CallPurpose;
   role: Role;
+  /** The workflow's token budget, checked before the call is sent. */
+  budget?: TokenBudget | undefined;
 }
 
 export interface ProgressEvent {
@@ -41,7 +44,8 @@ export function modelRequest(d: CoreDeps, role: Role, instructions: string, inpu
 }
 
 export function beginCall(d: CoreDeps, meta: CallMeta, model: string): number {
-  return d.store.beginCall({ ...meta, model, owner: d.owner, startedAt: d.clock.now() });
+  const { workflowId, subtaskId, purpose, role } = meta;
+  return d.store.beginCall({ workflowId, subtaskId, purpose, role, model, owner: d.owner, startedAt: d.clock.now() });
 }
 
 export function completeCall(d: CoreDeps, callId: number, response: ModelResponse): void {
@@ -64,6 +68,7 @@ export async function journaledCall(
   req: ModelRequest,
   opts: CallOptions,
 ): Promise<{ callId: number; response: ModelResponse }> {
+  if (meta.budget) enforceBudget(d, meta.workflowId, meta.budget, req);
   const callId = beginCall(d, meta, req.model);
   try {
     const response = await d.models.generate({ ...req, signal: opts.signal });

@@ -16,6 +16,7 @@ export const SETTINGS: CoreSettings = {
   resultChars: 12_000,
   concurrency: 4,
   ladder: ['executor', 'executor', 'planner'],
+  defaultBudget: {},
 };
 
 export interface TestDeps extends CoreDeps {

@@ -1,4 +1,5 @@
 import { buildExecutorContext, type ContextPacket } from '../context.js';
+import { enforceBudget } from '../budget.js';
 import type { CoreDeps } from '../deps.js';
 import { dependenciesIncomplete, invalidTransition, nothingToDo, PlanexecError } from '../errors.js';
 import { beginCall, completeCall, failCall, modelRequest, sumUsage, type CallOptions, type CallUsage } from '../journal.js';
@@ -97,6 +98,7 @@ export async function executeSubtask(d: CoreDeps, input: ExecuteSubtaskInput, op
     limits: d.settings.context,
   });
   const request = modelRequest(d, role, context.instructions, context.input);
+  enforceBudget(d, workflow.id, workflow.budget, request);
 
   // Claim the subtask and journal the call in one transaction, after checking that nobody claimed
   // or changed it since we read it. If this process dies, the claim returns it to `claimedFrom`.

@@ -34,10 +34,11 @@ export async function planTask(d: CoreDeps, input: PlanTaskInput, opts: CallOpti
   const files = await readPlanFiles(d, input.files ?? []);
 
   const workflowId = d.ids.workflowId();
-  const answer = await requestPlan(d, workflowId, request, input.context ?? null, files, opts);
+  const budget = { ...d.settings.defaultBudget, ...input.budget };
+  const answer = await requestPlan(d, workflowId, request, input.context ?? null, files, budget, opts);
   const now = d.clock.now();
   const workflow: Workflow = {
-    ...newWorkflow(workflowId, request, input.context ?? null, input.budget ?? {}, now),
+    ...newWorkflow(workflowId, request, input.context ?? null, budget, now),
     phase: 'executing',
     planVersion: 1,
     plannerResponseId: answer.responseId,
@@ -88,12 +89,13 @@ export async function requestPlan(
   request: string,
   context: string | null,
   files: WorkspaceFile[],
+  budget: TokenBudget,
   opts: CallOptions,
 ): Promise<StructuredResult<Plan>> {
   opts.onProgress?.({ message: `planning on ${d.settings.models.planner}`, progress: 0 });
   const answer = await structuredPlannerCall(
     d,
-    { workflowId, purpose: 'plan' },
+    { workflowId, purpose: 'plan', budget },
     renderPlanInput(request, context, files),
     null,
     { name: 'plan', schema: PlanSchema },

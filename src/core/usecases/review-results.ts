@@ -58,12 +58,13 @@ async function review(d: CoreDeps, workflow: Workflow, batch: Subtask[], opts: C
   });
   const wanted = new Set(batch.map((s) => s.id));
   // The planner thread may have moved on since we read the workflow (an earlier review).
-  const head = d.store.getWorkflow(workflow.id)?.plannerResponseId ?? workflow.plannerResponseId;
+  const current = d.store.getWorkflow(workflow.id) ?? workflow;
+  const head = current.plannerResponseId;
   opts.onProgress?.({ message: `reviewing ${batch.map((s) => s.id).join(', ')} on ${d.settings.models.planner}`, progress: 0, total: 1 });
 
   const answer = await structuredPlannerCall(
     d,
-    { workflowId: workflow.id, purpose: 'review' },
+    { workflowId: workflow.id, purpose: 'review', budget: current.budget },
     renderReviewInput(workflow.planVersion, items),
     head,
     { name: 'review', schema: ReviewSchema },

@@ -47,7 +47,8 @@ export async function runWorkflow(d: CoreDeps, input: RunWorkflowInput, opts: Ru
     const request = input.request.trim();
     files = await readPlanFiles(d, input.files ?? []);
     workflowId = d.ids.workflowId();
-    d.store.insertWorkflow({ ...newWorkflow(workflowId, request, input.context ?? null, input.budget ?? {}, d.clock.now()), lockOwner: token });
+    const budget = { ...d.settings.defaultBudget, ...input.budget };
+    d.store.insertWorkflow({ ...newWorkflow(workflowId, request, input.context ?? null, budget, d.clock.now()), lockOwner: token });
   } else {
     workflowId = input.workflow_id!;
     const { workflow } = loadWorkflow(d, workflowId);
@@ -84,13 +85,13 @@ function resume(d: CoreDeps, workflowId: string, budget: TokenBudget | undefined
   d.store.transaction(() => {
     const { workflow, subtasks } = loadWorkflow(d, workflowId);
     const phase = workflow.planVersion === 0 ? 'planning' : derivePhase(subtasks);
-    d.store.updateWorkflow(workflowId, { phase, lastError: null, ...(budget ? { budget } : {}) }, d.clock.now());
+    d.store.updateWorkflow(workflowId, { phase, lastError: null, ...(budget ? { budget: { ...workflow.budget, ...budget } } : {}) }, d.clock.now());
   });
 }
 
 async function plan(d: CoreDeps, workflowId: string, files: WorkspaceFile[], opts: CallOptions): Promise<void> {
   const { workflow } = loadWorkflow(d, workflowId);
-  const answer = await requestPlan(d, workflowId, workflow.request, workflow.context, files, opts);
+  const answer = await requestPlan(d, workflowId, workflow.request, workflow.context, files, workflow.budget, opts);
   const now = d.clock.now();
   d.store.transaction(() => {
     d.store.insertPlanVersion(workflowId, 1, answer.value, answer.responseId, now);

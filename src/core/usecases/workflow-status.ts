@@ -1,3 +1,4 @@
+import { limitOf, tokensUsed } from '../budget.js';
 import type { ContextPacket } from '../context.js';
 import { costOf, usageByRole, type Cost, type RoleUsage } from '../cost.js';
 import type { CoreDeps } from '../deps.js';
@@ -56,6 +57,8 @@ export interface WorkflowStatusResult {
   subtasks?: SubtaskStatusView[];
   ready?: string[];
   usage?: Record<Role, RoleUsage>;
+  /** Tokens used (input + output of completed calls) against the workflow's budget, per role; limit null: none. */
+  budget?: Record<Role, { used: number; limit: number | null }>;
   cost?: Cost;
   subtask?: SubtaskDetail;
   workflows?: WorkflowListItem[];
@@ -87,6 +90,10 @@ export function workflowStatus(d: CoreDeps, input: WorkflowStatusInput): Workflo
     subtasks: subtasks.map((s) => subtaskStatusView(s, runs.get(s.id))),
     ready: readySubtasks(subtasks).map((s) => s.id),
     usage: usageByRole(calls),
+    budget: {
+      planner: { used: tokensUsed(calls, 'planner'), limit: limitOf(workflow.budget, 'planner') ?? null },
+      executor: { used: tokensUsed(calls, 'executor'), limit: limitOf(workflow.budget, 'executor') ?? null },
+    },
     cost: costOf(calls, d.settings.prices, d.settings.models.planner),
     next: nextStep(workflow, subtasks),
   };

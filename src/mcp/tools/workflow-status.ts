@@ -17,6 +17,13 @@ export const WorkflowStatusOutput = z.object({
   subtasks: z.array(SubtaskState).optional(),
   ready: z.array(z.string()).optional(),
   usage: z.object({ planner: RoleUsage, executor: RoleUsage }).optional().describe('Per role, from the call journal.'),
+  budget: z
+    .object({
+      planner: z.object({ used: z.number().int(), limit: z.number().int().nullable() }),
+      executor: z.object({ used: z.number().int(), limit: z.number().int().nullable() }),
+    })
+    .optional()
+    .describe('Tokens used against the workflow\'s budget per role (input + output of completed calls); limit null: no budget.'),
   cost: Cost.optional(),
   subtask: z
     .object({
@@ -71,6 +78,10 @@ export function renderStatus(r: z.infer<typeof WorkflowStatusOutput>): string {
   for (const s of r.subtasks ?? []) {
     const runs = s.runs.length ? `; ran: ${s.runs.map((x) => `#${x.attempt} ${x.model}`).join(', ')}` : '';
     lines.push(`- ${s.id} ${s.title}: ${s.status} (${s.role}, attempt ${s.attempts}${runs})`);
+  }
+  if (r.budget) {
+    const b = (x: { used: number; limit: number | null }) => (x.limit === null ? `${x.used} (no budget)` : `${x.used} of ${x.limit}`);
+    lines.push(`Budget: planner ${b(r.budget.planner)} tokens; executor ${b(r.budget.executor)} tokens.`);
   }
   if (r.usage && r.cost) {
     const u = r.usage;

@@ -1,0 +1,54 @@
+// Token budgets per workflow and role, checked before every model call from an estimate of its
+// input (o200k tokens of what is sent, plus the planner thread it continues) and the answer's cap.
+import type { CoreDeps } from './deps.js';
+import { PlanexecError } from './errors.js';
+import type { ModelRequest } from './ports.js';
+import type { ModelCall, Role, TokenBudget } from './types.js';
+
+/** Tokens reserved for the answer when no max_output_tokens is configured for the role. */
+export const DEFAULT_OUTPUT_RESERVE = 4_096;
+
+export function limitOf(budget: TokenBudget, role: Role): number | undefined {
+  return role === 'planner' ? budget.planner_tokens : budget.executor_tokens;
+}
+
+/** Input plus output tokens of the completed calls of a role: what its budget has used. */
+export function tokensUsed(calls: readonly ModelCall[], role: Role): number {
+  let used = 0;
+  for (const c of calls) if (c.role === role && c.status === 'completed' && c.usage) used += c.usage.input_tokens + c.usage.output_tokens;
+  return used;
+}
+
+/** Size of a planner thread up to `responseId`: the input and output of the call that produced it. */
+export function threadTokens(calls: readonly ModelCall[], responseId: string | null | undefined): number {
+  if (!responseId) return 0;
+  const head = calls.find((c) => c.responseId === responseId);
+  return head?.usage ? head.usage.input_tokens + head.usage.output_tokens : 0;
+}
+
+/** Estimated input tokens of a request: what it sends plus the thread it continues. */
+export function estimateInput(d: CoreDeps, req: ModelRequest, calls: readonly ModelCall[]): number {
+  const format = req.format ? d.tokens.count(JSON.stringify(req.format.schema)) : 0;
+  return d.tokens.count(req.instructions) + d.tokens.count(req.input) + format + threadTokens(calls, req.previousResponseId);
+}
+
+/** Throws budget_exceeded when the call could take the role past its budget. Loads no tokenizer without a limit. */
+export function enforceBudget(d: CoreDeps, workflowId: string, budget: TokenBudget, req: ModelRequest): void {
+  const limit = limitOf(budget, req.role);
+  if (limit === undefined) return;
+  const calls = d.store.listCalls(workflowId);
+  const used = tokensUsed(calls, req.role);
+  const input = estimateInput(d, req, calls);
+  const reserve = req.maxOutputTokens ?? DEFAULT_OUTPUT_RESERVE;
+  if (used + input + reserve <= limit) return;
+  const key = req.role === 'planner' ? 'planner_tokens' : 'executor_tokens';
+  const env = req.role === 'planner' ? 'PLANEXEC_PLANNER_TOKEN_BUDGET' : 'PLANEXEC_EXECUTOR_TOKEN_BUDGET';
+  const suggested = Math.ceil((used + input + reserve) * 1.5);
+  const n = (x: number) => x.toLocaleString('en-US');
+  throw new PlanexecError(
+    'budget_exceeded',
+    `The ${req.role} token budget of workflow ${workflowId} would be exceeded: ${n(used)} of ${n(limit)} tokens used, and this call needs about ${n(input + reserve)} (${n(input)} input, ${n(reserve)} reserved for the answer).`,
+    `Raise it with run_workflow ${JSON.stringify({ workflow_id: workflowId, budget: { [key]: suggested } })} (which also resumes the workflow); ${env} sets the default for new workflows. Nothing was sent.`,
+    { role: req.role, used, limit, needed: input + reserve },
+  );
+}
