@@ -33,6 +33,8 @@ export const FileConfigSchema = z.strictObject({
     .optional(),
   leaseMs: z.coerce.number().int().min(200).optional(),
   progressIntervalMs: z.coerce.number().int().min(10).optional(),
+  plannerContextLimit: positiveInt.optional(),
+  compactAt: z.coerce.number().gt(0).lte(1).optional(),
   plannerTokenBudget: positiveInt.optional(),
   executorTokenBudget: positiveInt.optional(),
   plannerMaxOutputTokens: positiveInt.optional(),
@@ -54,6 +56,8 @@ export interface Config {
   ladder: Array<'executor' | 'planner'>;
   /** Token budgets of a new workflow unless its call sets them. */
   defaultBudget: { planner_tokens?: number; executor_tokens?: number };
+  /** The planner thread is compacted when a call would carry more than `at` x contextLimit (or x the planner budget). */
+  compaction: { contextLimit: number | undefined; at: number };
   /** A process whose heartbeat is older than this is considered dead and its work taken over. */
   leaseMs: number;
   /** Progress notifications repeat at least this often while a model call is in flight. */
@@ -85,6 +89,8 @@ const ENV_KEYS: Record<string, keyof FileConfig> = {
   PLANEXEC_LADDER: 'ladder',
   PLANEXEC_LEASE_MS: 'leaseMs',
   PLANEXEC_PROGRESS_INTERVAL_MS: 'progressIntervalMs',
+  PLANEXEC_PLANNER_CONTEXT_LIMIT: 'plannerContextLimit',
+  PLANEXEC_COMPACT_AT: 'compactAt',
   PLANEXEC_PLANNER_TOKEN_BUDGET: 'plannerTokenBudget',
   PLANEXEC_EXECUTOR_TOKEN_BUDGET: 'executorTokenBudget',
   PLANEXEC_PLANNER_MAX_OUTPUT_TOKENS: 'plannerMaxOutputTokens',
@@ -133,6 +139,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
     logLevel: c.logLevel ?? 'info',
     concurrency: c.concurrency ?? 4,
     ladder: c.ladder ?? ['executor', 'executor', 'planner'],
+    compaction: { contextLimit: c.plannerContextLimit, at: c.compactAt ?? 0.8 },
     defaultBudget: {
       ...(c.plannerTokenBudget ? { planner_tokens: c.plannerTokenBudget } : {}),
       ...(c.executorTokenBudget ? { executor_tokens: c.executorTokenBudget } : {}),

@@ -62,6 +62,7 @@ export function compose(config: Config, overrides: { models?: ModelProvider } = 
       concurrency: config.concurrency,
       ladder: config.ladder,
       defaultBudget: config.defaultBudget,
+      compaction: config.compaction,
     },
   };
   return { app: createPlanexec(deps), warmUp: () => provider.warm(), store, db, owner, runtime };

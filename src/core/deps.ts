@@ -22,6 +22,8 @@ export interface CoreSettings {
   ladder: readonly Role[];
   /** Token budgets a new workflow gets unless its call sets them (empty: no limit). */
   defaultBudget: TokenBudget;
+  /** The planner thread is compacted when a call would carry more than `at` x contextLimit (or x the planner budget). */
+  compaction: { contextLimit: number | undefined; at: number };
 }
 
 /** Everything the use cases need, injected by the composition root (src/cli.ts) or a test. */

@@ -69,7 +69,7 @@ export interface CallOutcome {
 }
 
 export type WorkflowPatch = Partial<
-  Pick<Workflow, 'phase' | 'planVersion' | 'plannerResponseId' | 'coordinationNotes' | 'budget' | 'lockOwner' | 'lastError'>
+  Pick<Workflow, 'phase' | 'planVersion' | 'plannerResponseId' | 'coordinationNotes' | 'budget' | 'lockOwner' | 'lastError' | 'plannerSummary'>
 >;
 export type SubtaskPatch = Partial<
   Pick<Subtask, 'status' | 'attempts' | 'role' | 'model' | 'feedback' | 'output' | 'leaseOwner' | 'claimedFrom'>

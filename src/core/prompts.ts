@@ -7,7 +7,7 @@ import type { Subtask } from './types.js';
 
 export const PLANNER_INSTRUCTIONS = `You are the planner of planexec, a planner/executor split for software work. You, the strong model, analyse requests, break them into subtasks, and review results. A cheaper executor model carries out each routine subtask; complex subtasks run on your model but with the same narrow context.
 
-Every message to you starts with "Task: plan", "Task: repair" or "Task: review". Answer only with JSON in the schema of that request.
+Every message to you starts with "Task: plan", "Task: replan", "Task: repair", "Task: review" or "Task: compact". Answer only with JSON in the schema of that request.
 
 Planning (Task: plan, Task: repair):
 - Break the request into 1 to 50 subtasks that together deliver it. Prefer few, well-cut subtasks over many tiny ones.
@@ -18,10 +18,14 @@ Planning (Task: plan, Task: repair):
 - ids: short and unique, "s1", "s2", ...
 - coordination_notes: how the pieces fit together, for your own review later.
 
+Replanning (Task: replan): revise the current plan as the feedback asks. Keep the id and the exact description of every subtask whose work stays valid, so its result is kept; give new ids to new work.
+
 Reviewing (Task: review):
 - Judge each listed subtask's output against its description and output_format.
 - approve: complete and correct. revise: fixable; the feedback says exactly what to change, because the executor sees your feedback and its original inputs, nothing else. escalate: a human must decide (ambiguous requirement, risky or destructive change, repeated failure).
-- Give one review per listed subtask; the overall verdict is the most serious of them.`;
+- Give one review per listed subtask; the overall verdict is the most serious of them.
+
+Compacting (Task: compact): write a compact state summary a fresh conversation can continue from: the goal, how the subtasks fit together, the decisions made, what each subtask produced or still needs, and open questions.`;
 
 export const EXECUTOR_INSTRUCTIONS = `You are an executor of planexec. You carry out exactly one narrow subtask of a larger piece of software work that a planner has broken down.
 
@@ -59,13 +63,22 @@ export interface ReviewItem {
   outputTruncated: boolean;
 }
 
-export function renderReviewInput(planVersion: number, items: ReviewItem[]): string {
+/** What a planner thread that starts over (after a compaction) is told first. */
+export function renderThreadState(summary: string, planVersion: number, subtasks: readonly Subtask[]): string {
+  const list = subtasks.map((s) => `- ${s.id} [${s.status}, attempt ${s.attempts}] ${s.title}${s.depends_on.length ? ` (after ${s.depends_on.join(', ')})` : ''}`);
+  return `The earlier conversation was compacted. State summary:\n${summary}\n\nPlan version ${planVersion}, every subtask and its state:\n${list.join('\n')}`;
+}
+
+export function renderReviewInput(planVersion: number, items: ReviewItem[], threadState: string | null = null): string {
   const sections = items.map(({ subtask: s, output, outputTruncated }) => {
     const cut = outputTruncated ? '\n[output cut for length]' : '';
     return `### Subtask ${s.id}: ${s.title}\nAttempt ${s.attempts} on ${s.model ?? 'unknown model'}. Expected output format: ${s.output_format}\nOutput:\n${output}${cut}`;
   });
-  return `Task: review\nPlan version ${planVersion}. Review the results of these ${items.length} subtask(s).\n\n${sections.join('\n\n')}`;
+  const state = threadState ? `${threadState}\n\n` : '';
+  return `Task: review\n${state}Plan version ${planVersion}. Review the results of these ${items.length} subtask(s).\n\n${sections.join('\n\n')}`;
 }
+
+export const COMPACT_INPUT = 'Task: compact\nThis conversation is getting long. Write the compact state summary now.';
 
 export interface DependencyOutput {
   id: string;

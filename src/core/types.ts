@@ -36,6 +36,8 @@ export interface Workflow {
   lockOwner: string | null;
   /** Why the workflow stopped, when it stopped on an error. */
   lastError: string | null;
+  /** The compact state summary the planner's current thread started from, after a compaction. */
+  plannerSummary: string | null;
   createdAt: number;
   updatedAt: number;
 }

@@ -52,6 +52,7 @@ function workflow(over: Partial<Workflow> = {}): Workflow {
     budget: {},
     lockOwner: null,
     lastError: null,
+    plannerSummary: null,
     createdAt: 1_000,
     updatedAt: 1_000,
     ...over,

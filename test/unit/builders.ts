@@ -54,6 +54,7 @@ export function workflow(extra: Partial<Workflow> = {}): Workflow {
     budget: {},
     lockOwner: null,
     lastError: null,
+    plannerSummary: null,
     createdAt: 0,
     updatedAt: 0,
     ...extra,

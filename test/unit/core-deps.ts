@@ -17,6 +17,7 @@ export const SETTINGS: CoreSettings = {
   concurrency: 4,
   ladder: ['executor', 'executor', 'planner'],
   defaultBudget: {},
+  compaction: { contextLimit: undefined, at: 0.8 },
 };
 
 export interface TestDeps extends CoreDeps {

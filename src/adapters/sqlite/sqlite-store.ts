@@ -46,6 +46,7 @@ const WORKFLOW_COLUMNS: Record<keyof WorkflowPatch, string> = {
   budget: 'budget',
   lockOwner: 'lock_owner',
   lastError: 'last_error',
+  plannerSummary: 'planner_summary',
 };
 
 const SUBTASK_COLUMNS: Record<keyof SubtaskPatch, string> = {
@@ -92,11 +93,11 @@ export class SqliteWorkflowStore implements WorkflowStore {
     this.transaction(() =>
       this.stmt(
         `INSERT INTO workflows (id, request, goal, context, phase, plan_version, planner_response_id, coordination_notes, budget,
-                                lock_owner, last_error, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                                lock_owner, last_error, planner_summary, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         w.id, w.request, w.goal, w.context, w.phase, w.planVersion, w.plannerResponseId, w.coordinationNotes, JSON.stringify(w.budget),
-        w.lockOwner, w.lastError, w.createdAt, w.updatedAt,
+        w.lockOwner, w.lastError, w.plannerSummary, w.createdAt, w.updatedAt,
       ),
     );
   }
@@ -338,6 +339,7 @@ function workflowFromRow(r: Row): Workflow {
     budget: JSON.parse(String(r.budget)) as Workflow['budget'],
     lockOwner: str(r.lock_owner),
     lastError: str(r.last_error),
+    plannerSummary: str(r.planner_summary),
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
   };

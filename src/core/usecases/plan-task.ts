@@ -77,6 +77,7 @@ export function newWorkflow(id: string, request: string, context: string | null,
     budget,
     lockOwner: null,
     lastError: null,
+    plannerSummary: null,
     createdAt: now,
     updatedAt: now,
   };

@@ -1,7 +1,8 @@
 import type { CoreDeps } from '../deps.js';
 import { invalidInput, invalidTransition, nothingToDo } from '../errors.js';
 import { structuredPlannerCall, sumUsage, type CallOptions, type CallUsage } from '../journal.js';
-import { renderReviewInput } from '../prompts.js';
+import { renderReviewInput, renderThreadState } from '../prompts.js';
+import { compactIfNeeded } from './compact.js';
 import { ReviewSchema, worstVerdict, type Review } from '../review.js';
 import { roleFor } from '../routing.js';
 import { clip } from '../text.js';
@@ -57,15 +58,18 @@ async function review(d: CoreDeps, workflow: Workflow, batch: Subtask[], opts: C
     return { subtask, output: out.text, outputTruncated: out.truncated };
   });
   const wanted = new Set(batch.map((s) => s.id));
-  // The planner thread may have moved on since we read the workflow (an earlier review).
-  const current = d.store.getWorkflow(workflow.id) ?? workflow;
+  // The planner thread may have moved on since we read the workflow (an earlier review), and may
+  // need compacting before it takes this review.
+  const current = await compactIfNeeded(d, d.store.getWorkflow(workflow.id) ?? workflow, renderReviewInput(workflow.planVersion, items), opts);
   const head = current.plannerResponseId;
+  // A thread that starts over (after a compaction) is first told the summary and every subtask's state.
+  const state = head === null && current.plannerSummary ? renderThreadState(current.plannerSummary, current.planVersion, d.store.listSubtasks(workflow.id)) : null;
   opts.onProgress?.({ message: `reviewing ${batch.map((s) => s.id).join(', ')} on ${d.settings.models.planner}`, progress: 0, total: 1 });
 
   const answer = await structuredPlannerCall(
     d,
     { workflowId: workflow.id, purpose: 'review', budget: current.budget },
-    renderReviewInput(workflow.planVersion, items),
+    renderReviewInput(workflow.planVersion, items, state),
     head,
     { name: 'review', schema: ReviewSchema },
     (review) => reviewProblems(review, wanted),

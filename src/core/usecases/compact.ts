@@ -1,0 +1,44 @@
+// Compaction of the planner's thread: when the next planner call would carry more than a threshold
+// (PLANEXEC_COMPACT_AT of the planner context limit, or of the planner budget), the planner first
+// writes a compact state summary, and the thread starts over from it.
+import { z } from 'zod';
+import { threadTokens } from '../budget.js';
+import type { CoreDeps } from '../deps.js';
+import { structuredPlannerCall, type CallOptions } from '../journal.js';
+import { COMPACT_INPUT, PLANNER_INSTRUCTIONS } from '../prompts.js';
+import type { Workflow } from '../types.js';
+
+export const CompactionSchema = z.object({
+  summary: z.string().describe('The compact state summary a fresh conversation continues from.'),
+});
+
+/** The input-token size at which the planner thread is compacted first, or null when nothing bounds it. */
+export function compactionThreshold(d: CoreDeps, workflow: Workflow): number | null {
+  const base = d.settings.compaction.contextLimit ?? workflow.budget.planner_tokens;
+  return base === undefined ? null : Math.floor(base * d.settings.compaction.at);
+}
+
+/**
+ * Compacts the workflow's planner thread if continuing it with `nextInput` would pass the
+ * threshold. Returns the workflow as it is afterwards (thread head null and a summary when it did).
+ */
+export async function compactIfNeeded(d: CoreDeps, workflow: Workflow, nextInput: string, opts: CallOptions): Promise<Workflow> {
+  const threshold = compactionThreshold(d, workflow);
+  if (threshold === null || !workflow.plannerResponseId) return workflow;
+  const thread = threadTokens(d.store.listCalls(workflow.id), workflow.plannerResponseId);
+  if (thread + d.tokens.count(PLANNER_INSTRUCTIONS) + d.tokens.count(nextInput) <= threshold) return workflow;
+
+  opts.onProgress?.({ message: `compacting the planner thread (${thread.toLocaleString('en-US')} tokens) on ${d.settings.models.planner}`, progress: 0 });
+  const answer = await structuredPlannerCall(
+    d,
+    { workflowId: workflow.id, purpose: 'compact', budget: workflow.budget },
+    COMPACT_INPUT,
+    workflow.plannerResponseId,
+    { name: 'compaction', schema: CompactionSchema },
+    (value) => (value.summary.trim() ? [] : ['The summary is empty.']),
+    opts,
+  );
+  const patch = { plannerResponseId: null, plannerSummary: answer.value.summary };
+  d.store.updateWorkflow(workflow.id, patch, d.clock.now());
+  return { ...workflow, ...patch };
+}
