@@ -5,6 +5,8 @@ import type {
   CallStatus,
   Execution,
   HumanDecision,
+  PlanRecord,
+  PlanStatus,
   Owner,
   ModelCall,
   ReviewRecord,
@@ -72,8 +74,28 @@ export type WorkflowPatch = Partial<
   Pick<Workflow, 'phase' | 'planVersion' | 'plannerResponseId' | 'coordinationNotes' | 'budget' | 'lockOwner' | 'lastError' | 'plannerSummary'>
 >;
 export type SubtaskPatch = Partial<
-  Pick<Subtask, 'status' | 'attempts' | 'role' | 'model' | 'feedback' | 'output' | 'leaseOwner' | 'claimedFrom'>
->;
+  Pick<
+    Subtask,
+    | 'status'
+    | 'attempts'
+    | 'role'
+    | 'model'
+    | 'feedback'
+    | 'output'
+    | 'leaseOwner'
+    | 'claimedFrom'
+    | 'position'
+    | 'title'
+    | 'description'
+    | 'depends_on'
+    | 'complexity'
+    | 'output_format'
+    | 'relevant_files'
+  >
+> & {
+  /** The plan version that dropped the subtask; null brings it back. */
+  removedIn?: number | null;
+};
 
 /** An MCP task as stored: the MCP layer maps it to and from the protocol's shape. */
 export interface TaskRecord {
@@ -105,10 +127,17 @@ export interface WorkflowStore {
   /** Sets the workflow's lock to `next` if it is `expected` now (compare-and-set); true when it did. */
   casWorkflowLock(id: string, expected: string | null, next: string | null): boolean;
 
-  insertPlanVersion(workflowId: string, version: number, plan: unknown, responseId: string | null, now: number): void;
+  insertPlan(plan: PlanRecord): void;
+  getPlan(workflowId: string, version: number): PlanRecord | null;
+  /** Every plan version of a workflow, oldest first. */
+  listPlans(workflowId: string): PlanRecord[];
+  setPlanStatus(workflowId: string, version: number, status: PlanStatus): void;
 
   insertSubtasks(subtasks: Subtask[]): void;
+  /** The subtasks of the active plan, in plan order. */
   listSubtasks(workflowId: string): Subtask[];
+  /** Every subtask the workflow ever had, including those a newer plan dropped. */
+  listAllSubtasks(workflowId: string): Array<Subtask & { removedIn: number | null }>;
   updateSubtask(workflowId: string, id: string, patch: SubtaskPatch, now: number): void;
 
   beginCall(call: NewModelCall): number;

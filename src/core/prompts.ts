@@ -53,6 +53,12 @@ export function renderPlanInput(request: string, context: string | null, files: 
   return parts.join('\n\n');
 }
 
+export function renderReplanInput(feedback: string, planVersion: number, subtasks: readonly Subtask[], threadState: string | null): string {
+  const list = subtasks.map((s) => `- ${s.id} [${s.status}] ${s.title}${s.depends_on.length ? ` (after ${s.depends_on.join(', ')})` : ''}: ${s.description}`);
+  const state = threadState ? `${threadState}\n\n` : '';
+  return `Task: replan\n${state}The current plan is version ${planVersion}:\n${list.join('\n')}\n\nRevise it as this feedback asks:\n${feedback.trim()}\n\nAnswer with the complete revised plan.`;
+}
+
 export function renderRepairInput(problems: string[]): string {
   return `Task: repair\nYour answer cannot be used as it is:\n${problems.map((p) => `- ${p}`).join('\n')}\nAnswer again with the complete corrected JSON.`;
 }

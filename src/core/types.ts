@@ -140,3 +140,28 @@ export interface HumanQuestion {
 
 /** Asks a human; null when there is no answer now (declined, dismissed). Its decision's subtask_id is ignored. */
 export type AskHuman = (question: HumanQuestion) => Promise<Omit<HumanDecision, 'subtask_id'> | null>;
+
+/** What a plan version changed against the one before it. */
+export interface PlanChanges {
+  added: string[];
+  removed: string[];
+  /** Same id, different description: the subtask starts over (its earlier outputs stay in its history). */
+  changed: string[];
+  /** Same id and description: status and results carry over. */
+  kept: string[];
+  /** Removed or changed subtasks that had completed or approved work. */
+  drops_work: string[];
+}
+
+export type PlanStatus = 'active' | 'superseded' | 'proposed' | 'discarded';
+
+export interface PlanRecord {
+  workflowId: string;
+  version: number;
+  plan: unknown;
+  responseId: string | null;
+  status: PlanStatus;
+  feedback: string | null;
+  changes: PlanChanges | null;
+  createdAt: number;
+}

@@ -76,3 +76,11 @@ export const ContextPacket = z.object({
   files: z.array(FileReport),
   dependencies: z.array(z.object({ subtask_id: z.string(), chars: z.number().int(), truncated: z.boolean() })),
 });
+
+export const PlanChanges = z.object({
+  added: z.array(z.string()),
+  removed: z.array(z.string()),
+  changed: z.array(z.string()).describe('Same id, new description: starts over; earlier outputs stay in its history.'),
+  kept: z.array(z.string()).describe('Same id and description: status and results carry over.'),
+  drops_work: z.array(z.string()).describe('Removed or changed subtasks that had completed or approved work.'),
+});

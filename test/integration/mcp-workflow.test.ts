@@ -258,6 +258,10 @@ describe('a whole workflow through the MCP tools', () => {
     }
     expect(byName.workflow_status!.annotations).toMatchObject({ readOnlyHint: true, openWorldHint: false });
     expect(byName.plan_task!.annotations).toMatchObject({ readOnlyHint: false, openWorldHint: true });
-    expect(byName.plan_task!.inputSchema.required).toEqual(['request']);
+    // request is needed to start a workflow, not to revise one (workflow_id + feedback): the use case checks it.
+    expect(byName.plan_task!.inputSchema.required ?? []).toEqual([]);
+    expect(Object.keys(byName.plan_task!.inputSchema.properties ?? {})).toEqual(['request', 'context', 'files', 'budget', 'workflow_id', 'feedback', 'confirm_plan_version']);
+    expect(byName.run_workflow!.execution).toEqual({ taskSupport: 'optional' });
+    expect(byName.cancel_workflow!.annotations).toMatchObject({ destructiveHint: false, idempotentHint: true });
   });
 });

@@ -280,18 +280,22 @@ describe('SqliteWorkflowStore round trips', () => {
     expect(store.listSubtasks('wf-1')).toEqual([]);
   });
 
-  it('stores each plan version as JSON with its response id and refuses the same version twice', () => {
+  it('stores each plan version with its status, feedback and changes, returns them, and refuses the same version twice', () => {
     const store = memoryStore();
     store.insertWorkflow(workflow());
     const plan = { subtasks: [{ id: 's1', depends_on: [] }], coordination_notes: 'n' };
-    store.insertPlanVersion('wf-1', 1, plan, 'resp_1', 1_500);
-    store.insertPlanVersion('wf-1', 2, { subtasks: [] }, null, 1_600);
-    const rows = store.db.prepare('SELECT * FROM plans ORDER BY version').all() as Record<string, unknown>[];
-    expect(rows.map((r) => ({ ...r, plan: JSON.parse(String(r.plan)) }))).toEqual([
-      { workflow_id: 'wf-1', version: 1, plan, response_id: 'resp_1', created_at: 1_500 },
-      { workflow_id: 'wf-1', version: 2, plan: { subtasks: [] }, response_id: null, created_at: 1_600 },
+    const changes = { added: ['s2'], removed: [], changed: [], kept: ['s1'], drops_work: [] };
+    store.insertPlan({ workflowId: 'wf-1', version: 1, plan, responseId: 'resp_1', status: 'active', feedback: null, changes: null, createdAt: 1_500 });
+    store.insertPlan({ workflowId: 'wf-1', version: 2, plan: { subtasks: [] }, responseId: null, status: 'proposed', feedback: 'add s2', changes, createdAt: 1_600 });
+    expect(store.getPlan('wf-1', 2)).toEqual({ workflowId: 'wf-1', version: 2, plan: { subtasks: [] }, responseId: null, status: 'proposed', feedback: 'add s2', changes, createdAt: 1_600 });
+    store.setPlanStatus('wf-1', 1, 'superseded');
+    expect(store.listPlans('wf-1').map((p) => [p.version, p.status])).toEqual([
+      [1, 'superseded'],
+      [2, 'proposed'],
     ]);
-    expect(() => store.insertPlanVersion('wf-1', 1, plan, null, 1_700)).toThrow(/UNIQUE|PRIMARY KEY/);
+    expect(store.getPlan('wf-1', 3)).toBeNull();
+    expect(() => store.insertPlan({ workflowId: 'wf-1', version: 1, plan, responseId: null, status: 'active', feedback: null, changes: null, createdAt: 1_700 })).toThrow(/UNIQUE|PRIMARY KEY/);
+    expect(() => store.setPlanStatus('wf-1', 1, 'bogus' as never)).toThrow(/CHECK/);
   });
 
   it('journals a call as pending without usage, then completes it with response id and usage', () => {
@@ -435,7 +439,7 @@ describe('SqliteWorkflowStore updates', () => {
     const store = memoryStore();
     store.insertWorkflow(workflow());
     store.insertSubtasks([subtask()]);
-    expect(() => store.updateSubtask('wf-1', 's1', { status: 'running', title: 'renamed' } as never, 9_000)).toThrow(/no column for title/);
+    expect(() => store.updateSubtask('wf-1', 's1', { status: 'running', workflowId: 'wf-2' } as never, 9_000)).toThrow(/no column for workflowId/);
     expect(store.listSubtasks('wf-1')).toEqual([subtask()]);
   });
 });

@@ -63,6 +63,9 @@ describe('planTask', () => {
       subtasks: PLAN.subtasks.map((s) => ({ ...s, role: s.complexity === 'complex' ? 'planner' : 'executor', status: 'pending' })),
       ready: ['s1'],
       coordination_notes: 'A chain.',
+      changes: null,
+      requires_confirmation: false,
+      proposed_version: null,
       usage: { calls: 1, input_tokens: 900, cached_tokens: 0, output_tokens: 300 },
       next: 'Call execute_subtask {"workflow_id":"wf-test-1","subtask_id":"s1"}.',
     });

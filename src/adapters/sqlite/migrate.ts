@@ -5,13 +5,14 @@ import * as executions from './migrations/002-executions.js';
 import * as leases from './migrations/003-leases-and-tasks.js';
 import * as decisions from './migrations/004-decisions.js';
 import * as plannerSummary from './migrations/005-planner-summary.js';
+import * as planVersions from './migrations/006-plan-versions.js';
 
 export interface Migration {
   name: string;
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [initial, executions, leases, decisions, plannerSummary];
+export const MIGRATIONS: readonly Migration[] = [initial, executions, leases, decisions, plannerSummary, planVersions];
 
 /** Applies the migrations this database has not seen, each in its own transaction. Returns the names applied. */
 export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): string[] {

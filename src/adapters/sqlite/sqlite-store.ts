@@ -12,7 +12,7 @@ import type {
   WorkflowStore,
   WorkflowSummary,
 } from '../../core/ports.js';
-import type { Execution, HumanDecision, ModelCall, Owner, ReviewRecord, Subtask, Workflow } from '../../core/types.js';
+import type { Execution, HumanDecision, ModelCall, Owner, PlanRecord, ReviewRecord, Subtask, Workflow } from '../../core/types.js';
 import { migrate } from './migrate.js';
 
 type Row = Record<string, unknown>;
@@ -58,6 +58,14 @@ const SUBTASK_COLUMNS: Record<keyof SubtaskPatch, string> = {
   output: 'output',
   leaseOwner: 'lease_owner',
   claimedFrom: 'claimed_from',
+  position: 'position',
+  title: 'title',
+  description: 'description',
+  depends_on: 'depends_on',
+  complexity: 'complexity',
+  output_format: 'output_format',
+  relevant_files: 'relevant_files',
+  removedIn: 'removed_in',
 };
 
 const TASK_COLUMNS: Record<string, string> = {
@@ -124,16 +132,25 @@ export class SqliteWorkflowStore implements WorkflowStore {
     return this.transaction(() => this.stmt('UPDATE workflows SET lock_owner = ? WHERE id = ? AND lock_owner IS ?').run(next, id, expected).changes === 1);
   }
 
-  insertPlanVersion(workflowId: string, version: number, plan: unknown, responseId: string | null, now: number): void {
+  insertPlan(p: PlanRecord): void {
     this.transaction(() =>
-      this.stmt('INSERT INTO plans (workflow_id, version, plan, response_id, created_at) VALUES (?, ?, ?, ?, ?)').run(
-        workflowId,
-        version,
-        JSON.stringify(plan),
-        responseId,
-        now,
-      ),
+      this.stmt(
+        'INSERT INTO plans (workflow_id, version, plan, response_id, status, feedback, changes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ).run(p.workflowId, p.version, JSON.stringify(p.plan), p.responseId, p.status, p.feedback, p.changes ? JSON.stringify(p.changes) : null, p.createdAt),
     );
+  }
+
+  getPlan(workflowId: string, version: number): PlanRecord | null {
+    const row = this.stmt('SELECT * FROM plans WHERE workflow_id = ? AND version = ?').get(workflowId, version) as Row | undefined;
+    return row ? planFromRow(row) : null;
+  }
+
+  listPlans(workflowId: string): PlanRecord[] {
+    return (this.stmt('SELECT * FROM plans WHERE workflow_id = ? ORDER BY version').all(workflowId) as Row[]).map(planFromRow);
+  }
+
+  setPlanStatus(workflowId: string, version: number, status: PlanRecord['status']): void {
+    this.transaction(() => this.stmt('UPDATE plans SET status = ? WHERE workflow_id = ? AND version = ?').run(status, workflowId, version));
   }
 
   insertSubtasks(subtasks: Subtask[]): void {
@@ -153,8 +170,13 @@ export class SqliteWorkflowStore implements WorkflowStore {
   }
 
   listSubtasks(workflowId: string): Subtask[] {
-    const rows = this.stmt('SELECT * FROM subtasks WHERE workflow_id = ? ORDER BY position').all(workflowId) as Row[];
+    const rows = this.stmt('SELECT * FROM subtasks WHERE workflow_id = ? AND removed_in IS NULL ORDER BY position').all(workflowId) as Row[];
     return rows.map(subtaskFromRow);
+  }
+
+  listAllSubtasks(workflowId: string): Array<Subtask & { removedIn: number | null }> {
+    const rows = this.stmt('SELECT * FROM subtasks WHERE workflow_id = ? ORDER BY removed_in IS NOT NULL, position').all(workflowId) as Row[];
+    return rows.map((r) => ({ ...subtaskFromRow(r), removedIn: r.removed_in === null ? null : Number(r.removed_in) }));
   }
 
   updateSubtask(workflowId: string, id: string, patch: SubtaskPatch, now: number): void {
@@ -365,6 +387,19 @@ function subtaskFromRow(r: Row): Subtask {
     leaseOwner: str(r.lease_owner),
     claimedFrom: (str(r.claimed_from) as Subtask['claimedFrom']) ?? null,
     updatedAt: Number(r.updated_at),
+  };
+}
+
+function planFromRow(r: Row): PlanRecord {
+  return {
+    workflowId: String(r.workflow_id),
+    version: Number(r.version),
+    plan: JSON.parse(String(r.plan)) as unknown,
+    responseId: str(r.response_id),
+    status: r.status as PlanRecord['status'],
+    feedback: str(r.feedback),
+    changes: r.changes === null ? null : (JSON.parse(String(r.changes)) as PlanRecord['changes']),
+    createdAt: Number(r.created_at),
   };
 }
 

@@ -6,15 +6,20 @@ import type { WorkspaceFile } from '../ports.js';
 import { renderPlanInput } from '../prompts.js';
 import { roleFor } from '../routing.js';
 import { goalLine, utf8Bytes } from '../text.js';
-import type { Phase, Role, Subtask, TokenBudget, Workflow } from '../types.js';
+import type { Phase, PlanChanges, PlanRecord, Role, Subtask, TokenBudget, Workflow } from '../types.js';
+import { revisePlan } from './revise-plan.js';
 import { plannedSubtaskView, type PlannedSubtaskView } from '../views.js';
 import { nextStep } from '../workflow.js';
 
 export interface PlanTaskInput {
-  request: string;
+  request?: string | undefined;
   context?: string | undefined;
   files?: string[] | undefined;
   budget?: TokenBudget | undefined;
+  /** With feedback: revise this workflow's plan. With confirm_plan_version: apply a proposed revision. */
+  workflow_id?: string | undefined;
+  feedback?: string | undefined;
+  confirm_plan_version?: number | undefined;
 }
 
 export interface PlanTaskResult {
@@ -24,13 +29,22 @@ export interface PlanTaskResult {
   subtasks: PlannedSubtaskView[];
   ready: string[];
   coordination_notes: string;
+  /** For a revision: what it changes against the plan before it. */
+  changes: PlanChanges | null;
+  /** A revision that would drop completed work waits, as plan version `proposed_version`, for confirmation. */
+  requires_confirmation: boolean;
+  proposed_version: number | null;
   usage: CallUsage;
   next: string;
 }
 
 export async function planTask(d: CoreDeps, input: PlanTaskInput, opts: CallOptions = {}): Promise<PlanTaskResult> {
-  const request = input.request.trim();
-  if (!request) throw invalidInput('request is empty.', 'Describe the feature or change to plan in `request`.');
+  if (input.workflow_id) return revisePlan(d, { ...input, workflow_id: input.workflow_id }, opts);
+  if (input.feedback !== undefined || input.confirm_plan_version !== undefined) {
+    throw invalidInput('feedback and confirm_plan_version need the workflow_id whose plan they revise.', 'Pass workflow_id too.');
+  }
+  const request = input.request?.trim() ?? '';
+  if (!request) throw invalidInput('request is empty.', 'Describe the feature or change to plan in `request` (or pass workflow_id and feedback to revise a plan).');
   const files = await readPlanFiles(d, input.files ?? []);
 
   const workflowId = d.ids.workflowId();
@@ -47,7 +61,7 @@ export async function planTask(d: CoreDeps, input: PlanTaskInput, opts: CallOpti
   const subtasks = toSubtasks(workflowId, answer.value, now, d.settings.ladder);
   d.store.transaction(() => {
     d.store.insertWorkflow(workflow);
-    d.store.insertPlanVersion(workflowId, 1, answer.value, answer.responseId, now);
+    d.store.insertPlan(firstPlan(workflowId, answer.value, answer.responseId, now));
     d.store.insertSubtasks(subtasks);
   });
 
@@ -58,9 +72,16 @@ export async function planTask(d: CoreDeps, input: PlanTaskInput, opts: CallOpti
     subtasks: subtasks.map(plannedSubtaskView),
     ready: readySubtasks(subtasks).map((s) => s.id),
     coordination_notes: workflow.coordinationNotes,
+    changes: null,
+    requires_confirmation: false,
+    proposed_version: null,
     usage: answer.usage,
     next: nextStep(workflow, subtasks),
   };
+}
+
+export function firstPlan(workflowId: string, plan: Plan, responseId: string, now: number): PlanRecord {
+  return { workflowId, version: 1, plan, responseId, status: 'active', feedback: null, changes: null, createdAt: now };
 }
 
 /** A workflow row before it has a plan (phase planning, plan version 0). */

@@ -10,7 +10,7 @@ import type { WorkspaceFile } from '../ports.js';
 import type { Subtask, TokenBudget } from '../types.js';
 import { derivePhase, loadWorkflow, tryLockWorkflow, unlockWorkflow } from '../workflow.js';
 import { executeSubtask, isConcurrent } from './execute-subtask.js';
-import { newWorkflow, readPlanFiles, requestPlan, toSubtasks } from './plan-task.js';
+import { firstPlan, newWorkflow, readPlanFiles, requestPlan, toSubtasks } from './plan-task.js';
 import { reviewResults } from './review-results.js';
 import { workflowStatus, type WorkflowStatusResult } from './workflow-status.js';
 
@@ -94,7 +94,7 @@ async function plan(d: CoreDeps, workflowId: string, files: WorkspaceFile[], opt
   const answer = await requestPlan(d, workflowId, workflow.request, workflow.context, files, workflow.budget, opts);
   const now = d.clock.now();
   d.store.transaction(() => {
-    d.store.insertPlanVersion(workflowId, 1, answer.value, answer.responseId, now);
+    d.store.insertPlan(firstPlan(workflowId, answer.value, answer.responseId, now));
     d.store.insertSubtasks(toSubtasks(workflowId, answer.value, now, d.settings.ladder));
     const phase = d.store.getWorkflow(workflowId)?.phase === 'cancelled' ? 'cancelled' : 'executing';
     d.store.updateWorkflow(workflowId, { phase, planVersion: 1, plannerResponseId: answer.responseId, coordinationNotes: answer.value.coordination_notes }, now);

@@ -5,7 +5,7 @@ import type { CoreDeps } from '../deps.js';
 import { invalidInput } from '../errors.js';
 import { readySubtasks } from '../plan.js';
 import { clip } from '../text.js';
-import type { Phase, Role, Subtask, SubtaskStatus } from '../types.js';
+import type { Phase, PlanChanges, Role, Subtask, SubtaskStatus } from '../types.js';
 import { subtaskStatusView, type RunView, type SubtaskStatusView } from '../views.js';
 import { findSubtask, loadWorkflow, nextStep } from '../workflow.js';
 
@@ -54,6 +54,10 @@ export interface WorkflowStatusResult {
   /** Why the workflow stopped, when it stopped on an error. */
   last_error?: string | null;
   plan_version?: number;
+  /** What the current plan version changed against the one before (null for the first plan). */
+  plan_changes?: PlanChanges | null;
+  /** A revision waiting for confirm_plan_version, if any. */
+  proposed_plan?: { version: number; feedback: string | null; changes: PlanChanges | null } | null;
   subtasks?: SubtaskStatusView[];
   ready?: string[];
   usage?: Record<Role, RoleUsage>;
@@ -75,6 +79,8 @@ export function workflowStatus(d: CoreDeps, input: WorkflowStatusInput): Workflo
   }
   const { workflow, subtasks } = loadWorkflow(d, input.workflow_id);
   const calls = d.store.listCalls(workflow.id);
+  const plans = d.store.listPlans(workflow.id);
+  const proposed = plans.findLast((p) => p.status === 'proposed');
   const runs = new Map<string, RunView[]>();
   for (const r of d.store.listRuns(workflow.id)) {
     const list = runs.get(r.subtaskId) ?? [];
@@ -87,6 +93,8 @@ export function workflowStatus(d: CoreDeps, input: WorkflowStatusInput): Workflo
     phase: workflow.phase,
     last_error: workflow.lastError,
     plan_version: workflow.planVersion,
+    plan_changes: plans.find((p) => p.version === workflow.planVersion)?.changes ?? null,
+    proposed_plan: proposed ? { version: proposed.version, feedback: proposed.feedback, changes: proposed.changes } : null,
     subtasks: subtasks.map((s) => subtaskStatusView(s, runs.get(s.id))),
     ready: readySubtasks(subtasks).map((s) => s.id),
     usage: usageByRole(calls),

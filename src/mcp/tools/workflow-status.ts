@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ContextPacket, Cost, Phase, Role, RoleUsage, SubtaskId, SubtaskState, SubtaskStatus, WorkflowId } from '../schemas.js';
+import { ContextPacket, Cost, Phase, PlanChanges, Role, RoleUsage, SubtaskId, SubtaskState, SubtaskStatus, WorkflowId } from '../schemas.js';
 import type { ToolContext } from '../server.js';
 
 export const WorkflowStatusInput = z.object({
@@ -14,6 +14,12 @@ export const WorkflowStatusOutput = z.object({
   phase: Phase.optional(),
   last_error: z.string().nullable().optional().describe('Why the workflow stopped, when it stopped on an error.'),
   plan_version: z.number().int().optional(),
+  plan_changes: PlanChanges.nullable().optional().describe('What the current plan version changed against the previous one.'),
+  proposed_plan: z
+    .object({ version: z.number().int(), feedback: z.string().nullable(), changes: PlanChanges.nullable() })
+    .nullable()
+    .optional()
+    .describe('A revision waiting for plan_task {workflow_id, confirm_plan_version}.'),
   subtasks: z.array(SubtaskState).optional(),
   ready: z.array(z.string()).optional(),
   usage: z.object({ planner: RoleUsage, executor: RoleUsage }).optional().describe('Per role, from the call journal.'),
@@ -75,6 +81,9 @@ export function renderStatus(r: z.infer<typeof WorkflowStatusOutput>): string {
   }
   const lines = [`Workflow ${r.workflow_id} [${r.phase}], plan v${r.plan_version}: ${r.request?.split('\n')[0] ?? ''}`];
   if (r.last_error) lines.push(`Stopped on: ${r.last_error}`);
+  const pc = r.plan_changes;
+  if (pc) lines.push(`Plan v${r.plan_version} changed: added ${pc.added.join(', ') || 'none'}; removed ${pc.removed.join(', ') || 'none'}; changed ${pc.changed.join(', ') || 'none'}.`);
+  if (r.proposed_plan) lines.push(`Proposed plan v${r.proposed_plan.version} waits for confirmation (it drops completed work of ${r.proposed_plan.changes?.drops_work.join(', ') ?? '?'}).`);
   for (const s of r.subtasks ?? []) {
     const runs = s.runs.length ? `; ran: ${s.runs.map((x) => `#${x.attempt} ${x.model}`).join(', ')}` : '';
     lines.push(`- ${s.id} ${s.title}: ${s.status} (${s.role}, attempt ${s.attempts}${runs})`);

@@ -1,0 +1,204 @@
+// Versioned plans: plan_task with a workflow_id and feedback has the planner revise the plan in its
+// own thread and stores the result as plan version N+1. Subtasks the new plan keeps (same id, same
+// description) keep their status and results; nothing is deleted. A revision that would drop
+// completed or approved work is only proposed, until confirm_plan_version applies it.
+import type { CoreDeps } from '../deps.js';
+import { invalidInput, invalidTransition, notFound } from '../errors.js';
+import { structuredPlannerCall, sumUsage, type CallOptions } from '../journal.js';
+import { isDone, PlanSchema, readySubtasks, validatePlan, type Plan } from '../plan.js';
+import { renderReplanInput, renderThreadState } from '../prompts.js';
+import { roleFor } from '../routing.js';
+import type { PlanChanges, PlanRecord, Subtask, Workflow } from '../types.js';
+import { plannedSubtaskView } from '../views.js';
+import { derivePhase, loadWorkflow, nextStep, withWorkflowLock } from '../workflow.js';
+import { compactIfNeeded } from './compact.js';
+import type { PlanTaskInput, PlanTaskResult } from './plan-task.js';
+
+export async function revisePlan(d: CoreDeps, input: PlanTaskInput & { workflow_id: string }, opts: CallOptions): Promise<PlanTaskResult> {
+  const { workflow, subtasks } = loadWorkflow(d, input.workflow_id);
+  if (input.request?.trim() || input.files?.length) {
+    throw invalidInput('A revision takes feedback, not a new request or files.', 'Pass workflow_id with feedback (or confirm_plan_version); start a new workflow without workflow_id.');
+  }
+  const feedback = input.feedback?.trim() ?? '';
+  if (input.confirm_plan_version !== undefined && feedback) {
+    throw invalidInput('Give either feedback (for a new revision) or confirm_plan_version (to apply a proposed one), not both.', 'Send them in two calls.');
+  }
+  if (input.confirm_plan_version === undefined && !feedback) {
+    throw invalidInput('feedback is empty: say how the plan should change.', 'Pass feedback with the workflow_id, or confirm_plan_version to apply a proposed revision.');
+  }
+  if (workflow.planVersion === 0) throw invalidTransition(`Workflow ${workflow.id} has no plan yet.`, `Run it with run_workflow {"workflow_id":"${workflow.id}"}.`);
+  const running = subtasks.filter((s) => s.status === 'running');
+  if (running.length) {
+    throw invalidTransition(`Subtasks ${running.map((s) => s.id).join(', ')} are running; the plan cannot change under them.`, 'Wait for them, or stop the workflow with cancel_workflow, then revise.');
+  }
+  return withWorkflowLock(d, workflow.id, opts.lockToken, async () =>
+    input.confirm_plan_version !== undefined ? confirm(d, workflow, input.confirm_plan_version) : propose(d, workflow, subtasks, feedback, opts),
+  );
+}
+
+async function propose(d: CoreDeps, workflow: Workflow, subtasks: Subtask[], feedback: string, opts: CallOptions): Promise<PlanTaskResult> {
+  const draft = renderReplanInput(feedback, workflow.planVersion, subtasks, null);
+  const current = await compactIfNeeded(d, d.store.getWorkflow(workflow.id) ?? workflow, draft, opts);
+  const state = current.plannerResponseId === null && current.plannerSummary ? renderThreadState(current.plannerSummary, current.planVersion, subtasks) : null;
+  opts.onProgress?.({ message: `revising the plan on ${d.settings.models.planner}`, progress: 0 });
+  const answer = await structuredPlannerCall(
+    d,
+    { workflowId: workflow.id, purpose: 'plan', budget: current.budget },
+    renderReplanInput(feedback, workflow.planVersion, subtasks, state),
+    current.plannerResponseId,
+    { name: 'plan', schema: PlanSchema },
+    validatePlan,
+    opts,
+  );
+  if (answer.problems.length) {
+    throw invalidTransition(
+      `The planner's revised plan is still invalid after one repair round: ${answer.problems.join(' ')}`,
+      'The plan is unchanged. Retry with clearer feedback.',
+    );
+  }
+  const now = d.clock.now();
+  const version = Math.max(...d.store.listPlans(workflow.id).map((p) => p.version)) + 1;
+  const changes = diffPlan(subtasks, answer.value);
+  const record: PlanRecord = { workflowId: workflow.id, version, plan: answer.value, responseId: answer.responseId, status: 'proposed', feedback, changes, createdAt: now };
+
+  if (changes.drops_work.length) {
+    // Dropping work needs an explicit yes: keep the revision as a proposal, the plan as it is.
+    d.store.transaction(() => {
+      for (const p of d.store.listPlans(workflow.id)) if (p.status === 'proposed') d.store.setPlanStatus(workflow.id, p.version, 'discarded');
+      d.store.insertPlan(record);
+      d.store.updateWorkflow(workflow.id, { plannerResponseId: answer.responseId }, now);
+    });
+    const projected = project(d, workflow.id, answer.value, now).subtasks;
+    const args = { workflow_id: workflow.id, confirm_plan_version: version };
+    return {
+      ...result(loadWorkflow(d, workflow.id), changes, answer.usage),
+      subtasks: projected.map(plannedSubtaskView),
+      ready: [],
+      coordination_notes: answer.value.coordination_notes,
+      requires_confirmation: true,
+      proposed_version: version,
+      next: `The revision drops completed work (${changes.drops_work.join(', ')}; their outputs stay in their history). Nothing changed yet. To apply it, call plan_task ${JSON.stringify(args)}; to try other feedback, call plan_task with workflow_id and feedback again.`,
+    };
+  }
+  apply(d, workflow.id, { ...record, status: 'active' }, now);
+  return result(loadWorkflow(d, workflow.id), changes, answer.usage);
+}
+
+function confirm(d: CoreDeps, workflow: Workflow, version: number): PlanTaskResult {
+  const record = d.store.getPlan(workflow.id, version);
+  if (!record) throw notFound(`Plan version of ${workflow.id}`, String(version), 'workflow_status shows the proposed version, if any.');
+  if (record.status !== 'proposed') {
+    throw invalidTransition(`Plan version ${version} of ${workflow.id} is ${record.status}, not proposed.`, 'Only the latest proposed revision can be confirmed.');
+  }
+  const now = d.clock.now();
+  // The state may have moved on since the proposal: the changes are what it does now.
+  const changes = diffPlan(loadWorkflow(d, workflow.id).subtasks, record.plan as Plan);
+  apply(d, workflow.id, { ...record, status: 'active', changes }, now);
+  return result(loadWorkflow(d, workflow.id), changes, sumUsage([]));
+}
+
+/** What a new plan changes against the current subtasks. */
+export function diffPlan(current: readonly Subtask[], plan: Plan): PlanChanges {
+  const old = new Map(current.map((s) => [s.id, s]));
+  const next = new Set(plan.subtasks.map((p) => p.id));
+  const changes: PlanChanges = { added: [], removed: [], changed: [], kept: [], drops_work: [] };
+  for (const p of plan.subtasks) {
+    const before = old.get(p.id);
+    if (!before) changes.added.push(p.id);
+    else if (before.description === p.description) changes.kept.push(p.id);
+    else changes.changed.push(p.id);
+  }
+  for (const s of current) if (!next.has(s.id)) changes.removed.push(s.id);
+  changes.drops_work = [...changes.changed, ...changes.removed].filter((id) => isDone(old.get(id)!.status));
+  return changes;
+}
+
+/** The subtasks the plan makes of the workflow's current ones (kept ones keep their state), and those it drops. */
+function project(d: CoreDeps, workflowId: string, plan: Plan, now: number): { subtasks: Subtask[]; removed: string[]; inserted: Set<string> } {
+  const all = new Map(d.store.listAllSubtasks(workflowId).map((s) => [s.id, s]));
+  const ladder = d.settings.ladder;
+  const inserted = new Set<string>();
+  const subtasks = plan.subtasks.map((p, position): Subtask => {
+    const before = all.get(p.id);
+    if (!before) inserted.add(p.id);
+    const fields = { ...p, position, updatedAt: now };
+    if (before && before.removedIn === null && before.description === p.description) {
+      const role = before.status === 'pending' ? (roleFor({ complexity: p.complexity, attempts: before.attempts }, ladder) ?? before.role) : before.role;
+      return { ...before, ...fields, role };
+    }
+    // New, changed, or brought back: it starts over (earlier outputs stay in its history).
+    return {
+      ...fields,
+      workflowId,
+      status: 'pending',
+      attempts: 1,
+      role: roleFor({ complexity: p.complexity, attempts: 1 }, ladder) ?? 'planner',
+      model: null,
+      feedback: null,
+      output: null,
+      leaseOwner: null,
+      claimedFrom: null,
+    };
+  });
+  const keep = new Set(plan.subtasks.map((p) => p.id));
+  const removed = [...all.values()].filter((s) => s.removedIn === null && !keep.has(s.id)).map((s) => s.id);
+  return { subtasks, removed, inserted };
+}
+
+/** Makes `record` the active plan: one transaction, nothing deleted. */
+function apply(d: CoreDeps, workflowId: string, record: PlanRecord, now: number): void {
+  const plan = record.plan as Plan;
+  d.store.transaction(() => {
+    for (const p of d.store.listPlans(workflowId)) {
+      if (p.version === record.version) continue;
+      if (p.status === 'active') d.store.setPlanStatus(workflowId, p.version, 'superseded');
+      if (p.status === 'proposed') d.store.setPlanStatus(workflowId, p.version, 'discarded');
+    }
+    if (d.store.getPlan(workflowId, record.version)) d.store.setPlanStatus(workflowId, record.version, 'active');
+    else d.store.insertPlan(record);
+
+    const { subtasks, removed, inserted } = project(d, workflowId, plan, now);
+    d.store.insertSubtasks(subtasks.filter((s) => inserted.has(s.id)));
+    for (const s of subtasks) {
+      if (inserted.has(s.id)) continue;
+      const { position, title, description, depends_on, complexity, output_format, relevant_files, status, attempts, role, model, feedback, output } = s;
+      d.store.updateSubtask(
+        workflowId,
+        s.id,
+        { position, title, description, depends_on, complexity, output_format, relevant_files, status, attempts, role, model, feedback, output, removedIn: null },
+        now,
+      );
+    }
+    for (const id of removed) d.store.updateSubtask(workflowId, id, { removedIn: record.version }, now);
+
+    const current = d.store.getWorkflow(workflowId)!;
+    const ended = current.phase === 'cancelled' || current.phase === 'failed';
+    d.store.updateWorkflow(
+      workflowId,
+      {
+        planVersion: record.version,
+        plannerResponseId: record.responseId ?? current.plannerResponseId,
+        coordinationNotes: plan.coordination_notes,
+        phase: ended ? current.phase : derivePhase(d.store.listSubtasks(workflowId)),
+      },
+      now,
+    );
+  });
+}
+
+function result(state: { workflow: Workflow; subtasks: Subtask[] }, changes: PlanChanges, usage: PlanTaskResult['usage']): PlanTaskResult {
+  const { workflow, subtasks } = state;
+  return {
+    workflow_id: workflow.id,
+    phase: workflow.phase,
+    plan_version: workflow.planVersion,
+    subtasks: subtasks.map(plannedSubtaskView),
+    ready: readySubtasks(subtasks).map((s) => s.id),
+    coordination_notes: workflow.coordinationNotes,
+    changes,
+    requires_confirmation: false,
+    proposed_version: null,
+    usage,
+    next: nextStep(workflow, subtasks),
+  };
+}
