@@ -40,7 +40,8 @@ export const FileConfigSchema = z.strictObject({
   plannerMaxOutputTokens: positiveInt.optional(),
   executorMaxOutputTokens: positiveInt.optional(),
   prices: z.record(z.string(), PriceSchema).optional(),
-  extendedCacheModels: z.array(z.string()).optional(),
+  extendedCacheModels: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : v), z.array(z.string())).optional(),
+  cachePriming: z.preprocess((v) => (v === 'on' || v === 'true' || v === '1' ? true : v === 'off' || v === 'false' || v === '0' ? false : v), z.boolean()).optional(),
 });
 export type FileConfig = z.infer<typeof FileConfigSchema>;
 
@@ -71,7 +72,10 @@ export interface Config {
     maxOutputTokens: { planner: number | undefined; executor: number | undefined };
   };
   prices: Record<string, z.infer<typeof PriceSchema>>;
+  /** Models sent prompt_cache_retention "24h". */
   extendedCacheModels: string[];
+  /** In a wave, run the first of the subtasks that share files before the others (prefix-cache hits). */
+  cachePriming: boolean;
 }
 
 // Environment variable -> config key. Unset or empty variables are ignored.
@@ -86,6 +90,8 @@ const ENV_KEYS: Record<string, keyof FileConfig> = {
   PLANEXEC_MAX_FILE_BYTES: 'maxFileBytes',
   PLANEXEC_MAX_CONTEXT_BYTES: 'maxContextBytes',
   PLANEXEC_CONCURRENCY: 'concurrency',
+  PLANEXEC_EXTENDED_CACHE_MODELS: 'extendedCacheModels',
+  PLANEXEC_CACHE_PRIMING: 'cachePriming',
   PLANEXEC_LADDER: 'ladder',
   PLANEXEC_LEASE_MS: 'leaseMs',
   PLANEXEC_PROGRESS_INTERVAL_MS: 'progressIntervalMs',
@@ -156,6 +162,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
     },
     prices: Object.fromEntries(Object.entries({ ...DEFAULT_PRICES, ...(c.prices ?? {}) }).map(([model, price]) => [model, { ...price }])),
     extendedCacheModels: [...(c.extendedCacheModels ?? ['gpt-5.4'])],
+    cachePriming: c.cachePriming ?? true,
   };
   return deepFreeze(config);
 }

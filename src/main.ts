@@ -63,6 +63,7 @@ export function compose(config: Config, overrides: { models?: ModelProvider } = 
       ladder: config.ladder,
       defaultBudget: config.defaultBudget,
       compaction: config.compaction,
+      cachePriming: config.cachePriming,
     },
   };
   return { app: createPlanexec(deps), warmUp: () => provider.warm(), store, db, owner, runtime };

@@ -24,6 +24,8 @@ export interface CoreSettings {
   defaultBudget: TokenBudget;
   /** The planner thread is compacted when a call would carry more than `at` x contextLimit (or x the planner budget). */
   compaction: { contextLimit: number | undefined; at: number };
+  /** In a wave, run the first of the subtasks that share files before the others, so they hit the prefix cache. */
+  cachePriming: boolean;
 }
 
 /** Everything the use cases need, injected by the composition root (src/cli.ts) or a test. */

@@ -18,6 +18,7 @@ export const SETTINGS: CoreSettings = {
   ladder: ['executor', 'executor', 'planner'],
   defaultBudget: {},
   compaction: { contextLimit: undefined, at: 0.8 },
+  cachePriming: true,
 };
 
 export interface TestDeps extends CoreDeps {

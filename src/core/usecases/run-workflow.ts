@@ -8,6 +8,7 @@ import type { CallOptions, ProgressEvent } from '../journal.js';
 import { readySubtasks } from '../plan.js';
 import type { WorkspaceFile } from '../ports.js';
 import type { Subtask, TokenBudget } from '../types.js';
+import { cacheGroups, runGroups } from '../wave.js';
 import { derivePhase, loadWorkflow, tryLockWorkflow, unlockWorkflow } from '../workflow.js';
 import { executeSubtask, isConcurrent } from './execute-subtask.js';
 import { firstPlan, newWorkflow, readPlanFiles, requestPlan, toSubtasks } from './plan-task.js';
@@ -139,29 +140,28 @@ async function drive(d: CoreDeps, workflowId: string, concurrency: number, token
   }
 }
 
-/** Executes one wave: at most `concurrency` at a time. After a failure no new subtask starts; those running finish. */
+/**
+ * Executes one wave: at most `concurrency` at a time, ordered for the prefix cache (see wave.ts).
+ * After a failure no new subtask starts; those running finish.
+ */
 async function runWave(d: CoreDeps, workflowId: string, wave: Subtask[], concurrency: number, opts: CallOptions): Promise<void> {
   const signal = opts.signal!;
-  const queue = [...wave];
   const failures: unknown[] = [];
-  const worker = async () => {
-    for (let next = queue.shift(); next && !signal.aborted && failures.length === 0; next = queue.shift()) {
-      const subtask = next;
-      try {
-        await executeSubtask(d, { workflow_id: workflowId, subtask_id: subtask.id }, {
-          signal,
-          onProgress: (event) => {
-            if (event.progress > 0) return;
-            const { subtasks } = loadWorkflow(d, workflowId);
-            opts.onProgress?.(progressOf(subtasks, event.message));
-          },
-        });
-      } catch (error) {
-        if (!isConcurrent(error)) failures.push(error);
-      }
+  const options = { concurrency, prime: d.settings.cachePriming, stopped: () => signal.aborted || failures.length > 0 };
+  await runGroups(cacheGroups(wave), options, async (subtask) => {
+    try {
+      await executeSubtask(d, { workflow_id: workflowId, subtask_id: subtask.id }, {
+        signal,
+        onProgress: (event) => {
+          if (event.progress > 0) return;
+          const { subtasks } = loadWorkflow(d, workflowId);
+          opts.onProgress?.(progressOf(subtasks, event.message));
+        },
+      });
+    } catch (error) {
+      if (!isConcurrent(error)) failures.push(error);
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, wave.length)) }, worker));
+  });
   if (signal.aborted) throw signal.reason;
   if (failures.length) throw failures[0];
 }
