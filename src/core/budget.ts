@@ -26,10 +26,16 @@ export function threadTokens(calls: readonly ModelCall[], responseId: string | n
   return head?.usage ? head.usage.input_tokens + head.usage.output_tokens : 0;
 }
 
-/** Estimated input tokens of a request: what it sends plus the thread it continues. */
+/**
+ * Estimated input tokens of a request. A request that continues a thread carries the thread (whose
+ * last input already held the instructions and a schema, which are replaced, not repeated) plus its
+ * own input; a new one carries instructions, schema and input.
+ */
 export function estimateInput(d: CoreDeps, req: ModelRequest, calls: readonly ModelCall[]): number {
+  const thread = threadTokens(calls, req.previousResponseId);
+  if (thread > 0) return thread + d.tokens.count(req.input);
   const format = req.format ? d.tokens.count(JSON.stringify(req.format.schema)) : 0;
-  return d.tokens.count(req.instructions) + d.tokens.count(req.input) + format + threadTokens(calls, req.previousResponseId);
+  return d.tokens.count(req.instructions) + format + d.tokens.count(req.input);
 }
 
 /** Throws budget_exceeded when the call could take the role past its budget. Loads no tokenizer without a limit. */

@@ -34,9 +34,14 @@ export interface CallOptions {
   askHuman?: AskHuman | undefined;
 }
 
-export function modelRequest(d: CoreDeps, role: Role, instructions: string, input: string): ModelRequest {
+/**
+ * A request on the model of `role`. The cache key names the prompt's family (planner thread or
+ * subtask execution), since that decides the shared prefix: a complex subtask runs on the planner
+ * model with the executor's prompt.
+ */
+export function modelRequest(d: CoreDeps, role: Role, instructions: string, input: string, family: Role = role): ModelRequest {
   const model = d.settings.models[role];
-  const req: ModelRequest = { model, role, instructions, input, cacheKey: `planexec-${role}` };
+  const req: ModelRequest = { model, role, instructions, input, cacheKey: `planexec-${family}` };
   if (d.settings.extendedCacheModels.includes(model)) req.cacheRetention = '24h';
   const cap = d.settings.maxOutputTokens[role];
   if (cap !== undefined) req.maxOutputTokens = cap;

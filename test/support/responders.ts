@@ -58,6 +58,7 @@ export interface WorkflowResponderOptions {
 export function workflowResponder(planJson: unknown, o: WorkflowResponderOptions = {}): Responder {
   return (req) => {
     if (req.schemaName === 'plan') return { json: planJson, delayMs: o.plannerDelayMs ?? 0 };
+    if (req.schemaName === 'compaction') return { json: { summary: 'State summary: the work goes on as planned.' }, delayMs: o.plannerDelayMs ?? 0 };
     if (req.schemaName === 'review') {
       const reviews = reviewedIn(req).map((subtask_id) => {
         const verdict = o.verdict?.(subtask_id) ?? 'approve';

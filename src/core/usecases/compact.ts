@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { threadTokens } from '../budget.js';
 import type { CoreDeps } from '../deps.js';
 import { structuredPlannerCall, type CallOptions } from '../journal.js';
-import { COMPACT_INPUT, PLANNER_INSTRUCTIONS } from '../prompts.js';
+import { COMPACT_INPUT } from '../prompts.js';
 import type { Workflow } from '../types.js';
 
 export const CompactionSchema = z.object({
@@ -26,7 +26,8 @@ export async function compactIfNeeded(d: CoreDeps, workflow: Workflow, nextInput
   const threshold = compactionThreshold(d, workflow);
   if (threshold === null || !workflow.plannerResponseId) return workflow;
   const thread = threadTokens(d.store.listCalls(workflow.id), workflow.plannerResponseId);
-  if (thread + d.tokens.count(PLANNER_INSTRUCTIONS) + d.tokens.count(nextInput) <= threshold) return workflow;
+  // The thread's last input already held the instructions; they are replaced, not repeated.
+  if (thread + d.tokens.count(nextInput) <= threshold) return workflow;
 
   opts.onProgress?.({ message: `compacting the planner thread (${thread.toLocaleString('en-US')} tokens) on ${d.settings.models.planner}`, progress: 0 });
   const answer = await structuredPlannerCall(

@@ -97,7 +97,7 @@ export async function executeSubtask(d: CoreDeps, input: ExecuteSubtaskInput, op
     files: d.files,
     limits: d.settings.context,
   });
-  const request = modelRequest(d, role, context.instructions, context.input);
+  const request = modelRequest(d, role, context.instructions, context.input, 'executor');
   enforceBudget(d, workflow.id, workflow.budget, request);
 
   // Claim the subtask and journal the call in one transaction, after checking that nobody claimed
