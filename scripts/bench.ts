@@ -7,8 +7,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { autoResponder, startOpenAIStandin, type OpenAIStandin, type StandinRequest } from '../test/support/openai-standin.js';
 import { CLI, connectServer } from './lib/stdio-client.js';
+import OpenAI from 'openai';
 import { loadConfig } from '../src/config.js';
+import { DEFAULT_PRICES, priceUsage } from '../src/core/cost.js';
+import { PLANNER_INSTRUCTIONS } from '../src/core/prompts.js';
 import { compose } from '../src/main.js';
+import { AUTH_REQUEST, authResponder, writeAuthWorkspace } from './lib/article.js';
 
 const line = (s = '') => process.stdout.write(`${s}\n`);
 const ms = (n: number) => `${n.toFixed(1)} ms`;
@@ -137,6 +141,16 @@ async function benchCore(standin: OpenAIStandin, dir: string): Promise<void> {
   } finally {
     await server.close();
   }
+
+  // Budgets need token estimates, which load the o200k tables: the same run with a budget set.
+  const budgeted = await connectServer({ ...env, PLANEXEC_DB: join(dir, 'core-budget.db'), PLANEXEC_EXECUTOR_TOKEN_BUDGET: '10000000', PLANEXEC_PLANNER_TOKEN_BUDGET: '10000000' });
+  try {
+    const plan = await budgeted.call('plan_task', { request: 'Build the feature in twenty steps' });
+    for (let i = 1; i <= 20; i++) await budgeted.call('execute_subtask', { workflow_id: plan.workflow_id, subtask_id: `s${i}` });
+    line(`server RSS after the same run with token budgets set (tokenizer loaded): ${rssMb(budgeted.pid).toFixed(1)} MB`);
+  } finally {
+    await budgeted.close();
+  }
 }
 
 /** Three waves of six: w1-* (no dependencies), w2-i needs w1-i, w3-i needs w2-i. */
@@ -201,6 +215,84 @@ async function benchParallel(dir: string): Promise<void> {
   }
 }
 
+/** Quota units and USD of the stand-in's recorded requests, priced by their model. */
+function priced(requests: StandinRequest[]) {
+  let quota = 0;
+  let usd = 0;
+  const byRole = { planner: { input: 0, cached: 0 }, executor: { input: 0, cached: 0 } };
+  for (const r of requests) {
+    const price = DEFAULT_PRICES[r.model]!;
+    const u = r.usage!;
+    quota += price.quota;
+    usd += priceUsage({ input_tokens: u.inputTokens, cached_tokens: u.cachedTokens, output_tokens: u.outputTokens }, price);
+    const role = r.model === 'gpt-5.4' ? byRole.planner : byRole.executor;
+    role.input += u.inputTokens;
+    role.cached += u.cachedTokens;
+  }
+  return { quota, usd, byRole, calls: requests.length };
+}
+
+const share = (x: { input: number; cached: number }) => (x.input ? `${((100 * x.cached) / x.input).toFixed(1)}% of ${x.input.toLocaleString('en-US')}` : 'no calls');
+
+async function benchArticle(dir: string): Promise<void> {
+  line();
+  line('== The article\'s example: user authentication, ~5 planner and 45 executor messages ==');
+  line('The stand-in counts tokens with o200k (gpt-tokenizer) and caches prefixes from 1,024 matching tokens in 128-token steps.');
+  const root = join(dir, 'auth-workspace');
+  writeAuthWorkspace(root);
+  const standin = await startOpenAIStandin({ responder: authResponder });
+  try {
+    // Split mode: planexec as shipped (default concurrency, cache priming on).
+    const config = loadConfig({ OPENAI_API_KEY: 'bench', OPENAI_BASE_URL: standin.baseURL, PLANEXEC_DB: join(dir, 'article.db'), PLANEXEC_ROOT: root, PLANEXEC_LOG_LEVEL: 'silent' });
+    const { app, runtime, db, warmUp } = compose(config);
+    let status;
+    try {
+      await warmUp();
+      status = await app.runWorkflow({ request: AUTH_REQUEST });
+    } finally {
+      runtime.stop();
+      db.close();
+    }
+    if (status.phase !== 'completed') throw new Error(`the split run ended in phase ${status.phase}`);
+    const splitRequests = [...standin.requests].sort((a, b) => a.startedAt - b.startedAt);
+    const split = priced(splitRequests);
+    // The ledger must agree with what the provider reported.
+    if (Math.abs((status.cost!.usd ?? 0) - split.usd) > 1e-6) throw new Error(`ledger ${status.cost!.usd} != stand-in ${split.usd}`);
+
+    // Single-model mode: the same messages and answers as one long GPT-5.4 chat, every message
+    // carrying the whole conversation so far (previous_response_id), with no structured-output schema.
+    standin.reset();
+    const client = new OpenAI({ apiKey: 'bench', baseURL: standin.baseURL, maxRetries: 0 });
+    let previous: string | null = null;
+    for (const r of splitRequests) {
+      standin.script({ text: r.outputText ?? '' });
+      const response: { id: string } = await client.responses.create({
+        model: 'gpt-5.4',
+        instructions: PLANNER_INSTRUCTIONS,
+        input: r.inputText,
+        previous_response_id: previous,
+        prompt_cache_key: 'single-chat',
+        prompt_cache_retention: '24h',
+      });
+      previous = response.id;
+    }
+    const single = priced(standin.requests);
+
+    const money = (x: number) => `$${x.toFixed(4)}`;
+    line(`split mode:        ${split.calls} calls (${splitRequests.filter((r) => r.model === 'gpt-5.4').length} planner, ${splitRequests.filter((r) => r.model !== 'gpt-5.4').length} executor): ${split.quota.toFixed(1)} quota units, ${money(split.usd)}`);
+    const longest = Math.max(...standin.requests.map((r) => r.usage!.inputTokens));
+    line(`single-model mode: ${single.calls} calls on gpt-5.4 in one chat: ${single.quota.toFixed(1)} quota units, ${money(single.usd)} (its last message carried ${longest.toLocaleString('en-US')} input tokens)`);
+    const q = split.quota / single.quota;
+    const u = split.usd / single.usd;
+    line(`quota ratio split/single: ${q.toFixed(3)}x (target <= 0.37: ${verdict(q <= 0.37 + 1e-9)})`);
+    line(`USD ratio split/single:   ${u.toFixed(3)}x (target <= 0.25: ${verdict(u <= 0.25)})`);
+    line(`cached share of input: split planner ${share(split.byRole.planner)}, split executor ${share(split.byRole.executor)}; single ${share(single.byRole.planner)}`);
+    line(`planexec's own ledger for the split run: ${status.cost!.quota_units} quota units, $${status.cost!.usd} vs planner-only baseline $${status.cost!.baseline_usd} (${status.cost!.usd_savings_pct}% saved)`);
+  } finally {
+    await standin.close();
+  }
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'planexec-bench-'));
   const standin = await startOpenAIStandin();
@@ -210,6 +302,7 @@ async function main(): Promise<void> {
     line();
     await benchCore(standin, dir);
     await benchParallel(dir);
+    await benchArticle(dir);
   } finally {
     await standin.close();
     rmSync(dir, { recursive: true, force: true });

@@ -41,6 +41,8 @@ export interface StandinRequest {
   status: number | null;
   responseId: string | null;
   usage: StandinUsage | null;
+  /** The text answered (after any max_output_tokens cut), once a reply was sent. */
+  outputText: string | null;
 }
 
 export type StandinReply =
@@ -574,6 +576,7 @@ export async function startOpenAIStandin(opts: StandinOptions = {}): Promise<Ope
       status: null,
       responseId: null,
       usage: null,
+      outputText: null,
     };
     requests.push(rec);
 
@@ -670,6 +673,7 @@ export async function startOpenAIStandin(opts: StandinOptions = {}): Promise<Ope
     cache.remember(rec.model, promptTokens);
     rec.responseId = id;
     rec.usage = usage;
+    rec.outputText = text;
     rec.status = 200;
     sendJson(res, 200, payload, { 'openai-processing-ms': String(Math.round(now() - startedAt)) });
   };
