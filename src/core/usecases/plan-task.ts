@@ -6,7 +6,7 @@ import type { WorkspaceFile } from '../ports.js';
 import { renderPlanInput } from '../prompts.js';
 import { roleFor } from '../routing.js';
 import { goalLine, utf8Bytes } from '../text.js';
-import type { Phase, PlanChanges, PlanRecord, Role, Subtask, TokenBudget, Workflow } from '../types.js';
+import type { Phase, PlanChanges, PlannedSubtask, PlanRecord, Role, Subtask, TokenBudget, Workflow } from '../types.js';
 import { revisePlan } from './revise-plan.js';
 import { plannedSubtaskView, type PlannedSubtaskView } from '../views.js';
 import { nextStep } from '../workflow.js';
@@ -104,7 +104,7 @@ export function newWorkflow(id: string, request: string, context: string | null,
   };
 }
 
-/** Asks the planner for a plan, with its repair round; throws model_output_invalid if it stays invalid. */
+/** Asks the planner for a new workflow's plan; throws model_output_invalid if it stays invalid. */
 export async function requestPlan(
   d: CoreDeps,
   workflowId: string,
@@ -115,27 +115,33 @@ export async function requestPlan(
   opts: CallOptions,
 ): Promise<StructuredResult<Plan>> {
   opts.onProgress?.({ message: `planning on ${d.settings.models.planner}`, progress: 0 });
-  const answer = await structuredPlannerCall(
-    d,
-    { workflowId, purpose: 'plan', budget },
-    renderPlanInput(request, context, files),
-    null,
-    { name: 'plan', schema: PlanSchema },
-    validatePlan,
-    opts,
-  );
+  return planCall(d, workflowId, budget, renderPlanInput(request, context, files), null, 'Nothing was stored. Retry, or make the request narrower (fewer, larger pieces of work).', opts);
+}
+
+/** A planner call answered in the plan schema, with its repair round; `hint` goes with the error if the plan stays invalid. */
+export async function planCall(
+  d: CoreDeps,
+  workflowId: string,
+  budget: TokenBudget,
+  input: string,
+  previousResponseId: string | null,
+  hint: string,
+  opts: CallOptions,
+): Promise<StructuredResult<Plan>> {
+  const answer = await structuredPlannerCall(d, { workflowId, purpose: 'plan', budget }, input, previousResponseId, { name: 'plan', schema: PlanSchema }, validatePlan, opts);
   if (answer.problems.length) {
-    throw modelOutputInvalid(
-      `The planner's plan is still invalid after one repair round: ${answer.problems.join(' ')}`,
-      'Nothing was stored. Retry, or make the request narrower (fewer, larger pieces of work).',
-      { problems: answer.problems },
-    );
+    throw modelOutputInvalid(`The planner's plan is still invalid after one repair round: ${answer.problems.join(' ')}`, hint, { problems: answer.problems });
   }
   return answer;
 }
 
 export function toSubtasks(workflowId: string, plan: Plan, now: number, ladder: readonly Role[]): Subtask[] {
-  return plan.subtasks.map((p, position) => ({
+  return plan.subtasks.map((p, position) => freshSubtask(workflowId, p, position, now, ladder));
+}
+
+/** A subtask of a plan that has not run yet: pending, attempt 1, on the ladder's first rung for it. */
+export function freshSubtask(workflowId: string, p: PlannedSubtask, position: number, now: number, ladder: readonly Role[]): Subtask {
+  return {
     ...p,
     workflowId,
     position,
@@ -148,7 +154,7 @@ export function toSubtasks(workflowId: string, plan: Plan, now: number, ladder: 
     leaseOwner: null,
     claimedFrom: null,
     updatedAt: now,
-  }));
+  };
 }
 
 /** The files the host asked the planner to see: they must exist; each and all together are size-capped. */

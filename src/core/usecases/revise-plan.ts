@@ -4,15 +4,15 @@
 // completed or approved work is only proposed, until confirm_plan_version applies it.
 import type { CoreDeps } from '../deps.js';
 import { invalidInput, invalidTransition, notFound } from '../errors.js';
-import { structuredPlannerCall, sumUsage, type CallOptions } from '../journal.js';
-import { isDone, PlanSchema, readySubtasks, validatePlan, type Plan } from '../plan.js';
+import { sumUsage, type CallOptions } from '../journal.js';
+import { isDone, readySubtasks, type Plan } from '../plan.js';
 import { renderReplanInput, renderThreadState } from '../prompts.js';
 import { roleFor } from '../routing.js';
 import type { PlanChanges, PlanRecord, Subtask, Workflow } from '../types.js';
 import { plannedSubtaskView } from '../views.js';
 import { derivePhase, loadWorkflow, nextStep, withWorkflowLock } from '../workflow.js';
 import { compactIfNeeded } from './compact.js';
-import type { PlanTaskInput, PlanTaskResult } from './plan-task.js';
+import { freshSubtask, planCall, type PlanTaskInput, type PlanTaskResult } from './plan-task.js';
 
 export async function revisePlan(d: CoreDeps, input: PlanTaskInput & { workflow_id: string }, opts: CallOptions): Promise<PlanTaskResult> {
   const { workflow, subtasks } = loadWorkflow(d, input.workflow_id);
@@ -41,21 +41,15 @@ async function propose(d: CoreDeps, workflow: Workflow, subtasks: Subtask[], fee
   const current = await compactIfNeeded(d, d.store.getWorkflow(workflow.id) ?? workflow, draft, opts);
   const state = current.plannerResponseId === null && current.plannerSummary ? renderThreadState(current.plannerSummary, current.planVersion, subtasks) : null;
   opts.onProgress?.({ message: `revising the plan on ${d.settings.models.planner}`, progress: 0 });
-  const answer = await structuredPlannerCall(
+  const answer = await planCall(
     d,
-    { workflowId: workflow.id, purpose: 'plan', budget: current.budget },
+    workflow.id,
+    current.budget,
     renderReplanInput(feedback, workflow.planVersion, subtasks, state),
     current.plannerResponseId,
-    { name: 'plan', schema: PlanSchema },
-    validatePlan,
+    'The plan is unchanged. Retry with clearer feedback.',
     opts,
   );
-  if (answer.problems.length) {
-    throw invalidTransition(
-      `The planner's revised plan is still invalid after one repair round: ${answer.problems.join(' ')}`,
-      'The plan is unchanged. Retry with clearer feedback.',
-    );
-  }
   const now = d.clock.now();
   const version = Math.max(...d.store.listPlans(workflow.id).map((p) => p.version)) + 1;
   const changes = diffPlan(subtasks, answer.value);
@@ -121,24 +115,12 @@ function project(d: CoreDeps, workflowId: string, plan: Plan, now: number): { su
   const subtasks = plan.subtasks.map((p, position): Subtask => {
     const before = all.get(p.id);
     if (!before) inserted.add(p.id);
-    const fields = { ...p, position, updatedAt: now };
     if (before && before.removedIn === null && before.description === p.description) {
       const role = before.status === 'pending' ? (roleFor({ complexity: p.complexity, attempts: before.attempts }, ladder) ?? before.role) : before.role;
-      return { ...before, ...fields, role };
+      return { ...before, ...p, position, updatedAt: now, role };
     }
     // New, changed, or brought back: it starts over (earlier outputs stay in its history).
-    return {
-      ...fields,
-      workflowId,
-      status: 'pending',
-      attempts: 1,
-      role: roleFor({ complexity: p.complexity, attempts: 1 }, ladder) ?? 'planner',
-      model: null,
-      feedback: null,
-      output: null,
-      leaseOwner: null,
-      claimedFrom: null,
-    };
+    return freshSubtask(workflowId, p, position, now, ladder);
   });
   const keep = new Set(plan.subtasks.map((p) => p.id));
   const removed = [...all.values()].filter((s) => s.removedIn === null && !keep.has(s.id)).map((s) => s.id);
