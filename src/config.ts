@@ -68,7 +68,7 @@ export interface Config {
     maxContextBytes: number;
     maxDependencyChars: number;
     reviewOutputChars: number;
-    resultChars: number;
+    resultBytes: number;
     maxOutputTokens: { planner: number | undefined; executor: number | undefined };
   };
   prices: Record<string, z.infer<typeof PriceSchema>>;
@@ -157,7 +157,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
       maxContextBytes: c.maxContextBytes ?? 256 * 1024,
       maxDependencyChars: 32_000,
       reviewOutputChars: 24_000,
-      resultChars: 12_000,
+      resultBytes: 6_000,
       maxOutputTokens: { planner: c.plannerMaxOutputTokens, executor: c.executorMaxOutputTokens },
     },
     prices: Object.fromEntries(Object.entries({ ...DEFAULT_PRICES, ...(c.prices ?? {}) }).map(([model, price]) => [model, { ...price }])),

@@ -58,7 +58,7 @@ export function compose(config: Config, overrides: { models?: ModelProvider } = 
       },
       maxOutputTokens: config.limits.maxOutputTokens,
       reviewOutputChars: config.limits.reviewOutputChars,
-      resultChars: config.limits.resultChars,
+      resultBytes: config.limits.resultBytes,
       concurrency: config.concurrency,
       ladder: config.ladder,
       defaultBudget: config.defaultBudget,

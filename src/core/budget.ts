@@ -12,10 +12,17 @@ export function limitOf(budget: TokenBudget, role: Role): number | undefined {
   return role === 'planner' ? budget.planner_tokens : budget.executor_tokens;
 }
 
-/** Input plus output tokens of the completed calls of a role: what its budget has used. */
+/**
+ * What a role's budget has used: the input and output tokens of its completed calls, plus the
+ * reservations of its calls still in flight (so concurrent calls cannot all fit in the same room).
+ */
 export function tokensUsed(calls: readonly ModelCall[], role: Role): number {
   let used = 0;
-  for (const c of calls) if (c.role === role && c.status === 'completed' && c.usage) used += c.usage.input_tokens + c.usage.output_tokens;
+  for (const c of calls) {
+    if (c.role !== role) continue;
+    if (c.status === 'completed' && c.usage) used += c.usage.input_tokens + c.usage.output_tokens;
+    else if (c.status === 'pending') used += c.reservedTokens ?? 0;
+  }
   return used;
 }
 
@@ -38,23 +45,32 @@ export function estimateInput(d: CoreDeps, req: ModelRequest, calls: readonly Mo
   return d.tokens.count(req.instructions) + format + d.tokens.count(req.input);
 }
 
-/** Throws budget_exceeded when the call could take the role past its budget. Loads no tokenizer without a limit. */
-export function enforceBudget(d: CoreDeps, workflowId: string, budget: TokenBudget, req: ModelRequest): void {
-  const limit = limitOf(budget, req.role);
+/**
+ * The tokens a call may take from its role's budget (estimated input plus the answer's cap), or
+ * null when the role has no budget. Loads no tokenizer without a limit.
+ */
+export function reservationFor(d: CoreDeps, workflowId: string, budget: TokenBudget, req: ModelRequest): number | null {
+  if (limitOf(budget, req.role) === undefined) return null;
+  return estimateInput(d, req, d.store.listCalls(workflowId)) + (req.maxOutputTokens ?? DEFAULT_OUTPUT_RESERVE);
+}
+
+/**
+ * Throws budget_exceeded unless `need` more tokens fit next to what the role has used and reserved.
+ * Run it in the transaction that journals the call, so the check and the reservation are one step.
+ */
+export function checkBudget(d: CoreDeps, workflowId: string, budget: TokenBudget, role: Role, need: number): void {
+  const limit = limitOf(budget, role);
   if (limit === undefined) return;
-  const calls = d.store.listCalls(workflowId);
-  const used = tokensUsed(calls, req.role);
-  const input = estimateInput(d, req, calls);
-  const reserve = req.maxOutputTokens ?? DEFAULT_OUTPUT_RESERVE;
-  if (used + input + reserve <= limit) return;
-  const key = req.role === 'planner' ? 'planner_tokens' : 'executor_tokens';
-  const env = req.role === 'planner' ? 'PLANEXEC_PLANNER_TOKEN_BUDGET' : 'PLANEXEC_EXECUTOR_TOKEN_BUDGET';
-  const suggested = Math.ceil((used + input + reserve) * 1.5);
+  const used = tokensUsed(d.store.listCalls(workflowId), role);
+  if (used + need <= limit) return;
+  const key = role === 'planner' ? 'planner_tokens' : 'executor_tokens';
+  const env = role === 'planner' ? 'PLANEXEC_PLANNER_TOKEN_BUDGET' : 'PLANEXEC_EXECUTOR_TOKEN_BUDGET';
+  const suggested = Math.ceil((used + need) * 1.5);
   const n = (x: number) => x.toLocaleString('en-US');
   throw new PlanexecError(
     'budget_exceeded',
-    `The ${req.role} token budget of workflow ${workflowId} would be exceeded: ${n(used)} of ${n(limit)} tokens used, and this call needs about ${n(input + reserve)} (${n(input)} input, ${n(reserve)} reserved for the answer).`,
+    `The ${role} token budget of workflow ${workflowId} would be exceeded: ${n(used)} of ${n(limit)} tokens used or reserved, and this call needs about ${n(need)} (its input estimate plus the answer's cap).`,
     `Raise it with run_workflow ${JSON.stringify({ workflow_id: workflowId, budget: { [key]: suggested } })} (which also resumes the workflow); ${env} sets the default for new workflows. Nothing was sent.`,
-    { role: req.role, used, limit, needed: input + reserve },
+    { role, used, limit, needed: need },
   );
 }

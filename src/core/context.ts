@@ -1,4 +1,5 @@
 // The minimal-context builder: what one executor call sees, and a report of it.
+import { PlanexecError } from './errors.js';
 import { missingDependencies } from './plan.js';
 import type { WorkspaceFile, WorkspaceReader } from './ports.js';
 import { EXECUTOR_INSTRUCTIONS, renderExecutorInput, type DependencyOutput } from './prompts.js';
@@ -23,6 +24,8 @@ export interface FileReport {
   truncated: boolean;
   missing: boolean;
   sha256: string | null;
+  /** Why a file was not shown in full or at all (binary, not a regular file), if so. */
+  note: string | null;
 }
 
 export interface DependencyReport {
@@ -34,6 +37,8 @@ export interface DependencyReport {
 export interface ContextReport {
   files: FileReport[];
   dependencies: DependencyReport[];
+  /** The host's notes for this execution, as shown to the model. */
+  notes: string | null;
 }
 
 /** What one execution saw, as recorded with it: the report plus the provider's count of the prompt. */
@@ -63,15 +68,25 @@ export async function buildExecutorContext(a: BuildContextArgs): Promise<Executo
   let remaining = a.limits.maxContextBytes;
   // Sorted, so subtasks that share files send them in the same order (a shared cacheable prefix).
   for (const path of [...new Set(a.subtask.relevant_files)].sort()) {
-    const file = await a.files.read(path, Math.min(a.limits.maxFileBytes, remaining));
+    let file;
+    try {
+      file = await a.files.read(path, Math.min(a.limits.maxFileBytes, remaining));
+    } catch (error) {
+      // A folder or a special file the planner named: report it, do not fail the subtask over it.
+      // (A path that leaves the workspace root still fails: that is not the planner's to decide.)
+      if (!(error instanceof PlanexecError) || error.code !== 'file_unreadable') throw error;
+      fileReports.push({ path, bytes: 0, sent_bytes: 0, range: [0, 0], truncated: false, missing: true, sha256: null, note: error.message });
+      continue;
+    }
     if (file.kind === 'missing') {
-      fileReports.push({ path, bytes: 0, sent_bytes: 0, range: [0, 0], truncated: false, missing: true, sha256: null });
+      fileReports.push({ path, bytes: 0, sent_bytes: 0, range: [0, 0], truncated: false, missing: true, sha256: null, note: null });
       continue;
     }
     const sent = utf8Bytes(file.content);
     remaining -= sent;
     shown.push(file);
-    fileReports.push({ path, bytes: file.bytes, sent_bytes: sent, range: [0, sent], truncated: file.truncated, missing: false, sha256: file.sha256 });
+    const note = file.binary ? 'binary file: not shown' : null;
+    fileReports.push({ path, bytes: file.bytes, sent_bytes: sent, range: [0, sent], truncated: file.truncated, missing: false, sha256: file.sha256, note });
   }
 
   const byId = new Map(a.all.map((s) => [s.id, s]));
@@ -93,5 +108,5 @@ export async function buildExecutorContext(a: BuildContextArgs): Promise<Executo
     feedback: a.subtask.feedback,
     notes: a.notes,
   });
-  return { instructions: EXECUTOR_INSTRUCTIONS, input, report: { files: fileReports, dependencies: depReports } };
+  return { instructions: EXECUTOR_INSTRUCTIONS, input, report: { files: fileReports, dependencies: depReports, notes: a.notes } };
 }

@@ -14,8 +14,8 @@ export interface CoreSettings {
   maxOutputTokens: Readonly<Record<Role, number | undefined>>;
   /** Characters of one subtask output sent to the planner for review. */
   reviewOutputChars: number;
-  /** Characters of a long text field in one tool result; the rest is paged. */
-  resultChars: number;
+  /** UTF-8 bytes of a long text field (an output) in one tool result; the rest is paged. */
+  resultBytes: number;
   /** Subtasks run_workflow executes at once, unless the call says otherwise. */
   concurrency: number;
   /** The role of each attempt of a routine subtask; past the end, a human decides. */

@@ -6,7 +6,7 @@ import { modelOutputInvalid, PlanexecError } from './errors.js';
 import type { ModelRequest, ModelResponse } from './ports.js';
 import { PLANNER_INSTRUCTIONS, renderRepairInput } from './prompts.js';
 import type { AskHuman, CallPurpose, Role, TokenBudget, Usage } from './types.js';
-import { enforceBudget } from './budget.js';
+import { checkBudget, reservationFor } from './budget.js';
 import { toStrictJsonSchema } from './json-schema.js';
 
 export interface CallMeta {
@@ -48,9 +48,9 @@ export function modelRequest(d: CoreDeps, role: Role, instructions: string, inpu
   return req;
 }
 
-export function beginCall(d: CoreDeps, meta: CallMeta, model: string): number {
+export function beginCall(d: CoreDeps, meta: CallMeta, model: string, reservedTokens: number | null = null): number {
   const { workflowId, subtaskId, purpose, role } = meta;
-  return d.store.beginCall({ workflowId, subtaskId, purpose, role, model, owner: d.owner, startedAt: d.clock.now() });
+  return d.store.beginCall({ workflowId, subtaskId, purpose, role, model, owner: d.owner, startedAt: d.clock.now(), reservedTokens });
 }
 
 export function completeCall(d: CoreDeps, callId: number, response: ModelResponse): void {
@@ -73,8 +73,13 @@ export async function journaledCall(
   req: ModelRequest,
   opts: CallOptions,
 ): Promise<{ callId: number; response: ModelResponse }> {
-  if (meta.budget) enforceBudget(d, meta.workflowId, meta.budget, req);
-  const callId = beginCall(d, meta, req.model);
+  const budget = meta.budget;
+  const need = budget ? reservationFor(d, meta.workflowId, budget, req) : null;
+  // Check and reserve in one transaction: concurrent calls cannot all fit in the same room.
+  const callId = d.store.transaction(() => {
+    if (budget && need !== null) checkBudget(d, meta.workflowId, budget, req.role, need);
+    return beginCall(d, meta, req.model, need);
+  });
   try {
     const response = await d.models.generate({ ...req, signal: opts.signal });
     completeCall(d, callId, response);

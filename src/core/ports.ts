@@ -43,6 +43,8 @@ export interface ModelResponse {
 
 export interface ModelProvider {
   generate(request: ModelRequest): Promise<ModelResponse>;
+  /** Throws (model_unavailable) when no call can succeed whatever is sent, e.g. no API key. */
+  ready?(): void;
 }
 
 export interface WorkflowSummary {
@@ -60,6 +62,8 @@ export interface NewModelCall {
   model: string;
   owner: string;
   startedAt: number;
+  /** Tokens the call may use, held against the budget until its usage is known (null: no budget). */
+  reservedTokens?: number | null;
 }
 
 export interface CallOutcome {
@@ -71,7 +75,7 @@ export interface CallOutcome {
 }
 
 export type WorkflowPatch = Partial<
-  Pick<Workflow, 'phase' | 'planVersion' | 'plannerResponseId' | 'coordinationNotes' | 'budget' | 'lockOwner' | 'lastError' | 'plannerSummary'>
+  Pick<Workflow, 'phase' | 'planVersion' | 'plannerResponseId' | 'coordinationNotes' | 'budget' | 'lockOwner' | 'lastError' | 'plannerSummary' | 'files'>
 >;
 export type SubtaskPatch = Partial<
   Pick<
@@ -154,7 +158,8 @@ export interface WorkflowStore {
   insertDecision(workflowId: string, decision: HumanDecision, via: 'elicitation' | 'host', now: number): void;
 
   upsertOwner(owner: Owner): void;
-  heartbeat(ownerId: string, now: number): void;
+  /** False when the owner row is gone: another process took this one for dead and reaped it. */
+  heartbeat(ownerId: string, now: number): boolean;
   getOwner(id: string): Owner | null;
   listOwners(): Owner[];
   /**

@@ -78,7 +78,7 @@ export function renderThreadState(summary: string, planVersion: number, subtasks
 export function renderReviewInput(planVersion: number, items: ReviewItem[], threadState: string | null = null): string {
   const sections = items.map(({ subtask: s, output, outputTruncated }) => {
     const cut = outputTruncated ? '\n[output cut for length]' : '';
-    return `### Subtask ${s.id}: ${s.title}\nAttempt ${s.attempts} on ${s.model ?? 'unknown model'}. Expected output format: ${s.output_format}\nOutput:\n${output}${cut}`;
+    return `### Subtask ${s.id}: ${s.title}\n${s.description}\nAttempt ${s.attempts} on ${s.model ?? 'unknown model'}. Expected output format: ${s.output_format}\nOutput:\n${output}${cut}`;
   });
   const state = threadState ? `${threadState}\n\n` : '';
   return `Task: review\n${state}Plan version ${planVersion}. Review the results of these ${items.length} subtask(s).\n\n${sections.join('\n\n')}`;

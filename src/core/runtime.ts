@@ -51,7 +51,13 @@ export class Runtime {
 
   /** One heartbeat: stay alive, take back what dead owners held, stop local work of cancelled workflows. */
   tick(): void {
-    this.o.store.heartbeat(this.owner, this.o.clock.now());
+    const now = this.o.clock.now();
+    if (!this.o.store.heartbeat(this.owner, now)) {
+      // Another process took this one for dead (it stalled past the lease) and handed its work over.
+      // Register again, and stop what runs here: its claims and locks belong to others now.
+      this.o.store.upsertOwner({ ...this.o.owner, startedAt: now, heartbeatAt: now });
+      for (const workflowId of this.operations.keys()) this.abort(workflowId, 'this process missed its heartbeat and its work was handed to another process');
+    }
     this.reap();
     for (const workflowId of this.operations.keys()) {
       if (this.o.store.getWorkflow(workflowId)?.phase === 'cancelled') this.abort(workflowId, 'the workflow was cancelled');

@@ -26,6 +26,26 @@ function isLowSurrogate(code: number): boolean {
   return code >= 0xdc00 && code <= 0xdfff;
 }
 
+/**
+ * Like clip, but the page holds at most `maxBytes` bytes of UTF-8. Tool results are bounded this
+ * way: an o200k token is at least one byte, so bytes bound tokens for any script (CJK, base64),
+ * where a character count would not.
+ */
+export function clipBytes(text: string, maxBytes: number, offset = 0): Clipped {
+  let start = Math.min(Math.max(0, offset), text.length);
+  if (start > 0 && start < text.length && isLowSurrogate(text.charCodeAt(start))) start -= 1;
+  let end = start;
+  let bytes = 0;
+  while (end < text.length) {
+    const code = text.codePointAt(end)!;
+    const size = code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+    if (bytes + size > maxBytes) break;
+    bytes += size;
+    end += code >= 0x10000 ? 2 : 1;
+  }
+  return { text: text.slice(start, end), truncated: start > 0 || end < text.length, start, total: text.length };
+}
+
 /** The first line of a request, squeezed to one short line: what every executor is told the work is for. */
 export function goalLine(request: string, max = 160): string {
   const firstLine = request.trim().split(/\r?\n/, 1)[0] ?? '';

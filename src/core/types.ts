@@ -38,6 +38,8 @@ export interface Workflow {
   lastError: string | null;
   /** The compact state summary the planner's current thread started from, after a compaction. */
   plannerSummary: string | null;
+  /** Workspace files the request named (read again if planning is resumed). */
+  files: string[];
   createdAt: number;
   updatedAt: number;
 }
@@ -89,6 +91,8 @@ export interface ModelCall {
   responseId: string | null;
   usage: Usage | null;
   error: string | null;
+  /** Tokens held against the budget while the call is pending. */
+  reservedTokens: number | null;
   startedAt: number;
   endedAt: number | null;
 }
@@ -139,7 +143,7 @@ export interface HumanQuestion {
 }
 
 /** Asks a human; null when there is no answer now (declined, dismissed). Its decision's subtask_id is ignored. */
-export type AskHuman = (question: HumanQuestion) => Promise<Omit<HumanDecision, 'subtask_id'> | null>;
+export type AskHuman = (question: HumanQuestion, signal?: AbortSignal) => Promise<Omit<HumanDecision, 'subtask_id'> | null>;
 
 /** What a plan version changed against the one before it. */
 export interface PlanChanges {

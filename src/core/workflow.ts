@@ -20,6 +20,11 @@ export function findSubtask(workflow: Workflow, subtasks: readonly Subtask[], id
   return s;
 }
 
+/** Cancelled or failed: stopped until run_workflow resumes it. Nothing but a resume moves it on. */
+export function isEnded(phase: Phase): boolean {
+  return phase === 'cancelled' || phase === 'failed';
+}
+
 /** The phase the subtasks' statuses put a workflow in (the explicit end states are set elsewhere). */
 export function derivePhase(subtasks: readonly Subtask[]): Phase {
   if (subtasks.some((s) => s.status === 'needs_human')) return 'needs_human';

@@ -23,14 +23,15 @@ const DECISION_FORM = {
 
 export function humanAsker(server: McpServer, signal: AbortSignal, log: Logger): AskHuman | undefined {
   if (!server.server.getClientCapabilities()?.elicitation) return undefined;
-  return async (q) => {
+  return async (q, workflowSignal) => {
     const message = [
       `planexec: subtask ${q.subtaskId} "${q.title}" of workflow ${q.workflowId} needs your decision.`,
       `Why: ${q.question}`,
       q.output ? `Its latest output begins:\n${q.output}` : 'It has no output yet.',
     ].join('\n\n');
     try {
-      const result = await server.server.elicitInput({ mode: 'form', message, requestedSchema: DECISION_FORM }, { signal, timeout: ANSWER_TIMEOUT_MS });
+      const both = workflowSignal ? AbortSignal.any([signal, workflowSignal]) : signal;
+      const result = await server.server.elicitInput({ mode: 'form', message, requestedSchema: DECISION_FORM }, { signal: both, timeout: ANSWER_TIMEOUT_MS });
       if (result.action !== 'accept' || !result.content) return null;
       const verdict = result.content.decision;
       if (verdict !== 'approve' && verdict !== 'revise' && verdict !== 'cancel') return null;

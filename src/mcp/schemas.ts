@@ -69,12 +69,14 @@ export const FileReport = z.object({
   truncated: z.boolean(),
   missing: z.boolean(),
   sha256: z.string().nullable().describe('sha256 of the bytes sent.'),
+  note: z.string().nullable().describe('Why the file was not shown in full or at all (binary, not a regular file).'),
 });
 
 export const ContextPacket = z.object({
   tokens: z.number().int().describe('Input tokens of the prompt the model saw, as the provider counted them.'),
   files: z.array(FileReport),
   dependencies: z.array(z.object({ subtask_id: z.string(), chars: z.number().int(), truncated: z.boolean() })),
+  notes: z.string().nullable().describe("The host's notes for this execution, as shown to the model."),
 });
 
 export const PlanChanges = z.object({

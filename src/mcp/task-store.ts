@@ -7,6 +7,8 @@ import type { Request, RequestId, Result, Task } from '@modelcontextprotocol/sdk
 import type { Clock, TaskRecord, WorkflowStore } from '../core/ports.js';
 
 export const TASK_POLL_MS = 250;
+/** How long a task is kept after its last update when the client asks for no ttl. */
+export const DEFAULT_TASK_TTL_MS = 24 * 60 * 60_000;
 const PAGE = 20;
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
@@ -27,13 +29,14 @@ export class SqliteTaskStore implements TaskStore {
 
   async createTask(params: CreateTaskOptions, _requestId: RequestId, request: Request): Promise<Task> {
     const now = this.clock.now();
+    this.store.deleteExpiredTasks(now);
     const record: TaskRecord = {
       id: randomBytes(16).toString('hex'),
       workflowId: null,
       owner: this.owner,
       status: 'working',
       statusMessage: null,
-      ttl: params.ttl ?? null,
+      ttl: params.ttl ?? DEFAULT_TASK_TTL_MS,
       pollInterval: params.pollInterval ?? TASK_POLL_MS,
       request: { method: request.method, params: request.params },
       result: null,
@@ -45,8 +48,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async getTask(taskId: string): Promise<Task | null> {
-    this.store.deleteExpiredTasks(this.clock.now());
-    const record = this.store.getTask(taskId);
+    const record = this.live(taskId);
     if (!record) return null;
     if (!TERMINAL.has(record.status) && record.owner === null) this.hooks.onOrphan(record);
     return toTask(record);
@@ -77,6 +79,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async listTasks(cursor?: string): Promise<{ tasks: Task[]; nextCursor?: string }> {
+    this.store.deleteExpiredTasks(this.clock.now());
     if (cursor && !this.store.getTask(cursor)) throw new Error(`Invalid cursor: ${cursor}`);
     const page = this.store.listTasks(PAGE + 1, cursor);
     const tasks = page.slice(0, PAGE).map(toTask);
@@ -103,8 +106,15 @@ export class SqliteTaskStore implements TaskStore {
     return !record || TERMINAL.has(record.status);
   }
 
-  private mustGet(taskId: string): TaskRecord {
+  /** The task, unless its ttl has run out (polling never writes: expired rows are purged elsewhere). */
+  private live(taskId: string): TaskRecord | null {
     const record = this.store.getTask(taskId);
+    if (!record || (record.ttl !== null && record.updatedAt + record.ttl < this.clock.now())) return null;
+    return record;
+  }
+
+  private mustGet(taskId: string): TaskRecord {
+    const record = this.live(taskId);
     if (!record) throw new Error(`Task ${taskId} not found.`);
     return record;
   }

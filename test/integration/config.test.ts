@@ -43,7 +43,7 @@ describe('defaults', () => {
       maxContextBytes: 256 * 1024,
       maxDependencyChars: 32_000,
       reviewOutputChars: 24_000,
-      resultChars: 12_000,
+      resultBytes: 6_000,
       maxOutputTokens: { planner: undefined, executor: undefined },
     });
     expect(config.prices).toEqual(DEFAULT_PRICES);

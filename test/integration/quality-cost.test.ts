@@ -311,9 +311,9 @@ describe('the auditable context packet', () => {
     const ctx = status.subtask.context;
     const sha = (text: string) => createHash('sha256').update(text).digest('hex');
     expect(ctx.files).toEqual([
-      { path: 'src/a.ts', bytes: 20, sent_bytes: 20, range: [0, 20], truncated: false, missing: false, sha256: sha('export const a = 1;\n') },
-      { path: 'src/big.txt', bytes: 500, sent_bytes: 100, range: [0, 100], truncated: true, missing: false, sha256: sha('x'.repeat(100)) },
-      { path: 'src/none.ts', bytes: 0, sent_bytes: 0, range: [0, 0], truncated: false, missing: true, sha256: null },
+      { path: 'src/a.ts', bytes: 20, sent_bytes: 20, range: [0, 20], truncated: false, missing: false, sha256: sha('export const a = 1;\n'), note: null },
+      { path: 'src/big.txt', bytes: 500, sent_bytes: 100, range: [0, 100], truncated: true, missing: false, sha256: sha('x'.repeat(100)), note: null },
+      { path: 'src/none.ts', bytes: 0, sent_bytes: 0, range: [0, 0], truncated: false, missing: true, sha256: null, note: null },
     ]);
     expect(ctx.dependencies).toEqual([{ subtask_id: 'd1', chars: 'OUTPUT-OF-d1'.length, truncated: false }]);
     expect(ctx.tokens).toBe(executorCallsOf('d2')[0]!.usage!.inputTokens);

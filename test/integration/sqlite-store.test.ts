@@ -53,6 +53,7 @@ function workflow(over: Partial<Workflow> = {}): Workflow {
     lockOwner: null,
     lastError: null,
     plannerSummary: null,
+    files: [],
     createdAt: 1_000,
     updatedAt: 1_000,
     ...over,
@@ -209,9 +210,10 @@ describe('migrate', () => {
   it('refuses a database at a newer version than the migrations it knows', () => {
     const db = new Database(':memory:');
     open.push(db);
-    db.pragma('user_version = 7');
-    expect(() => migrate(db)).toThrow(new RegExp(`schema version 7, newer than this planexec knows \\(${MIGRATIONS.length}\\)`));
-    expect(db.pragma('user_version', { simple: true })).toBe(7);
+    const newer = MIGRATIONS.length + 1;
+    db.pragma(`user_version = ${newer}`);
+    expect(() => migrate(db)).toThrow(new RegExp(`schema version ${newer}, newer than this planexec knows \\(${MIGRATIONS.length}\\)`));
+    expect(db.pragma('user_version', { simple: true })).toBe(newer);
   });
 });
 
@@ -314,6 +316,7 @@ describe('SqliteWorkflowStore round trips', () => {
         responseId: null,
         usage: null,
         error: null,
+        reservedTokens: null,
         startedAt: 1_000,
         endedAt: null,
       },
@@ -327,6 +330,7 @@ describe('SqliteWorkflowStore round trips', () => {
         responseId: 'resp_9',
         usage: { input_tokens: 1200, cached_tokens: 1024, output_tokens: 80 },
         error: null,
+        reservedTokens: null,
         endedAt: 1_300,
       }),
     ]);

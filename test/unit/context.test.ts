@@ -4,6 +4,7 @@ import type { MissingFile, WorkspaceFile, WorkspaceReader } from '../../src/core
 import { EXECUTOR_INSTRUCTIONS } from '../../src/core/prompts.js';
 import type { Subtask } from '../../src/core/types.js';
 import { MapWorkspaceReader, sha256Hex } from '../support/fakes.js';
+import { fileUnreadable, pathOutsideRoot } from '../../src/core/errors.js';
 import { subtask, workflow } from './builders.js';
 
 const LIMITS: ContextLimits = { maxFileBytes: 1_000, maxContextBytes: 5_000, maxDependencyChars: 1_000 };
@@ -70,8 +71,8 @@ describe('buildExecutorContext: what the executor sees', () => {
       { path: 'src/b.ts', maxBytes: 1_000 },
     ]);
     expect(ctx.report.files).toEqual([
-      { path: 'src/a.ts', bytes: 19, sent_bytes: 19, range: [0, 19], truncated: false, missing: false, sha256: sha256Hex('export const a = 1;') },
-      { path: 'src/b.ts', bytes: 19, sent_bytes: 19, range: [0, 19], truncated: false, missing: false, sha256: sha256Hex('export const b = 2;') },
+      { path: 'src/a.ts', bytes: 19, sent_bytes: 19, range: [0, 19], truncated: false, missing: false, sha256: sha256Hex('export const a = 1;'), note: null },
+      { path: 'src/b.ts', bytes: 19, sent_bytes: 19, range: [0, 19], truncated: false, missing: false, sha256: sha256Hex('export const b = 2;'), note: null },
     ]);
   });
 
@@ -125,9 +126,9 @@ describe('buildExecutorContext: size caps', () => {
       { path: 'c.txt', maxBytes: 0 },
     ]);
     expect(ctx.report.files).toEqual([
-      { path: 'a.txt', bytes: 8, sent_bytes: 8, range: [0, 8], truncated: false, missing: false, sha256: sha256Hex('aaaaaaaa') },
-      { path: 'b.txt', bytes: 20, sent_bytes: 7, range: [0, 7], truncated: true, missing: false, sha256: sha256Hex('bbbbbbb') },
-      { path: 'c.txt', bytes: 20, sent_bytes: 0, range: [0, 0], truncated: true, missing: false, sha256: sha256Hex('') },
+      { path: 'a.txt', bytes: 8, sent_bytes: 8, range: [0, 8], truncated: false, missing: false, sha256: sha256Hex('aaaaaaaa'), note: null },
+      { path: 'b.txt', bytes: 20, sent_bytes: 7, range: [0, 7], truncated: true, missing: false, sha256: sha256Hex('bbbbbbb'), note: null },
+      { path: 'c.txt', bytes: 20, sent_bytes: 0, range: [0, 0], truncated: true, missing: false, sha256: sha256Hex(''), note: null },
     ]);
     expect(ctx.input).toContain('=== a.txt, 8 bytes ===\naaaaaaaa\n\n=== b.txt, first 7 of 20 bytes ===\nbbbbbbb\n\n=== c.txt, 20 bytes: not shown, the size limit for files in one request is used up ===');
   });
@@ -156,8 +157,8 @@ describe('buildExecutorContext: size caps', () => {
       { path: 'z.txt', maxBytes: 10 },
     ]);
     expect(ctx.report.files).toEqual([
-      { path: 'gone.ts', bytes: 0, sent_bytes: 0, range: [0, 0], truncated: false, missing: true, sha256: null },
-      { path: 'z.txt', bytes: 10, sent_bytes: 10, range: [0, 10], truncated: false, missing: false, sha256: sha256Hex('z'.repeat(10)) },
+      { path: 'gone.ts', bytes: 0, sent_bytes: 0, range: [0, 0], truncated: false, missing: true, sha256: null, note: null },
+      { path: 'z.txt', bytes: 10, sent_bytes: 10, range: [0, 10], truncated: false, missing: false, sha256: sha256Hex('z'.repeat(10)), note: null },
     ]);
     expect(ctx.input).not.toContain('gone.ts');
   });
@@ -171,7 +172,7 @@ describe('buildExecutorContext: size caps', () => {
     const t = subtask('t', 'pending', { relevant_files: ['img.png'] });
     const ctx = await buildExecutorContext(args(t, [t], { files: binary }));
     expect(ctx.input).toContain('## Files\n=== img.png, 300 bytes, binary: not shown ===\n\n## Subtask t');
-    expect(ctx.report.files).toEqual([{ path: 'img.png', bytes: 300, sent_bytes: 0, range: [0, 0], truncated: true, missing: false, sha256: sha256Hex('') }]);
+    expect(ctx.report.files).toEqual([{ path: 'img.png', bytes: 300, sent_bytes: 0, range: [0, 0], truncated: true, missing: false, sha256: sha256Hex(''), note: 'binary file: not shown' }]);
   });
 
   it('buildExecutorContext cuts a dependency output at maxDependencyChars and says so', async () => {
@@ -191,10 +192,21 @@ describe('buildExecutorContext: size caps', () => {
 });
 
 describe('buildExecutorContext: report and preconditions', () => {
-  it('buildExecutorContext reports files and dependencies only; token counts come from the provider', async () => {
+  it('buildExecutorContext reports files, dependencies and the host notes; token counts come from the provider', async () => {
     const t = subtask('t', 'pending');
-    const ctx = await buildExecutorContext(args(t, [t]));
-    expect(ctx.report).toEqual({ files: [], dependencies: [] });
+    expect((await buildExecutorContext(args(t, [t]))).report).toEqual({ files: [], dependencies: [], notes: null });
+    expect((await buildExecutorContext(args(t, [t], { notes: 'Keep it short.' }))).report.notes).toBe('Keep it short.');
+  });
+
+  it('buildExecutorContext reports a folder among the relevant files instead of failing the subtask', async () => {
+    const t = subtask('t', 'pending', { relevant_files: ['src'] });
+    const folder = { read: async () => { throw fileUnreadable('src', 'it is not a regular file'); } };
+    const ctx = await buildExecutorContext(args(t, [t], { files: folder }));
+    expect(ctx.report.files).toEqual([
+      { path: 'src', bytes: 0, sent_bytes: 0, range: [0, 0], truncated: false, missing: true, sha256: null, note: "File 'src' cannot be read: it is not a regular file." },
+    ]);
+    const outside = { read: async () => { throw pathOutsideRoot('../x', 'it leaves the root'); } };
+    await expect(buildExecutorContext(args(subtask('u', 'pending', { relevant_files: ['../x'] }), [], { files: outside }))).rejects.toThrow(/not allowed/);
   });
 
   it('buildExecutorContext refuses a subtask whose dependencies are not completed or approved, before reading files', async () => {

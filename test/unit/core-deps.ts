@@ -13,7 +13,7 @@ export const SETTINGS: CoreSettings = {
   context: { maxFileBytes: 64 * 1024, maxContextBytes: 256 * 1024, maxDependencyChars: 32_000 },
   maxOutputTokens: { planner: undefined, executor: undefined },
   reviewOutputChars: 24_000,
-  resultChars: 12_000,
+  resultBytes: 6_000,
   concurrency: 4,
   ladder: ['executor', 'executor', 'planner'],
   defaultBudget: {},

@@ -43,6 +43,7 @@ const journalRow = (over: Partial<ModelCall>): ModelCall => ({
   responseId: null,
   usage: null,
   error: null,
+  reservedTokens: null,
   startedAt: 0,
   endedAt: null,
   ...over,

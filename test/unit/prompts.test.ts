@@ -69,7 +69,7 @@ describe('renderRepairInput', () => {
 });
 
 describe('renderReviewInput', () => {
-  it('renderReviewInput gives each subtask its attempt, model, format and output, and marks a cut output', () => {
+  it('renderReviewInput gives each subtask its description, attempt, model, format and output, and marks a cut output', () => {
     const items = [
       { subtask: subtask('s1', 'completed', { attempts: 2, model: 'gpt-5.4-mini' }), output: 'diff one', outputTruncated: false },
       { subtask: subtask('s2', 'completed', { output_format: 'a markdown list' }), output: 'partial', outputTruncated: true },
@@ -77,8 +77,8 @@ describe('renderReviewInput', () => {
     expect(renderReviewInput(3, items)).toBe(
       [
         'Task: review\nPlan version 3. Review the results of these 2 subtask(s).',
-        '### Subtask s1: Title of s1\nAttempt 2 on gpt-5.4-mini. Expected output format: a unified diff\nOutput:\ndiff one',
-        '### Subtask s2: Title of s2\nAttempt 1 on unknown model. Expected output format: a markdown list\nOutput:\npartial\n[output cut for length]',
+        '### Subtask s1: Title of s1\nDescription of s1\nAttempt 2 on gpt-5.4-mini. Expected output format: a unified diff\nOutput:\ndiff one',
+        '### Subtask s2: Title of s2\nDescription of s2\nAttempt 1 on unknown model. Expected output format: a markdown list\nOutput:\npartial\n[output cut for length]',
       ].join('\n\n'),
     );
   });

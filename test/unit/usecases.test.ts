@@ -144,8 +144,9 @@ describe('executeSubtask', () => {
       usage: { calls: 1, input_tokens: 321, cached_tokens: 0, output_tokens: 12 },
       context: {
         tokens: 321,
-        files: [{ path: 'src/a.ts', bytes: 19, sent_bytes: 19, range: [0, 19], truncated: false, missing: false, sha256: sha256Hex('export const a = 1;') }],
+        files: [{ path: 'src/a.ts', bytes: 19, sent_bytes: 19, range: [0, 19], truncated: false, missing: false, sha256: sha256Hex('export const a = 1;'), note: null }],
         dependencies: [],
+        notes: null,
       },
       phase: 'executing',
       ready: ['s2'],
@@ -218,7 +219,7 @@ describe('executeSubtask', () => {
   });
 
   it('executeSubtask cuts a long output in its result and says how to page through the rest', async () => {
-    const d = setup({ settings: { resultChars: 10 } });
+    const d = setup({ settings: { resultBytes: 10 } });
     const id = await planned3(d);
     d.models.push({ text: '0123456789ABCDEF' });
     const result = await executeSubtask(d, { workflow_id: id });
@@ -348,7 +349,7 @@ describe('workflowStatus', () => {
   });
 
   it('workflowStatus pages through a subtask output from an offset', async () => {
-    const d = setup({ settings: { resultChars: 4 } });
+    const d = setup({ settings: { resultBytes: 4 } });
     const id = await planned3(d);
     d.models.push({ text: 'abcdefghij' });
     await executeSubtask(d, { workflow_id: id });

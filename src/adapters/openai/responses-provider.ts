@@ -20,7 +20,7 @@ export class OpenAIResponsesProvider implements ModelProvider {
 
   constructor(private readonly opts: OpenAIProviderOptions) {}
 
-  private connect(): Promise<{ sdk: Sdk; client: OpenAIClient }> {
+  ready(): void {
     if (!this.opts.apiKey) {
       throw new ModelUnavailableError(
         'no_api_key',
@@ -28,6 +28,10 @@ export class OpenAIResponsesProvider implements ModelProvider {
         'Add OPENAI_API_KEY (and OPENAI_BASE_URL for another OpenAI-compatible endpoint) to the env of the planexec entry in your MCP host config, then restart the server.',
       );
     }
+  }
+
+  private connect(): Promise<{ sdk: Sdk; client: OpenAIClient }> {
+    this.ready();
     this.sdk ??= import('openai').then((sdk) => ({
       sdk,
       client: new sdk.default({

@@ -6,13 +6,14 @@ import * as leases from './migrations/003-leases-and-tasks.js';
 import * as decisions from './migrations/004-decisions.js';
 import * as plannerSummary from './migrations/005-planner-summary.js';
 import * as planVersions from './migrations/006-plan-versions.js';
+import * as reservations from './migrations/007-reservations-and-files.js';
 
 export interface Migration {
   name: string;
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [initial, executions, leases, decisions, plannerSummary, planVersions];
+export const MIGRATIONS: readonly Migration[] = [initial, executions, leases, decisions, plannerSummary, planVersions, reservations];
 
 /** Applies the migrations this database has not seen, each in its own transaction. Returns the names applied. */
 export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): string[] {

@@ -47,6 +47,7 @@ const WORKFLOW_COLUMNS: Record<keyof WorkflowPatch, string> = {
   lockOwner: 'lock_owner',
   lastError: 'last_error',
   plannerSummary: 'planner_summary',
+  files: 'files',
 };
 
 const SUBTASK_COLUMNS: Record<keyof SubtaskPatch, string> = {
@@ -101,11 +102,11 @@ export class SqliteWorkflowStore implements WorkflowStore {
     this.transaction(() =>
       this.stmt(
         `INSERT INTO workflows (id, request, goal, context, phase, plan_version, planner_response_id, coordination_notes, budget,
-                                lock_owner, last_error, planner_summary, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                                lock_owner, last_error, planner_summary, files, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         w.id, w.request, w.goal, w.context, w.phase, w.planVersion, w.plannerResponseId, w.coordinationNotes, JSON.stringify(w.budget),
-        w.lockOwner, w.lastError, w.plannerSummary, w.createdAt, w.updatedAt,
+        w.lockOwner, w.lastError, w.plannerSummary, JSON.stringify(w.files), w.createdAt, w.updatedAt,
       ),
     );
   }
@@ -118,7 +119,7 @@ export class SqliteWorkflowStore implements WorkflowStore {
   listWorkflows(limit: number): WorkflowSummary[] {
     const rows = this.stmt(
       `SELECT w.*, COUNT(s.id) AS subtask_count, COALESCE(SUM(s.status IN ('completed','approved')), 0) AS done_count
-       FROM workflows w LEFT JOIN subtasks s ON s.workflow_id = w.id
+       FROM workflows w LEFT JOIN subtasks s ON s.workflow_id = w.id AND s.removed_in IS NULL
        GROUP BY w.id ORDER BY w.updated_at DESC, w.id LIMIT ?`,
     ).all(limit) as Row[];
     return rows.map((r) => ({ workflow: workflowFromRow(r), subtasks: Number(r.subtask_count), done: Number(r.done_count) }));
@@ -186,9 +187,9 @@ export class SqliteWorkflowStore implements WorkflowStore {
   beginCall(c: NewModelCall): number {
     return this.transaction(() => {
       const info = this.stmt(
-        `INSERT INTO model_calls (workflow_id, subtask_id, role, purpose, model, status, owner, started_at)
-         VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
-      ).run(c.workflowId, c.subtaskId, c.role, c.purpose, c.model, c.owner, c.startedAt);
+        `INSERT INTO model_calls (workflow_id, subtask_id, role, purpose, model, status, owner, started_at, reserved_tokens)
+         VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
+      ).run(c.workflowId, c.subtaskId, c.role, c.purpose, c.model, c.owner, c.startedAt, c.reservedTokens ?? null);
       return Number(info.lastInsertRowid);
     });
   }
@@ -269,8 +270,8 @@ export class SqliteWorkflowStore implements WorkflowStore {
     );
   }
 
-  heartbeat(ownerId: string, now: number): void {
-    this.transaction(() => this.stmt('UPDATE owners SET heartbeat_at = ? WHERE id = ?').run(now, ownerId));
+  heartbeat(ownerId: string, now: number): boolean {
+    return this.transaction(() => this.stmt('UPDATE owners SET heartbeat_at = ? WHERE id = ?').run(now, ownerId).changes === 1);
   }
 
   getOwner(id: string): Owner | null {
@@ -362,6 +363,7 @@ function workflowFromRow(r: Row): Workflow {
     lockOwner: str(r.lock_owner),
     lastError: str(r.last_error),
     plannerSummary: str(r.planner_summary),
+    files: JSON.parse(String(r.files ?? '[]')) as string[],
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
   };
@@ -443,6 +445,7 @@ function callFromRow(r: Row): ModelCall {
       ? { input_tokens: Number(r.input_tokens), cached_tokens: Number(r.cached_tokens ?? 0), output_tokens: Number(r.output_tokens ?? 0) }
       : null,
     error: str(r.error),
+    reservedTokens: r.reserved_tokens === null || r.reserved_tokens === undefined ? null : Number(r.reserved_tokens),
     startedAt: Number(r.started_at),
     endedAt: r.ended_at === null ? null : Number(r.ended_at),
   };

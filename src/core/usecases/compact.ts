@@ -2,7 +2,8 @@
 // (PLANEXEC_COMPACT_AT of the planner context limit, or of the planner budget), the planner first
 // writes a compact state summary, and the thread starts over from it.
 import { z } from 'zod';
-import { threadTokens } from '../budget.js';
+import { threadTokens, tokensUsed } from '../budget.js';
+import { modelOutputInvalid } from '../errors.js';
 import type { CoreDeps } from '../deps.js';
 import { structuredPlannerCall, type CallOptions } from '../journal.js';
 import { COMPACT_INPUT } from '../prompts.js';
@@ -12,10 +13,15 @@ export const CompactionSchema = z.object({
   summary: z.string().describe('The compact state summary a fresh conversation continues from.'),
 });
 
-/** The input-token size at which the planner thread is compacted first, or null when nothing bounds it. */
+/**
+ * The input size at which the planner thread is compacted first: `at` of the smaller of the
+ * configured context limit and what is left of the planner budget; null when neither bounds it.
+ */
 export function compactionThreshold(d: CoreDeps, workflow: Workflow): number | null {
-  const base = d.settings.compaction.contextLimit ?? workflow.budget.planner_tokens;
-  return base === undefined ? null : Math.floor(base * d.settings.compaction.at);
+  const limit = workflow.budget.planner_tokens;
+  const left = limit === undefined ? undefined : Math.max(0, limit - tokensUsed(d.store.listCalls(workflow.id), 'planner'));
+  const bounds = [d.settings.compaction.contextLimit, left].filter((x): x is number => x !== undefined);
+  return bounds.length ? Math.floor(Math.min(...bounds) * d.settings.compaction.at) : null;
 }
 
 /**
@@ -39,6 +45,9 @@ export async function compactIfNeeded(d: CoreDeps, workflow: Workflow, nextInput
     (value) => (value.summary.trim() ? [] : ['The summary is empty.']),
     opts,
   );
+  if (answer.problems.length) {
+    throw modelOutputInvalid('The planner could not write a state summary of its thread.', 'Nothing changed; retry. Raising PLANEXEC_PLANNER_CONTEXT_LIMIT postpones compaction.');
+  }
   const patch = { plannerResponseId: null, plannerSummary: answer.value.summary };
   d.store.updateWorkflow(workflow.id, patch, d.clock.now());
   return { ...workflow, ...patch };

@@ -6,7 +6,7 @@ import { invalidInput, invalidTransition } from '../errors.js';
 import { roleFor } from '../routing.js';
 import { clip } from '../text.js';
 import type { AskHuman, HumanDecision, Subtask, Workflow } from '../types.js';
-import { derivePhase, findSubtask, loadWorkflow } from '../workflow.js';
+import { derivePhase, findSubtask, isEnded, loadWorkflow } from '../workflow.js';
 
 const DECIDABLE = new Set(['needs_human', 'completed']);
 const QUESTION_OUTPUT_CHARS = 1_500;
@@ -39,13 +39,15 @@ export function applyDecisions(d: CoreDeps, workflowId: string, decisions: Human
       d.store.insertDecision(workflowId, decision, via, now);
       if (decision.verdict === 'approve') d.store.updateSubtask(workflowId, s.id, { status: 'approved', feedback: null }, now);
       else if (decision.verdict === 'revise') {
-        const attempts = Math.min(s.attempts + 1, ladder.length);
-        const role = roleFor({ complexity: s.complexity, attempts }, ladder) ?? 'planner';
+        // A human can grant an attempt past the ladder: it runs on the last rung.
+        const attempts = s.attempts + 1;
+        const role = roleFor({ complexity: s.complexity, attempts }, ladder) ?? ladder.at(-1) ?? 'planner';
         d.store.updateSubtask(workflowId, s.id, { status: 'pending', attempts, role, feedback: decision.feedback.trim() || s.feedback }, now);
       } else cancelled = true;
     }
     const after = d.store.listSubtasks(workflowId);
-    const phase = cancelled ? 'cancelled' : derivePhase(after);
+    // A decision that lands after cancel_workflow (or a failure) does not reopen the workflow.
+    const phase = cancelled ? 'cancelled' : isEnded(workflow.phase) ? workflow.phase : derivePhase(after);
     d.store.updateWorkflow(workflowId, { phase }, now);
     return { workflow: { ...workflow, phase }, subtasks: after };
   });
@@ -55,20 +57,20 @@ export function applyDecisions(d: CoreDeps, workflowId: string, decisions: Human
  * Asks the human about each subtask of `ids` that needs a decision, applying each answer as it
  * comes. Stops at a cancel. Returns the decisions made.
  */
-export async function askAbout(d: CoreDeps, workflowId: string, ids: string[], ask: AskHuman): Promise<HumanDecision[]> {
+export async function askAbout(d: CoreDeps, workflowId: string, ids: string[], ask: AskHuman, signal?: AbortSignal): Promise<HumanDecision[]> {
   const made: HumanDecision[] = [];
   for (const id of ids) {
     const { workflow, subtasks } = loadWorkflow(d, workflowId);
     const s = subtasks.find((x) => x.id === id);
-    if (!s || s.status !== 'needs_human' || workflow.phase === 'cancelled') continue;
+    if (!s || s.status !== 'needs_human' || isEnded(workflow.phase) || signal?.aborted) continue;
     const answer = await ask({
       workflowId,
       subtaskId: s.id,
       title: s.title,
       question: s.feedback ?? 'The planner asked for a human decision.',
       output: clip(s.output ?? '', QUESTION_OUTPUT_CHARS).text,
-    });
-    if (!answer) continue;
+    }, signal);
+    if (!answer || signal?.aborted) continue;
     const decision = { ...answer, subtask_id: s.id };
     applyDecisions(d, workflowId, [decision], 'elicitation');
     made.push(decision);

@@ -1,9 +1,10 @@
 import type { CoreDeps } from '../deps.js';
 import { fileUnreadable, invalidInput, modelOutputInvalid } from '../errors.js';
-import { structuredPlannerCall, type CallOptions, type CallUsage, type StructuredResult } from '../journal.js';
+import { toStrictJsonSchema } from '../json-schema.js';
+import { modelRequest, structuredPlannerCall, type CallOptions, type CallUsage, type StructuredResult } from '../journal.js';
 import { PlanSchema, readySubtasks, relativePathProblem, validatePlan, type Plan } from '../plan.js';
-import type { WorkspaceFile } from '../ports.js';
-import { renderPlanInput } from '../prompts.js';
+import type { ModelRequest, WorkspaceFile } from '../ports.js';
+import { PLANNER_INSTRUCTIONS, renderPlanInput } from '../prompts.js';
 import { roleFor } from '../routing.js';
 import { goalLine, utf8Bytes } from '../text.js';
 import type { Phase, PlanChanges, PlannedSubtask, PlanRecord, Role, Subtask, TokenBudget, Workflow } from '../types.js';
@@ -45,6 +46,7 @@ export async function planTask(d: CoreDeps, input: PlanTaskInput, opts: CallOpti
   }
   const request = input.request?.trim() ?? '';
   if (!request) throw invalidInput('request is empty.', 'Describe the feature or change to plan in `request` (or pass workflow_id and feedback to revise a plan).');
+  d.models.ready?.();
   const files = await readPlanFiles(d, input.files ?? []);
 
   const workflowId = d.ids.workflowId();
@@ -99,6 +101,7 @@ export function newWorkflow(id: string, request: string, context: string | null,
     lockOwner: null,
     lastError: null,
     plannerSummary: null,
+    files: [],
     createdAt: now,
     updatedAt: now,
   };
@@ -116,6 +119,11 @@ export async function requestPlan(
 ): Promise<StructuredResult<Plan>> {
   opts.onProgress?.({ message: `planning on ${d.settings.models.planner}`, progress: 0 });
   return planCall(d, workflowId, budget, renderPlanInput(request, context, files), null, 'Nothing was stored. Retry, or make the request narrower (fewer, larger pieces of work).', opts);
+}
+
+/** The request a new workflow's plan call sends (for checks made before it is sent). */
+export function planRequest(d: CoreDeps, request: string, context: string | null, files: WorkspaceFile[]): ModelRequest {
+  return { ...modelRequest(d, 'planner', PLANNER_INSTRUCTIONS, renderPlanInput(request, context, files)), format: { name: 'plan', schema: toStrictJsonSchema(PlanSchema) } };
 }
 
 /** A planner call answered in the plan schema, with its repair round; `hint` goes with the error if the plan stays invalid. */

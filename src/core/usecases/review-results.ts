@@ -5,10 +5,10 @@ import { renderReviewInput, renderThreadState } from '../prompts.js';
 import { compactIfNeeded } from './compact.js';
 import { ReviewSchema, worstVerdict, type Review } from '../review.js';
 import { roleFor } from '../routing.js';
-import { clip } from '../text.js';
+import { clip, clipBytes } from '../text.js';
 import type { HumanDecision, Phase, ReviewRecord, Subtask, Verdict, Workflow } from '../types.js';
 import { applyDecisions, askAbout } from './decide.js';
-import { derivePhase, loadWorkflow, nextStep, withWorkflowLock } from '../workflow.js';
+import { derivePhase, isEnded, loadWorkflow, nextStep, withWorkflowLock } from '../workflow.js';
 
 export interface ReviewResultsInput {
   workflow_id: string;
@@ -33,7 +33,7 @@ export interface ReviewResultsResult {
 
 export async function reviewResults(d: CoreDeps, input: ReviewResultsInput, opts: CallOptions = {}): Promise<ReviewResultsResult> {
   const { workflow, subtasks } = loadWorkflow(d, input.workflow_id);
-  if (workflow.phase === 'cancelled' || workflow.phase === 'failed') {
+  if (isEnded(workflow.phase)) {
     throw invalidTransition(`Workflow ${workflow.id} is ${workflow.phase}.`, `Resume it with run_workflow {"workflow_id":"${workflow.id}"}.`);
   }
   if (input.decisions?.length) {
@@ -104,7 +104,7 @@ async function review(d: CoreDeps, workflow: Workflow, batch: Subtask[], opts: C
     const all = d.store.listSubtasks(workflow.id);
     const phase = derivePhase(all);
     const current = d.store.getWorkflow(workflow.id)!;
-    const kept = current.phase === 'cancelled' || current.phase === 'failed' ? current.phase : phase;
+    const kept = isEnded(current.phase) ? current.phase : phase;
     d.store.updateWorkflow(workflow.id, { phase: kept, plannerResponseId: answer.responseId }, now);
     return { workflow: { ...current, phase: kept, plannerResponseId: answer.responseId }, subtasks: all, reviews };
   });
@@ -113,14 +113,16 @@ async function review(d: CoreDeps, workflow: Workflow, batch: Subtask[], opts: C
 
   // Subtasks that now need a human: ask right away when the host can.
   const needHuman = after.subtasks.filter((s) => s.status === 'needs_human' && wanted.has(s.id)).map((s) => s.id);
-  const decisions = opts.askHuman && needHuman.length ? await askAbout(d, workflow.id, needHuman, opts.askHuman) : [];
+  // The form closes if the workflow is cancelled meanwhile (opts.signal is the tracked operation's).
+  const decisions = opts.askHuman && needHuman.length ? await askAbout(d, workflow.id, needHuman, opts.askHuman, opts.signal) : [];
   const final = decisions.length ? loadWorkflow(d, workflow.id) : after;
 
   return {
     workflow_id: workflow.id,
+    // Feedback is stored whole (the executor sees it all); the result shows a bounded part of each.
     // With no review left to apply (all re-executed meanwhile, or none given), the planner's own verdict stands.
     verdict: reviews.length ? worstVerdict(reviews.map((r) => r.verdict)) : answer.value.verdict,
-    reviews,
+    reviews: reviews.map((r) => ({ ...r, feedback: boundedFeedback(r.feedback) })),
     unreviewed: batch.filter((s) => !bySubtask.has(s.id)).map((s) => s.id),
     decisions,
     summary: answer.value.summary,
@@ -146,6 +148,13 @@ function decide(d: CoreDeps, workflowId: string, decisions: HumanDecision[]): Re
     usage: sumUsage([]),
     next: nextStep(after.workflow, after.subtasks),
   };
+}
+
+const FEEDBACK_BYTES = 1_000;
+
+function boundedFeedback(text: string): string {
+  const c = clipBytes(text, FEEDBACK_BYTES);
+  return c.truncated ? `${c.text} [cut: the whole feedback is in workflow_status with subtask_id]` : c.text;
 }
 
 function pickBatch(workflowId: string, subtasks: Subtask[], ids: string[] | undefined): Subtask[] {

@@ -10,7 +10,7 @@ import { renderReplanInput, renderThreadState } from '../prompts.js';
 import { roleFor } from '../routing.js';
 import type { PlanChanges, PlanRecord, Subtask, Workflow } from '../types.js';
 import { plannedSubtaskView } from '../views.js';
-import { derivePhase, loadWorkflow, nextStep, withWorkflowLock } from '../workflow.js';
+import { derivePhase, isEnded, loadWorkflow, nextStep, withWorkflowLock } from '../workflow.js';
 import { compactIfNeeded } from './compact.js';
 import { freshSubtask, planCall, type PlanTaskInput, type PlanTaskResult } from './plan-task.js';
 
@@ -28,9 +28,7 @@ export async function revisePlan(d: CoreDeps, input: PlanTaskInput & { workflow_
   }
   if (workflow.planVersion === 0) throw invalidTransition(`Workflow ${workflow.id} has no plan yet.`, `Run it with run_workflow {"workflow_id":"${workflow.id}"}.`);
   const running = subtasks.filter((s) => s.status === 'running');
-  if (running.length) {
-    throw invalidTransition(`Subtasks ${running.map((s) => s.id).join(', ')} are running; the plan cannot change under them.`, 'Wait for them, or stop the workflow with cancel_workflow, then revise.');
-  }
+  if (running.length) throw runningNow(running.map((s) => s.id));
   return withWorkflowLock(d, workflow.id, opts.lockToken, async () =>
     input.confirm_plan_version !== undefined ? confirm(d, workflow, input.confirm_plan_version) : propose(d, workflow, subtasks, feedback, opts),
   );
@@ -50,32 +48,43 @@ async function propose(d: CoreDeps, workflow: Workflow, subtasks: Subtask[], fee
     'The plan is unchanged. Retry with clearer feedback.',
     opts,
   );
+  // Decide against the state as it is now, not as it was before the planner call: a subtask may
+  // have completed (or started) meanwhile.
   const now = d.clock.now();
-  const version = Math.max(...d.store.listPlans(workflow.id).map((p) => p.version)) + 1;
-  const changes = diffPlan(subtasks, answer.value);
-  const record: PlanRecord = { workflowId: workflow.id, version, plan: answer.value, responseId: answer.responseId, status: 'proposed', feedback, changes, createdAt: now };
+  const outcome = d.store.transaction(() => {
+    const fresh = d.store.listSubtasks(workflow.id);
+    const running = fresh.filter((s) => s.status === 'running').map((s) => s.id);
+    const version = Math.max(...d.store.listPlans(workflow.id).map((p) => p.version)) + 1;
+    const changes = diffPlan(fresh, answer.value);
+    const record: PlanRecord = { workflowId: workflow.id, version, plan: answer.value, responseId: answer.responseId, status: 'proposed', feedback, changes, createdAt: now };
+    if (changes.drops_work.length === 0 && running.length === 0) {
+      apply(d, workflow.id, { ...record, status: 'active' }, now, answer.responseId);
+      return { proposed: false as const, changes };
+    }
+    // Dropping work needs an explicit yes, and nothing changes under a running subtask: keep the
+    // revision as a proposal, the plan as it is.
+    for (const p of d.store.listPlans(workflow.id)) if (p.status === 'proposed') d.store.setPlanStatus(workflow.id, p.version, 'discarded');
+    d.store.insertPlan(record);
+    d.store.updateWorkflow(workflow.id, { plannerResponseId: answer.responseId }, now);
+    return { proposed: true as const, changes, version, running };
+  });
+  if (!outcome.proposed) return result(loadWorkflow(d, workflow.id), outcome.changes, answer.usage);
 
-  if (changes.drops_work.length) {
-    // Dropping work needs an explicit yes: keep the revision as a proposal, the plan as it is.
-    d.store.transaction(() => {
-      for (const p of d.store.listPlans(workflow.id)) if (p.status === 'proposed') d.store.setPlanStatus(workflow.id, p.version, 'discarded');
-      d.store.insertPlan(record);
-      d.store.updateWorkflow(workflow.id, { plannerResponseId: answer.responseId }, now);
-    });
-    const projected = project(d, workflow.id, answer.value, now).subtasks;
-    const args = { workflow_id: workflow.id, confirm_plan_version: version };
-    return {
-      ...result(loadWorkflow(d, workflow.id), changes, answer.usage),
-      subtasks: projected.map(plannedSubtaskView),
-      ready: [],
-      coordination_notes: answer.value.coordination_notes,
-      requires_confirmation: true,
-      proposed_version: version,
-      next: `The revision drops completed work (${changes.drops_work.join(', ')}; their outputs stay in their history). Nothing changed yet. To apply it, call plan_task ${JSON.stringify(args)}; to try other feedback, call plan_task with workflow_id and feedback again.`,
-    };
-  }
-  apply(d, workflow.id, { ...record, status: 'active' }, now);
-  return result(loadWorkflow(d, workflow.id), changes, answer.usage);
+  const { changes, version, running } = outcome;
+  const args = { workflow_id: workflow.id, confirm_plan_version: version };
+  const why = [
+    changes.drops_work.length ? `it drops completed work (${changes.drops_work.join(', ')}; their outputs stay in their history)` : '',
+    running.length ? `${running.join(', ')} ${running.length === 1 ? 'is' : 'are'} running` : '',
+  ].filter(Boolean);
+  return {
+    ...result(loadWorkflow(d, workflow.id), changes, answer.usage),
+    subtasks: project(d, workflow.id, answer.value, now).subtasks.map(plannedSubtaskView),
+    ready: [],
+    coordination_notes: answer.value.coordination_notes,
+    requires_confirmation: true,
+    proposed_version: version,
+    next: `The revision is not applied yet: ${why.join(', and ')}. To apply it${running.length ? ' once nothing runs' : ''}, call plan_task ${JSON.stringify(args)}; to try other feedback, call plan_task with workflow_id and feedback again.`,
+  };
 }
 
 function confirm(d: CoreDeps, workflow: Workflow, version: number): PlanTaskResult {
@@ -85,10 +94,21 @@ function confirm(d: CoreDeps, workflow: Workflow, version: number): PlanTaskResu
     throw invalidTransition(`Plan version ${version} of ${workflow.id} is ${record.status}, not proposed.`, 'Only the latest proposed revision can be confirmed.');
   }
   const now = d.clock.now();
-  // The state may have moved on since the proposal: the changes are what it does now.
-  const changes = diffPlan(loadWorkflow(d, workflow.id).subtasks, record.plan as Plan);
-  apply(d, workflow.id, { ...record, status: 'active', changes }, now);
+  const changes = d.store.transaction(() => {
+    const fresh = d.store.listSubtasks(workflow.id);
+    const running = fresh.filter((s) => s.status === 'running').map((s) => s.id);
+    if (running.length) throw runningNow(running);
+    // The state may have moved on since the proposal: the changes are what it does now. The
+    // planner's thread keeps its current head (later reviews stay in it).
+    const current = diffPlan(fresh, record.plan as Plan);
+    apply(d, workflow.id, { ...record, status: 'active', changes: current }, now, undefined);
+    return current;
+  });
   return result(loadWorkflow(d, workflow.id), changes, sumUsage([]));
+}
+
+function runningNow(ids: string[]) {
+  return invalidTransition(`Subtasks ${ids.join(', ')} are running; the plan cannot change under them.`, 'Wait for them, or stop the workflow with cancel_workflow, then revise.');
 }
 
 /** What a new plan changes against the current subtasks. */
@@ -127,8 +147,8 @@ function project(d: CoreDeps, workflowId: string, plan: Plan, now: number): { su
   return { subtasks, removed, inserted };
 }
 
-/** Makes `record` the active plan: one transaction, nothing deleted. */
-function apply(d: CoreDeps, workflowId: string, record: PlanRecord, now: number): void {
+/** Makes `record` the active plan: one transaction, nothing deleted. `head`: the planner thread's new head (undefined: keep it). */
+function apply(d: CoreDeps, workflowId: string, record: PlanRecord, now: number, head: string | undefined): void {
   const plan = record.plan as Plan;
   d.store.transaction(() => {
     for (const p of d.store.listPlans(workflowId)) {
@@ -154,12 +174,12 @@ function apply(d: CoreDeps, workflowId: string, record: PlanRecord, now: number)
     for (const id of removed) d.store.updateSubtask(workflowId, id, { removedIn: record.version }, now);
 
     const current = d.store.getWorkflow(workflowId)!;
-    const ended = current.phase === 'cancelled' || current.phase === 'failed';
+    const ended = isEnded(current.phase);
     d.store.updateWorkflow(
       workflowId,
       {
         planVersion: record.version,
-        plannerResponseId: record.responseId ?? current.plannerResponseId,
+        plannerResponseId: head ?? current.plannerResponseId,
         coordinationNotes: plan.coordination_notes,
         phase: ended ? current.phase : derivePhase(d.store.listSubtasks(workflowId)),
       },

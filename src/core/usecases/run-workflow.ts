@@ -9,9 +9,10 @@ import { readySubtasks } from '../plan.js';
 import type { WorkspaceFile } from '../ports.js';
 import type { Subtask, TokenBudget } from '../types.js';
 import { cacheGroups, runGroups } from '../wave.js';
-import { derivePhase, loadWorkflow, tryLockWorkflow, unlockWorkflow } from '../workflow.js';
+import { derivePhase, isEnded, loadWorkflow, tryLockWorkflow, unlockWorkflow } from '../workflow.js';
 import { executeSubtask, isConcurrent } from './execute-subtask.js';
-import { firstPlan, newWorkflow, readPlanFiles, requestPlan, toSubtasks } from './plan-task.js';
+import { firstPlan, newWorkflow, planRequest, readPlanFiles, requestPlan, toSubtasks } from './plan-task.js';
+import { checkBudget, reservationFor } from '../budget.js';
 import { reviewResults } from './review-results.js';
 import { workflowStatus, type WorkflowStatusResult } from './workflow-status.js';
 
@@ -42,14 +43,20 @@ export async function runWorkflow(d: CoreDeps, input: RunWorkflowInput, opts: Ru
   const concurrency = input.concurrency ?? d.settings.concurrency;
   const token = d.runtime.newLockToken();
   let workflowId: string;
-  let files: WorkspaceFile[] = [];
+  let files: WorkspaceFile[] | null = null;
 
   if (input.request) {
     const request = input.request.trim();
-    files = await readPlanFiles(d, input.files ?? []);
     workflowId = d.ids.workflowId();
     const budget = { ...d.settings.defaultBudget, ...input.budget };
-    d.store.insertWorkflow({ ...newWorkflow(workflowId, request, input.context ?? null, budget, d.clock.now()), lockOwner: token });
+    // What can be checked before anything is stored is checked first: the model is reachable in
+    // principle, the files exist, the plan call fits the budget. (The workflow is stored before
+    // planning so that wait:false can answer with it; a later failure leaves it failed, resumable.)
+    d.models.ready?.();
+    files = await readPlanFiles(d, input.files ?? []);
+    const need = reservationFor(d, workflowId, budget, planRequest(d, request, input.context ?? null, files));
+    if (need !== null) checkBudget(d, workflowId, budget, 'planner', need);
+    d.store.insertWorkflow({ ...newWorkflow(workflowId, request, input.context ?? null, budget, d.clock.now()), lockOwner: token, files: input.files ?? [] });
   } else {
     workflowId = input.workflow_id!;
     const { workflow } = loadWorkflow(d, workflowId);
@@ -70,7 +77,11 @@ export async function runWorkflow(d: CoreDeps, input: RunWorkflowInput, opts: Ru
   try {
     const { workflow } = loadWorkflow(d, workflowId);
     if (workflow.planVersion === 0) await plan(d, workflowId, files, { ...opts, signal: op.signal });
-    await drive(d, workflowId, concurrency, token, { ...opts, signal: op.signal });
+    // drive() gives up when the lock is no longer ours (this process was taken for dead): then
+    // follow whoever has it, and carry on if it is handed back.
+    while (!(await drive(d, workflowId, concurrency, token, { ...opts, signal: op.signal }))) {
+      if (!(await follow(d, workflowId, token, { ...opts, signal: op.signal }))) break;
+    }
   } catch (error) {
     stop(d, workflowId, error, op.signal);
     if (!op.signal.aborted) throw stoppedBy(workflowId, error);
@@ -90,26 +101,31 @@ function resume(d: CoreDeps, workflowId: string, budget: TokenBudget | undefined
   });
 }
 
-async function plan(d: CoreDeps, workflowId: string, files: WorkspaceFile[], opts: CallOptions): Promise<void> {
+/** Plans the workflow; `files` read already, or (on a resume) read again from the workflow's list. */
+async function plan(d: CoreDeps, workflowId: string, files: WorkspaceFile[] | null, opts: CallOptions): Promise<void> {
   const { workflow } = loadWorkflow(d, workflowId);
-  const answer = await requestPlan(d, workflowId, workflow.request, workflow.context, files, workflow.budget, opts);
+  const read = files ?? (await readPlanFiles(d, workflow.files));
+  const answer = await requestPlan(d, workflowId, workflow.request, workflow.context, read, workflow.budget, opts);
   const now = d.clock.now();
   d.store.transaction(() => {
     d.store.insertPlan(firstPlan(workflowId, answer.value, answer.responseId, now));
     d.store.insertSubtasks(toSubtasks(workflowId, answer.value, now, d.settings.ladder));
-    const phase = d.store.getWorkflow(workflowId)?.phase === 'cancelled' ? 'cancelled' : 'executing';
+    const current = d.store.getWorkflow(workflowId)!.phase;
+    const phase = isEnded(current) ? current : 'executing';
     d.store.updateWorkflow(workflowId, { phase, planVersion: 1, plannerResponseId: answer.responseId, coordinationNotes: answer.value.coordination_notes }, now);
   });
 }
 
-async function drive(d: CoreDeps, workflowId: string, concurrency: number, token: string, opts: CallOptions): Promise<void> {
+/** Works the workflow until nothing is left to do (true), or until its lock is no longer ours (false). */
+async function drive(d: CoreDeps, workflowId: string, concurrency: number, token: string, opts: CallOptions): Promise<boolean> {
   const signal = opts.signal!;
   const unjudged = new Map<string, number>();
   for (;;) {
     if (signal.aborted) throw signal.reason;
     d.runtime.reap();
     const { workflow, subtasks } = loadWorkflow(d, workflowId);
-    if (workflow.phase === 'completed' || workflow.phase === 'cancelled' || workflow.phase === 'failed') return;
+    if (workflow.lockOwner !== token) return false;
+    if (isEnded(workflow.phase) || workflow.phase === 'completed') return true;
     const report = (message: string) => opts.onProgress?.(progressOf(subtasks, message));
 
     const completed = subtasks.filter((s) => s.status === 'completed');
@@ -136,7 +152,7 @@ async function drive(d: CoreDeps, workflowId: string, concurrency: number, token
       await sleep(POLL_MS, signal);
       continue;
     }
-    return; // completed, or only subtasks that need a human are left
+    return true; // completed, or only subtasks that need a human are left
   }
 }
 
@@ -178,7 +194,7 @@ async function follow(d: CoreDeps, workflowId: string, token: string, opts: RunO
     // The other run let go. If it ended the workflow (completed, failed, cancelled), report that;
     // if it went away mid-way (its process died), carry on in its place.
     const phase = d.store.getWorkflow(workflowId)?.phase;
-    if (phase === 'completed' || phase === 'failed' || phase === 'cancelled') {
+    if (phase === 'completed' || (phase && isEnded(phase))) {
       unlockWorkflow(d, workflowId, token);
       return false;
     }

@@ -4,7 +4,7 @@ import { costOf, usageByRole, type Cost, type RoleUsage } from '../cost.js';
 import type { CoreDeps } from '../deps.js';
 import { invalidInput } from '../errors.js';
 import { readySubtasks } from '../plan.js';
-import { clip } from '../text.js';
+import { clip, clipBytes } from '../text.js';
 import type { Phase, PlanChanges, Role, Subtask, SubtaskStatus } from '../types.js';
 import { subtaskStatusView, type RunView, type SubtaskStatusView } from '../views.js';
 import { findSubtask, loadWorkflow, nextStep } from '../workflow.js';
@@ -70,6 +70,12 @@ export interface WorkflowStatusResult {
 }
 
 const RECENT = 20;
+const FEEDBACK_BYTES = 2_000;
+
+function bounded(text: string, bytes: number): string {
+  const c = clipBytes(text, bytes);
+  return c.truncated ? `${c.text} [cut: ${c.total} characters in all]` : c.text;
+}
 const REQUEST_CHARS = 2_000;
 
 export function workflowStatus(d: CoreDeps, input: WorkflowStatusInput): WorkflowStatusResult {
@@ -111,7 +117,7 @@ export function workflowStatus(d: CoreDeps, input: WorkflowStatusInput): Workflo
 
 function detail(d: CoreDeps, s: Subtask, workflowId: string, offset: number): SubtaskDetail {
   const executions = d.store.listExecutions(workflowId, s.id);
-  const page = clip(s.output ?? '', d.settings.resultChars, offset);
+  const page = clipBytes(s.output ?? '', d.settings.resultBytes, offset);
   const end = page.start + page.text.length;
   const rest = end < page.total ? `\n\n[output continues: ${page.total - end} more characters. Next page: workflow_status ${JSON.stringify({ workflow_id: workflowId, subtask_id: s.id, offset: end })}]` : '';
   return {
@@ -125,7 +131,7 @@ function detail(d: CoreDeps, s: Subtask, workflowId: string, offset: number): Su
     depends_on: s.depends_on,
     relevant_files: s.relevant_files,
     output_format: s.output_format,
-    feedback: s.feedback,
+    feedback: s.feedback === null ? null : bounded(s.feedback, FEEDBACK_BYTES),
     output: page.text + rest,
     output_offset: page.start,
     output_total: page.total,

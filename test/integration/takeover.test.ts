@@ -1,0 +1,111 @@
+// Two planexec processes on one database, played in one test with two stores and runtimes over the
+// same file and a clock the test moves: a process that stalls past its lease is taken for dead,
+// and what it held goes to the other; when it wakes up, it must not undo that.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase, SqliteWorkflowStore } from '../../src/adapters/sqlite/sqlite-store.js';
+import type { CoreDeps } from '../../src/core/deps.js';
+import type { ModelProvider, ModelRequest, ModelResponse } from '../../src/core/ports.js';
+import { Runtime } from '../../src/core/runtime.js';
+import { executeSubtask } from '../../src/core/usecases/execute-subtask.js';
+import { planTask } from '../../src/core/usecases/plan-task.js';
+import { tryLockWorkflow } from '../../src/core/workflow.js';
+import { MapWorkspaceReader, SequentialIds, WordTokenCounter } from '../support/fakes.js';
+import { planned } from '../unit/builders.js';
+import { SETTINGS } from '../unit/core-deps.js';
+
+const LEASE = 15_000;
+const PLAN = JSON.stringify({ subtasks: [planned('s1'), planned('s2', ['s1'])], coordination_notes: '' });
+
+/** Answers plans at once; an executor call waits for `gate` and fails if its signal aborts first. */
+class GatedModels implements ModelProvider {
+  private n = 0;
+  constructor(
+    private readonly name: string,
+    private readonly gate: Promise<void> = Promise.resolve(),
+  ) {}
+  async generate(req: ModelRequest): Promise<ModelResponse> {
+    if (!req.format) {
+      await new Promise<void>((resolve, reject) => {
+        if (req.signal?.aborted) return reject(new Error('aborted'));
+        req.signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+        void this.gate.then(resolve);
+      });
+    }
+    const text = req.format ? PLAN : `OUTPUT-${this.name}`;
+    return { responseId: `${this.name}-r${++this.n}`, text, usage: { input_tokens: 100, cached_tokens: 0, output_tokens: 10 } };
+  }
+}
+
+let dir: string;
+const clock = { t: 1_000_000, now() { return this.t; } };
+const stores: SqliteWorkflowStore[] = [];
+
+function process(name: string, models: ModelProvider): CoreDeps {
+  const store = new SqliteWorkflowStore(openDatabase(join(dir, 'state.db')));
+  stores.push(store);
+  const runtime = new Runtime({ store, clock, probe: { isRunning: () => null }, owner: { id: name, host: 'host', pid: 1 }, leaseMs: LEASE });
+  store.upsertOwner({ id: name, host: 'host', pid: 1, startedAt: clock.t, heartbeatAt: clock.t });
+  return { store, models, files: new MapWorkspaceReader({}), tokens: new WordTokenCounter(), clock, ids: new SequentialIds(`wf-${name}-`), owner: name, runtime, settings: SETTINGS };
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'planexec-takeover-'));
+});
+afterEach(() => {
+  for (const s of stores.splice(0)) s.db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const waitFor = async (condition: () => boolean) => {
+  for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 2));
+};
+
+describe('a process taken for dead while it still works', () => {
+  it('loses its subtask to the other process; its late answer goes to the history only, and the subtask ends with one current result', async () => {
+    let release!: () => void;
+    const a = process('A', new GatedModels('A', new Promise<void>((r) => (release = r))));
+    const b = process('B', new GatedModels('B'));
+    const { workflow_id } = await planTask(a, { request: 'Build it' });
+    const late = executeSubtask(a, { workflow_id, subtask_id: 's1' });
+    await waitFor(() => a.store.listSubtasks(workflow_id)[0]!.status === 'running');
+
+    // A stalls past its lease; B's heartbeat takes it for dead and takes back the claim.
+    clock.t += LEASE + 5_000;
+    b.runtime.tick();
+    expect(b.store.getOwner('A')).toBeNull();
+    expect(b.store.listSubtasks(workflow_id)[0]).toMatchObject({ status: 'pending', leaseOwner: null });
+    const done = await executeSubtask(b, { workflow_id, subtask_id: 's1' });
+    expect(done.output).toBe('OUTPUT-B');
+
+    release();
+    await expect(late).rejects.toThrow(/taken over by another process/);
+    const s1 = b.store.listSubtasks(workflow_id)[0]!;
+    expect(s1).toMatchObject({ status: 'completed', output: 'OUTPUT-B', leaseOwner: null });
+    expect(b.store.listExecutions(workflow_id, 's1').map((e) => e.output)).toEqual(['OUTPUT-B', 'OUTPUT-A']);
+    // Reaping marked A's call abandoned; its answer then arrived, so its real usage is recorded (it was billed).
+    expect(b.store.listCalls(workflow_id).filter((c) => c.subtaskId === 's1').map((c) => `${c.owner}:${c.status}`)).toEqual(['A:completed', 'B:completed']);
+  });
+
+  it('on its next heartbeat registers again and aborts what it runs, leaving the other process\'s state alone', async () => {
+    const a = process('A', new GatedModels('A', new Promise<void>(() => undefined)));
+    const b = process('B', new GatedModels('B'));
+    const { workflow_id } = await planTask(a, { request: 'Build it' });
+    const stalled = executeSubtask(a, { workflow_id, subtask_id: 's1' });
+    await waitFor(() => a.store.listSubtasks(workflow_id)[0]!.status === 'running');
+    clock.t += LEASE + 5_000;
+    b.runtime.tick();
+    expect(tryLockWorkflow(b, workflow_id, 'B/1')).toBe(true);
+    await executeSubtask(b, { workflow_id, subtask_id: 's1' });
+
+    a.runtime.tick();
+    await expect(stalled).rejects.toThrow(/aborted/);
+    expect(a.store.getOwner('A')).not.toBeNull();
+    expect(b.runtime.isAlive('A')).toBe(true);
+    expect(a.store.listSubtasks(workflow_id)[0]).toMatchObject({ status: 'completed', output: 'OUTPUT-B' });
+    // The lock B took stays B's: A is alive again but cannot take it while B is.
+    expect(tryLockWorkflow(a, workflow_id, 'A/1')).toBe(false);
+  });
+});
