@@ -185,6 +185,12 @@ describe('versioned plans', () => {
     const workflow_id = await withApprovedS1();
     expect(textOf(await h.call('plan_task', { workflow_id }))).toMatch(/feedback is empty/);
     expect(textOf(await h.call('plan_task', { workflow_id, feedback: 'x', request: 'y' }))).toMatch(/takes feedback, not a new request/);
+    h.standin.setResponder(workflowResponder(V1, { executor: () => ({ hang: true }) }));
+    expect((await h.ok<any>('execute_subtask', { workflow_id, subtask_id: 's2', wait: false })).status).toBe('running');
+    const plans = () => h.standin.requests.filter((r) => r.schemaName === 'plan').length;
+    const before = plans();
+    expect(textOf(await h.call('plan_task', { workflow_id, feedback: 'Split s3.' }))).toMatch(/Subtasks s2 are running; the plan cannot change under them/);
+    expect(plans()).toBe(before);
   });
 });
 

@@ -1,5 +1,5 @@
 // Compaction of the planner's thread: when the next planner call would carry more than a threshold
-// (PLANEXEC_COMPACT_AT of the planner context limit, or of the planner budget), the planner first
+// (PLANEXEC_COMPACT_AT of the planner context limit, or once, of the planner budget), the planner first
 // writes a compact state summary, and the thread starts over from it.
 import { z } from 'zod';
 import { threadTokens, tokensUsed } from '../budget.js';
@@ -14,28 +14,25 @@ export const CompactionSchema = z.object({
 });
 
 /**
- * The input size at which the planner thread is compacted first: `at` of the smaller of the
- * configured context limit and what is left of the planner budget; null when neither bounds it.
+ * Whether the planner thread should be compacted before a call that continues it with `nextInput`:
+ * when that call would carry more than `at` of the configured context limit, or, once per
+ * workflow, when it would take the planner's budget past `at` of its limit (so the rest of the
+ * budget is spent on short threads, as the article's should_compact does).
  */
-export function compactionThreshold(d: CoreDeps, workflow: Workflow): number | null {
+export function compactionDue(d: CoreDeps, workflow: Workflow, nextInput: string): boolean {
+  const { contextLimit, at } = d.settings.compaction;
   const limit = workflow.budget.planner_tokens;
-  const left = limit === undefined ? undefined : Math.max(0, limit - tokensUsed(d.store.listCalls(workflow.id), 'planner'));
-  const bounds = [d.settings.compaction.contextLimit, left].filter((x): x is number => x !== undefined);
-  return bounds.length ? Math.floor(Math.min(...bounds) * d.settings.compaction.at) : null;
+  if (!workflow.plannerResponseId || (contextLimit === undefined && limit === undefined)) return false;
+  const calls = d.store.listCalls(workflow.id);
+  // The thread's last input already held the instructions; they are replaced, not repeated.
+  const next = threadTokens(calls, workflow.plannerResponseId) + d.tokens.count(nextInput);
+  if (contextLimit !== undefined && next > at * contextLimit) return true;
+  return limit !== undefined && workflow.plannerSummary === null && tokensUsed(calls, 'planner') + next > at * limit;
 }
 
-/**
- * Compacts the workflow's planner thread if continuing it with `nextInput` would pass the
- * threshold. Returns the workflow as it is afterwards (thread head null and a summary when it did).
- */
 export async function compactIfNeeded(d: CoreDeps, workflow: Workflow, nextInput: string, opts: CallOptions): Promise<Workflow> {
-  const threshold = compactionThreshold(d, workflow);
-  if (threshold === null || !workflow.plannerResponseId) return workflow;
-  const thread = threadTokens(d.store.listCalls(workflow.id), workflow.plannerResponseId);
-  // The thread's last input already held the instructions; they are replaced, not repeated.
-  if (thread + d.tokens.count(nextInput) <= threshold) return workflow;
-
-  opts.onProgress?.({ message: `compacting the planner thread (${thread.toLocaleString('en-US')} tokens) on ${d.settings.models.planner}`, progress: 0 });
+  if (!compactionDue(d, workflow, nextInput)) return workflow;
+  opts.onProgress?.({ message: `compacting the planner thread on ${d.settings.models.planner}`, progress: 0 });
   const answer = await structuredPlannerCall(
     d,
     { workflowId: workflow.id, purpose: 'compact', budget: workflow.budget },
