@@ -147,6 +147,8 @@ export interface WorkflowStore {
   beginCall(call: NewModelCall): number;
   finishCall(id: number, outcome: CallOutcome): void;
   listCalls(workflowId: string): ModelCall[];
+  /** Completed calls journaled for a workflow that was never stored (plans that stayed invalid). */
+  unattachedUsage(): { calls: number; input_tokens: number; cached_tokens: number; output_tokens: number };
 
   insertExecution(execution: Omit<Execution, 'id'>): number;
   /** Executions of one subtask, oldest first. */

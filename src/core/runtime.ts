@@ -117,8 +117,7 @@ export class Runtime {
 
   /** Resolves once no model work of this process runs on the workflow, or after `timeoutMs`. */
   async idle(workflowId: string, timeoutMs: number): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    while (this.operations.has(workflowId) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    for (let waited = 0; this.operations.has(workflowId) && waited < timeoutMs; waited += 10) await new Promise((r) => setTimeout(r, 10));
   }
 
   /** Aborts the model work running here on a workflow. */

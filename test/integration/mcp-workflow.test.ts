@@ -245,6 +245,9 @@ describe('a whole workflow through the MCP tools', () => {
     expect(after.plans).toEqual(before.plans);
     expect(after.model_calls).toHaveLength(2);
     expect((after.model_calls as any[]).every((c) => c.status === 'completed')).toBe(true);
+    // Billed all the same: the list of workflows says so.
+    const list = await h.ok<any>('workflow_status', {});
+    expect(list.unattached_usage).toMatchObject({ calls: 2, input_tokens: h.standin.requests.reduce((n, r) => n + r.usage!.inputTokens, 0) });
   });
 
   it('lists the six tools with input and output schemas and truthful annotations', async () => {

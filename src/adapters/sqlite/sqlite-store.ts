@@ -239,6 +239,15 @@ export class SqliteWorkflowStore implements WorkflowStore {
     return rows.map((r) => ({ subtaskId: String(r.subtask_id), attempt: Number(r.attempt), role: r.role as Execution['role'], model: String(r.model) }));
   }
 
+  unattachedUsage(): { calls: number; input_tokens: number; cached_tokens: number; output_tokens: number } {
+    const r = this.stmt(
+      `SELECT COUNT(*) AS calls, COALESCE(SUM(input_tokens), 0) AS input_tokens, COALESCE(SUM(cached_tokens), 0) AS cached_tokens,
+              COALESCE(SUM(output_tokens), 0) AS output_tokens
+       FROM model_calls WHERE status = 'completed' AND workflow_id NOT IN (SELECT id FROM workflows)`,
+    ).get() as Row;
+    return { calls: Number(r.calls), input_tokens: Number(r.input_tokens), cached_tokens: Number(r.cached_tokens), output_tokens: Number(r.output_tokens) };
+  }
+
   insertReviews(workflowId: string, callId: number, planVersion: number, reviews: ReviewRecord[], now: number): void {
     const insert = this.stmt(
       'INSERT INTO reviews (workflow_id, subtask_id, call_id, plan_version, verdict, feedback, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',

@@ -66,6 +66,8 @@ export interface WorkflowStatusResult {
   cost?: Cost;
   subtask?: SubtaskDetail;
   workflows?: WorkflowListItem[];
+  /** Model calls of plans that never became a workflow (they were billed all the same). */
+  unattached_usage?: { calls: number; input_tokens: number; cached_tokens: number; output_tokens: number };
   next: string;
 }
 
@@ -159,5 +161,6 @@ function listRecent(d: CoreDeps): WorkflowStatusResult {
   const next = workflows.length
     ? 'Pass a workflow_id to see one workflow in full.'
     : 'No workflows yet: call plan_task with a request to start one.';
-  return { workflows, next };
+  const unattached = d.store.unattachedUsage();
+  return unattached.calls ? { workflows, unattached_usage: unattached, next } : { workflows, next };
 }

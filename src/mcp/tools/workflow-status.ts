@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ContextPacket, Cost, Phase, PlanChanges, Role, RoleUsage, SubtaskId, SubtaskState, SubtaskStatus, WorkflowId } from '../schemas.js';
+import { CallUsage, ContextPacket, Cost, Phase, PlanChanges, Role, RoleUsage, SubtaskId, SubtaskState, SubtaskStatus, WorkflowId } from '../schemas.js';
 import type { ToolContext } from '../server.js';
 
 export const WorkflowStatusInput = z.object({
@@ -56,6 +56,7 @@ export const WorkflowStatusOutput = z.object({
     .array(z.object({ workflow_id: z.string(), phase: Phase, goal: z.string(), subtasks: z.number().int(), done: z.number().int(), updated_at: z.string() }))
     .optional()
     .describe('Without workflow_id: the most recent workflows.'),
+  unattached_usage: CallUsage.optional().describe('Without workflow_id: model calls of plans that never became a workflow (billed all the same).'),
   next: z.string(),
 });
 
@@ -76,8 +77,10 @@ export function registerWorkflowStatus({ server, app, run }: ToolContext): void 
 
 export function renderStatus(r: z.infer<typeof WorkflowStatusOutput>): string {
   if (r.workflows) {
-    if (!r.workflows.length) return r.next;
-    return [...r.workflows.map((w) => `- ${w.workflow_id} [${w.phase}] ${w.done}/${w.subtasks} done — ${w.goal}`), r.next].join('\n');
+    const u = r.unattached_usage;
+    const extra = u ? [`Plans that never became a workflow used ${u.calls} calls, ${u.input_tokens} tokens in and ${u.output_tokens} out.`] : [];
+    if (!r.workflows.length) return [...extra, r.next].join('\n');
+    return [...r.workflows.map((w) => `- ${w.workflow_id} [${w.phase}] ${w.done}/${w.subtasks} done — ${w.goal}`), ...extra, r.next].join('\n');
   }
   const lines = [`Workflow ${r.workflow_id} [${r.phase}], plan v${r.plan_version}: ${r.request?.split('\n')[0] ?? ''}`];
   if (r.last_error) lines.push(`Stopped on: ${r.last_error}`);
