@@ -157,6 +157,8 @@ describe('versioned plans', () => {
       [1, 'superseded'],
       [2, 'active'],
     ]);
+    // The list of workflows counts the subtasks of the current plan only.
+    expect((await h.ok<any>('workflow_status', {})).workflows[0]).toMatchObject({ workflow_id, subtasks: 3, done: 1 });
   });
 
   it('only proposes a revision that would drop completed work, until confirm_plan_version applies it', async () => {
@@ -173,9 +175,16 @@ describe('versioned plans', () => {
     expect(after.subtasks).toEqual(before.subtasks);
     expect((await h.ok<any>('workflow_status', { workflow_id })).proposed_plan).toMatchObject({ version: 2, changes: { drops_work: ['s1'] } });
 
+    // The planner thread moves on after the proposal (a review); confirming must not rewind it.
+    await h.ok('execute_subtask', { workflow_id, subtask_id: 's2' });
+    await h.ok('review_results', { workflow_id });
+    const head = h.store.getWorkflow(workflow_id)!.plannerResponseId;
+    expect(head).toBe(h.standin.requests.at(-1)!.responseId);
     const applied = await h.ok<any>('plan_task', { workflow_id, confirm_plan_version: 2 });
+    expect(h.store.getWorkflow(workflow_id)!.plannerResponseId).toBe(head);
     expect(applied).toMatchObject({ plan_version: 2, requires_confirmation: false });
     expect(applied.subtasks.map((s: any) => [s.id, s.status, s.description])).toEqual([['s1', 'pending', 'Do s1 differently.']]);
+    expect(applied.changes).toEqual({ added: [], removed: ['s2', 's3'], changed: ['s1'], kept: [], drops_work: ['s1', 's2'] });
     expect(h.store.listExecutions(workflow_id, 's1').map((e) => e.output)).toEqual(['OUTPUT-OF-s1']);
     const again = await h.call('plan_task', { workflow_id, confirm_plan_version: 2 });
     expect(textOf(again)).toMatch(/is active, not proposed/);
@@ -252,6 +261,24 @@ describe('compaction', () => {
     const journal = h.store.listCalls(status.workflow_id).filter((c) => c.purpose === 'compact');
     expect(journal).toHaveLength(compactions.length);
     expect(journal.every((c) => c.status === 'completed' && c.role === 'planner')).toBe(true);
+  });
+});
+
+describe('compaction that fails', () => {
+  it('keeps the planner thread as it was when the planner cannot write a summary', async () => {
+    const chain = plan([{ id: 'c1' }, { id: 'c2', depends_on: ['c1'] }, { id: 'c3', depends_on: ['c2'] }, { id: 'c4', depends_on: ['c3'] }]);
+    const base = workflowResponder(chain);
+    h = await startHarness({
+      env: { PLANEXEC_PLANNER_CONTEXT_LIMIT: '1500' },
+      standin: { responder: (req) => (req.schemaName === 'compaction' ? { json: { summary: '  ' } } : base(req)) },
+    });
+    const failed = await h.call('run_workflow', { request: 'Build it in a chain' });
+    expect(textOf(failed)).toMatch(/could not write a state summary/);
+    const workflow = h.store.listWorkflows(1)[0]!.workflow;
+    expect(workflow.plannerSummary).toBeNull();
+    const lastReview = h.standin.requests.filter((r) => r.schemaName === 'review').at(-1)!;
+    expect(workflow.plannerResponseId).toBe(lastReview.responseId);
+    expect(h.standin.requests.filter((r) => r.schemaName === 'compaction')).toHaveLength(2); // with its repair round
   });
 });
 

@@ -247,6 +247,20 @@ describe('run_workflow as an MCP task', () => {
     expect(again.structuredContent).toEqual(result.structuredContent);
   });
 
+  it('keeps a task for its ttl (24 hours unless asked otherwise), then forgets it', async () => {
+    h = await startHarness({ standin: { responder: workflowResponder(THREE_WAVES) } });
+    await h.ok('run_workflow', { request: 'Build it' });
+    expect(h.store.listTasks(10).map((t) => t.ttl)).toEqual([24 * 60 * 60_000]);
+    const created = await h.client.request(
+      { method: 'tools/call', params: { name: 'run_workflow', arguments: { request: 'Build it' }, task: { ttl: 100 } } },
+      CreateTaskResultSchema,
+    );
+    await until(() => h.store.getTask(created.task.taskId)?.status === 'completed', 'the task to complete');
+    await new Promise((r) => setTimeout(r, 150));
+    await expect(h.client.experimental.tasks.getTask(created.task.taskId)).rejects.toThrow(/not found/i);
+    expect(h.store.getTask(created.task.taskId)).not.toBeNull(); // polling never writes; a later create purges it
+  });
+
   it('tasks/cancel cancels the workflow behind the task', async () => {
     h = await startHarness({ standin: { responder: workflowResponder(THREE_WAVES, { executor: () => ({ hang: true }) }) } });
     const task = await createTask({ request: 'Build it' });

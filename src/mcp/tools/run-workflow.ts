@@ -5,7 +5,7 @@ import type { RunWorkflowInput as CoreRunInput } from '../../core/usecases/run-w
 import { errorResult, toolResult } from '../result.js';
 import { TokenBudget, WorkflowId } from '../schemas.js';
 import type { RequestExtra, ToolContext } from '../server.js';
-import { DEFAULT_TASK_TTL_MS, TASK_POLL_MS } from '../task-store.js';
+import { TASK_POLL_MS } from '../task-store.js';
 import { PlanTaskInput } from './plan-task.js';
 import { renderStatus, WorkflowStatusOutput } from './workflow-status.js';
 
@@ -34,7 +34,7 @@ export function registerRunWorkflow(ctx: ToolContext): void {
     },
     {
       createTask: async (args, extra) => {
-        const task = await extra.taskStore.createTask({ ttl: extra.taskRequestedTtl ?? DEFAULT_TASK_TTL_MS, pollInterval: TASK_POLL_MS });
+        const task = await extra.taskStore.createTask({ ttl: extra.taskRequestedTtl ?? null, pollInterval: TASK_POLL_MS });
         await startRun(ctx, task.taskId, args, extra);
         return { task: (await extra.taskStore.getTask(task.taskId)) ?? task };
       },
