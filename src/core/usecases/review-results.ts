@@ -60,7 +60,8 @@ async function review(d: CoreDeps, workflow: Workflow, batch: Subtask[], opts: C
   const wanted = new Set(batch.map((s) => s.id));
   // The planner thread may have moved on since we read the workflow (an earlier review), and may
   // need compacting before it takes this review.
-  const current = await compactIfNeeded(d, d.store.getWorkflow(workflow.id) ?? workflow, renderReviewInput(workflow.planVersion, items), opts);
+  const plain = renderReviewInput(workflow.planVersion, items);
+  const current = await compactIfNeeded(d, d.store.getWorkflow(workflow.id) ?? workflow, plain, opts);
   const head = current.plannerResponseId;
   // A thread that starts over (after a compaction) is first told the summary and every subtask's state.
   const state = head === null && current.plannerSummary ? renderThreadState(current.plannerSummary, current.planVersion, d.store.listSubtasks(workflow.id)) : null;
@@ -69,7 +70,7 @@ async function review(d: CoreDeps, workflow: Workflow, batch: Subtask[], opts: C
   const answer = await structuredPlannerCall(
     d,
     { workflowId: workflow.id, purpose: 'review', budget: current.budget },
-    renderReviewInput(workflow.planVersion, items, state),
+    state ? renderReviewInput(workflow.planVersion, items, state) : plain,
     head,
     { name: 'review', schema: ReviewSchema },
     (review) => reviewProblems(review, wanted),
