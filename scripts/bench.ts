@@ -188,7 +188,7 @@ async function benchParallel(dir: string): Promise<void> {
       PLANEXEC_ROOT: dir,
       PLANEXEC_LOG_LEVEL: 'silent',
     });
-    const { app, runtime, db, warmUp } = compose(config);
+    const { app, runtime, close, warmUp } = await compose(config);
     const timedRun = async (concurrency: number) => {
       const t0 = performance.now();
       const status = await app.runWorkflow({ request: 'Build the feature in three waves', concurrency });
@@ -208,7 +208,7 @@ async function benchParallel(dir: string): Promise<void> {
       line(`concurrency 1: wall ${ms(serial)} (bound at concurrency 1: ${ms((1 + 18 + 3) * LATENCY)}); speed-up of concurrency 6: ${(serial / warm).toFixed(2)}x`);
     } finally {
       runtime.stop();
-      db.close();
+      await close();
     }
   } finally {
     await standin.close();
@@ -244,14 +244,14 @@ async function benchArticle(dir: string): Promise<void> {
   try {
     // Split mode: planexec as shipped (default concurrency, cache priming on).
     const config = loadConfig({ OPENAI_API_KEY: 'bench', OPENAI_BASE_URL: standin.baseURL, PLANEXEC_DB: join(dir, 'article.db'), PLANEXEC_ROOT: root, PLANEXEC_LOG_LEVEL: 'silent' });
-    const { app, runtime, db, warmUp } = compose(config);
+    const { app, runtime, close, warmUp } = await compose(config);
     let status;
     try {
       await warmUp();
       status = await app.runWorkflow({ request: AUTH_REQUEST });
     } finally {
       runtime.stop();
-      db.close();
+      await close();
     }
     if (status.phase !== 'completed') throw new Error(`the split run ended in phase ${status.phase}`);
     const splitRequests = [...standin.requests].sort((a, b) => a.startedAt - b.startedAt);

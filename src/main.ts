@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util';
 import type Database from 'better-sqlite3';
 import { RootedWorkspaceReader } from './adapters/files/workspace-reader.js';
 import { OpenAIResponsesProvider } from './adapters/openai/responses-provider.js';
-import { openDatabase, SqliteWorkflowStore } from './adapters/sqlite/sqlite-store.js';
+import type { KyselyStore } from './adapters/store/kysely-store.js';
+import { openSqliteStore } from './adapters/store/sqlite.js';
 import { processOwner, processProbe, randomIds, systemClock } from './adapters/system.js';
 import { GptTokenCounter } from './adapters/tokens/gpt-token-counter.js';
 import { ConfigError, loadConfig, type Config, type FileConfig } from './config.js';
@@ -23,20 +24,31 @@ export interface Composed {
   app: Planexec;
   /** Loads the model SDK ahead of the first call. */
   warmUp(): Promise<void>;
-  store: SqliteWorkflowStore;
+  store: KyselyStore;
+  /** The SQLite connection underneath (tests inspect the file through it). */
   db: Database.Database;
   owner: string;
   runtime: Runtime;
+  /** Closes the database (after runtime.stop()). */
+  close(): Promise<void>;
 }
 
-/** Builds the core over the real adapters. `models` can be replaced (tests, benchmarks). */
-export function compose(config: Config, overrides: { models?: ModelProvider } = {}): Composed {
-  const db = openDatabase(config.dbPath);
-  const store = new SqliteWorkflowStore(db);
+/**
+ * Builds the core over the real adapters: opens and migrates the database, registers this process
+ * and starts its heartbeat. `models` can be replaced (tests, benchmarks). Throws StorageError when
+ * the database cannot be used.
+ */
+export async function compose(config: Config, overrides: { models?: ModelProvider; onError?: (error: unknown, what: string) => void } = {}): Promise<Composed> {
+  const { store, raw: db, close } = await openSqliteStore(config.dbPath);
   const me = processOwner();
   const owner = me.id;
-  const runtime = new Runtime({ store, clock: systemClock, probe: processProbe, owner: me, leaseMs: config.leaseMs });
-  runtime.start();
+  const runtime = new Runtime({ store, clock: systemClock, probe: processProbe, owner: me, leaseMs: config.leaseMs, onError: overrides.onError });
+  try {
+    await runtime.start();
+  } catch (error) {
+    await close();
+    throw error;
+  }
   const provider = new OpenAIResponsesProvider({ apiKey: config.openai.apiKey, baseURL: config.openai.baseURL, timeoutMs: config.openai.timeoutMs, maxRetries: config.openai.maxRetries });
   const deps: CoreDeps = {
     store,
@@ -66,7 +78,7 @@ export function compose(config: Config, overrides: { models?: ModelProvider } = 
       cachePriming: config.cachePriming,
     },
   };
-  return { app: createPlanexec(deps), warmUp: () => provider.warm(), store, db, owner, runtime };
+  return { app: createPlanexec(deps), warmUp: () => provider.warm(), store, db, owner, runtime, close };
 }
 
 const HELP = `planexec ${VERSION}: MCP server (stdio) that splits work between a planner and an executor model.
@@ -125,14 +137,14 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   const log = createLogger(config.logLevel);
   let composed: Composed;
   try {
-    composed = compose(config);
+    composed = await compose(config, { onError: (error, what) => log.warn({ err: error }, `${what} failed; retrying at the next beat`) });
   } catch (error) {
     log.fatal({ err: error, db: config.dbPath }, 'cannot open the database');
     process.stderr.write(`planexec: cannot open the database ${config.dbPath}: ${(error as Error).message}\nSet PLANEXEC_DB to a writable path.\n`);
     process.exitCode = 1;
     return;
   }
-  const { app, store, db, owner, runtime } = composed;
+  const { app, store, owner, runtime } = composed;
   const { server, cleanup } = createServer({ app, log, version: VERSION, progressIntervalMs: config.progressIntervalMs });
   if (!config.openai.apiKey) log.warn('OPENAI_API_KEY is not set: the tools are listed, but calls that need a model will answer with an error');
 
@@ -147,11 +159,13 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     runtime.stop();
     void cleanup(400)
       .catch((error: unknown) => log.error({ err: error }, 'error while stopping'))
-      .finally(() => {
-        const released = store.releaseOwner(owner, Date.now());
+      .then(async () => {
+        const released = await store.owners.release(owner, Date.now());
         if (released.calls || released.subtasks) log.warn(released, 'released unfinished work');
-        db.close();
-        process.exit(0);
+      })
+      .catch((error: unknown) => log.error({ err: error }, 'could not release this process\'s work; another process will take it over after the lease'))
+      .finally(() => {
+        void composed.close().finally(() => process.exit(0));
       });
   };
   // The SDK's stdio transport does not end the process when the host closes stdin; we do.

@@ -2,7 +2,7 @@
 // input (o200k tokens of what is sent, plus the planner thread it continues) and the answer's cap.
 import type { CoreDeps } from './deps.js';
 import { PlanexecError } from './errors.js';
-import type { ModelRequest } from './ports.js';
+import type { ModelRequest, Store } from './ports.js';
 import type { ModelCall, Role, TokenBudget } from './types.js';
 
 /** Tokens reserved for the answer when no max_output_tokens is configured for the role. */
@@ -49,19 +49,19 @@ export function estimateInput(d: CoreDeps, req: ModelRequest, calls: readonly Mo
  * The tokens a call may take from its role's budget (estimated input plus the answer's cap), or
  * null when the role has no budget. Loads no tokenizer without a limit.
  */
-export function reservationFor(d: CoreDeps, workflowId: string, budget: TokenBudget, req: ModelRequest): number | null {
+export async function reservationFor(d: CoreDeps, workflowId: string, budget: TokenBudget, req: ModelRequest): Promise<number | null> {
   if (limitOf(budget, req.role) === undefined) return null;
-  return estimateInput(d, req, d.store.listCalls(workflowId)) + (req.maxOutputTokens ?? DEFAULT_OUTPUT_RESERVE);
+  return estimateInput(d, req, await d.store.calls.list(workflowId)) + (req.maxOutputTokens ?? DEFAULT_OUTPUT_RESERVE);
 }
 
 /**
  * Throws budget_exceeded unless `need` more tokens fit next to what the role has used and reserved.
  * Run it in the transaction that journals the call, so the check and the reservation are one step.
  */
-export function checkBudget(d: CoreDeps, workflowId: string, budget: TokenBudget, role: Role, need: number): void {
+export async function checkBudget(d: CoreDeps, store: Store, workflowId: string, budget: TokenBudget, role: Role, need: number): Promise<void> {
   const limit = limitOf(budget, role);
   if (limit === undefined) return;
-  const used = tokensUsed(d.store.listCalls(workflowId), role);
+  const used = tokensUsed(await store.calls.list(workflowId), role);
   if (used + need <= limit) return;
   const key = role === 'planner' ? 'planner_tokens' : 'executor_tokens';
   const env = role === 'planner' ? 'PLANEXEC_PLANNER_TOKEN_BUDGET' : 'PLANEXEC_EXECUTOR_TOKEN_BUDGET';

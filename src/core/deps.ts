@@ -1,6 +1,6 @@
 import type { ContextLimits } from './context.js';
 import type { PriceTable } from './cost.js';
-import type { Clock, IdSource, ModelProvider, TokenCounter, WorkflowStore, WorkspaceReader } from './ports.js';
+import type { Clock, IdSource, ModelProvider, Store, TokenCounter, WorkspaceReader } from './ports.js';
 import type { Runtime } from './runtime.js';
 import type { Role, TokenBudget } from './types.js';
 
@@ -30,7 +30,7 @@ export interface CoreSettings {
 
 /** Everything the use cases need, injected by the composition root (src/cli.ts) or a test. */
 export interface CoreDeps {
-  store: WorkflowStore;
+  store: Store;
   models: ModelProvider;
   files: WorkspaceReader;
   tokens: TokenCounter;

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'budget_exceeded'
   | 'path_outside_root'
   | 'file_unreadable'
+  | 'storage_unavailable'
   | 'cancelled';
 
 export class PlanexecError extends Error {
@@ -85,4 +86,26 @@ export function fileUnreadable(path: string, why: string): PlanexecError {
     'Check that the path names an existing regular file under the workspace root (PLANEXEC_ROOT).',
     { path },
   );
+}
+
+/** What went wrong with the database itself (not with the data in it). */
+export type StorageFailure = 'full' | 'read_only' | 'corrupt' | 'busy' | 'io' | 'connection';
+
+const STORAGE_HINTS: Record<StorageFailure, string> = {
+  full: 'The disk (or the database size limit) is full: free space where PLANEXEC_DB lives, then retry; nothing of this call was kept.',
+  read_only: 'The database file or its folder is read-only: make PLANEXEC_DB writable by this user (or point it elsewhere) and restart.',
+  corrupt: 'The database file is damaged: stop planexec, keep a copy of the file for inspection, and point PLANEXEC_DB at a new file.',
+  busy: 'Another process holds the database\'s write lock: retry shortly; if it persists, find the process keeping PLANEXEC_DB locked.',
+  io: 'The disk reported an I/O error: check the file system where PLANEXEC_DB lives, then retry.',
+  connection: 'The connection to the database was lost: check that the database server is reachable (PLANEXEC_DB), then retry; the workflow can be resumed.',
+};
+
+/** A storage failure: the write (or read) did not happen; the transaction was rolled back. */
+export class StorageError extends PlanexecError {
+  readonly reason: StorageFailure;
+  constructor(reason: StorageFailure, detail: string) {
+    super('storage_unavailable', `The database cannot be used (${reason.replace('_', '-')}): ${detail}`, STORAGE_HINTS[reason], { reason });
+    this.name = 'StorageError';
+    this.reason = reason;
+  }
 }

@@ -3,7 +3,7 @@
 import type { z } from 'zod';
 import type { CoreDeps } from './deps.js';
 import { modelOutputInvalid, PlanexecError } from './errors.js';
-import type { ModelRequest, ModelResponse } from './ports.js';
+import type { ModelRequest, ModelResponse, Store } from './ports.js';
 import { PLANNER_INSTRUCTIONS, renderRepairInput } from './prompts.js';
 import type { AskHuman, CallPurpose, Role, TokenBudget, Usage } from './types.js';
 import { checkBudget, reservationFor } from './budget.js';
@@ -48,17 +48,20 @@ export function modelRequest(d: CoreDeps, role: Role, instructions: string, inpu
   return req;
 }
 
-export function beginCall(d: CoreDeps, meta: CallMeta, model: string, reservedTokens: number | null = null): number {
+/** Journals a call about to be sent (status pending) in `store` (the caller's transaction, or the root). Returns the row id. */
+export function beginCall(d: CoreDeps, store: Store, meta: CallMeta, model: string, reservedTokens: number | null = null): Promise<number> {
   const { workflowId, subtaskId, purpose, role } = meta;
-  return d.store.beginCall({ workflowId, subtaskId, purpose, role, model, owner: d.owner, startedAt: d.clock.now(), reservedTokens });
+  return store.calls.begin({ workflowId, subtaskId, purpose, role, model, owner: d.owner, startedAt: d.clock.now(), reservedTokens });
 }
 
-export function completeCall(d: CoreDeps, callId: number, response: ModelResponse): void {
-  d.store.finishCall(callId, { status: 'completed', responseId: response.responseId, usage: response.usage, endedAt: d.clock.now() });
+/** Completes a journal row with the provider's response id and usage. */
+export function completeCall(d: CoreDeps, store: Store, callId: number, response: ModelResponse): Promise<void> {
+  return store.calls.finish(callId, { status: 'completed', responseId: response.responseId, usage: response.usage, endedAt: d.clock.now() });
 }
 
-export function failCall(d: CoreDeps, callId: number, error: unknown): void {
-  d.store.finishCall(callId, { status: 'failed', error: describeError(error), endedAt: d.clock.now() });
+/** Marks a journal row failed with the error's description. */
+export function failCall(d: CoreDeps, store: Store, callId: number, error: unknown): Promise<void> {
+  return store.calls.finish(callId, { status: 'failed', error: describeError(error), endedAt: d.clock.now() });
 }
 
 function describeError(error: unknown): string {
@@ -74,18 +77,18 @@ export async function journaledCall(
   opts: CallOptions,
 ): Promise<{ callId: number; response: ModelResponse }> {
   const budget = meta.budget;
-  const need = budget ? reservationFor(d, meta.workflowId, budget, req) : null;
+  const need = budget ? await reservationFor(d, meta.workflowId, budget, req) : null;
   // Check and reserve in one transaction: concurrent calls cannot all fit in the same room.
-  const callId = d.store.transaction(() => {
-    if (budget && need !== null) checkBudget(d, meta.workflowId, budget, req.role, need);
-    return beginCall(d, meta, req.model, need);
+  const callId = await d.store.transaction(async (tx) => {
+    if (budget && need !== null) await checkBudget(d, tx, meta.workflowId, budget, req.role, need);
+    return beginCall(d, tx, meta, req.model, need);
   });
   try {
     const response = await d.models.generate({ ...req, signal: opts.signal });
-    completeCall(d, callId, response);
+    await completeCall(d, d.store, callId, response);
     return { callId, response };
   } catch (error) {
-    failCall(d, callId, error);
+    await failCall(d, d.store, callId, error);
     throw error;
   }
 }

@@ -117,67 +117,96 @@ export interface TaskRecord {
 }
 
 /**
- * Persistence. Every method is synchronous; `transaction` runs its function as one
- * `BEGIN IMMEDIATE` transaction (nested calls join the outer one).
+ * The workflow aggregate: a workflow with its plan versions, subtasks, executions, reviews and human
+ * decisions. Times are epoch milliseconds; `now` stamps `updated_at`.
  */
-export interface WorkflowStore {
-  transaction<T>(fn: () => T): T;
-
-  insertWorkflow(workflow: Workflow): void;
-  getWorkflow(id: string): Workflow | null;
+export interface WorkflowRecords {
+  insert(workflow: Workflow): Promise<void>;
+  get(id: string): Promise<Workflow | null>;
   /** Most recently updated first. */
-  listWorkflows(limit: number): WorkflowSummary[];
-  updateWorkflow(id: string, patch: WorkflowPatch, now: number): void;
+  list(limit: number): Promise<WorkflowSummary[]>;
+  update(id: string, patch: WorkflowPatch, now: number): Promise<void>;
   /** Sets the workflow's lock to `next` if it is `expected` now (compare-and-set); true when it did. */
-  casWorkflowLock(id: string, expected: string | null, next: string | null): boolean;
+  casLock(id: string, expected: string | null, next: string | null): Promise<boolean>;
 
-  insertPlan(plan: PlanRecord): void;
-  getPlan(workflowId: string, version: number): PlanRecord | null;
+  insertPlan(plan: PlanRecord): Promise<void>;
+  getPlan(workflowId: string, version: number): Promise<PlanRecord | null>;
   /** Every plan version of a workflow, oldest first. */
-  listPlans(workflowId: string): PlanRecord[];
-  setPlanStatus(workflowId: string, version: number, status: PlanStatus): void;
+  listPlans(workflowId: string): Promise<PlanRecord[]>;
+  setPlanStatus(workflowId: string, version: number, status: PlanStatus): Promise<void>;
 
-  insertSubtasks(subtasks: Subtask[]): void;
+  insertSubtasks(subtasks: Subtask[]): Promise<void>;
   /** The subtasks of the active plan, in plan order. */
-  listSubtasks(workflowId: string): Subtask[];
+  listSubtasks(workflowId: string): Promise<Subtask[]>;
   /** Every subtask the workflow ever had, including those a newer plan dropped. */
-  listAllSubtasks(workflowId: string): Array<Subtask & { removedIn: number | null }>;
-  updateSubtask(workflowId: string, id: string, patch: SubtaskPatch, now: number): void;
+  listAllSubtasks(workflowId: string): Promise<Array<Subtask & { removedIn: number | null }>>;
+  updateSubtask(workflowId: string, id: string, patch: SubtaskPatch, now: number): Promise<void>;
 
-  beginCall(call: NewModelCall): number;
-  finishCall(id: number, outcome: CallOutcome): void;
-  listCalls(workflowId: string): ModelCall[];
-  /** Completed calls journaled for a workflow that was never stored (plans that stayed invalid). */
-  unattachedUsage(): { calls: number; input_tokens: number; cached_tokens: number; output_tokens: number };
-
-  insertExecution(execution: Omit<Execution, 'id'>): number;
+  /** Returns the new execution's id. */
+  insertExecution(execution: Omit<Execution, 'id'>): Promise<number>;
   /** Executions of one subtask, oldest first. */
-  listExecutions(workflowId: string, subtaskId: string): Execution[];
+  listExecutions(workflowId: string, subtaskId: string): Promise<Execution[]>;
   /** Every execution of a workflow without outputs or context, oldest first. */
-  listRuns(workflowId: string): Array<Pick<Execution, 'subtaskId' | 'attempt' | 'role' | 'model'>>;
+  listRuns(workflowId: string): Promise<Array<Pick<Execution, 'subtaskId' | 'attempt' | 'role' | 'model'>>>;
 
-  insertReviews(workflowId: string, callId: number, planVersion: number, reviews: ReviewRecord[], now: number): void;
-  insertDecision(workflowId: string, decision: HumanDecision, via: 'elicitation' | 'host', now: number): void;
+  insertReviews(workflowId: string, callId: number, planVersion: number, reviews: ReviewRecord[], now: number): Promise<void>;
+  insertDecision(workflowId: string, decision: HumanDecision, via: 'elicitation' | 'host', now: number): Promise<void>;
+}
 
-  upsertOwner(owner: Owner): void;
+/** The call journal: one row per model call, written before it is sent and completed after. */
+export interface CallJournal {
+  /** Returns the new row's id. */
+  begin(call: NewModelCall): Promise<number>;
+  finish(id: number, outcome: CallOutcome): Promise<void>;
+  /** A workflow's calls, oldest first. */
+  list(workflowId: string): Promise<ModelCall[]>;
+  /** Completed calls journaled for a workflow that was never stored (plans that stayed invalid). */
+  unattachedUsage(): Promise<{ calls: number; input_tokens: number; cached_tokens: number; output_tokens: number }>;
+}
+
+/** The processes sharing the database (owners), their heartbeats, and what they hold. */
+export interface OwnerRegistry {
+  upsert(owner: Owner): Promise<void>;
   /** False when the owner row is gone: another process took this one for dead and reaped it. */
-  heartbeat(ownerId: string, now: number): boolean;
-  getOwner(id: string): Owner | null;
-  listOwners(): Owner[];
+  heartbeat(ownerId: string, now: number): Promise<boolean>;
+  get(id: string): Promise<Owner | null>;
+  list(): Promise<Owner[]>;
   /**
    * Lets go of everything `owner` holds, in one transaction: its pending calls become `abandoned`
    * (sent, outcome unknown), its running subtasks go back to the status they were claimed from,
    * its workflow locks are cleared, its tasks are orphaned, and its owner row is deleted.
    */
-  releaseOwner(owner: string, now: number): { calls: number; subtasks: number };
+  release(owner: string, now: number): Promise<{ calls: number; subtasks: number }>;
+}
 
-  insertTask(task: TaskRecord): void;
-  getTask(id: string): TaskRecord | null;
-  updateTask(id: string, patch: Partial<Pick<TaskRecord, 'status' | 'statusMessage' | 'result' | 'owner' | 'workflowId'>>, now: number): void;
+/** MCP tasks as stored (see TaskRecord). */
+export interface TaskRecords {
+  insert(task: TaskRecord): Promise<void>;
+  get(id: string): Promise<TaskRecord | null>;
+  update(id: string, patch: Partial<Pick<TaskRecord, 'status' | 'statusMessage' | 'result' | 'owner' | 'workflowId'>>, now: number): Promise<void>;
   /** Oldest first, after the task `afterId` when given. */
-  listTasks(limit: number, afterId?: string): TaskRecord[];
+  list(limit: number, afterId?: string): Promise<TaskRecord[]>;
   /** Deletes tasks whose ttl has run out; returns how many. */
-  deleteExpiredTasks(now: number): number;
+  deleteExpired(now: number): Promise<number>;
+}
+
+/**
+ * Persistence, split by aggregate. Every method is asynchronous. Outside a transaction each call
+ * is its own statement (writes each their own transaction). `transaction(fn)` runs `fn` as one
+ * write transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: serialised writers) and hands it a Store
+ * bound to that transaction: inside `fn`, use that handle, never the outer store (on SQLite's single
+ * connection the outer one would wait for the transaction to end; the adapter throws instead).
+ * `transaction` on a bound handle joins the transaction it belongs to.
+ *
+ * Errors: StorageError (code storage_unavailable, with reason full | read_only | corrupt | busy | io)
+ * for failures of the storage itself; the transaction is rolled back and nothing of it is kept.
+ */
+export interface Store {
+  readonly workflows: WorkflowRecords;
+  readonly calls: CallJournal;
+  readonly owners: OwnerRegistry;
+  readonly tasks: TaskRecords;
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
 }
 
 /** Whether a process on this machine is still running (null: cannot tell, e.g. another host). */

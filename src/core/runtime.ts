@@ -2,16 +2,29 @@
 // heartbeats; owners whose heartbeat goes stale (or whose process is gone) are dead, and what they
 // held (running subtasks, workflow locks, pending calls) is taken back. It also tracks the model
 // work running here per workflow, so cancel_workflow can stop it.
-import type { Clock, ProcessProbe, WorkflowStore } from './ports.js';
+import type { Clock, ProcessProbe, Store } from './ports.js';
 import type { Owner } from './types.js';
 
 export interface RuntimeOptions {
-  store: WorkflowStore;
+  store: Store;
   clock: Clock;
   probe: ProcessProbe;
   owner: Pick<Owner, 'id' | 'host' | 'pid'>;
   /** An owner whose heartbeat is older than this is dead. The heartbeat runs three times per lease. */
   leaseMs: number;
+  /** Where a failed heartbeat is reported (the heartbeat never throws: it tries again at the next beat). */
+  onError?: (error: unknown, what: string) => void;
+}
+
+/**
+ * Why this process's work was stopped when another process took it for dead (it stalled past its
+ * lease): the work and its locks belong to that process now, so nothing here may write over them.
+ */
+export class HandedOverError extends Error {
+  constructor() {
+    super('this process missed its heartbeat and its work was handed to another process');
+    this.name = 'HandedOverError';
+  }
 }
 
 export interface TrackedOperation {
@@ -33,13 +46,28 @@ export class Runtime {
     this.leaseMs = o.leaseMs;
   }
 
-  /** Registers this process, takes back what dead owners held, and starts the heartbeat. */
-  start(): void {
+  /** Registers this process, takes back what dead owners held, and starts the heartbeat. Throws StorageError. */
+  async start(): Promise<void> {
     const now = this.o.clock.now();
-    this.o.store.upsertOwner({ ...this.o.owner, startedAt: now, heartbeatAt: now });
-    this.reap();
-    this.timer ??= setInterval(() => this.tick(), Math.max(50, Math.floor(this.leaseMs / 3)));
+    await this.o.store.owners.upsert({ ...this.o.owner, startedAt: now, heartbeatAt: now });
+    await this.reap();
+    this.timer ??= setInterval(() => void this.beat(), Math.max(50, Math.floor(this.leaseMs / 3)));
     this.timer.unref?.();
+  }
+
+  private beating = false;
+
+  /** The timer's heartbeat: one at a time, and never throws (a failure is reported and retried next beat). */
+  private async beat(): Promise<void> {
+    if (this.beating || this.stopping) return;
+    this.beating = true;
+    try {
+      await this.tick();
+    } catch (error) {
+      this.o.onError?.(error, 'heartbeat');
+    } finally {
+      this.beating = false;
+    }
   }
 
   stop(): void {
@@ -49,32 +77,33 @@ export class Runtime {
     for (const set of this.operations.values()) for (const c of set) c.abort(new Error('planexec is shutting down'));
   }
 
-  /** One heartbeat: stay alive, take back what dead owners held, stop local work of cancelled workflows. */
-  tick(): void {
+  /** One heartbeat: stay alive, take back what dead owners held, stop local work of cancelled workflows. Throws StorageError. */
+  async tick(): Promise<void> {
     const now = this.o.clock.now();
-    if (!this.o.store.heartbeat(this.owner, now)) {
+    if (!(await this.o.store.owners.heartbeat(this.owner, now))) {
       // Another process took this one for dead (it stalled past the lease) and handed its work over.
-      // Register again, and stop what runs here: its claims and locks belong to others now.
-      this.o.store.upsertOwner({ ...this.o.owner, startedAt: now, heartbeatAt: now });
-      for (const workflowId of this.operations.keys()) this.abort(workflowId, 'this process missed its heartbeat and its work was handed to another process');
+      // Stop what runs here first (its claims and locks belong to others now), then register again.
+      for (const set of this.operations.values()) for (const c of set) c.abort(new HandedOverError());
+      await this.o.store.owners.upsert({ ...this.o.owner, startedAt: now, heartbeatAt: now });
     }
-    this.reap();
+    await this.reap();
     for (const workflowId of this.operations.keys()) {
-      if (this.o.store.getWorkflow(workflowId)?.phase === 'cancelled') this.abort(workflowId, 'the workflow was cancelled');
+      if ((await this.o.store.workflows.get(workflowId))?.phase === 'cancelled') this.abort(workflowId, 'the workflow was cancelled');
     }
   }
 
-  isAlive(ownerId: string): boolean {
+  /** Whether an owner is alive, read through `store` (a transaction's handle, or the root). */
+  async isAlive(ownerId: string, store: Store = this.o.store): Promise<boolean> {
     if (ownerId === this.owner) return true;
-    const owner = this.o.store.getOwner(ownerId);
+    const owner = await store.owners.get(ownerId);
     return owner !== null && !this.isDead(owner, this.o.clock.now());
   }
 
-  /** Takes back what dead owners held. Returns their ids. */
-  reap(): string[] {
+  /** Takes back what dead owners held. Returns their ids. Throws StorageError. */
+  async reap(): Promise<string[]> {
     const now = this.o.clock.now();
-    const dead = this.o.store.listOwners().filter((o) => o.id !== this.owner && this.isDead(o, now));
-    for (const o of dead) this.o.store.releaseOwner(o.id, now);
+    const dead = (await this.o.store.owners.list()).filter((o) => o.id !== this.owner && this.isDead(o, now));
+    for (const o of dead) await this.o.store.owners.release(o.id, now);
     return dead.map((o) => o.id);
   }
 

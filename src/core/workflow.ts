@@ -4,12 +4,17 @@ import type { CoreDeps } from './deps.js';
 import { notFound, PlanexecError } from './errors.js';
 import { Runtime } from './runtime.js';
 import { readySubtasks } from './plan.js';
+import type { Store } from './ports.js';
 import type { Phase, Subtask, Workflow } from './types.js';
 
-export function loadWorkflow(d: CoreDeps, id: string): { workflow: Workflow; subtasks: Subtask[] } {
-  const workflow = d.store.getWorkflow(id);
+/**
+ * A workflow and the subtasks of its active plan, read from `store` (a transaction's handle, or by
+ * default the root store). Throws not_found when there is no such workflow.
+ */
+export async function loadWorkflow(d: CoreDeps, id: string, store: Store = d.store): Promise<{ workflow: Workflow; subtasks: Subtask[] }> {
+  const workflow = await store.workflows.get(id);
   if (!workflow) throw notFound('Workflow', id, 'Call workflow_status without arguments to list recent workflows, or plan_task to start one.');
-  return { workflow, subtasks: d.store.listSubtasks(id) };
+  return { workflow, subtasks: await store.workflows.listSubtasks(id) };
 }
 
 export function findSubtask(workflow: Workflow, subtasks: readonly Subtask[], id: string): Subtask {
@@ -84,27 +89,28 @@ export function workflowBusy(workflowId: string): PlanexecError {
  * Takes the workflow's lock for `token` if it is free, already ours, or held by a dead process.
  * Returns false when another live operation holds it. Never touches anything else of the workflow.
  */
-export function tryLockWorkflow(d: CoreDeps, workflowId: string, token: string): boolean {
-  return d.store.transaction(() => {
-    const holder = d.store.getWorkflow(workflowId)?.lockOwner ?? null;
+export function tryLockWorkflow(d: CoreDeps, workflowId: string, token: string): Promise<boolean> {
+  return d.store.transaction(async (tx) => {
+    const holder = (await tx.workflows.get(workflowId))?.lockOwner ?? null;
     if (holder === token) return true;
-    if (holder !== null && d.runtime.isAlive(Runtime.ownerOf(holder))) return false;
-    return d.store.casWorkflowLock(workflowId, holder, token);
+    if (holder !== null && (await d.runtime.isAlive(Runtime.ownerOf(holder), tx))) return false;
+    return tx.workflows.casLock(workflowId, holder, token);
   });
 }
 
-export function unlockWorkflow(d: CoreDeps, workflowId: string, token: string): void {
-  d.store.casWorkflowLock(workflowId, token, null);
+/** Lets go of the workflow's lock if `token` still holds it. */
+export async function unlockWorkflow(d: CoreDeps, workflowId: string, token: string): Promise<void> {
+  await d.store.workflows.casLock(workflowId, token, null);
 }
 
 /** Runs `fn` holding the workflow's lock: the caller's (`held`), or one taken for the duration. */
 export async function withWorkflowLock<T>(d: CoreDeps, workflowId: string, held: string | undefined, fn: (token: string) => Promise<T>): Promise<T> {
   if (held) return fn(held);
   const token = d.runtime.newLockToken();
-  if (!tryLockWorkflow(d, workflowId, token)) throw workflowBusy(workflowId);
+  if (!(await tryLockWorkflow(d, workflowId, token))) throw workflowBusy(workflowId);
   try {
     return await fn(token);
   } finally {
-    unlockWorkflow(d, workflowId, token);
+    await unlockWorkflow(d, workflowId, token);
   }
 }

@@ -70,7 +70,7 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: (g
       if (task.workflowId) app.cancelWorkflow({ workflow_id: task.workflowId }).catch((error: unknown) => log.warn({ err: error }, 'cancelling the workflow of a cancelled task'));
     },
     onOrphan: (task) => {
-      if (ctx) resumeOrphanTask(ctx, task);
+      if (ctx) resumeOrphanTask(ctx, task).catch((error: unknown) => log.warn({ err: error, task: task.id }, 'could not resume an orphaned task'));
     },
   });
   const server = new McpServer(

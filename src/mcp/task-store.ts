@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CreateTaskOptions, TaskStore } from '@modelcontextprotocol/sdk/experimental/tasks/interfaces.js';
 import type { Request, RequestId, Result, Task } from '@modelcontextprotocol/sdk/types.js';
-import type { Clock, TaskRecord, WorkflowStore } from '../core/ports.js';
+import type { Clock, Store, TaskRecord } from '../core/ports.js';
 
 export const TASK_POLL_MS = 250;
 /** How long a task is kept after its last update when the client asks for no ttl. */
@@ -21,7 +21,7 @@ export interface TaskHooks {
 
 export class SqliteTaskStore implements TaskStore {
   constructor(
-    private readonly store: WorkflowStore,
+    private readonly store: Store,
     private readonly clock: Clock,
     private readonly owner: string,
     private readonly hooks: TaskHooks,
@@ -29,7 +29,7 @@ export class SqliteTaskStore implements TaskStore {
 
   async createTask(params: CreateTaskOptions, _requestId: RequestId, request: Request): Promise<Task> {
     const now = this.clock.now();
-    this.store.deleteExpiredTasks(now);
+    await this.store.tasks.deleteExpired(now);
     const record: TaskRecord = {
       id: randomBytes(16).toString('hex'),
       workflowId: null,
@@ -43,78 +43,81 @@ export class SqliteTaskStore implements TaskStore {
       createdAt: now,
       updatedAt: now,
     };
-    this.store.insertTask(record);
+    await this.store.tasks.insert(record);
     return toTask(record);
   }
 
   async getTask(taskId: string): Promise<Task | null> {
-    const record = this.live(taskId);
+    const record = await this.live(taskId);
     if (!record) return null;
     if (!TERMINAL.has(record.status) && record.owner === null) this.hooks.onOrphan(record);
     return toTask(record);
   }
 
   async storeTaskResult(taskId: string, status: 'completed' | 'failed', result: Result): Promise<void> {
-    this.store.transaction(() => {
-      const record = this.mustGet(taskId);
+    await this.store.transaction(async (tx) => {
+      // Not `live`: a run that outlasts its task's ttl still stores its outcome (which starts the
+      // ttl again); a result must never be dropped because the clock ran while it was working.
+      const record = await tx.tasks.get(taskId);
+      if (!record) throw new Error(`Task ${taskId} not found.`);
       if (TERMINAL.has(record.status)) throw new Error(`Task ${taskId} is already ${record.status}; its result cannot change.`);
-      this.store.updateTask(taskId, { status, result }, this.clock.now());
+      await tx.tasks.update(taskId, { status, result }, this.clock.now());
     });
   }
 
   async getTaskResult(taskId: string): Promise<Result> {
-    const record = this.mustGet(taskId);
+    const record = await this.mustGet(taskId);
     if (record.result === null) throw new Error(`Task ${taskId} has no result yet (status ${record.status}).`);
     return record.result as Result;
   }
 
   async updateTaskStatus(taskId: string, status: Task['status'], statusMessage?: string): Promise<void> {
-    const record = this.store.transaction(() => {
-      const current = this.mustGet(taskId);
+    const record = await this.store.transaction(async (tx) => {
+      const current = await this.mustGet(taskId, tx);
       if (TERMINAL.has(current.status)) throw new Error(`Task ${taskId} is already ${current.status}.`);
-      this.store.updateTask(taskId, { status, statusMessage: statusMessage ?? current.statusMessage }, this.clock.now());
+      await tx.tasks.update(taskId, { status, statusMessage: statusMessage ?? current.statusMessage }, this.clock.now());
       return current;
     });
     if (status === 'cancelled') this.hooks.onCancel(record);
   }
 
   async listTasks(cursor?: string): Promise<{ tasks: Task[]; nextCursor?: string }> {
-    this.store.deleteExpiredTasks(this.clock.now());
-    if (cursor && !this.store.getTask(cursor)) throw new Error(`Invalid cursor: ${cursor}`);
-    const page = this.store.listTasks(PAGE + 1, cursor);
+    await this.store.tasks.deleteExpired(this.clock.now());
+    if (cursor && !(await this.store.tasks.get(cursor))) throw new Error(`Invalid cursor: ${cursor}`);
+    const page = await this.store.tasks.list(PAGE + 1, cursor);
     const tasks = page.slice(0, PAGE).map(toTask);
     return page.length > PAGE ? { tasks, nextCursor: tasks.at(-1)!.taskId } : { tasks };
   }
 
   /** Ties a task to its workflow (once the run knows it). */
-  setWorkflow(taskId: string, workflowId: string): void {
-    this.store.updateTask(taskId, { workflowId }, this.clock.now());
+  async setWorkflow(taskId: string, workflowId: string): Promise<void> {
+    await this.store.tasks.update(taskId, { workflowId }, this.clock.now());
   }
 
   /** Marks a task as run by this process (taking over an orphan). False if someone else took it. */
-  adopt(taskId: string): boolean {
-    return this.store.transaction(() => {
-      const record = this.store.getTask(taskId);
+  adopt(taskId: string): Promise<boolean> {
+    return this.store.transaction(async (tx) => {
+      const record = await tx.tasks.get(taskId);
       if (!record || record.owner !== null || TERMINAL.has(record.status)) return false;
-      this.store.updateTask(taskId, { owner: this.owner }, this.clock.now());
+      await tx.tasks.update(taskId, { owner: this.owner }, this.clock.now());
       return true;
     });
   }
 
-  isTerminal(taskId: string): boolean {
-    const record = this.store.getTask(taskId);
+  async isTerminal(taskId: string): Promise<boolean> {
+    const record = await this.store.tasks.get(taskId);
     return !record || TERMINAL.has(record.status);
   }
 
   /** The task, unless its ttl has run out (polling never writes: expired rows are purged elsewhere). */
-  private live(taskId: string): TaskRecord | null {
-    const record = this.store.getTask(taskId);
+  private async live(taskId: string, store: Store = this.store): Promise<TaskRecord | null> {
+    const record = await store.tasks.get(taskId);
     if (!record || (record.ttl !== null && record.updatedAt + record.ttl < this.clock.now())) return null;
     return record;
   }
 
-  private mustGet(taskId: string): TaskRecord {
-    const record = this.live(taskId);
+  private async mustGet(taskId: string, store: Store = this.store): Promise<TaskRecord> {
+    const record = await this.live(taskId, store);
     if (!record) throw new Error(`Task ${taskId} not found.`);
     return record;
   }

@@ -69,7 +69,7 @@ describe('crash-safe resume', () => {
     const first = await start();
     const started = await first.call('run_workflow', { request: 'Build it in three waves', wait: false });
     const workflow_id = started.structuredContent.workflow_id as string;
-    await until(() => executorRequests().filter((r) => subtaskOf(r)!.startsWith('b') && r.endedAt === null).length === 2, 'wave 2 in flight');
+    await until(async () => executorRequests().filter((r) => subtaskOf(r)!.startsWith('b') && r.endedAt === null).length === 2, 'wave 2 in flight');
     first.child.kill('SIGKILL');
     await first.exited;
     hang = false;
@@ -113,7 +113,7 @@ describe('crash-safe resume', () => {
     const created = await first.request('tools/call', { name: 'run_workflow', arguments: { request: 'Build it' }, task: { ttl: 600_000 } });
     const taskId = created.result.task.taskId as string;
     expect(created.result.task.status).toBe('working');
-    await until(() => executorRequests().filter((r) => subtaskOf(r)!.startsWith('b') && r.endedAt === null).length === 2, 'wave 2 in flight');
+    await until(async () => executorRequests().filter((r) => subtaskOf(r)!.startsWith('b') && r.endedAt === null).length === 2, 'wave 2 in flight');
     first.child.kill('SIGKILL');
     await first.exited;
     hang = false;

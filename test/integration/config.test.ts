@@ -23,7 +23,7 @@ function configError(fn: () => unknown): ConfigError {
 }
 
 describe('defaults', () => {
-  it('uses gpt-5.4 / gpt-5.4-mini, log level info, the cwd as root, and the state.db under ~/.local/state', () => {
+  it('uses gpt-5.4 / gpt-5.4-mini, log level info, the cwd as root, and the state.db under ~/.local/state', async () => {
     const config = load();
     expect(config.models).toEqual({ planner: 'gpt-5.4', executor: 'gpt-5.4-mini' });
     expect(config.logLevel).toBe('info');
@@ -31,11 +31,11 @@ describe('defaults', () => {
     expect(config.dbPath).toBe(join(homedir(), '.local', 'state', 'planexec', 'state.db'));
   });
 
-  it('puts the database under $XDG_STATE_HOME/planexec when it is set', () => {
+  it('puts the database under $XDG_STATE_HOME/planexec when it is set', async () => {
     expect(load({ XDG_STATE_HOME: '/var/xdg-state' }).dbPath).toBe(join('/var/xdg-state', 'planexec', 'state.db'));
   });
 
-  it('has no API key or base URL, a 10 minute timeout, 2 retries, default limits, the default prices and no output caps', () => {
+  it('has no API key or base URL, a 10 minute timeout, 2 retries, default limits, the default prices and no output caps', async () => {
     const config = load();
     expect(config.openai).toEqual({ apiKey: undefined, baseURL: undefined, timeoutMs: 600_000, maxRetries: 2 });
     expect(config.limits).toEqual({
@@ -52,7 +52,7 @@ describe('defaults', () => {
     expect(config.extendedCacheModels).toEqual(['gpt-5.4']);
   });
 
-  it('takes the process cwd as root when no cwd is given', () => {
+  it('takes the process cwd as root when no cwd is given', async () => {
     expect(loadConfig({}).root).toBe(process.cwd());
   });
 });
@@ -82,14 +82,14 @@ describe('environment variables', () => {
     expect(pick(load({ [name]: value }))).toEqual(expected);
   });
 
-  it('trims surrounding whitespace from values', () => {
+  it('trims surrounding whitespace from values', async () => {
     const config = load({ PLANEXEC_PLANNER_MODEL: '  gpt-6 \n', PLANEXEC_MAX_RETRIES: ' 4 ', OPENAI_API_KEY: ' sk-x ' });
     expect(config.models.planner).toBe('gpt-6');
     expect(config.openai.maxRetries).toBe(4);
     expect(config.openai.apiKey).toBe('sk-x');
   });
 
-  it('ignores empty and blank values, falling back to the file and the defaults', () => {
+  it('ignores empty and blank values, falling back to the file and the defaults', async () => {
     const config = load(
       {
         PLANEXEC_PLANNER_MODEL: '',
@@ -111,13 +111,13 @@ describe('environment variables', () => {
     expect(config.dbPath).toBe(join(homedir(), '.local', 'state', 'planexec', 'state.db'));
   });
 
-  it('ignores variables it does not know', () => {
+  it('ignores variables it does not know', async () => {
     expect(load({ PLANEXEC_PLANER_MODEL: 'typo', HOME_MODEL: 'x' }).models.planner).toBe('gpt-5.4');
   });
 });
 
 describe('precedence', () => {
-  it('file < environment < overrides, key by key', () => {
+  it('file < environment < overrides, key by key', async () => {
     const config = load(
       { PLANEXEC_PLANNER_MODEL: 'env-planner', PLANEXEC_DB: '/env.db', PLANEXEC_MAX_RETRIES: '3' },
       {
@@ -132,17 +132,17 @@ describe('precedence', () => {
     expect(config.logLevel).toBe('warn');
   });
 
-  it('overrides win over the environment', () => {
+  it('overrides win over the environment', async () => {
     expect(load({ PLANEXEC_ROOT: '/env-root' }, { overrides: { root: '/cli-root' } }).root).toBe('/cli-root');
   });
 
-  it('resolves relative file paths in the file against cwd', () => {
+  it('resolves relative file paths in the file against cwd', async () => {
     const config = load({}, { file: { db: 'x/state.db', root: 'ws' } });
     expect(config.dbPath).toBe(join(CWD, 'x', 'state.db'));
     expect(config.root).toBe(join(CWD, 'ws'));
   });
 
-  it('reads every setting a file may hold', () => {
+  it('reads every setting a file may hold', async () => {
     const config = load(
       {},
       {
@@ -179,38 +179,38 @@ describe('invalid values', () => {
     expect(error.message).toContain('environment');
   });
 
-  it('lists the allowed log levels when PLANEXEC_LOG_LEVEL is wrong', () => {
+  it('lists the allowed log levels when PLANEXEC_LOG_LEVEL is wrong', async () => {
     const error = configError(() => load({ PLANEXEC_LOG_LEVEL: 'loud' }));
     for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) expect(error.message).toContain(level);
   });
 
-  it('names every bad variable at once', () => {
+  it('names every bad variable at once', async () => {
     const error = configError(() => load({ PLANEXEC_MAX_RETRIES: 'abc', PLANEXEC_LOG_LEVEL: 'loud' }));
     expect(error.message).toContain('PLANEXEC_MAX_RETRIES');
     expect(error.message).toContain('PLANEXEC_LOG_LEVEL');
   });
 
-  it('throws a ConfigError naming an unknown key in the file and the file', () => {
+  it('throws a ConfigError naming an unknown key in the file and the file', async () => {
     const error = configError(() => load({}, { file: { plannerModel: 'x', plannr: 'typo' }, fileName: '/etc/planexec.json' }));
     expect(error.message).toContain('Unrecognized key: "plannr"');
     expect(error.message).not.toContain(': :');
     expect(error.message).toContain('/etc/planexec.json');
   });
 
-  it('throws a ConfigError naming a file key with a wrong value', () => {
+  it('throws a ConfigError naming a file key with a wrong value', async () => {
     const error = configError(() => load({}, { file: { logLevel: 'loud' } }));
     expect(error.message).toContain('logLevel:');
     expect(error.message).toContain('config file');
   });
 
-  it('throws a ConfigError when the file is not a JSON object', () => {
+  it('throws a ConfigError when the file is not a JSON object', async () => {
     for (const file of ['just a string', [1, 2], 42]) {
       const error = configError(() => load({}, { file, fileName: 'planexec.json' }));
       expect(error.message).toContain('planexec.json');
     }
   });
 
-  it('throws a ConfigError for a price row that lacks a field or has an unknown one', () => {
+  it('throws a ConfigError for a price row that lacks a field or has an unknown one', async () => {
     expect(configError(() => load({}, { file: { prices: { 'my-model': { input: 1, cached: 0.1, output: 2 } } } })).message).toContain('prices.my-model.quota:');
     expect(
       configError(() => load({}, { file: { prices: { 'my-model': { input: 1, cached: 0.1, output: 2, quota: 0.5, currency: 'EUR' } } } })).message,
@@ -219,7 +219,7 @@ describe('invalid values', () => {
 });
 
 describe('prices', () => {
-  it('merges the file price rows over the defaults, model by model', () => {
+  it('merges the file price rows over the defaults, model by model', async () => {
     const mine = { input: 0.1, cached: 0.01, output: 0.4, quota: 0.1 };
     const cheaperPlanner = { input: 2, cached: 0.2, output: 12, quota: 1 };
     const config = load({}, { file: { prices: { 'my-model': mine, 'gpt-5.4': cheaperPlanner } } });
@@ -229,7 +229,7 @@ describe('prices', () => {
 });
 
 describe('the returned object', () => {
-  it('is frozen: assigning a top-level setting throws', () => {
+  it('is frozen: assigning a top-level setting throws', async () => {
     const config = load();
     expect(Object.isFrozen(config)).toBe(true);
     expect(() => {
@@ -240,7 +240,7 @@ describe('the returned object', () => {
 
   // A shallow freeze would leave the price rows shared with DEFAULT_PRICES: one assignment through a
   // config would reprice every later config in the process.
-  it('is frozen all the way down, so no setting or price can be changed through it', () => {
+  it('is frozen all the way down, so no setting or price can be changed through it', async () => {
     const config = load();
     for (const part of [config.openai, config.models, config.limits, config.limits.maxOutputTokens, config.prices, config.prices['gpt-5.4'], config.extendedCacheModels]) {
       expect(Object.isFrozen(part)).toBe(true);
@@ -256,12 +256,12 @@ describe('the returned object', () => {
     expect(config.models.planner).toBe('gpt-5.4');
   });
 
-  it('reads OPENAI_API_KEY into openai.apiKey', () => {
+  it('reads OPENAI_API_KEY into openai.apiKey', async () => {
     expect(load({ OPENAI_API_KEY: 'sk-proj-0123456789' }).openai.apiKey).toBe('sk-proj-0123456789');
   });
 
   // PRODUCT.md: the key is never written to a log; a logger handed the config must not print it.
-  it('does not reveal OPENAI_API_KEY through JSON.stringify, spreading or Object.keys', () => {
+  it('does not reveal OPENAI_API_KEY through JSON.stringify, spreading or Object.keys', async () => {
     const config = load({ OPENAI_API_KEY: 'sk-proj-0123456789' });
     expect(JSON.stringify(config)).not.toContain('sk-proj-0123456789');
     expect(JSON.stringify({ ...config.openai })).not.toContain('sk-proj-0123456789');

@@ -40,7 +40,7 @@ describe('compaction triggered by the planner budget', () => {
     });
     const status = await h.ok<any>('run_workflow', { request: 'Build it in a chain', budget: { planner_tokens: 11_000 } });
     expect(status.phase).toBe('completed');
-    expect(h.store.listCalls(status.workflow_id).filter((c) => c.purpose === 'compact')).toHaveLength(1);
+    expect((await h.store.calls.list(status.workflow_id)).filter((c) => c.purpose === 'compact')).toHaveLength(1);
     expect(status.budget.planner.used).toBeLessThanOrEqual(11_000);
   });
 });
@@ -57,12 +57,12 @@ describe('plan revisions racing executions', () => {
       return workflowResponder(v1)(req);
     });
     const revision = h.call('plan_task', { workflow_id, feedback: 'Do s1 another way.' }).then((r) => ((revised = true), r));
-    await until(() => h.standin.requests.some((r) => r.schemaName === 'plan' && r.endedAt === null), 'the revision in flight');
+    await until(async () => h.standin.requests.some((r) => r.schemaName === 'plan' && r.endedAt === null), 'the revision in flight');
     await h.ok('execute_subtask', { workflow_id, subtask_id: 's1' });
     expect(revised).toBe(false);
     const answer = (await revision).structuredContent as any;
     expect(answer).toMatchObject({ requires_confirmation: true, plan_version: 1, changes: { changed: ['s1'], drops_work: ['s1'] } });
-    expect(h.store.listSubtasks(workflow_id)[0]).toMatchObject({ status: 'completed', output: 'OUTPUT-OF-s1' });
+    expect((await h.store.workflows.listSubtasks(workflow_id))[0]).toMatchObject({ status: 'completed', output: 'OUTPUT-OF-s1' });
   });
 });
 
@@ -81,13 +81,13 @@ describe('human decisions', () => {
       return { action: 'accept', content: { decision: 'approve' } };
     });
     const run = h.call('run_workflow', { request: 'Build it' });
-    await until(() => asked === 1, 'the form');
-    const workflow_id = h.store.listWorkflows(1)[0]!.workflow.id;
+    await until(async () => asked === 1, 'the form');
+    const workflow_id = (await h.store.workflows.list(1))[0]!.workflow.id;
     await h.ok('cancel_workflow', { workflow_id });
     cancelled();
     await run;
-    expect(h.store.getWorkflow(workflow_id)!.phase).toBe('cancelled');
-    expect(h.store.listSubtasks(workflow_id)[0]!.status).toBe('needs_human');
+    expect((await h.store.workflows.get(workflow_id))!.phase).toBe('cancelled');
+    expect((await h.store.workflows.listSubtasks(workflow_id))[0]!.status).toBe('needs_human');
     expect(h.db.prepare('SELECT COUNT(*) AS n FROM decisions').get()).toEqual({ n: 0 });
     expect(textOf(await h.call('review_results', { workflow_id, decisions: [{ subtask_id: 's1', verdict: 'approve' }] }))).toMatch(/is cancelled/);
   });
@@ -95,9 +95,9 @@ describe('human decisions', () => {
   it('grant one more attempt past the ladder, counted and run on the last rung', async () => {
     h = await startHarness({ standin: { responder: workflowResponder(plan([{ id: 's1' }]), { verdict: () => 'revise' }) } });
     const { workflow_id } = await h.ok<any>('run_workflow', { request: 'Build it' });
-    expect(h.store.listSubtasks(workflow_id)[0]).toMatchObject({ status: 'needs_human', attempts: 4 });
+    expect((await h.store.workflows.listSubtasks(workflow_id))[0]).toMatchObject({ status: 'needs_human', attempts: 4 });
     await h.ok('review_results', { workflow_id, decisions: [{ subtask_id: 's1', verdict: 'revise', feedback: 'Last try: keep it short.' }] });
-    expect(h.store.listSubtasks(workflow_id)[0]).toMatchObject({ status: 'pending', attempts: 5, role: 'planner' });
+    expect((await h.store.workflows.listSubtasks(workflow_id))[0]).toMatchObject({ status: 'pending', attempts: 5, role: 'planner' });
     const status = await h.ok<any>('run_workflow', { workflow_id });
     expect(status.subtasks[0].runs.map((r: any) => [r.attempt, r.model])).toEqual([
       [1, 'gpt-5.4-mini'],

@@ -189,7 +189,7 @@ describe('a whole workflow through the MCP tools', () => {
     expect(forced.output).toBe('second take');
     expect(h.standin.requests.length).toBe(calls + 1);
     // Nothing is lost: every execution stays in the subtask's history.
-    expect(h.store.listExecutions(workflow_id, 's1').map((e) => e.output)).toEqual(['OUTPUT-OF-s1: done', 'second take']);
+    expect((await h.store.workflows.listExecutions(workflow_id, 's1')).map((e) => e.output)).toEqual(['OUTPUT-OF-s1: done', 'second take']);
   });
 
   it('sends revised subtasks back to pending with the feedback shown on the next attempt', async () => {

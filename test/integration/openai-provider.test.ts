@@ -340,7 +340,7 @@ describe('scrub', () => {
     expect(scrub(input)).toBe(expected);
   });
 
-  it('leaves words that merely contain "sk-" or "rk-" alone', () => {
+  it('leaves words that merely contain "sk-" or "rk-" alone', async () => {
     const text = 'A risk-free task-runner with a dark-mode toggle.';
     expect(scrub(text)).toBe(text);
   });

@@ -152,8 +152,8 @@ describe('versioned plans', () => {
     ]);
     expect(status.subtask.output).toBe('OUTPUT-OF-s1');
     // Nothing is deleted: the dropped subtask and the first plan are still in the database.
-    expect(h.store.listAllSubtasks(workflow_id).find((s) => s.id === 's3')).toMatchObject({ removedIn: 2 });
-    expect(h.store.listPlans(workflow_id).map((p) => [p.version, p.status])).toEqual([
+    expect((await h.store.workflows.listAllSubtasks(workflow_id)).find((s) => s.id === 's3')).toMatchObject({ removedIn: 2 });
+    expect((await h.store.workflows.listPlans(workflow_id)).map((p) => [p.version, p.status])).toEqual([
       [1, 'superseded'],
       [2, 'active'],
     ]);
@@ -178,14 +178,14 @@ describe('versioned plans', () => {
     // The planner thread moves on after the proposal (a review); confirming must not rewind it.
     await h.ok('execute_subtask', { workflow_id, subtask_id: 's2' });
     await h.ok('review_results', { workflow_id });
-    const head = h.store.getWorkflow(workflow_id)!.plannerResponseId;
+    const head = (await h.store.workflows.get(workflow_id))!.plannerResponseId;
     expect(head).toBe(h.standin.requests.at(-1)!.responseId);
     const applied = await h.ok<any>('plan_task', { workflow_id, confirm_plan_version: 2 });
-    expect(h.store.getWorkflow(workflow_id)!.plannerResponseId).toBe(head);
+    expect((await h.store.workflows.get(workflow_id))!.plannerResponseId).toBe(head);
     expect(applied).toMatchObject({ plan_version: 2, requires_confirmation: false });
     expect(applied.subtasks.map((s: any) => [s.id, s.status, s.description])).toEqual([['s1', 'pending', 'Do s1 differently.']]);
     expect(applied.changes).toEqual({ added: [], removed: ['s2', 's3'], changed: ['s1'], kept: [], drops_work: ['s1', 's2'] });
-    expect(h.store.listExecutions(workflow_id, 's1').map((e) => e.output)).toEqual(['OUTPUT-OF-s1']);
+    expect((await h.store.workflows.listExecutions(workflow_id, 's1')).map((e) => e.output)).toEqual(['OUTPUT-OF-s1']);
     const again = await h.call('plan_task', { workflow_id, confirm_plan_version: 2 });
     expect(textOf(again)).toMatch(/is active, not proposed/);
   });
@@ -258,7 +258,7 @@ describe('compaction', () => {
     expect(after.instructions).toBe(PLANNER_INSTRUCTIONS);
     expect(after.inputText).toContain('The earlier conversation was compacted. State summary:\nState summary:');
     for (const id of ['c1', 'c2', 'c3', 'c4']) expect(after.inputText).toMatch(new RegExp(`- ${id} \\[\\w+, attempt 1\\]`));
-    const journal = h.store.listCalls(status.workflow_id).filter((c) => c.purpose === 'compact');
+    const journal = (await h.store.calls.list(status.workflow_id)).filter((c) => c.purpose === 'compact');
     expect(journal).toHaveLength(compactions.length);
     expect(journal.every((c) => c.status === 'completed' && c.role === 'planner')).toBe(true);
   });
@@ -274,7 +274,7 @@ describe('compaction that fails', () => {
     });
     const failed = await h.call('run_workflow', { request: 'Build it in a chain' });
     expect(textOf(failed)).toMatch(/could not write a state summary/);
-    const workflow = h.store.listWorkflows(1)[0]!.workflow;
+    const workflow = (await h.store.workflows.list(1))[0]!.workflow;
     expect(workflow.plannerSummary).toBeNull();
     const lastReview = h.standin.requests.filter((r) => r.schemaName === 'review').at(-1)!;
     expect(workflow.plannerResponseId).toBe(lastReview.responseId);

@@ -32,9 +32,9 @@ function maxOverlap(requests: StandinRequest[]): number {
 }
 
 /** Completed execute calls per subtask, from the journal. */
-function executions(workflowId: string): Record<string, number> {
+async function executions(workflowId: string): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  for (const c of h.store.listCalls(workflowId)) {
+  for (const c of (await h.store.calls.list(workflowId))) {
     if (c.purpose === 'execute' && c.status === 'completed') counts[c.subtaskId!] = (counts[c.subtaskId!] ?? 0) + 1;
   }
   return counts;
@@ -89,7 +89,7 @@ describe('run_workflow', () => {
     const resumed = await h.ok<any>('run_workflow', { workflow_id });
     expect(resumed.phase).toBe('completed');
     expect(resumed.last_error).toBeNull();
-    expect(executions(workflow_id)).toEqual(ONCE_EACH);
+    expect(await executions(workflow_id)).toEqual(ONCE_EACH);
   });
 });
 
@@ -101,23 +101,23 @@ describe('cancellation', () => {
     });
     const controller = new AbortController();
     const run = h.client.callTool({ name: 'run_workflow', arguments: { request: 'Build it', concurrency: 3 } }, undefined, { signal: controller.signal });
-    await until(() => executorRequests().filter((r) => r.endedAt === null).length === 2, 'two hanging executor calls');
-    const workflow_id = h.store.listWorkflows(1)[0]!.workflow.id;
-    await until(() => h.store.listSubtasks(workflow_id).find((s) => s.id === 'a1')!.status === 'completed', 'a1 completed');
+    await until(async () => executorRequests().filter((r) => r.endedAt === null).length === 2, 'two hanging executor calls');
+    const workflow_id = (await h.store.workflows.list(1))[0]!.workflow.id;
+    await until(async () => (await h.store.workflows.listSubtasks(workflow_id)).find((s) => s.id === 'a1')!.status === 'completed', 'a1 completed');
     controller.abort();
     await expect(run).rejects.toThrow();
-    await until(() => h.store.getWorkflow(workflow_id)!.phase === 'cancelled' && !h.store.listSubtasks(workflow_id).some((s) => s.status === 'running'), 'cancelled');
+    await until(async () => (await h.store.workflows.get(workflow_id))!.phase === 'cancelled' && !(await h.store.workflows.listSubtasks(workflow_id)).some((s) => s.status === 'running'), 'cancelled');
 
-    const statuses = Object.fromEntries(h.store.listSubtasks(workflow_id).map((s) => [s.id, s.status]));
+    const statuses = Object.fromEntries((await h.store.workflows.listSubtasks(workflow_id)).map((s) => [s.id, s.status]));
     expect(statuses).toMatchObject({ a1: 'completed', a2: 'pending', a3: 'pending' });
     expect(executorRequests().filter((r) => subtaskOf(r) !== 'a1').every((r) => r.aborted)).toBe(true);
-    const execCalls = h.store.listCalls(workflow_id).filter((c) => c.purpose === 'execute');
+    const execCalls = (await h.store.calls.list(workflow_id)).filter((c) => c.purpose === 'execute');
     expect(execCalls.filter((c) => c.status === 'failed').map((c) => c.error)).toEqual([expect.stringMatching(/cancel/), expect.stringMatching(/cancel/)]);
 
     hang = false;
     const resumed = await h.ok<any>('run_workflow', { workflow_id });
     expect(resumed.phase).toBe('completed');
-    expect(executions(workflow_id)).toEqual(ONCE_EACH);
+    expect(await executions(workflow_id)).toEqual(ONCE_EACH);
   });
 
   it('cancel_workflow stops a run in flight; the run answers with the cancelled state and a resume finishes the work once', async () => {
@@ -126,9 +126,9 @@ describe('cancellation', () => {
       standin: { responder: workflowResponder(THREE_WAVES, { executor: (id) => (hang && id !== 'a1' ? { hang: true } : undefined) }) },
     });
     const run = h.call('run_workflow', { request: 'Build it', concurrency: 3 });
-    await until(() => executorRequests().filter((r) => r.endedAt === null).length === 2, 'two hanging executor calls');
-    const workflow_id = h.store.listWorkflows(1)[0]!.workflow.id;
-    await until(() => h.store.listSubtasks(workflow_id).find((s) => s.id === 'a1')!.status === 'completed', 'a1 completed');
+    await until(async () => executorRequests().filter((r) => r.endedAt === null).length === 2, 'two hanging executor calls');
+    const workflow_id = (await h.store.workflows.list(1))[0]!.workflow.id;
+    await until(async () => (await h.store.workflows.listSubtasks(workflow_id)).find((s) => s.id === 'a1')!.status === 'completed', 'a1 completed');
 
     const cancelled = await h.ok<any>('cancel_workflow', { workflow_id });
     expect(cancelled.phase).toBe('cancelled');
@@ -141,7 +141,7 @@ describe('cancellation', () => {
 
     hang = false;
     expect((await h.ok<any>('run_workflow', { workflow_id })).phase).toBe('completed');
-    expect(executions(workflow_id)).toEqual(ONCE_EACH);
+    expect(await executions(workflow_id)).toEqual(ONCE_EACH);
   });
 
   it('cancel_workflow refuses a completed workflow', async () => {
@@ -193,8 +193,8 @@ describe('wait: false', () => {
     const started = await h.ok<any>('run_workflow', { request: 'Build it', wait: false });
     expect(['planning', 'executing']).toContain(started.phase);
     expect(started.workflow_id).toMatch(/^wf-/);
-    await until(() => h.store.getWorkflow(started.workflow_id)?.phase === 'completed', 'the background run to complete');
-    expect(executions(started.workflow_id)).toEqual(ONCE_EACH);
+    await until(async () => (await h.store.workflows.get(started.workflow_id))?.phase === 'completed', 'the background run to complete');
+    expect(await executions(started.workflow_id)).toEqual(ONCE_EACH);
   });
 
   it('execute_subtask answers with the subtask running, and workflow_status shows it until it completes', async () => {
@@ -204,8 +204,8 @@ describe('wait: false', () => {
     expect(answer.status).toBe('running');
     expect(answer.output).toBe('');
     expect((await h.ok<any>('workflow_status', { workflow_id })).subtasks.find((s: any) => s.id === 'a1').status).toBe('running');
-    await until(() => h.store.listSubtasks(workflow_id).find((s) => s.id === 'a1')!.status === 'completed', 'a1 to complete');
-    expect(h.store.listSubtasks(workflow_id).find((s) => s.id === 'a1')!.output).toBe('late');
+    await until(async () => (await h.store.workflows.listSubtasks(workflow_id)).find((s) => s.id === 'a1')!.status === 'completed', 'a1 to complete');
+    expect((await h.store.workflows.listSubtasks(workflow_id)).find((s) => s.id === 'a1')!.output).toBe('late');
   });
 
   it('execute_subtask still refuses bad input at once', async () => {
@@ -250,24 +250,24 @@ describe('run_workflow as an MCP task', () => {
   it('keeps a task for its ttl (24 hours unless asked otherwise), then forgets it', async () => {
     h = await startHarness({ standin: { responder: workflowResponder(THREE_WAVES) } });
     await h.ok('run_workflow', { request: 'Build it' });
-    expect(h.store.listTasks(10).map((t) => t.ttl)).toEqual([24 * 60 * 60_000]);
+    expect((await h.store.tasks.list(10)).map((t) => t.ttl)).toEqual([24 * 60 * 60_000]);
     const created = await h.client.request(
       { method: 'tools/call', params: { name: 'run_workflow', arguments: { request: 'Build it' }, task: { ttl: 100 } } },
       CreateTaskResultSchema,
     );
-    await until(() => h.store.getTask(created.task.taskId)?.status === 'completed', 'the task to complete');
+    await until(async () => (await h.store.tasks.get(created.task.taskId))?.status === 'completed', 'the task to complete');
     await new Promise((r) => setTimeout(r, 150));
     await expect(h.client.experimental.tasks.getTask(created.task.taskId)).rejects.toThrow(/not found/i);
-    expect(h.store.getTask(created.task.taskId)).not.toBeNull(); // polling never writes; a later create purges it
+    expect((await h.store.tasks.get(created.task.taskId))).not.toBeNull(); // polling never writes; a later create purges it
   });
 
   it('tasks/cancel cancels the workflow behind the task', async () => {
     h = await startHarness({ standin: { responder: workflowResponder(THREE_WAVES, { executor: () => ({ hang: true }) }) } });
     const task = await createTask({ request: 'Build it' });
-    await until(() => executorRequests().length === 3, 'the first wave in flight');
+    await until(async () => executorRequests().length === 3, 'the first wave in flight');
     await h.client.experimental.tasks.cancelTask(task.taskId);
-    const workflow_id = h.store.getTask(task.taskId)!.workflowId!;
-    await until(() => h.store.getWorkflow(workflow_id)!.phase === 'cancelled' && !h.store.listSubtasks(workflow_id).some((s) => s.status === 'running'), 'the workflow to be cancelled');
+    const workflow_id = (await h.store.tasks.get(task.taskId))!.workflowId!;
+    await until(async () => (await h.store.workflows.get(workflow_id))!.phase === 'cancelled' && !(await h.store.workflows.listSubtasks(workflow_id)).some((s) => s.status === 'running'), 'the workflow to be cancelled');
     expect((await h.client.experimental.tasks.getTask(task.taskId)).status).toBe('cancelled');
   });
 });

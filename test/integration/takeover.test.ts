@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase, SqliteWorkflowStore } from '../../src/adapters/sqlite/sqlite-store.js';
+import { openSqliteStore, type OpenedSqlite } from '../../src/adapters/store/sqlite.js';
 import type { CoreDeps } from '../../src/core/deps.js';
 import type { ModelProvider, ModelRequest, ModelResponse } from '../../src/core/ports.js';
 import { Runtime } from '../../src/core/runtime.js';
@@ -41,71 +41,72 @@ class GatedModels implements ModelProvider {
 
 let dir: string;
 const clock = { t: 1_000_000, now() { return this.t; } };
-const stores: SqliteWorkflowStore[] = [];
+const stores: OpenedSqlite[] = [];
 
-function process(name: string, models: ModelProvider): CoreDeps {
-  const store = new SqliteWorkflowStore(openDatabase(join(dir, 'state.db')));
-  stores.push(store);
+async function process(name: string, models: ModelProvider): Promise<CoreDeps> {
+  const opened = await openSqliteStore(join(dir, 'state.db'));
+  stores.push(opened);
+  const store = opened.store;
   const runtime = new Runtime({ store, clock, probe: { isRunning: () => null }, owner: { id: name, host: 'host', pid: 1 }, leaseMs: LEASE });
-  store.upsertOwner({ id: name, host: 'host', pid: 1, startedAt: clock.t, heartbeatAt: clock.t });
+  await store.owners.upsert({ id: name, host: 'host', pid: 1, startedAt: clock.t, heartbeatAt: clock.t });
   return { store, models, files: new MapWorkspaceReader({}), tokens: new WordTokenCounter(), clock, ids: new SequentialIds(`wf-${name}-`), owner: name, runtime, settings: SETTINGS };
 }
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'planexec-takeover-'));
 });
-afterEach(() => {
-  for (const s of stores.splice(0)) s.db.close();
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-const waitFor = async (condition: () => boolean) => {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 2));
+const waitFor = async (condition: () => Promise<boolean>) => {
+  for (let i = 0; i < 500 && !(await condition()); i++) await new Promise((r) => setTimeout(r, 2));
 };
 
 describe('a process taken for dead while it still works', () => {
   it('loses its subtask to the other process; its late answer goes to the history only, and the subtask ends with one current result', async () => {
     let release!: () => void;
-    const a = process('A', new GatedModels('A', new Promise<void>((r) => (release = r))));
-    const b = process('B', new GatedModels('B'));
+    const a = await process('A', new GatedModels('A', new Promise<void>((r) => (release = r))));
+    const b = await process('B', new GatedModels('B'));
     const { workflow_id } = await planTask(a, { request: 'Build it' });
     const late = executeSubtask(a, { workflow_id, subtask_id: 's1' });
-    await waitFor(() => a.store.listSubtasks(workflow_id)[0]!.status === 'running');
+    await waitFor(async () => (await a.store.workflows.listSubtasks(workflow_id))[0]!.status === 'running');
 
     // A stalls past its lease; B's heartbeat takes it for dead and takes back the claim.
     clock.t += LEASE + 5_000;
-    b.runtime.tick();
-    expect(b.store.getOwner('A')).toBeNull();
-    expect(b.store.listSubtasks(workflow_id)[0]).toMatchObject({ status: 'pending', leaseOwner: null });
+    await b.runtime.tick();
+    expect((await b.store.owners.get('A'))).toBeNull();
+    expect((await b.store.workflows.listSubtasks(workflow_id))[0]).toMatchObject({ status: 'pending', leaseOwner: null });
     const done = await executeSubtask(b, { workflow_id, subtask_id: 's1' });
     expect(done.output).toBe('OUTPUT-B');
 
     release();
     await expect(late).rejects.toThrow(/taken over by another process/);
-    const s1 = b.store.listSubtasks(workflow_id)[0]!;
+    const s1 = (await b.store.workflows.listSubtasks(workflow_id))[0]!;
     expect(s1).toMatchObject({ status: 'completed', output: 'OUTPUT-B', leaseOwner: null });
-    expect(b.store.listExecutions(workflow_id, 's1').map((e) => e.output)).toEqual(['OUTPUT-B', 'OUTPUT-A']);
+    expect((await b.store.workflows.listExecutions(workflow_id, 's1')).map((e) => e.output)).toEqual(['OUTPUT-B', 'OUTPUT-A']);
     // Reaping marked A's call abandoned; its answer then arrived, so its real usage is recorded (it was billed).
-    expect(b.store.listCalls(workflow_id).filter((c) => c.subtaskId === 's1').map((c) => `${c.owner}:${c.status}`)).toEqual(['A:completed', 'B:completed']);
+    expect((await b.store.calls.list(workflow_id)).filter((c) => c.subtaskId === 's1').map((c) => `${c.owner}:${c.status}`)).toEqual(['A:completed', 'B:completed']);
   });
 
   it('on its next heartbeat registers again and aborts what it runs, leaving the other process\'s state alone', async () => {
-    const a = process('A', new GatedModels('A', new Promise<void>(() => undefined)));
-    const b = process('B', new GatedModels('B'));
+    const a = await process('A', new GatedModels('A', new Promise<void>(() => undefined)));
+    const b = await process('B', new GatedModels('B'));
     const { workflow_id } = await planTask(a, { request: 'Build it' });
     const stalled = executeSubtask(a, { workflow_id, subtask_id: 's1' });
-    await waitFor(() => a.store.listSubtasks(workflow_id)[0]!.status === 'running');
+    await waitFor(async () => (await a.store.workflows.listSubtasks(workflow_id))[0]!.status === 'running');
     clock.t += LEASE + 5_000;
-    b.runtime.tick();
-    expect(tryLockWorkflow(b, workflow_id, 'B/1')).toBe(true);
+    await b.runtime.tick();
+    expect(await tryLockWorkflow(b, workflow_id, 'B/1')).toBe(true);
     await executeSubtask(b, { workflow_id, subtask_id: 's1' });
 
-    a.runtime.tick();
+    await a.runtime.tick();
     await expect(stalled).rejects.toThrow(/aborted/);
-    expect(a.store.getOwner('A')).not.toBeNull();
-    expect(b.runtime.isAlive('A')).toBe(true);
-    expect(a.store.listSubtasks(workflow_id)[0]).toMatchObject({ status: 'completed', output: 'OUTPUT-B' });
+    expect((await a.store.owners.get('A'))).not.toBeNull();
+    expect(await b.runtime.isAlive('A')).toBe(true);
+    expect((await a.store.workflows.listSubtasks(workflow_id))[0]).toMatchObject({ status: 'completed', output: 'OUTPUT-B' });
     // The lock B took stays B's: A is alive again but cannot take it while B is.
-    expect(tryLockWorkflow(a, workflow_id, 'A/1')).toBe(false);
+    expect(await tryLockWorkflow(a, workflow_id, 'A/1')).toBe(false);
   });
 });

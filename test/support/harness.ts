@@ -53,7 +53,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     },
     { cwd: dir },
   );
-  const composed = compose(config);
+  const composed = await compose(config);
   const { server, cleanup } = createServer({ app: composed.app, log: createLogger('silent'), version: 'test', progressIntervalMs: config.progressIntervalMs });
   const client = new Client({ name: 'planexec-test', version: '1.0.0' }, opts.clientCapabilities);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
@@ -87,7 +87,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       composed.runtime.stop();
       await client.close();
       await cleanup(0);
-      composed.db.close();
+      await composed.close();
       if (!opts.sharedStandin) await standin.close();
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
     },

@@ -72,9 +72,9 @@ export function workflowResponder(planJson: unknown, o: WorkflowResponderOptions
   };
 }
 
-export const until = async (condition: () => boolean, what = 'condition', timeoutMs = 10_000): Promise<void> => {
+export const until = async (condition: () => boolean | Promise<boolean>, what = 'condition', timeoutMs = 10_000): Promise<void> => {
   const end = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }

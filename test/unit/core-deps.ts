@@ -1,6 +1,7 @@
 // CoreDeps for unit tests, built by hand as src/main.ts compose() does, over a real SQLite store in
 // memory, a scripted model provider, an in-memory workspace and a stepping clock.
-import { openDatabase, SqliteWorkflowStore } from '../../src/adapters/sqlite/sqlite-store.js';
+import type { KyselyStore } from '../../src/adapters/store/kysely-store.js';
+import { openSqliteStore } from '../../src/adapters/store/sqlite.js';
 import { DEFAULT_PRICES } from '../../src/core/cost.js';
 import type { CoreDeps, CoreSettings } from '../../src/core/deps.js';
 import { Runtime } from '../../src/core/runtime.js';
@@ -22,19 +23,18 @@ export const SETTINGS: CoreSettings = {
 };
 
 export interface TestDeps extends CoreDeps {
-  store: SqliteWorkflowStore;
+  store: KyselyStore;
   models: ScriptedModelProvider;
   files: MapWorkspaceReader;
-  close(): void;
+  close(): Promise<void>;
 }
 
-export function makeDeps(opts: { models?: ScriptedModelProvider; files?: Record<string, string>; settings?: Partial<CoreSettings> } = {}): TestDeps {
-  const db = openDatabase(':memory:');
-  const store = new SqliteWorkflowStore(db);
+export async function makeDeps(opts: { models?: ScriptedModelProvider; files?: Record<string, string>; settings?: Partial<CoreSettings> } = {}): Promise<TestDeps> {
+  const { store, close } = await openSqliteStore(':memory:');
   const clock = new SteppingClock(1_000);
   // Not started: no heartbeat timer in unit tests; the owner row is written so liveness checks work.
   const runtime = new Runtime({ store, clock, probe: { isRunning: () => null }, owner: { id: 'test-owner', host: 'test', pid: 1 }, leaseMs: 60_000 });
-  store.upsertOwner({ id: 'test-owner', host: 'test', pid: 1, startedAt: 0, heartbeatAt: Number.MAX_SAFE_INTEGER });
+  await store.owners.upsert({ id: 'test-owner', host: 'test', pid: 1, startedAt: 0, heartbeatAt: Number.MAX_SAFE_INTEGER });
   return {
     store,
     models: opts.models ?? new ScriptedModelProvider(),
@@ -45,6 +45,6 @@ export function makeDeps(opts: { models?: ScriptedModelProvider; files?: Record<
     owner: 'test-owner',
     runtime,
     settings: { ...SETTINGS, ...opts.settings },
-    close: () => db.close(),
+    close,
   };
 }

@@ -9,7 +9,7 @@ const executorCall = (u: ModelCall['usage'], extra: Partial<ModelCall> = {}) =>
   modelCall({ role: 'executor', purpose: 'execute', model: 'gpt-5.4-mini', usage: u, ...extra });
 
 describe('DEFAULT_PRICES', () => {
-  it('DEFAULT_PRICES holds the product price table for gpt-5.4 and gpt-5.4-mini', () => {
+  it('DEFAULT_PRICES holds the product price table for gpt-5.4 and gpt-5.4-mini', async () => {
     expect(DEFAULT_PRICES).toEqual({
       'gpt-5.4': { input: 2.5, cached: 0.25, output: 15, quota: 1 },
       'gpt-5.4-mini': { input: 0.75, cached: 0.075, output: 4.5, quota: 0.3 },
@@ -18,7 +18,7 @@ describe('DEFAULT_PRICES', () => {
 });
 
 describe('usageByRole', () => {
-  it('usageByRole sums tokens of completed calls per role and counts failed and abandoned calls separately', () => {
+  it('usageByRole sums tokens of completed calls per role and counts failed and abandoned calls separately', async () => {
     const calls = [
       plannerCall(usage(10_000, 2_000, 1_000)),
       plannerCall(usage(5_000, 4_000, 300), { purpose: 'review' }),
@@ -34,7 +34,7 @@ describe('usageByRole', () => {
     });
   });
 
-  it('usageByRole does not count a completed call that reported no usage', () => {
+  it('usageByRole does not count a completed call that reported no usage', async () => {
     expect(usageByRole([executorCall(null)]).executor).toEqual({
       calls: 0,
       input_tokens: 0,
@@ -45,26 +45,26 @@ describe('usageByRole', () => {
     });
   });
 
-  it('usageByRole of no calls is zero for both roles', () => {
+  it('usageByRole of no calls is zero for both roles', async () => {
     const zero = { calls: 0, input_tokens: 0, cached_tokens: 0, output_tokens: 0, failed_calls: 0, abandoned_calls: 0 };
     expect(usageByRole([])).toEqual({ planner: zero, executor: zero });
   });
 });
 
 describe('priceUsage', () => {
-  it('priceUsage prices uncached input, cached input and output per million tokens', () => {
+  it('priceUsage prices uncached input, cached input and output per million tokens', async () => {
     // (8,000 x 2.50 + 2,000 x 0.25 + 1,000 x 15) / 1M = (20,000 + 500 + 15,000) / 1M
     expect(priceUsage(usage(10_000, 2_000, 1_000), DEFAULT_PRICES['gpt-5.4']!)).toBeCloseTo(0.0355, 12);
     // (3,000 x 0.75 + 1,000 x 0.075 + 500 x 4.5) / 1M = (2,250 + 75 + 2,250) / 1M
     expect(priceUsage(usage(4_000, 1_000, 500), DEFAULT_PRICES['gpt-5.4-mini']!)).toBeCloseTo(0.004575, 12);
   });
 
-  it('priceUsage never charges a negative uncached amount when cached exceeds input', () => {
+  it('priceUsage never charges a negative uncached amount when cached exceeds input', async () => {
     // uncached clamps to 0: 500 cached x 0.25 = 125 -> 0.000125
     expect(priceUsage(usage(100, 500, 0), DEFAULT_PRICES['gpt-5.4']!)).toBeCloseTo(0.000125, 12);
   });
 
-  it('priceUsage of no tokens is 0', () => {
+  it('priceUsage of no tokens is 0', async () => {
     expect(priceUsage(usage(0, 0, 0), DEFAULT_PRICES['gpt-5.4']!)).toBe(0);
   });
 });
@@ -89,7 +89,7 @@ describe('costOf', () => {
     executorCall(usage(6_000, 4_000, 200)),
   ];
 
-  it('costOf prices each completed call on its own model and the baseline as planner-model calls', () => {
+  it('costOf prices each completed call on its own model and the baseline as planner-model calls', async () => {
     expect(costOf(calls, DEFAULT_PRICES, 'gpt-5.4')).toEqual({
       quota_units: 1.9,
       baseline_quota_units: 4,
@@ -100,7 +100,7 @@ describe('costOf', () => {
     });
   });
 
-  it('costOf ignores failed, abandoned and pending calls', () => {
+  it('costOf ignores failed, abandoned and pending calls', async () => {
     const noisy = [
       ...calls,
       plannerCall(usage(50_000, 0, 50_000), { status: 'failed' }),
@@ -110,7 +110,7 @@ describe('costOf', () => {
     expect(costOf(noisy, DEFAULT_PRICES, 'gpt-5.4')).toEqual(costOf(calls, DEFAULT_PRICES, 'gpt-5.4'));
   });
 
-  it('costOf of planner-model calls only saves nothing', () => {
+  it('costOf of planner-model calls only saves nothing', async () => {
     expect(costOf([plannerCall(usage(10_000, 2_000, 1_000))], DEFAULT_PRICES, 'gpt-5.4')).toEqual({
       quota_units: 1,
       baseline_quota_units: 1,
@@ -121,7 +121,7 @@ describe('costOf', () => {
     });
   });
 
-  it('costOf of no calls is zero with no savings figure', () => {
+  it('costOf of no calls is zero with no savings figure', async () => {
     expect(costOf([], DEFAULT_PRICES, 'gpt-5.4')).toEqual({
       quota_units: 0,
       baseline_quota_units: 0,
@@ -132,7 +132,7 @@ describe('costOf', () => {
     });
   });
 
-  it('costOf gives null usd and quota when any call ran on a model without a price, but still prices the baseline', () => {
+  it('costOf gives null usd and quota when any call ran on a model without a price, but still prices the baseline', async () => {
     const withUnknown = [...calls, executorCall(usage(1_000, 0, 100), { model: 'mystery-model' })];
     // Baseline adds the unknown call as a gpt-5.4 call: 1,000x2.5 + 100x15 = 4,000 -> $0.004
     expect(costOf(withUnknown, DEFAULT_PRICES, 'gpt-5.4')).toEqual({
@@ -145,7 +145,7 @@ describe('costOf', () => {
     });
   });
 
-  it('costOf gives a null baseline when the planner model has no price', () => {
+  it('costOf gives a null baseline when the planner model has no price', async () => {
     expect(costOf(calls, DEFAULT_PRICES, 'unpriced-planner')).toEqual({
       quota_units: 1.9,
       baseline_quota_units: null,
@@ -156,7 +156,7 @@ describe('costOf', () => {
     });
   });
 
-  it('costOf uses the quota units configured per model', () => {
+  it('costOf uses the quota units configured per model', async () => {
     const prices: PriceTable = { big: { input: 10, cached: 1, output: 40, quota: 2 }, small: { input: 1, cached: 0.1, output: 4, quota: 0.5 } };
     const mixed = [
       plannerCall(usage(1_000_000, 0, 0), { model: 'big' }),

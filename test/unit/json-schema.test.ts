@@ -20,7 +20,7 @@ function objects(node: unknown, path = '#'): [string, Node][] {
 }
 
 describe('toStrictJsonSchema', () => {
-  it('toStrictJsonSchema makes every object of the plan and review schemas strict: all properties required, no others', () => {
+  it('toStrictJsonSchema makes every object of the plan and review schemas strict: all properties required, no others', async () => {
     for (const schema of [PlanSchema, ReviewSchema]) {
       const json = toStrictJsonSchema(schema);
       const found = objects(json);
@@ -32,7 +32,7 @@ describe('toStrictJsonSchema', () => {
     }
   });
 
-  it('toStrictJsonSchema leaves out $schema and keeps descriptions and enums', () => {
+  it('toStrictJsonSchema leaves out $schema and keeps descriptions and enums', async () => {
     const json = toStrictJsonSchema(PlanSchema) as Node;
     expect(Object.keys(json)).not.toContain('$schema');
     const subtask = ((json.properties as Node).subtasks as Node).items as Node;
@@ -43,7 +43,7 @@ describe('toStrictJsonSchema', () => {
     });
   });
 
-  it('toStrictJsonSchema turns a small zod object into the expected JSON Schema', () => {
+  it('toStrictJsonSchema turns a small zod object into the expected JSON Schema', async () => {
     expect(toStrictJsonSchema(z.object({ a: z.string(), b: z.array(z.number()) }))).toEqual({
       type: 'object',
       properties: { a: { type: 'string' }, b: { type: 'array', items: { type: 'number' } } },

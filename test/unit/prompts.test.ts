@@ -23,7 +23,7 @@ const file = (path: string, content: string, extra: Partial<WorkspaceFile> = {})
 });
 
 describe('instructions', () => {
-  it('the planner and executor instructions are fixed text with no placeholders', () => {
+  it('the planner and executor instructions are fixed text with no placeholders', async () => {
     for (const text of [PLANNER_INSTRUCTIONS, EXECUTOR_INSTRUCTIONS]) {
       expect(text).not.toMatch(/\$\{|undefined|\[object Object\]/);
       expect(text.length).toBeGreaterThan(500);
@@ -34,34 +34,34 @@ describe('instructions', () => {
 });
 
 describe('renderFile', () => {
-  it('renderFile heads a whole file with its path and size', () => {
+  it('renderFile heads a whole file with its path and size', async () => {
     expect(renderFile(file('a.ts', 'const a = 1;'))).toBe('=== a.ts, 12 bytes ===\nconst a = 1;');
   });
 
-  it('renderFile says how much of a truncated file is shown, in UTF-8 bytes', () => {
+  it('renderFile says how much of a truncated file is shown, in UTF-8 bytes', async () => {
     expect(renderFile(file('a.txt', 'héllo', { bytes: 100, truncated: true }))).toBe('=== a.txt, first 6 of 100 bytes ===\nhéllo');
   });
 
-  it('renderFile shows a binary file as a header only', () => {
+  it('renderFile shows a binary file as a header only', async () => {
     expect(renderFile(file('a.png', '', { bytes: 2048, truncated: true, binary: true }))).toBe('=== a.png, 2048 bytes, binary: not shown ===');
   });
 });
 
 describe('renderPlanInput', () => {
-  it('renderPlanInput starts with the task and the trimmed request, then context and files', () => {
+  it('renderPlanInput starts with the task and the trimmed request, then context and files', async () => {
     expect(renderPlanInput('  Add login \n', '  Uses Express. ', [file('a.ts', 'A'), file('b.ts', 'B')])).toBe(
       'Task: plan\nRequest: Add login\n\nContext from the host:\nUses Express.\n\nFiles:\n=== a.ts, 1 bytes ===\nA\n\n=== b.ts, 1 bytes ===\nB',
     );
   });
 
-  it('renderPlanInput leaves out empty context and an empty file list', () => {
+  it('renderPlanInput leaves out empty context and an empty file list', async () => {
     expect(renderPlanInput('Add login', '   ', [])).toBe('Task: plan\nRequest: Add login');
     expect(renderPlanInput('Add login', null, [])).toBe('Task: plan\nRequest: Add login');
   });
 });
 
 describe('renderRepairInput', () => {
-  it('renderRepairInput lists each problem on its own line', () => {
+  it('renderRepairInput lists each problem on its own line', async () => {
     expect(renderRepairInput(['First.', 'Second.'])).toBe(
       'Task: repair\nYour answer cannot be used as it is:\n- First.\n- Second.\nAnswer again with the complete corrected JSON.',
     );
@@ -69,7 +69,7 @@ describe('renderRepairInput', () => {
 });
 
 describe('renderReviewInput', () => {
-  it('renderReviewInput gives each subtask its description, attempt, model, format and output, and marks a cut output', () => {
+  it('renderReviewInput gives each subtask its description, attempt, model, format and output, and marks a cut output', async () => {
     const items = [
       { subtask: subtask('s1', 'completed', { attempts: 2, model: 'gpt-5.4-mini' }), output: 'diff one', outputTruncated: false },
       { subtask: subtask('s2', 'completed', { output_format: 'a markdown list' }), output: 'partial', outputTruncated: true },
@@ -85,7 +85,7 @@ describe('renderReviewInput', () => {
 });
 
 describe('renderExecutorInput', () => {
-  it('renderExecutorInput marks a cut dependency output', () => {
+  it('renderExecutorInput marks a cut dependency output', async () => {
     const input = renderExecutorInput({
       goal: 'G',
       files: [],

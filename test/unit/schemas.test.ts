@@ -8,14 +8,14 @@ function filesUnder(dir: string): string[] {
 }
 
 describe('schemas/', () => {
-  it('holds exactly the JSON Schemas generated from the zod schemas (run `npm run schemas` when this fails)', () => {
+  it('holds exactly the JSON Schemas generated from the zod schemas (run `npm run schemas` when this fails)', async () => {
     const expected = generateSchemas();
     const onDisk = Object.fromEntries(filesUnder('schemas').map((f) => [relative('schemas', f), readFileSync(f, 'utf8')]));
     expect(Object.keys(onDisk).sort()).toEqual(Object.keys(expected).sort());
     for (const [file, content] of Object.entries(expected)) expect(onDisk[file], file).toBe(content);
   });
 
-  it('gives the planner a strict plan schema: every property required, nothing additional', () => {
+  it('gives the planner a strict plan schema: every property required, nothing additional', async () => {
     const plan = JSON.parse(generateSchemas()['plan.schema.json']!);
     const item = plan.properties.subtasks.items;
     expect(plan.required).toEqual(['subtasks', 'coordination_notes']);

@@ -14,14 +14,14 @@ import { planned } from './builders.js';
 import { makeDeps, type TestDeps } from './core-deps.js';
 
 const open: TestDeps[] = [];
-afterEach(() => {
-  for (const d of open.splice(0)) d.close();
+afterEach(async () => {
+  for (const d of open.splice(0)) await d.close();
 });
 
 const FILES = { 'src/a.ts': 'export const a = 1;', 'README.md': '# Demo' };
 
-function setup(opts: Parameters<typeof makeDeps>[0] = {}): TestDeps {
-  const d = makeDeps({ files: FILES, ...opts });
+async function setup(opts: Parameters<typeof makeDeps>[0] = {}): Promise<TestDeps> {
+  const d = await makeDeps({ files: FILES, ...opts });
   open.push(d);
   return d;
 }
@@ -53,7 +53,7 @@ async function planned3(d: TestDeps): Promise<string> {
 
 describe('planTask', () => {
   it('planTask stores the workflow and its subtasks with roles from their complexity, and says what to run first', async () => {
-    const d = setup();
+    const d = await setup();
     d.models.push({ text: JSON.stringify(PLAN), responseId: 'resp-plan', usage: { input_tokens: 900, cached_tokens: 0, output_tokens: 300 } });
     const result = await planTask(d, { request: '  Add a login page\nwith email and password  ', context: 'Express app', budget: { executor_tokens: 5_000 } });
     expect(result).toEqual({
@@ -69,7 +69,7 @@ describe('planTask', () => {
       usage: { calls: 1, input_tokens: 900, cached_tokens: 0, output_tokens: 300 },
       next: 'Call execute_subtask {"workflow_id":"wf-test-1","subtask_id":"s1"}.',
     });
-    const { workflow, subtasks } = loadWorkflow(d, 'wf-test-1');
+    const { workflow, subtasks } = (await loadWorkflow(d, 'wf-test-1'));
     expect(workflow).toMatchObject({
       request: 'Add a login page\nwith email and password',
       goal: 'Add a login page',
@@ -88,7 +88,7 @@ describe('planTask', () => {
   });
 
   it('planTask shows the planner the files the host lists', async () => {
-    const d = setup();
+    const d = await setup();
     d.models.push({ text: JSON.stringify(PLAN) });
     await planTask(d, { request: 'Add login', files: ['README.md', 'src/a.ts', 'README.md'] });
     expect(d.models.requests[0]?.input).toBe(
@@ -97,7 +97,7 @@ describe('planTask', () => {
   });
 
   it('planTask stores nothing when the plan is still invalid after the repair round, but keeps both journal rows', async () => {
-    const d = setup();
+    const d = await setup();
     const cyclic: Plan = { subtasks: [planned('s1', ['s2']), planned('s2', ['s1'])], coordination_notes: '' };
     d.models.push({ text: JSON.stringify(cyclic) }, { text: JSON.stringify(cyclic) });
     const e = await rejection(planTask(d, { request: 'Add login' }));
@@ -105,15 +105,15 @@ describe('planTask', () => {
     expect(e.message).toBe(
       "The planner's plan is still invalid after one repair round: Dependencies form a cycle: s1 -> s2 -> s1. Remove one of these dependencies.",
     );
-    expect(d.store.listWorkflows(10)).toEqual([]);
-    expect(d.store.listCalls('wf-test-1').map((c) => [c.purpose, c.status])).toEqual([
+    expect((await d.store.workflows.list(10))).toEqual([]);
+    expect((await d.store.calls.list('wf-test-1')).map((c) => [c.purpose, c.status])).toEqual([
       ['plan', 'completed'],
       ['repair', 'completed'],
     ]);
   });
 
   it('planTask rejects an empty request, a path leaving the root and a missing file before calling any model', async () => {
-    const d = setup();
+    const d = await setup();
     const empty = await rejection(planTask(d, { request: '  \n ' }));
     expect([empty.code, empty.message]).toEqual(['invalid_input', 'request is empty.']);
     const outside = await rejection(planTask(d, { request: 'x', files: ['../etc/passwd'] }));
@@ -121,13 +121,13 @@ describe('planTask', () => {
     const missing = await rejection(planTask(d, { request: 'x', files: ['nope.ts'] }));
     expect([missing.code, missing.message]).toEqual(['file_unreadable', "File 'nope.ts' cannot be read: it does not exist."]);
     expect(d.models.requests).toEqual([]);
-    expect(d.store.listWorkflows(10)).toEqual([]);
+    expect((await d.store.workflows.list(10))).toEqual([]);
   });
 });
 
 describe('executeSubtask', () => {
   it('executeSubtask runs the first ready subtask on the executor model with only its own context', async () => {
-    const d = setup();
+    const d = await setup();
     const id = await planned3(d);
     d.models.push({ text: 'S1 RESULT', responseId: 'resp-s1', usage: { input_tokens: 321, cached_tokens: 0, output_tokens: 12 } });
     const result = await executeSubtask(d, { workflow_id: id });
@@ -165,7 +165,7 @@ describe('executeSubtask', () => {
   });
 
   it('executeSubtask shows a subtask only its direct dependency output and runs complex work on the planner model', async () => {
-    const d = setup();
+    const d = await setup();
     const id = await planned3(d);
     d.models.push({ text: 'S1 RESULT' }, { text: 'S2 RESULT' }, { text: 'S3 RESULT' });
     await executeSubtask(d, { workflow_id: id });
@@ -181,7 +181,7 @@ describe('executeSubtask', () => {
   });
 
   it('executeSubtask refuses a subtask whose dependencies are pending, naming them, without a model call', async () => {
-    const d = setup();
+    const d = await setup();
     const id = await planned3(d);
     const e = await rejection(executeSubtask(d, { workflow_id: id, subtask_id: 's3' }));
     expect([e.code, e.message, e.details]).toEqual([
@@ -190,11 +190,11 @@ describe('executeSubtask', () => {
       { subtask_id: 's3', missing: ['s2'] },
     ]);
     expect(d.models.requests).toHaveLength(1);
-    expect(d.store.listCalls(id)).toHaveLength(1);
+    expect((await d.store.calls.list(id))).toHaveLength(1);
   });
 
   it('executeSubtask returns a completed subtask without running it again unless forced', async () => {
-    const d = setup();
+    const d = await setup();
     const id = await planned3(d);
     d.models.push({ text: 'FIRST' }, { text: 'SECOND' });
     await executeSubtask(d, { workflow_id: id });
@@ -206,20 +206,20 @@ describe('executeSubtask', () => {
   });
 
   it('executeSubtask puts the subtask back as it was and journals a failed call when the model call fails', async () => {
-    const d = setup();
+    const d = await setup();
     const id = await planned3(d);
-    const before = loadWorkflow(d, id);
+    const before = (await loadWorkflow(d, id));
     d.models.push({ error: new Error('upstream 500') });
     await expect(executeSubtask(d, { workflow_id: id })).rejects.toThrow('upstream 500');
-    expect(loadWorkflow(d, id)).toEqual(before);
-    expect(d.store.listCalls(id).map((c) => [c.purpose, c.status, c.error])).toEqual([
+    expect((await loadWorkflow(d, id))).toEqual(before);
+    expect((await d.store.calls.list(id)).map((c) => [c.purpose, c.status, c.error])).toEqual([
       ['plan', 'completed', null],
       ['execute', 'failed', 'upstream 500'],
     ]);
   });
 
   it('executeSubtask cuts a long output in its result and says how to page through the rest', async () => {
-    const d = setup({ settings: { resultBytes: 10 } });
+    const d = await setup({ settings: { resultBytes: 10 } });
     const id = await planned3(d);
     d.models.push({ text: '0123456789ABCDEF' });
     const result = await executeSubtask(d, { workflow_id: id });
@@ -227,11 +227,11 @@ describe('executeSubtask', () => {
     expect(result.output).toBe(
       `0123456789\n\n[output truncated: 10 of 16 characters shown. Get the rest with workflow_status {"workflow_id":"${id}","subtask_id":"s1","offset":10}]`,
     );
-    expect(loadWorkflow(d, id).subtasks[0]?.output).toBe('0123456789ABCDEF');
+    expect((await loadWorkflow(d, id)).subtasks[0]?.output).toBe('0123456789ABCDEF');
   });
 
   it('executeSubtask with no ready subtask answers nothing_to_do with the next step', async () => {
-    const d = setup();
+    const d = await setup();
     d.models.push({ text: JSON.stringify({ subtasks: [planned('s1')], coordination_notes: '' }) }, { text: 'done' });
     const { workflow_id } = await planTask(d, { request: 'One thing' });
     await executeSubtask(d, { workflow_id });
@@ -248,7 +248,7 @@ describe('reviewResults', () => {
   const review = (r: Review) => ({ text: JSON.stringify(r) });
 
   it('reviewResults approves, sends back with feedback, and chains on the plan response', async () => {
-    const d = setup();
+    const d = await setup();
     const id = await planned3(d);
     d.models.push({ text: 'S1 RESULT' }, { text: 'S2 RESULT' });
     await executeSubtask(d, { workflow_id: id });
@@ -277,7 +277,7 @@ describe('reviewResults', () => {
     expect([reviewReq.previousResponseId, reviewReq.role, reviewReq.format?.name]).toEqual(['resp-plan', 'planner', 'review']);
     expect(reviewReq.input.startsWith('Task: review\nPlan version 1. Review the results of these 2 subtask(s).')).toBe(true);
 
-    const { workflow, subtasks } = loadWorkflow(d, id);
+    const { workflow, subtasks } = (await loadWorkflow(d, id));
     expect(workflow.plannerResponseId).toBe('resp-review');
     expect(subtasks.map((s) => [s.id, s.status, s.attempts, s.feedback])).toEqual([
       ['s1', 'approved', 1, null],
@@ -291,7 +291,7 @@ describe('reviewResults', () => {
   });
 
   it('reviewResults escalation puts the subtask and the workflow in needs_human', async () => {
-    const d = setup();
+    const d = await setup();
     const id = await planned3(d);
     d.models.push({ text: 'S1 RESULT' });
     await executeSubtask(d, { workflow_id: id });
@@ -301,22 +301,22 @@ describe('reviewResults', () => {
     expect(result.next).toBe(
       `A human decision is needed on s1: read the planner's question with workflow_status {"workflow_id":"${id}","subtask_id":"s1"}, then answer with review_results {"workflow_id":"${id}","decisions":[{"subtask_id":"s1","verdict":"approve | revise | cancel","feedback":"..."}]}.`,
     );
-    expect(loadWorkflow(d, id).subtasks[0]).toMatchObject({ status: 'needs_human', feedback: 'Which hash?' });
+    expect((await loadWorkflow(d, id)).subtasks[0]).toMatchObject({ status: 'needs_human', feedback: 'Which hash?' });
   });
 
   it('reviewResults completes the workflow when every subtask is approved', async () => {
-    const d = setup();
+    const d = await setup();
     d.models.push({ text: JSON.stringify({ subtasks: [planned('only')], coordination_notes: '' }) }, { text: 'OUT' });
     const { workflow_id } = await planTask(d, { request: 'One thing' });
     await executeSubtask(d, { workflow_id });
     d.models.push(review({ verdict: 'approve', reviews: [{ subtask_id: 'only', verdict: 'approve', feedback: '' }], summary: 'Done.' }));
     const result = await reviewResults(d, { workflow_id });
     expect([result.verdict, result.phase]).toEqual(['approve', 'completed']);
-    expect(loadWorkflow(d, workflow_id).workflow.phase).toBe('completed');
+    expect((await loadWorkflow(d, workflow_id)).workflow.phase).toBe('completed');
   });
 
   it('reviewResults refuses to review a subtask that is not completed', async () => {
-    const d = setup();
+    const d = await setup();
     const id = await planned3(d);
     const e = await rejection(reviewResults(d, { workflow_id: id, subtask_ids: ['s1'] }));
     expect([e.code, e.message]).toEqual(['invalid_transition', "Only completed subtasks can be reviewed; 's1' is pending."]);
@@ -327,12 +327,12 @@ describe('reviewResults', () => {
 
 describe('workflowStatus', () => {
   it('workflowStatus prices the journal: planner-only baseline against the split', async () => {
-    const d = setup();
+    const d = await setup();
     d.models.push({ text: JSON.stringify(PLAN), usage: { input_tokens: 10_000, cached_tokens: 2_000, output_tokens: 1_000 } });
     const { workflow_id } = await planTask(d, { request: 'Add login' });
     d.models.push({ text: 'S1', usage: { input_tokens: 4_000, cached_tokens: 1_000, output_tokens: 500 } });
     await executeSubtask(d, { workflow_id });
-    const status = workflowStatus(d, { workflow_id });
+    const status = (await workflowStatus(d, { workflow_id }));
     expect(status.usage).toEqual({
       planner: { calls: 1, input_tokens: 10_000, cached_tokens: 2_000, output_tokens: 1_000, failed_calls: 0, abandoned_calls: 0 },
       executor: { calls: 1, input_tokens: 4_000, cached_tokens: 1_000, output_tokens: 500, failed_calls: 0, abandoned_calls: 0 },
@@ -349,27 +349,27 @@ describe('workflowStatus', () => {
   });
 
   it('workflowStatus pages through a subtask output from an offset', async () => {
-    const d = setup({ settings: { resultBytes: 4 } });
+    const d = await setup({ settings: { resultBytes: 4 } });
     const id = await planned3(d);
     d.models.push({ text: 'abcdefghij' });
     await executeSubtask(d, { workflow_id: id });
-    const page = workflowStatus(d, { workflow_id: id, subtask_id: 's1', offset: 4 }).subtask!;
+    const page = (await workflowStatus(d, { workflow_id: id, subtask_id: 's1', offset: 4 })).subtask!;
     expect([page.output_offset, page.output_total, page.output_truncated]).toEqual([4, 10, true]);
     expect(page.output).toBe(`efgh\n\n[output continues: 2 more characters. Next page: workflow_status {"workflow_id":"${id}","subtask_id":"s1","offset":8}]`);
-    const last = workflowStatus(d, { workflow_id: id, subtask_id: 's1', offset: 8 }).subtask!;
+    const last = (await workflowStatus(d, { workflow_id: id, subtask_id: 's1', offset: 8 })).subtask!;
     expect(last.output).toBe('ij');
   });
 
   it('workflowStatus without an id lists recent workflows, and loadWorkflow of an unknown id is not_found', async () => {
-    const d = setup();
-    expect(workflowStatus(d, {})).toEqual({ workflows: [], next: 'No workflows yet: call plan_task with a request to start one.' });
+    const d = await setup();
+    expect((await workflowStatus(d, {}))).toEqual({ workflows: [], next: 'No workflows yet: call plan_task with a request to start one.' });
     const id = await planned3(d);
-    expect(workflowStatus(d, {}).workflows?.map((w) => [w.workflow_id, w.phase, w.goal, w.subtasks, w.done])).toEqual([
+    expect((await workflowStatus(d, {})).workflows?.map((w) => [w.workflow_id, w.phase, w.goal, w.subtasks, w.done])).toEqual([
       [id, 'executing', 'Add a login page', 3, 0],
     ]);
     let caught: unknown;
     try {
-      loadWorkflow(d, 'wf-nope');
+      await loadWorkflow(d, 'wf-nope');
     } catch (error) {
       caught = error;
     }

@@ -16,11 +16,11 @@ const SETTLE_MS = 3_000;
  * run_workflow resumes it.
  */
 export async function cancelWorkflow(d: CoreDeps, input: CancelWorkflowInput): Promise<WorkflowStatusResult> {
-  const { workflow } = loadWorkflow(d, input.workflow_id);
+  const { workflow } = await loadWorkflow(d, input.workflow_id);
   if (workflow.phase === 'completed') {
     throw invalidTransition(`Workflow ${workflow.id} is already completed; there is nothing to cancel.`, 'Nothing to do.');
   }
-  if (workflow.phase !== 'cancelled') d.store.updateWorkflow(workflow.id, { phase: 'cancelled', lastError: null }, d.clock.now());
+  if (workflow.phase !== 'cancelled') await d.store.workflows.update(workflow.id, { phase: 'cancelled', lastError: null }, d.clock.now());
   d.runtime.abort(workflow.id, 'the workflow was cancelled');
   await d.runtime.idle(workflow.id, SETTLE_MS);
   return workflowStatus(d, { workflow_id: workflow.id });

@@ -19,11 +19,11 @@ export const CompactionSchema = z.object({
  * workflow, when it would take the planner's budget past `at` of its limit (so the rest of the
  * budget is spent on short threads, as the article's should_compact does).
  */
-export function compactionDue(d: CoreDeps, workflow: Workflow, nextInput: string): boolean {
+export async function compactionDue(d: CoreDeps, workflow: Workflow, nextInput: string): Promise<boolean> {
   const { contextLimit, at } = d.settings.compaction;
   const limit = workflow.budget.planner_tokens;
   if (!workflow.plannerResponseId || (contextLimit === undefined && limit === undefined)) return false;
-  const calls = d.store.listCalls(workflow.id);
+  const calls = await d.store.calls.list(workflow.id);
   // The thread's last input already held the instructions; they are replaced, not repeated.
   const next = threadTokens(calls, workflow.plannerResponseId) + d.tokens.count(nextInput);
   if (contextLimit !== undefined && next > at * contextLimit) return true;
@@ -31,7 +31,7 @@ export function compactionDue(d: CoreDeps, workflow: Workflow, nextInput: string
 }
 
 export async function compactIfNeeded(d: CoreDeps, workflow: Workflow, nextInput: string, opts: CallOptions): Promise<Workflow> {
-  if (!compactionDue(d, workflow, nextInput)) return workflow;
+  if (!(await compactionDue(d, workflow, nextInput))) return workflow;
   opts.onProgress?.({ message: `compacting the planner thread on ${d.settings.models.planner}`, progress: 0 });
   const answer = await structuredPlannerCall(
     d,
@@ -46,6 +46,6 @@ export async function compactIfNeeded(d: CoreDeps, workflow: Workflow, nextInput
     throw modelOutputInvalid('The planner could not write a state summary of its thread.', 'Nothing changed; retry. Raising PLANEXEC_PLANNER_CONTEXT_LIMIT postpones compaction.');
   }
   const patch = { plannerResponseId: null, plannerSummary: answer.value.summary };
-  d.store.updateWorkflow(workflow.id, patch, d.clock.now());
+  await d.store.workflows.update(workflow.id, patch, d.clock.now());
   return { ...workflow, ...patch };
 }

@@ -16,9 +16,9 @@ const QUESTION_OUTPUT_CHARS = 1_500;
  * notes as feedback, for another attempt (a human can grant one past the ladder: it runs on the
  * last rung); cancel -> the workflow is cancelled.
  */
-export function applyDecisions(d: CoreDeps, workflowId: string, decisions: HumanDecision[], via: 'elicitation' | 'host'): { workflow: Workflow; subtasks: Subtask[] } {
-  return d.store.transaction(() => {
-    const { workflow, subtasks } = loadWorkflow(d, workflowId);
+export function applyDecisions(d: CoreDeps, workflowId: string, decisions: HumanDecision[], via: 'elicitation' | 'host'): Promise<{ workflow: Workflow; subtasks: Subtask[] }> {
+  return d.store.transaction(async (tx) => {
+    const { workflow, subtasks } = await loadWorkflow(d, workflowId, tx);
     const seen = new Set<string>();
     for (const decision of decisions) {
       if (seen.has(decision.subtask_id)) throw invalidInput(`decisions: subtask '${decision.subtask_id}' is decided twice.`, 'Give one decision per subtask.');
@@ -36,19 +36,19 @@ export function applyDecisions(d: CoreDeps, workflowId: string, decisions: Human
     let cancelled = false;
     for (const decision of decisions) {
       const s = subtasks.find((x) => x.id === decision.subtask_id)!;
-      d.store.insertDecision(workflowId, decision, via, now);
-      if (decision.verdict === 'approve') d.store.updateSubtask(workflowId, s.id, { status: 'approved', feedback: null }, now);
+      await tx.workflows.insertDecision(workflowId, decision, via, now);
+      if (decision.verdict === 'approve') await tx.workflows.updateSubtask(workflowId, s.id, { status: 'approved', feedback: null }, now);
       else if (decision.verdict === 'revise') {
         // A human can grant an attempt past the ladder: it runs on the last rung.
         const attempts = s.attempts + 1;
         const role = roleFor({ complexity: s.complexity, attempts }, ladder) ?? ladder.at(-1) ?? 'planner';
-        d.store.updateSubtask(workflowId, s.id, { status: 'pending', attempts, role, feedback: decision.feedback.trim() || s.feedback }, now);
+        await tx.workflows.updateSubtask(workflowId, s.id, { status: 'pending', attempts, role, feedback: decision.feedback.trim() || s.feedback }, now);
       } else cancelled = true;
     }
-    const after = d.store.listSubtasks(workflowId);
+    const after = await tx.workflows.listSubtasks(workflowId);
     // A decision that lands after cancel_workflow (or a failure) does not reopen the workflow.
     const phase = cancelled ? 'cancelled' : isEnded(workflow.phase) ? workflow.phase : derivePhase(after);
-    d.store.updateWorkflow(workflowId, { phase }, now);
+    await tx.workflows.update(workflowId, { phase }, now);
     return { workflow: { ...workflow, phase }, subtasks: after };
   });
 }
@@ -60,7 +60,7 @@ export function applyDecisions(d: CoreDeps, workflowId: string, decisions: Human
 export async function askAbout(d: CoreDeps, workflowId: string, ids: string[], ask: AskHuman, signal?: AbortSignal): Promise<HumanDecision[]> {
   const made: HumanDecision[] = [];
   for (const id of ids) {
-    const { workflow, subtasks } = loadWorkflow(d, workflowId);
+    const { workflow, subtasks } = await loadWorkflow(d, workflowId);
     const s = subtasks.find((x) => x.id === id);
     if (!s || s.status !== 'needs_human' || isEnded(workflow.phase) || signal?.aborted) continue;
     const answer = await ask({
@@ -72,7 +72,7 @@ export async function askAbout(d: CoreDeps, workflowId: string, ids: string[], a
     }, signal);
     if (!answer || signal?.aborted) continue;
     const decision = { ...answer, subtask_id: s.id };
-    applyDecisions(d, workflowId, [decision], 'elicitation');
+    await applyDecisions(d, workflowId, [decision], 'elicitation');
     made.push(decision);
     if (decision.verdict === 'cancel') break;
   }

@@ -1,4 +1,4 @@
-import { buildExecutorContext, type ContextPacket } from '../context.js';
+import { buildExecutorContext, type ContextPacket, type ContextReport } from '../context.js';
 import { checkBudget, reservationFor } from '../budget.js';
 import type { CoreDeps } from '../deps.js';
 import { dependenciesIncomplete, invalidTransition, nothingToDo, PlanexecError } from '../errors.js';
@@ -6,6 +6,7 @@ import { beginCall, completeCall, failCall, modelRequest, sumUsage, type CallOpt
 import { missingDependencies, readySubtasks } from '../plan.js';
 import { roleFor } from '../routing.js';
 import { clipBytes } from '../text.js';
+import type { ModelRequest, ModelResponse, Store } from '../ports.js';
 import type { Phase, Role, Subtask, SubtaskStatus, Workflow } from '../types.js';
 import { derivePhase, findSubtask, isEnded, loadWorkflow, nextStep } from '../workflow.js';
 
@@ -50,9 +51,9 @@ export function changedConcurrently(subtaskId: string): PlanexecError {
   );
 }
 
-/** The subtask is still running under this process's claim. */
-function stillOurs(d: CoreDeps, workflowId: string, subtaskId: string): boolean {
-  const s = d.store.listSubtasks(workflowId).find((x) => x.id === subtaskId);
+/** The subtask is still running under this process's claim (read through `store`). */
+async function stillOurs(d: CoreDeps, store: Store, workflowId: string, subtaskId: string): Promise<boolean> {
+  const s = (await store.workflows.listSubtasks(workflowId)).find((x) => x.id === subtaskId);
   return s?.status === 'running' && s.leaseOwner === d.owner;
 }
 
@@ -61,16 +62,47 @@ export function isConcurrent(error: unknown): boolean {
   return error instanceof PlanexecError && error.details.reason === 'concurrent';
 }
 
+/** A subtask claimed by this process for one execution, with the request to send and its journal row. */
+interface Claim {
+  workflow: Workflow;
+  subtask: Subtask;
+  role: Role;
+  request: ModelRequest;
+  report: ContextReport;
+  callId: number;
+  /** This claim moved the workflow's phase to executing (from phaseBefore, at workflowUpdatedAt). */
+  reopened: boolean;
+  phaseBefore: Phase;
+  workflowUpdatedAt: number;
+}
+
+/**
+ * Runs one subtask: claim it (checks, context, budget, journal row, status running), call the model,
+ * record the result. A completed subtask returns its stored output unless `force` is set.
+ * Throws: not_found, invalid_transition (ended workflow, running or concurrent, needs a human, ladder
+ * used up), dependencies_incomplete, nothing_to_do, budget_exceeded, path_outside_root, the model
+ * provider's errors (the subtask is then as it was), storage_unavailable.
+ */
 export async function executeSubtask(d: CoreDeps, input: ExecuteSubtaskInput, opts: ExecuteOptions = {}): Promise<ExecuteSubtaskResult> {
-  d.runtime.reap();
-  const { workflow, subtasks } = loadWorkflow(d, input.workflow_id);
+  const claimed = await claim(d, input);
+  if ('stored' in claimed) return claimed.stored;
+  opts.onClaimed?.(claimed.workflow.id, claimed.subtask.id);
+  opts.onProgress?.({ message: `executing ${claimed.subtask.id} on ${claimed.request.model} (attempt ${claimed.subtask.attempts})`, progress: 0, total: 1 });
+  const response = await call(d, claimed, opts);
+  return complete(d, claimed, response, opts);
+}
+
+/** Checks the subtask can run, builds its context and claims it (status running) with its journal row, in one transaction. */
+async function claim(d: CoreDeps, input: ExecuteSubtaskInput): Promise<Claim | { stored: ExecuteSubtaskResult }> {
+  await d.runtime.reap();
+  const { workflow, subtasks } = await loadWorkflow(d, input.workflow_id);
   if (isEnded(workflow.phase)) {
     throw invalidTransition(`Workflow ${workflow.id} is ${workflow.phase}.`, `Resume it with run_workflow {"workflow_id":"${workflow.id}"}.`);
   }
   const subtask = input.subtask_id ? findSubtask(workflow, subtasks, input.subtask_id) : firstReady(workflow, subtasks);
 
   if ((subtask.status === 'completed' || subtask.status === 'approved') && !input.force) {
-    return result(d, workflow, subtasks, subtask, { executed: false, usage: sumUsage([]), context: null });
+    return { stored: result(d, workflow, subtasks, subtask, { executed: false, usage: sumUsage([]), context: null }) };
   }
   if (subtask.status === 'running') {
     throw new PlanexecError('invalid_transition', `Subtask '${subtask.id}' is already running.`, `Wait for it; check workflow_status {"workflow_id":"${workflow.id}"}.`, {
@@ -103,58 +135,60 @@ export async function executeSubtask(d: CoreDeps, input: ExecuteSubtaskInput, op
     limits: d.settings.context,
   });
   const request = modelRequest(d, role, context.instructions, context.input, 'executor');
-  const need = reservationFor(d, workflow.id, workflow.budget, request);
+  const need = await reservationFor(d, workflow.id, workflow.budget, request);
 
   // Claim the subtask and journal the call in one transaction, after checking that nobody claimed
   // or changed it since we read it. If this process dies, the claim returns it to `claimedFrom`.
-  const claim = d.store.transaction(() => {
-    const fresh = d.store.listSubtasks(workflow.id).find((s) => s.id === subtask.id);
-    const current = d.store.getWorkflow(workflow.id)!;
+  return d.store.transaction(async (tx) => {
+    const fresh = (await tx.workflows.listSubtasks(workflow.id)).find((s) => s.id === subtask.id);
+    const current = (await tx.workflows.get(workflow.id))!;
     if (isEnded(current.phase)) throw invalidTransition(`Workflow ${workflow.id} is ${current.phase}.`, `Resume it with run_workflow {"workflow_id":"${workflow.id}"}.`);
     if (!fresh || fresh.status !== subtask.status || fresh.updatedAt !== subtask.updatedAt) throw changedConcurrently(subtask.id);
-    if (need !== null) checkBudget(d, workflow.id, current.budget, role, need);
+    if (need !== null) await checkBudget(d, tx, workflow.id, current.budget, role, need);
     const now = d.clock.now();
-    d.store.updateSubtask(workflow.id, subtask.id, { status: 'running', leaseOwner: d.owner, claimedFrom: subtask.status }, now);
+    await tx.workflows.updateSubtask(workflow.id, subtask.id, { status: 'running', leaseOwner: d.owner, claimedFrom: subtask.status }, now);
     const reopened = current.phase !== 'executing' && current.phase !== 'needs_human';
-    if (reopened) d.store.updateWorkflow(workflow.id, { phase: 'executing' }, now);
-    const callId = beginCall(d, { workflowId: workflow.id, subtaskId: subtask.id, purpose: 'execute', role }, request.model, need);
-    return { callId, reopened, phaseBefore: current.phase, workflowUpdatedAt: current.updatedAt };
+    if (reopened) await tx.workflows.update(workflow.id, { phase: 'executing' }, now);
+    const callId = await beginCall(d, tx, { workflowId: workflow.id, subtaskId: subtask.id, purpose: 'execute', role }, request.model, need);
+    return { workflow, subtask, role, request, report: context.report, callId, reopened, phaseBefore: current.phase, workflowUpdatedAt: current.updatedAt };
   });
-  const { callId } = claim;
-  opts.onClaimed?.(workflow.id, subtask.id);
-  opts.onProgress?.({ message: `executing ${subtask.id} on ${request.model} (attempt ${subtask.attempts})`, progress: 0, total: 1 });
+}
 
-  const op = d.runtime.track(workflow.id, opts.signal);
-  let response;
+/** Sends the claimed request. On failure the journal keeps the failed call and the subtask goes back exactly as it was. */
+async function call(d: CoreDeps, c: Claim, opts: ExecuteOptions): Promise<ModelResponse> {
+  const op = d.runtime.track(c.workflow.id, opts.signal);
   try {
-    response = await d.models.generate({ ...request, signal: op.signal });
+    return await d.models.generate({ ...c.request, signal: op.signal });
   } catch (error) {
-    // Put the subtask back exactly as it was; the journal keeps the failed call. The workflow's
-    // phase goes back only if this call changed it and nobody (cancel_workflow) changed it since.
-    // If another process took the subtask over meanwhile, it is theirs: leave it alone.
-    d.store.transaction(() => {
-      failCall(d, callId, error);
-      if (!stillOurs(d, workflow.id, subtask.id)) return;
-      d.store.updateSubtask(workflow.id, subtask.id, { status: subtask.status, leaseOwner: null, claimedFrom: null }, subtask.updatedAt);
-      if (claim.reopened && d.store.getWorkflow(workflow.id)?.phase === 'executing') {
-        d.store.updateWorkflow(workflow.id, { phase: claim.phaseBefore }, claim.workflowUpdatedAt);
+    // The workflow's phase goes back only if this call changed it and nobody (cancel_workflow)
+    // changed it since. If another process took the subtask over meanwhile, it is theirs: leave it.
+    await d.store.transaction(async (tx) => {
+      await failCall(d, tx, c.callId, error);
+      if (!(await stillOurs(d, tx, c.workflow.id, c.subtask.id))) return;
+      await tx.workflows.updateSubtask(c.workflow.id, c.subtask.id, { status: c.subtask.status, leaseOwner: null, claimedFrom: null }, c.subtask.updatedAt);
+      if (c.reopened && (await tx.workflows.get(c.workflow.id))?.phase === 'executing') {
+        await tx.workflows.update(c.workflow.id, { phase: c.phaseBefore }, c.workflowUpdatedAt);
       }
     });
     throw error;
   } finally {
     op.done();
   }
+}
 
-  const report: ContextPacket = { tokens: response.usage.input_tokens, ...context.report };
-  const after = d.store.transaction(() => {
-    completeCall(d, callId, response);
+/** Records the answer: the journal row, the execution, and (while the claim is still ours) the subtask completed. */
+async function complete(d: CoreDeps, c: Claim, response: ModelResponse, opts: ExecuteOptions): Promise<ExecuteSubtaskResult> {
+  const { workflow, subtask, role, request } = c;
+  const report: ContextPacket = { tokens: response.usage.input_tokens, ...c.report };
+  const after = await d.store.transaction(async (tx) => {
+    await completeCall(d, tx, c.callId, response);
     const now = d.clock.now();
-    const ours = stillOurs(d, workflow.id, subtask.id);
-    d.store.insertExecution({
+    const ours = await stillOurs(d, tx, workflow.id, subtask.id);
+    await tx.workflows.insertExecution({
       workflowId: workflow.id,
       subtaskId: subtask.id,
       attempt: subtask.attempts,
-      callId,
+      callId: c.callId,
       role,
       model: request.model,
       output: response.text,
@@ -163,12 +197,12 @@ export async function executeSubtask(d: CoreDeps, input: ExecuteSubtaskInput, op
     });
     // Taken over by another process while this call ran: the output stays in the history only.
     if (!ours) return null;
-    d.store.updateSubtask(workflow.id, subtask.id, { status: 'completed', output: response.text, model: request.model, role, leaseOwner: null, claimedFrom: null }, now);
-    const all = d.store.listSubtasks(workflow.id);
-    const current = d.store.getWorkflow(workflow.id)!;
+    await tx.workflows.updateSubtask(workflow.id, subtask.id, { status: 'completed', output: response.text, model: request.model, role, leaseOwner: null, claimedFrom: null }, now);
+    const all = await tx.workflows.listSubtasks(workflow.id);
+    const current = (await tx.workflows.get(workflow.id))!;
     // A result that lands after cancel_workflow is kept, and the workflow stays cancelled.
     const phase = isEnded(current.phase) ? current.phase : derivePhase(all);
-    d.store.updateWorkflow(workflow.id, { phase }, now);
+    await tx.workflows.update(workflow.id, { phase }, now);
     return { workflow: { ...current, phase }, subtasks: all };
   });
   if (!after) {
@@ -185,8 +219,8 @@ export async function executeSubtask(d: CoreDeps, input: ExecuteSubtaskInput, op
 }
 
 /** The execute_subtask answer for a subtask whose execution was just started in the background (wait: false). */
-export function subtaskSnapshot(d: CoreDeps, workflowId: string, subtaskId: string): ExecuteSubtaskResult {
-  const { workflow, subtasks } = loadWorkflow(d, workflowId);
+export async function subtaskSnapshot(d: CoreDeps, workflowId: string, subtaskId: string): Promise<ExecuteSubtaskResult> {
+  const { workflow, subtasks } = await loadWorkflow(d, workflowId);
   const subtask = findSubtask(workflow, subtasks, subtaskId);
   return result(d, workflow, subtasks, subtask, { executed: true, usage: sumUsage([]), context: null });
 }

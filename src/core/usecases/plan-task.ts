@@ -1,13 +1,9 @@
 import type { CoreDeps } from '../deps.js';
-import { fileUnreadable, invalidInput, modelOutputInvalid } from '../errors.js';
-import { toStrictJsonSchema } from '../json-schema.js';
-import { modelRequest, structuredPlannerCall, type CallOptions, type CallUsage, type StructuredResult } from '../journal.js';
-import { PlanSchema, readySubtasks, relativePathProblem, validatePlan, type Plan } from '../plan.js';
-import type { ModelRequest, WorkspaceFile } from '../ports.js';
-import { PLANNER_INSTRUCTIONS, renderPlanInput } from '../prompts.js';
-import { roleFor } from '../routing.js';
-import { goalLine, utf8Bytes } from '../text.js';
-import type { Phase, PlanChanges, PlannedSubtask, PlanRecord, Role, Subtask, TokenBudget, Workflow } from '../types.js';
+import { invalidInput } from '../errors.js';
+import type { CallOptions, CallUsage } from '../journal.js';
+import { readySubtasks } from '../plan.js';
+import { firstPlan, newWorkflow, readPlanFiles, requestPlan, toSubtasks } from '../planning.js';
+import type { Phase, PlanChanges, TokenBudget, Workflow } from '../types.js';
 import { revisePlan } from './revise-plan.js';
 import { plannedSubtaskView, type PlannedSubtaskView } from '../views.js';
 import { nextStep } from '../workflow.js';
@@ -39,6 +35,12 @@ export interface PlanTaskResult {
   next: string;
 }
 
+/**
+ * plan_task: a new workflow planned by the planner model (one plan call, one repair round if the
+ * plan is invalid), stored with its subtasks in one transaction; or, with workflow_id, a revision
+ * (see revise-plan.ts). Throws invalid_input, file_unreadable, path_outside_root, budget_exceeded,
+ * model_output_invalid (nothing stored), the provider's errors, storage_unavailable.
+ */
 export async function planTask(d: CoreDeps, input: PlanTaskInput, opts: CallOptions = {}): Promise<PlanTaskResult> {
   if (input.workflow_id) return revisePlan(d, { ...input, workflow_id: input.workflow_id }, opts);
   if (input.feedback !== undefined || input.confirm_plan_version !== undefined) {
@@ -61,10 +63,10 @@ export async function planTask(d: CoreDeps, input: PlanTaskInput, opts: CallOpti
     coordinationNotes: answer.value.coordination_notes,
   };
   const subtasks = toSubtasks(workflowId, answer.value, now, d.settings.ladder);
-  d.store.transaction(() => {
-    d.store.insertWorkflow(workflow);
-    d.store.insertPlan(firstPlan(workflowId, answer.value, answer.responseId, now));
-    d.store.insertSubtasks(subtasks);
+  await d.store.transaction(async (tx) => {
+    await tx.workflows.insert(workflow);
+    await tx.workflows.insertPlan(firstPlan(workflowId, answer.value, answer.responseId, now));
+    await tx.workflows.insertSubtasks(subtasks);
   });
 
   return {
@@ -80,104 +82,4 @@ export async function planTask(d: CoreDeps, input: PlanTaskInput, opts: CallOpti
     usage: answer.usage,
     next: nextStep(workflow, subtasks),
   };
-}
-
-export function firstPlan(workflowId: string, plan: Plan, responseId: string, now: number): PlanRecord {
-  return { workflowId, version: 1, plan, responseId, status: 'active', feedback: null, changes: null, createdAt: now };
-}
-
-/** A workflow row before it has a plan (phase planning, plan version 0). */
-export function newWorkflow(id: string, request: string, context: string | null, budget: TokenBudget, now: number): Workflow {
-  return {
-    id,
-    request,
-    goal: goalLine(request),
-    context,
-    phase: 'planning',
-    planVersion: 0,
-    plannerResponseId: null,
-    coordinationNotes: '',
-    budget,
-    lockOwner: null,
-    lastError: null,
-    plannerSummary: null,
-    files: [],
-    createdAt: now,
-    updatedAt: now,
-  };
-}
-
-/** Asks the planner for a new workflow's plan; throws model_output_invalid if it stays invalid. */
-export async function requestPlan(
-  d: CoreDeps,
-  workflowId: string,
-  request: string,
-  context: string | null,
-  files: WorkspaceFile[],
-  budget: TokenBudget,
-  opts: CallOptions,
-): Promise<StructuredResult<Plan>> {
-  opts.onProgress?.({ message: `planning on ${d.settings.models.planner}`, progress: 0 });
-  return planCall(d, workflowId, budget, renderPlanInput(request, context, files), null, 'Nothing was stored. Retry, or make the request narrower (fewer, larger pieces of work).', opts);
-}
-
-/** The request a new workflow's plan call sends (for checks made before it is sent). */
-export function planRequest(d: CoreDeps, request: string, context: string | null, files: WorkspaceFile[]): ModelRequest {
-  return { ...modelRequest(d, 'planner', PLANNER_INSTRUCTIONS, renderPlanInput(request, context, files)), format: { name: 'plan', schema: toStrictJsonSchema(PlanSchema) } };
-}
-
-/** A planner call answered in the plan schema, with its repair round; `hint` goes with the error if the plan stays invalid. */
-export async function planCall(
-  d: CoreDeps,
-  workflowId: string,
-  budget: TokenBudget,
-  input: string,
-  previousResponseId: string | null,
-  hint: string,
-  opts: CallOptions,
-): Promise<StructuredResult<Plan>> {
-  const answer = await structuredPlannerCall(d, { workflowId, purpose: 'plan', budget }, input, previousResponseId, { name: 'plan', schema: PlanSchema }, validatePlan, opts);
-  if (answer.problems.length) {
-    throw modelOutputInvalid(`The planner's plan is still invalid after one repair round: ${answer.problems.join(' ')}`, hint, { problems: answer.problems });
-  }
-  return answer;
-}
-
-export function toSubtasks(workflowId: string, plan: Plan, now: number, ladder: readonly Role[]): Subtask[] {
-  return plan.subtasks.map((p, position) => freshSubtask(workflowId, p, position, now, ladder));
-}
-
-/** A subtask of a plan that has not run yet: pending, attempt 1, on the ladder's first rung for it. */
-export function freshSubtask(workflowId: string, p: PlannedSubtask, position: number, now: number, ladder: readonly Role[]): Subtask {
-  return {
-    ...p,
-    workflowId,
-    position,
-    status: 'pending',
-    attempts: 1,
-    role: roleFor({ complexity: p.complexity, attempts: 1 }, ladder) ?? 'planner',
-    model: null,
-    feedback: null,
-    output: null,
-    leaseOwner: null,
-    claimedFrom: null,
-    updatedAt: now,
-  };
-}
-
-/** The files the host asked the planner to see: they must exist; each and all together are size-capped. */
-export async function readPlanFiles(d: CoreDeps, paths: string[]): Promise<WorkspaceFile[]> {
-  for (const path of paths) {
-    const problem = relativePathProblem(path);
-    if (problem) throw invalidInput(`files: '${path}' ${problem}.`, 'List files as paths relative to the workspace root (PLANEXEC_ROOT).');
-  }
-  const out: WorkspaceFile[] = [];
-  let remaining = d.settings.context.maxContextBytes;
-  for (const path of [...new Set(paths)]) {
-    const file = await d.files.read(path, Math.min(d.settings.context.maxFileBytes, remaining));
-    if (file.kind === 'missing') throw fileUnreadable(path, 'it does not exist');
-    remaining -= utf8Bytes(file.content);
-    out.push(file);
-  }
-  return out;
 }

@@ -31,8 +31,14 @@ export interface ReviewResultsResult {
   next: string;
 }
 
+/**
+ * review_results: the planner reviews completed subtasks in its own thread (under the workflow's
+ * lock, tracked for cancel_workflow) and its verdicts are applied in one transaction; or a human's
+ * `decisions` are applied without a model call. Throws not_found, invalid_input, invalid_transition,
+ * nothing_to_do, budget_exceeded, model_output_invalid, provider errors, storage_unavailable.
+ */
 export async function reviewResults(d: CoreDeps, input: ReviewResultsInput, opts: CallOptions = {}): Promise<ReviewResultsResult> {
-  const { workflow, subtasks } = loadWorkflow(d, input.workflow_id);
+  const { workflow, subtasks } = await loadWorkflow(d, input.workflow_id);
   if (isEnded(workflow.phase)) {
     throw invalidTransition(`Workflow ${workflow.id} is ${workflow.phase}.`, `Resume it with run_workflow {"workflow_id":"${workflow.id}"}.`);
   }
@@ -61,10 +67,10 @@ async function review(d: CoreDeps, workflow: Workflow, batch: Subtask[], opts: C
   // The planner thread may have moved on since we read the workflow (an earlier review), and may
   // need compacting before it takes this review.
   const plain = renderReviewInput(workflow.planVersion, items);
-  const current = await compactIfNeeded(d, d.store.getWorkflow(workflow.id) ?? workflow, plain, opts);
+  const current = await compactIfNeeded(d, (await d.store.workflows.get(workflow.id)) ?? workflow, plain, opts);
   const head = current.plannerResponseId;
   // A thread that starts over (after a compaction) is first told the summary and every subtask's state.
-  const state = head === null && current.plannerSummary ? renderThreadState(current.plannerSummary, current.planVersion, d.store.listSubtasks(workflow.id)) : null;
+  const state = head === null && current.plannerSummary ? renderThreadState(current.plannerSummary, current.planVersion, await d.store.workflows.listSubtasks(workflow.id)) : null;
   opts.onProgress?.({ message: `reviewing ${batch.map((s) => s.id).join(', ')} on ${d.settings.models.planner}`, progress: 0, total: 1 });
 
   const answer = await structuredPlannerCall(
@@ -81,32 +87,32 @@ async function review(d: CoreDeps, workflow: Workflow, batch: Subtask[], opts: C
   const bySubtask = new Map<string, ReviewRecord>();
   for (const r of answer.value.reviews) if (wanted.has(r.subtask_id)) bySubtask.set(r.subtask_id, r);
 
-  const after = d.store.transaction(() => {
+  const after = await d.store.transaction(async (tx) => {
     const now = d.clock.now();
     // A subtask re-executed while the planner was reviewing keeps its new output unjudged.
-    const latest = new Map(d.store.listSubtasks(workflow.id).map((s) => [s.id, s]));
+    const latest = new Map((await tx.workflows.listSubtasks(workflow.id)).map((s) => [s.id, s]));
     for (const s of batch) {
       const fresh = latest.get(s.id);
       if (fresh?.status !== 'completed' || fresh.updatedAt !== s.updatedAt) bySubtask.delete(s.id);
     }
     const reviews = [...bySubtask.values()];
-    d.store.insertReviews(workflow.id, answer.callId, workflow.planVersion, reviews, now);
+    await tx.workflows.insertReviews(workflow.id, answer.callId, workflow.planVersion, reviews, now);
     for (const r of reviews) {
       const s = latest.get(r.subtask_id)!;
-      if (r.verdict === 'approve') d.store.updateSubtask(workflow.id, s.id, { status: 'approved', feedback: null }, now);
-      else if (r.verdict === 'escalate') d.store.updateSubtask(workflow.id, s.id, { status: 'needs_human', feedback: r.feedback }, now);
+      if (r.verdict === 'approve') await tx.workflows.updateSubtask(workflow.id, s.id, { status: 'approved', feedback: null }, now);
+      else if (r.verdict === 'escalate') await tx.workflows.updateSubtask(workflow.id, s.id, { status: 'needs_human', feedback: r.feedback }, now);
       else {
         // revise: the next attempt climbs the ladder; past its last rung a human decides.
         const attempts = s.attempts + 1;
         const role = roleFor({ complexity: s.complexity, attempts }, d.settings.ladder);
-        d.store.updateSubtask(workflow.id, s.id, role ? { status: 'pending', feedback: r.feedback, attempts, role } : { status: 'needs_human', feedback: r.feedback, attempts }, now);
+        await tx.workflows.updateSubtask(workflow.id, s.id, role ? { status: 'pending', feedback: r.feedback, attempts, role } : { status: 'needs_human', feedback: r.feedback, attempts }, now);
       }
     }
-    const all = d.store.listSubtasks(workflow.id);
+    const all = await tx.workflows.listSubtasks(workflow.id);
     const phase = derivePhase(all);
-    const current = d.store.getWorkflow(workflow.id)!;
+    const current = (await tx.workflows.get(workflow.id))!;
     const kept = isEnded(current.phase) ? current.phase : phase;
-    d.store.updateWorkflow(workflow.id, { phase: kept, plannerResponseId: answer.responseId }, now);
+    await tx.workflows.update(workflow.id, { phase: kept, plannerResponseId: answer.responseId }, now);
     return { workflow: { ...current, phase: kept, plannerResponseId: answer.responseId }, subtasks: all, reviews };
   });
   const { reviews } = after;
@@ -116,7 +122,7 @@ async function review(d: CoreDeps, workflow: Workflow, batch: Subtask[], opts: C
   const needHuman = after.subtasks.filter((s) => s.status === 'needs_human' && wanted.has(s.id)).map((s) => s.id);
   // The form closes if the workflow is cancelled meanwhile (opts.signal is the tracked operation's).
   const decisions = opts.askHuman && needHuman.length ? await askAbout(d, workflow.id, needHuman, opts.askHuman, opts.signal) : [];
-  const final = decisions.length ? loadWorkflow(d, workflow.id) : after;
+  const final = decisions.length ? await loadWorkflow(d, workflow.id) : after;
 
   return {
     workflow_id: workflow.id,
@@ -134,8 +140,8 @@ async function review(d: CoreDeps, workflow: Workflow, batch: Subtask[], opts: C
 }
 
 /** The host passes a human's decisions: applied at once, no model call. */
-function decide(d: CoreDeps, workflowId: string, decisions: HumanDecision[]): ReviewResultsResult {
-  const after = applyDecisions(d, workflowId, decisions, 'host');
+async function decide(d: CoreDeps, workflowId: string, decisions: HumanDecision[]): Promise<ReviewResultsResult> {
+  const after = await applyDecisions(d, workflowId, decisions, 'host');
   const verdicts = decisions.map((x) => x.verdict);
   return {
     workflow_id: workflowId,

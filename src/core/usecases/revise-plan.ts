@@ -12,10 +12,20 @@ import type { PlanChanges, PlanRecord, Subtask, Workflow } from '../types.js';
 import { plannedSubtaskView } from '../views.js';
 import { derivePhase, isEnded, loadWorkflow, nextStep, withWorkflowLock } from '../workflow.js';
 import { compactIfNeeded } from './compact.js';
-import { freshSubtask, planCall, type PlanTaskInput, type PlanTaskResult } from './plan-task.js';
+import type { Store } from '../ports.js';
+import { freshSubtask, planCall } from '../planning.js';
+import type { PlanTaskInput, PlanTaskResult } from './plan-task.js';
 
+/**
+ * plan_task with a workflow_id: with `feedback`, the planner revises the plan in its own thread (a
+ * new plan version, applied unless it would drop completed work or something is running: then it
+ * waits as a proposal); with `confirm_plan_version`, a proposal is applied. The planner call runs
+ * under the workflow's lock and is tracked, so cancel_workflow stops it. Throws not_found,
+ * invalid_input, invalid_transition (no plan yet, running subtasks, locked, not a proposal),
+ * budget_exceeded, model_output_invalid (the plan is unchanged), provider errors, storage_unavailable.
+ */
 export async function revisePlan(d: CoreDeps, input: PlanTaskInput & { workflow_id: string }, opts: CallOptions): Promise<PlanTaskResult> {
-  const { workflow, subtasks } = loadWorkflow(d, input.workflow_id);
+  const { workflow, subtasks } = await loadWorkflow(d, input.workflow_id);
   if (input.request?.trim() || input.files?.length) {
     throw invalidInput('A revision takes feedback, not a new request or files.', 'Pass workflow_id with feedback (or confirm_plan_version); start a new workflow without workflow_id.');
   }
@@ -29,14 +39,20 @@ export async function revisePlan(d: CoreDeps, input: PlanTaskInput & { workflow_
   if (workflow.planVersion === 0) throw invalidTransition(`Workflow ${workflow.id} has no plan yet.`, `Run it with run_workflow {"workflow_id":"${workflow.id}"}.`);
   const running = subtasks.filter((s) => s.status === 'running');
   if (running.length) throw runningNow(running.map((s) => s.id));
-  return withWorkflowLock(d, workflow.id, opts.lockToken, async () =>
-    input.confirm_plan_version !== undefined ? confirm(d, workflow, input.confirm_plan_version) : propose(d, workflow, subtasks, feedback, opts),
-  );
+  return withWorkflowLock(d, workflow.id, opts.lockToken, async () => {
+    if (input.confirm_plan_version !== undefined) return confirm(d, workflow, input.confirm_plan_version);
+    const op = d.runtime.track(workflow.id, opts.signal);
+    try {
+      return await propose(d, workflow, subtasks, feedback, { ...opts, signal: op.signal });
+    } finally {
+      op.done();
+    }
+  });
 }
 
 async function propose(d: CoreDeps, workflow: Workflow, subtasks: Subtask[], feedback: string, opts: CallOptions): Promise<PlanTaskResult> {
   const draft = renderReplanInput(feedback, workflow.planVersion, subtasks, null);
-  const current = await compactIfNeeded(d, d.store.getWorkflow(workflow.id) ?? workflow, draft, opts);
+  const current = await compactIfNeeded(d, (await d.store.workflows.get(workflow.id)) ?? workflow, draft, opts);
   const state = current.plannerResponseId === null && current.plannerSummary ? renderThreadState(current.plannerSummary, current.planVersion, subtasks) : null;
   opts.onProgress?.({ message: `revising the plan on ${d.settings.models.planner}`, progress: 0 });
   const answer = await planCall(
@@ -51,24 +67,25 @@ async function propose(d: CoreDeps, workflow: Workflow, subtasks: Subtask[], fee
   // Decide against the state as it is now, not as it was before the planner call: a subtask may
   // have completed (or started) meanwhile.
   const now = d.clock.now();
-  const outcome = d.store.transaction(() => {
-    const fresh = d.store.listSubtasks(workflow.id);
+  const outcome = await d.store.transaction(async (tx) => {
+    const fresh = await tx.workflows.listSubtasks(workflow.id);
     const running = fresh.filter((s) => s.status === 'running').map((s) => s.id);
-    const version = Math.max(...d.store.listPlans(workflow.id).map((p) => p.version)) + 1;
+    const plans = await tx.workflows.listPlans(workflow.id);
+    const version = Math.max(...plans.map((p) => p.version)) + 1;
     const changes = diffPlan(fresh, answer.value);
     const record: PlanRecord = { workflowId: workflow.id, version, plan: answer.value, responseId: answer.responseId, status: 'proposed', feedback, changes, createdAt: now };
     if (changes.drops_work.length === 0 && running.length === 0) {
-      apply(d, workflow.id, { ...record, status: 'active' }, now, answer.responseId);
+      await apply(d, tx, workflow.id, { ...record, status: 'active' }, now, answer.responseId);
       return { proposed: false as const, changes };
     }
     // Dropping work needs an explicit yes, and nothing changes under a running subtask: keep the
     // revision as a proposal, the plan as it is.
-    for (const p of d.store.listPlans(workflow.id)) if (p.status === 'proposed') d.store.setPlanStatus(workflow.id, p.version, 'discarded');
-    d.store.insertPlan(record);
-    d.store.updateWorkflow(workflow.id, { plannerResponseId: answer.responseId }, now);
+    for (const p of plans) if (p.status === 'proposed') await tx.workflows.setPlanStatus(workflow.id, p.version, 'discarded');
+    await tx.workflows.insertPlan(record);
+    await tx.workflows.update(workflow.id, { plannerResponseId: answer.responseId }, now);
     return { proposed: true as const, changes, version, running };
   });
-  if (!outcome.proposed) return result(loadWorkflow(d, workflow.id), outcome.changes, answer.usage);
+  if (!outcome.proposed) return result(await loadWorkflow(d, workflow.id), outcome.changes, answer.usage);
 
   const { changes, version, running } = outcome;
   const args = { workflow_id: workflow.id, confirm_plan_version: version };
@@ -77,8 +94,8 @@ async function propose(d: CoreDeps, workflow: Workflow, subtasks: Subtask[], fee
     running.length ? `${running.join(', ')} ${running.length === 1 ? 'is' : 'are'} running` : '',
   ].filter(Boolean);
   return {
-    ...result(loadWorkflow(d, workflow.id), changes, answer.usage),
-    subtasks: project(d, workflow.id, answer.value, now).subtasks.map(plannedSubtaskView),
+    ...result(await loadWorkflow(d, workflow.id), changes, answer.usage),
+    subtasks: (await project(d, d.store, workflow.id, answer.value, now)).subtasks.map(plannedSubtaskView),
     ready: [],
     coordination_notes: answer.value.coordination_notes,
     requires_confirmation: true,
@@ -87,24 +104,24 @@ async function propose(d: CoreDeps, workflow: Workflow, subtasks: Subtask[], fee
   };
 }
 
-function confirm(d: CoreDeps, workflow: Workflow, version: number): PlanTaskResult {
-  const record = d.store.getPlan(workflow.id, version);
+async function confirm(d: CoreDeps, workflow: Workflow, version: number): Promise<PlanTaskResult> {
+  const record = await d.store.workflows.getPlan(workflow.id, version);
   if (!record) throw notFound(`Plan version of ${workflow.id}`, String(version), 'workflow_status shows the proposed version, if any.');
   if (record.status !== 'proposed') {
     throw invalidTransition(`Plan version ${version} of ${workflow.id} is ${record.status}, not proposed.`, 'Only the latest proposed revision can be confirmed.');
   }
   const now = d.clock.now();
-  const changes = d.store.transaction(() => {
-    const fresh = d.store.listSubtasks(workflow.id);
+  const changes = await d.store.transaction(async (tx) => {
+    const fresh = await tx.workflows.listSubtasks(workflow.id);
     const running = fresh.filter((s) => s.status === 'running').map((s) => s.id);
     if (running.length) throw runningNow(running);
     // The state may have moved on since the proposal: the changes are what it does now. The
     // planner's thread keeps its current head (later reviews stay in it).
     const current = diffPlan(fresh, record.plan as Plan);
-    apply(d, workflow.id, { ...record, status: 'active', changes: current }, now, undefined);
+    await apply(d, tx, workflow.id, { ...record, status: 'active', changes: current }, now, undefined);
     return current;
   });
-  return result(loadWorkflow(d, workflow.id), changes, sumUsage([]));
+  return result(await loadWorkflow(d, workflow.id), changes, sumUsage([]));
 }
 
 function runningNow(ids: string[]) {
@@ -128,8 +145,8 @@ export function diffPlan(current: readonly Subtask[], plan: Plan): PlanChanges {
 }
 
 /** The subtasks the plan makes of the workflow's current ones (kept ones keep their state), and those it drops. */
-function project(d: CoreDeps, workflowId: string, plan: Plan, now: number): { subtasks: Subtask[]; removed: string[]; inserted: Set<string> } {
-  const all = new Map(d.store.listAllSubtasks(workflowId).map((s) => [s.id, s]));
+async function project(d: CoreDeps, store: Store, workflowId: string, plan: Plan, now: number): Promise<{ subtasks: Subtask[]; removed: string[]; inserted: Set<string> }> {
+  const all = new Map((await store.workflows.listAllSubtasks(workflowId)).map((s) => [s.id, s]));
   const ladder = d.settings.ladder;
   const inserted = new Set<string>();
   const subtasks = plan.subtasks.map((p, position): Subtask => {
@@ -148,44 +165,42 @@ function project(d: CoreDeps, workflowId: string, plan: Plan, now: number): { su
 }
 
 /** Makes `record` the active plan: one transaction, nothing deleted. `head`: the planner thread's new head (undefined: keep it). */
-function apply(d: CoreDeps, workflowId: string, record: PlanRecord, now: number, head: string | undefined): void {
+async function apply(d: CoreDeps, tx: Store, workflowId: string, record: PlanRecord, now: number, head: string | undefined): Promise<void> {
   const plan = record.plan as Plan;
-  d.store.transaction(() => {
-    for (const p of d.store.listPlans(workflowId)) {
-      if (p.version === record.version) continue;
-      if (p.status === 'active') d.store.setPlanStatus(workflowId, p.version, 'superseded');
-      if (p.status === 'proposed') d.store.setPlanStatus(workflowId, p.version, 'discarded');
-    }
-    if (d.store.getPlan(workflowId, record.version)) d.store.setPlanStatus(workflowId, record.version, 'active');
-    else d.store.insertPlan(record);
+  for (const p of await tx.workflows.listPlans(workflowId)) {
+    if (p.version === record.version) continue;
+    if (p.status === 'active') await tx.workflows.setPlanStatus(workflowId, p.version, 'superseded');
+    if (p.status === 'proposed') await tx.workflows.setPlanStatus(workflowId, p.version, 'discarded');
+  }
+  if (await tx.workflows.getPlan(workflowId, record.version)) await tx.workflows.setPlanStatus(workflowId, record.version, 'active');
+  else await tx.workflows.insertPlan(record);
 
-    const { subtasks, removed, inserted } = project(d, workflowId, plan, now);
-    d.store.insertSubtasks(subtasks.filter((s) => inserted.has(s.id)));
-    for (const s of subtasks) {
-      if (inserted.has(s.id)) continue;
-      const { position, title, description, depends_on, complexity, output_format, relevant_files, status, attempts, role, model, feedback, output } = s;
-      d.store.updateSubtask(
-        workflowId,
-        s.id,
-        { position, title, description, depends_on, complexity, output_format, relevant_files, status, attempts, role, model, feedback, output, removedIn: null },
-        now,
-      );
-    }
-    for (const id of removed) d.store.updateSubtask(workflowId, id, { removedIn: record.version }, now);
-
-    const current = d.store.getWorkflow(workflowId)!;
-    const ended = isEnded(current.phase);
-    d.store.updateWorkflow(
+  const { subtasks, removed, inserted } = await project(d, tx, workflowId, plan, now);
+  await tx.workflows.insertSubtasks(subtasks.filter((s) => inserted.has(s.id)));
+  for (const s of subtasks) {
+    if (inserted.has(s.id)) continue;
+    const { position, title, description, depends_on, complexity, output_format, relevant_files, status, attempts, role, model, feedback, output } = s;
+    await tx.workflows.updateSubtask(
       workflowId,
-      {
-        planVersion: record.version,
-        plannerResponseId: head ?? current.plannerResponseId,
-        coordinationNotes: plan.coordination_notes,
-        phase: ended ? current.phase : derivePhase(d.store.listSubtasks(workflowId)),
-      },
+      s.id,
+      { position, title, description, depends_on, complexity, output_format, relevant_files, status, attempts, role, model, feedback, output, removedIn: null },
       now,
     );
-  });
+  }
+  for (const id of removed) await tx.workflows.updateSubtask(workflowId, id, { removedIn: record.version }, now);
+
+  const current = (await tx.workflows.get(workflowId))!;
+  const ended = isEnded(current.phase);
+  await tx.workflows.update(
+    workflowId,
+    {
+      planVersion: record.version,
+      plannerResponseId: head ?? current.plannerResponseId,
+      coordinationNotes: plan.coordination_notes,
+      phase: ended ? current.phase : derivePhase(await tx.workflows.listSubtasks(workflowId)),
+    },
+    now,
+  );
 }
 
 function result(state: { workflow: Workflow; subtasks: Subtask[] }, changes: PlanChanges, usage: PlanTaskResult['usage']): PlanTaskResult {

@@ -11,7 +11,8 @@ import type { Subtask, TokenBudget } from '../types.js';
 import { cacheGroups, runGroups } from '../wave.js';
 import { derivePhase, isEnded, loadWorkflow, tryLockWorkflow, unlockWorkflow } from '../workflow.js';
 import { executeSubtask, isConcurrent } from './execute-subtask.js';
-import { firstPlan, newWorkflow, planRequest, readPlanFiles, requestPlan, toSubtasks } from './plan-task.js';
+import { firstPlan, newWorkflow, planRequest, readPlanFiles, requestPlan, toSubtasks } from '../planning.js';
+import { HandedOverError } from '../runtime.js';
 import { checkBudget, reservationFor } from '../budget.js';
 import { reviewResults } from './review-results.js';
 import { workflowStatus, type WorkflowStatusResult } from './workflow-status.js';
@@ -35,11 +36,17 @@ const POLL_MS = 250;
 /** A subtask sent for review this many times without a verdict stops the run. */
 const MAX_REVIEWS_WITHOUT_VERDICT = 3;
 
+/**
+ * run_workflow: plans a new request (or takes a workflow_id), then works it in waves until it is
+ * completed, needs a human, fails or is cancelled; answers with the workflow_status shape. Holds the
+ * workflow's lock; a second run follows the first. Throws invalid_input, not_found, file_unreadable,
+ * path_outside_root, budget_exceeded, and (wrapped with how to resume) whatever stopped the run.
+ */
 export async function runWorkflow(d: CoreDeps, input: RunWorkflowInput, opts: RunOptions = {}): Promise<WorkflowStatusResult> {
   if (Boolean(input.request?.trim()) === Boolean(input.workflow_id)) {
     throw invalidInput('Give either `request` (to start a workflow) or `workflow_id` (to continue one), not both or neither.', 'To resume, pass only workflow_id.');
   }
-  d.runtime.reap();
+  await d.runtime.reap();
   const concurrency = input.concurrency ?? d.settings.concurrency;
   const token = d.runtime.newLockToken();
   let workflowId: string;
@@ -54,28 +61,28 @@ export async function runWorkflow(d: CoreDeps, input: RunWorkflowInput, opts: Ru
     // planning so that wait:false can answer with it; a later failure leaves it failed, resumable.)
     d.models.ready?.();
     files = await readPlanFiles(d, input.files ?? []);
-    const need = reservationFor(d, workflowId, budget, planRequest(d, request, input.context ?? null, files));
-    if (need !== null) checkBudget(d, workflowId, budget, 'planner', need);
-    d.store.insertWorkflow({ ...newWorkflow(workflowId, request, input.context ?? null, budget, d.clock.now()), lockOwner: token, files: input.files ?? [] });
+    const need = await reservationFor(d, workflowId, budget, planRequest(d, request, input.context ?? null, files));
+    if (need !== null) await checkBudget(d, d.store, workflowId, budget, 'planner', need);
+    await d.store.workflows.insert({ ...newWorkflow(workflowId, request, input.context ?? null, budget, d.clock.now()), lockOwner: token, files: input.files ?? [] });
   } else {
     workflowId = input.workflow_id!;
-    const { workflow } = loadWorkflow(d, workflowId);
+    const { workflow } = await loadWorkflow(d, workflowId);
     if (workflow.phase === 'completed') {
       opts.onStarted?.(workflowId);
       return workflowStatus(d, { workflow_id: workflowId });
     }
-    if (!tryLockWorkflow(d, workflowId, token)) {
+    if (!(await tryLockWorkflow(d, workflowId, token))) {
       opts.onStarted?.(workflowId);
       const taken = await follow(d, workflowId, token, opts);
       if (!taken) return workflowStatus(d, { workflow_id: workflowId });
     }
-    resume(d, workflowId, input.budget);
+    await resume(d, workflowId, input.budget);
   }
   opts.onStarted?.(workflowId);
 
   const op = d.runtime.track(workflowId, opts.signal);
   try {
-    const { workflow } = loadWorkflow(d, workflowId);
+    const { workflow } = await loadWorkflow(d, workflowId);
     if (workflow.planVersion === 0) await plan(d, workflowId, files, { ...opts, signal: op.signal });
     // drive() gives up when the lock is no longer ours (this process was taken for dead): then
     // follow whoever has it, and carry on if it is handed back.
@@ -83,36 +90,36 @@ export async function runWorkflow(d: CoreDeps, input: RunWorkflowInput, opts: Ru
       if (!(await follow(d, workflowId, token, { ...opts, signal: op.signal }))) break;
     }
   } catch (error) {
-    stop(d, workflowId, error, op.signal);
+    await stop(d, workflowId, token, error, op.signal);
     if (!op.signal.aborted) throw stoppedBy(workflowId, error);
   } finally {
     op.done();
-    unlockWorkflow(d, workflowId, token);
+    await unlockWorkflow(d, workflowId, token);
   }
   return workflowStatus(d, { workflow_id: workflowId });
 }
 
 /** A cancelled, failed or needs_human workflow goes back to the phase its subtasks imply. */
-function resume(d: CoreDeps, workflowId: string, budget: TokenBudget | undefined): void {
-  d.store.transaction(() => {
-    const { workflow, subtasks } = loadWorkflow(d, workflowId);
+async function resume(d: CoreDeps, workflowId: string, budget: TokenBudget | undefined): Promise<void> {
+  await d.store.transaction(async (tx) => {
+    const { workflow, subtasks } = await loadWorkflow(d, workflowId, tx);
     const phase = workflow.planVersion === 0 ? 'planning' : derivePhase(subtasks);
-    d.store.updateWorkflow(workflowId, { phase, lastError: null, ...(budget ? { budget: { ...workflow.budget, ...budget } } : {}) }, d.clock.now());
+    await tx.workflows.update(workflowId, { phase, lastError: null, ...(budget ? { budget: { ...workflow.budget, ...budget } } : {}) }, d.clock.now());
   });
 }
 
 /** Plans the workflow; `files` read already, or (on a resume) read again from the workflow's list. */
 async function plan(d: CoreDeps, workflowId: string, files: WorkspaceFile[] | null, opts: CallOptions): Promise<void> {
-  const { workflow } = loadWorkflow(d, workflowId);
+  const { workflow } = await loadWorkflow(d, workflowId);
   const read = files ?? (await readPlanFiles(d, workflow.files));
   const answer = await requestPlan(d, workflowId, workflow.request, workflow.context, read, workflow.budget, opts);
   const now = d.clock.now();
-  d.store.transaction(() => {
-    d.store.insertPlan(firstPlan(workflowId, answer.value, answer.responseId, now));
-    d.store.insertSubtasks(toSubtasks(workflowId, answer.value, now, d.settings.ladder));
-    const current = d.store.getWorkflow(workflowId)!.phase;
+  await d.store.transaction(async (tx) => {
+    await tx.workflows.insertPlan(firstPlan(workflowId, answer.value, answer.responseId, now));
+    await tx.workflows.insertSubtasks(toSubtasks(workflowId, answer.value, now, d.settings.ladder));
+    const current = (await tx.workflows.get(workflowId))!.phase;
     const phase = isEnded(current) ? current : 'executing';
-    d.store.updateWorkflow(workflowId, { phase, planVersion: 1, plannerResponseId: answer.responseId, coordinationNotes: answer.value.coordination_notes }, now);
+    await tx.workflows.update(workflowId, { phase, planVersion: 1, plannerResponseId: answer.responseId, coordinationNotes: answer.value.coordination_notes }, now);
   });
 }
 
@@ -122,8 +129,8 @@ async function drive(d: CoreDeps, workflowId: string, concurrency: number, token
   const unjudged = new Map<string, number>();
   for (;;) {
     if (signal.aborted) throw signal.reason;
-    d.runtime.reap();
-    const { workflow, subtasks } = loadWorkflow(d, workflowId);
+    await d.runtime.reap();
+    const { workflow, subtasks } = await loadWorkflow(d, workflowId);
     if (workflow.lockOwner !== token) return false;
     if (isEnded(workflow.phase) || workflow.phase === 'completed') return true;
     const report = (message: string) => opts.onProgress?.(progressOf(subtasks, message));
@@ -170,8 +177,10 @@ async function runWave(d: CoreDeps, workflowId: string, wave: Subtask[], concurr
         signal,
         onProgress: (event) => {
           if (event.progress > 0) return;
-          const { subtasks } = loadWorkflow(d, workflowId);
-          opts.onProgress?.(progressOf(subtasks, event.message));
+          void loadWorkflow(d, workflowId).then(
+            ({ subtasks }) => opts.onProgress?.(progressOf(subtasks, event.message)),
+            () => undefined,
+          );
         },
       });
     } catch (error) {
@@ -186,16 +195,16 @@ async function runWave(d: CoreDeps, workflowId: string, wave: Subtask[], concurr
 async function follow(d: CoreDeps, workflowId: string, token: string, opts: RunOptions): Promise<boolean> {
   const signal = opts.signal ?? new AbortController().signal;
   for (;;) {
-    const { workflow, subtasks } = loadWorkflow(d, workflowId);
+    const { workflow, subtasks } = await loadWorkflow(d, workflowId);
     opts.onProgress?.(progressOf(subtasks, `another run is driving ${workflowId} (phase ${workflow.phase}); following it`));
     await sleep(POLL_MS, signal);
-    d.runtime.reap();
-    if (!tryLockWorkflow(d, workflowId, token)) continue;
+    await d.runtime.reap();
+    if (!(await tryLockWorkflow(d, workflowId, token))) continue;
     // The other run let go. If it ended the workflow (completed, failed, cancelled), report that;
     // if it went away mid-way (its process died), carry on in its place.
-    const phase = d.store.getWorkflow(workflowId)?.phase;
+    const phase = (await d.store.workflows.get(workflowId))?.phase;
     if (phase === 'completed' || (phase && isEnded(phase))) {
-      unlockWorkflow(d, workflowId, token);
+      await unlockWorkflow(d, workflowId, token);
       return false;
     }
     return true;
@@ -204,15 +213,17 @@ async function follow(d: CoreDeps, workflowId: string, token: string, opts: RunO
 
 /**
  * Records why a run stopped: cancelled when its signal fired, failed on an error. A server shutting
- * down leaves the phase as it is, for the next run to resume. Completed work always stays.
+ * down leaves the phase as it is, for the next run to resume; so does a run whose process was taken
+ * for dead (its workflow belongs to the process that took it over). Completed work always stays.
  */
-function stop(d: CoreDeps, workflowId: string, error: unknown, signal: AbortSignal): void {
-  if (d.runtime.stopping) return;
-  d.store.transaction(() => {
-    const current = d.store.getWorkflow(workflowId);
-    if (!current || current.phase === 'cancelled') return;
+async function stop(d: CoreDeps, workflowId: string, token: string, error: unknown, signal: AbortSignal): Promise<void> {
+  if (d.runtime.stopping || signal.reason instanceof HandedOverError || error instanceof HandedOverError) return;
+  await d.store.transaction(async (tx) => {
+    const current = await tx.workflows.get(workflowId);
+    // Only the run that holds the lock speaks for the workflow.
+    if (!current || current.phase === 'cancelled' || current.lockOwner !== token) return;
     const message = error instanceof Error ? error.message : String(error);
-    d.store.updateWorkflow(workflowId, signal.aborted ? { phase: 'cancelled' } : { phase: 'failed', lastError: message }, d.clock.now());
+    await tx.workflows.update(workflowId, signal.aborted ? { phase: 'cancelled' } : { phase: 'failed', lastError: message }, d.clock.now());
   });
 }
 

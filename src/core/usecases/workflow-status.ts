@@ -80,17 +80,21 @@ function bounded(text: string, bytes: number): string {
 }
 const REQUEST_CHARS = 2_000;
 
-export function workflowStatus(d: CoreDeps, input: WorkflowStatusInput): WorkflowStatusResult {
+/**
+ * workflow_status: one workflow (phase, subtasks and their runs, usage, budget, cost against the
+ * planner model alone, optionally one subtask's output paged by `offset` characters), or without
+ * workflow_id the most recent workflows. Reads only. Throws not_found, invalid_input, storage_unavailable.
+ */
+export async function workflowStatus(d: CoreDeps, input: WorkflowStatusInput): Promise<WorkflowStatusResult> {
   if (!input.workflow_id) {
     if (input.subtask_id) throw invalidInput('subtask_id needs a workflow_id.', 'Pass the workflow_id the subtask belongs to.');
     return listRecent(d);
   }
-  const { workflow, subtasks } = loadWorkflow(d, input.workflow_id);
-  const calls = d.store.listCalls(workflow.id);
-  const plans = d.store.listPlans(workflow.id);
+  const { workflow, subtasks } = await loadWorkflow(d, input.workflow_id);
+  const [calls, plans, runList] = await Promise.all([d.store.calls.list(workflow.id), d.store.workflows.listPlans(workflow.id), d.store.workflows.listRuns(workflow.id)]);
   const proposed = plans.findLast((p) => p.status === 'proposed');
   const runs = new Map<string, RunView[]>();
-  for (const r of d.store.listRuns(workflow.id)) {
+  for (const r of runList) {
     const list = runs.get(r.subtaskId) ?? [];
     list.push({ attempt: r.attempt, role: r.role, model: r.model });
     runs.set(r.subtaskId, list);
@@ -113,12 +117,12 @@ export function workflowStatus(d: CoreDeps, input: WorkflowStatusInput): Workflo
     cost: costOf(calls, d.settings.prices, d.settings.models.planner),
     next: nextStep(workflow, subtasks),
   };
-  if (input.subtask_id) out.subtask = detail(d, findSubtask(workflow, subtasks, input.subtask_id), workflow.id, input.offset ?? 0);
+  if (input.subtask_id) out.subtask = await detail(d, findSubtask(workflow, subtasks, input.subtask_id), workflow.id, input.offset ?? 0);
   return out;
 }
 
-function detail(d: CoreDeps, s: Subtask, workflowId: string, offset: number): SubtaskDetail {
-  const executions = d.store.listExecutions(workflowId, s.id);
+async function detail(d: CoreDeps, s: Subtask, workflowId: string, offset: number): Promise<SubtaskDetail> {
+  const executions = await d.store.workflows.listExecutions(workflowId, s.id);
   const page = clipBytes(s.output ?? '', d.settings.resultBytes, offset);
   const end = page.start + page.text.length;
   const rest = end < page.total ? `\n\n[output continues: ${page.total - end} more characters. Next page: workflow_status ${JSON.stringify({ workflow_id: workflowId, subtask_id: s.id, offset: end })}]` : '';
@@ -149,8 +153,8 @@ function detail(d: CoreDeps, s: Subtask, workflowId: string, offset: number): Su
   };
 }
 
-function listRecent(d: CoreDeps): WorkflowStatusResult {
-  const workflows = d.store.listWorkflows(RECENT).map(({ workflow, subtasks, done }) => ({
+async function listRecent(d: CoreDeps): Promise<WorkflowStatusResult> {
+  const workflows = (await d.store.workflows.list(RECENT)).map(({ workflow, subtasks, done }) => ({
     workflow_id: workflow.id,
     phase: workflow.phase,
     goal: workflow.goal,
@@ -161,6 +165,6 @@ function listRecent(d: CoreDeps): WorkflowStatusResult {
   const next = workflows.length
     ? 'Pass a workflow_id to see one workflow in full.'
     : 'No workflows yet: call plan_task with a request to start one.';
-  const unattached = d.store.unattachedUsage();
+  const unattached = await d.store.calls.unattachedUsage();
   return unattached.calls ? { workflows, unattached_usage: unattached, next } : { workflows, next };
 }

@@ -67,14 +67,18 @@ async function startRun(ctx: ToolContext, taskId: string, args: Args, extra: Req
         // The human can be asked only while a client waits on this call.
         askHuman: args.wait === false ? undefined : ctx.asker(s),
         onStarted: (workflowId) => {
-          tasks.setWorkflow(taskId, workflowId);
+          tasks.setWorkflow(taskId, workflowId).catch((error: unknown) => log.warn({ err: error }, 'could not record the workflow of a task'));
           started(workflowId);
         },
       }),
     signal,
   );
-  const finish = (result: CallToolResult, status: 'completed' | 'failed') => {
-    if (!tasks.isTerminal(taskId)) void tasks.storeTaskResult(taskId, status, result).catch(() => undefined);
+  const finish = async (result: CallToolResult, status: 'completed' | 'failed') => {
+    try {
+      if (!(await tasks.isTerminal(taskId))) await tasks.storeTaskResult(taskId, status, result);
+    } catch (error) {
+      log.warn({ err: error, task: taskId }, 'could not store the result of a task');
+    }
   };
   void work
     .then(
@@ -88,19 +92,19 @@ async function startRun(ctx: ToolContext, taskId: string, args: Args, extra: Req
   if (args.wait === false) {
     const first = await Promise.race([onStarted, work.then(() => null, () => null)]);
     if (first !== null) {
-      const status = app.workflowStatus({ workflow_id: first });
-      finish(toolResult(status, `${renderStatus(status)}\n(The run goes on in the background.)`), 'completed');
+      const status = await app.workflowStatus({ workflow_id: first });
+      await finish(toolResult(status, `${renderStatus(status)}\n(The run goes on in the background.)`), 'completed');
     }
     await Promise.race([work.catch(() => undefined), Promise.resolve()]);
   }
 }
 
 /** A task whose process died while it was working: this process takes it over and resumes the run. */
-export function resumeOrphanTask(ctx: ToolContext, task: TaskRecord): void {
-  if (!ctx.tasks.adopt(task.id)) return;
+export async function resumeOrphanTask(ctx: ToolContext, task: TaskRecord): Promise<void> {
+  if (!(await ctx.tasks.adopt(task.id))) return;
   if (!task.workflowId) {
     const error = new Error('planexec stopped before this task created its workflow; call run_workflow again.');
-    void ctx.tasks.storeTaskResult(task.id, 'failed', errorResult(error, ctx.log)).catch(() => undefined);
+    await ctx.tasks.storeTaskResult(task.id, 'failed', errorResult(error, ctx.log));
     return;
   }
   ctx.log.info({ task: task.id, workflow: task.workflowId }, 'resuming the run of an orphaned task');

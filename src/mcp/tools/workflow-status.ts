@@ -71,7 +71,7 @@ export function registerWorkflowStatus({ server, app, run }: ToolContext): void 
       outputSchema: WorkflowStatusOutput,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
-    (args, extra) => run(extra, (): z.infer<typeof WorkflowStatusOutput> => app.workflowStatus(args), renderStatus),
+    (args, extra) => run(extra, (): Promise<z.infer<typeof WorkflowStatusOutput>> => app.workflowStatus(args), renderStatus),
   );
 }
 

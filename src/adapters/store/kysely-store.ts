@@ -1,0 +1,615 @@
+// The Store port over Kysely: one implementation for SQLite and PostgreSQL. Rows are mapped to the
+// core's types here; JSON values are TEXT. Outside a transaction, reads run as they are and writes
+// each run in their own transaction; inside one, everything goes through the bound handle.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Migrator, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type {
+  CallJournal,
+  CallOutcome,
+  NewModelCall,
+  OwnerRegistry,
+  Store,
+  SubtaskPatch,
+  TaskRecord,
+  TaskRecords,
+  WorkflowPatch,
+  WorkflowRecords,
+  WorkflowSummary,
+} from '../../core/ports.js';
+import type { Execution, HumanDecision, ModelCall, Owner, PlanRecord, ReviewRecord, Subtask, Workflow } from '../../core/types.js';
+import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrations } from './migrations/index.js';
+import type { Dialect, ModelCallsTable, OwnersTable, PlansTable, SubtasksTable, Tables, TasksTable, WorkflowsTable } from './schema.js';
+
+type Db = Kysely<Tables> | Transaction<Tables>;
+
+/** Applies the migrations this database has not seen. Throws when it holds migrations this planexec does not know. */
+export async function migrateToLatest(db: Kysely<Tables>, dialect: Dialect = 'sqlite'): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations(dialect) },
+    migrationTableName: MIGRATION_TABLE,
+    migrationLockTableName: MIGRATION_LOCK_TABLE,
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (/corrupted migrations/i.test(message)) {
+      throw new Error(`The database holds migrations this planexec does not know (${message}); upgrade planexec or point PLANEXEC_DB elsewhere.`);
+    }
+    throw error;
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * Store over Kysely. `dialect` selects the few statements that differ. A KyselyStore made by
+ * `transaction` is bound to it; the root store refuses to be used from inside one of its own
+ * transactions (on SQLite's single connection that would wait forever).
+ */
+export class KyselyStore implements Store {
+  readonly workflows: WorkflowRecords;
+  readonly calls: CallJournal;
+  readonly owners: OwnerRegistry;
+  readonly tasks: TaskRecords;
+  private readonly inside: AsyncLocalStorage<KyselyStore>;
+
+  constructor(
+    readonly db: Db,
+    readonly dialect: Dialect,
+    private readonly root: KyselyStore | null = null,
+  ) {
+    this.inside = root?.inside ?? new AsyncLocalStorage<KyselyStore>();
+    this.workflows = new KyselyWorkflows(this);
+    this.calls = new KyselyCalls(this);
+    this.owners = new KyselyOwners(this);
+    this.tasks = new KyselyTasks(this);
+  }
+
+  async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    if (this.root) return fn(this);
+    this.guard();
+    return (this.db as Kysely<Tables>).transaction().execute((trx) => {
+      const bound = new KyselyStore(trx, this.dialect, this);
+      return this.inside.run(bound, () => fn(bound));
+    });
+  }
+
+  /** A read: on the bound handle, or on the root outside any transaction of this store. */
+  read(): Db {
+    if (!this.root) this.guard();
+    return this.db;
+  }
+
+  /** A write: in the bound transaction, or in one of its own. */
+  write<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+    if (this.root) return fn(this.db);
+    return this.transaction((tx) => fn((tx as KyselyStore).db));
+  }
+
+  private guard(): void {
+    if (this.inside.getStore()) {
+      throw new Error('planexec bug: the root store was used inside one of its transactions; use the transaction handle');
+    }
+  }
+}
+
+const json = (value: unknown) => JSON.stringify(value);
+const num = (value: unknown) => Number(value);
+const numOrNull = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+
+class KyselyWorkflows implements WorkflowRecords {
+  constructor(private readonly s: KyselyStore) {}
+
+  async insert(w: Workflow): Promise<void> {
+    await this.s.write((db) =>
+      db
+        .insertInto('workflows')
+        .values({
+          id: w.id,
+          request: w.request,
+          goal: w.goal,
+          context: w.context,
+          phase: w.phase,
+          plan_version: w.planVersion,
+          planner_response_id: w.plannerResponseId,
+          coordination_notes: w.coordinationNotes,
+          budget: json(w.budget),
+          lock_owner: w.lockOwner,
+          last_error: w.lastError,
+          planner_summary: w.plannerSummary,
+          files: json(w.files),
+          created_at: w.createdAt,
+          updated_at: w.updatedAt,
+        })
+        .execute(),
+    );
+  }
+
+  async get(id: string): Promise<Workflow | null> {
+    const row = await this.s.read().selectFrom('workflows').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? workflowFromRow(row) : null;
+  }
+
+  async list(limit: number): Promise<WorkflowSummary[]> {
+    const rows = await this.s
+      .read()
+      .selectFrom('workflows as w')
+      .leftJoin('subtasks as s', (join) => join.onRef('s.workflow_id', '=', 'w.id').on('s.removed_in', 'is', null))
+      .selectAll('w')
+      .select((eb) => [
+        eb.fn.count<number>('s.id').as('subtask_count'),
+        eb.fn.coalesce(eb.fn.sum<number>(eb.case().when('s.status', 'in', ['completed', 'approved']).then(1).else(0).end()), eb.lit(0)).as('done_count'),
+      ])
+      .groupBy('w.id')
+      .orderBy('w.updated_at', 'desc')
+      .orderBy('w.id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ workflow: workflowFromRow(r), subtasks: num(r.subtask_count), done: num(r.done_count) }));
+  }
+
+  async update(id: string, patch: WorkflowPatch, now: number): Promise<void> {
+    const set: Partial<WorkflowsTable> = { updated_at: now };
+    if (patch.phase !== undefined) set.phase = patch.phase;
+    if (patch.planVersion !== undefined) set.plan_version = patch.planVersion;
+    if (patch.plannerResponseId !== undefined) set.planner_response_id = patch.plannerResponseId;
+    if (patch.coordinationNotes !== undefined) set.coordination_notes = patch.coordinationNotes;
+    if (patch.budget !== undefined) set.budget = json(patch.budget);
+    if (patch.lockOwner !== undefined) set.lock_owner = patch.lockOwner;
+    if (patch.lastError !== undefined) set.last_error = patch.lastError;
+    if (patch.plannerSummary !== undefined) set.planner_summary = patch.plannerSummary;
+    if (patch.files !== undefined) set.files = json(patch.files);
+    await this.s.write((db) => db.updateTable('workflows').set(set).where('id', '=', id).execute());
+  }
+
+  async casLock(id: string, expected: string | null, next: string | null): Promise<boolean> {
+    const result = await this.s.write((db) =>
+      db
+        .updateTable('workflows')
+        .set({ lock_owner: next })
+        .where('id', '=', id)
+        .where('lock_owner', expected === null ? 'is' : '=', expected)
+        .executeTakeFirst(),
+    );
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async insertPlan(p: PlanRecord): Promise<void> {
+    await this.s.write((db) =>
+      db
+        .insertInto('plans')
+        .values({
+          workflow_id: p.workflowId,
+          version: p.version,
+          plan: json(p.plan),
+          response_id: p.responseId,
+          status: p.status,
+          feedback: p.feedback,
+          changes: p.changes ? json(p.changes) : null,
+          created_at: p.createdAt,
+        })
+        .execute(),
+    );
+  }
+
+  async getPlan(workflowId: string, version: number): Promise<PlanRecord | null> {
+    const row = await this.s.read().selectFrom('plans').selectAll().where('workflow_id', '=', workflowId).where('version', '=', version).executeTakeFirst();
+    return row ? planFromRow(row) : null;
+  }
+
+  async listPlans(workflowId: string): Promise<PlanRecord[]> {
+    const rows = await this.s.read().selectFrom('plans').selectAll().where('workflow_id', '=', workflowId).orderBy('version').execute();
+    return rows.map(planFromRow);
+  }
+
+  async setPlanStatus(workflowId: string, version: number, status: PlanRecord['status']): Promise<void> {
+    await this.s.write((db) => db.updateTable('plans').set({ status }).where('workflow_id', '=', workflowId).where('version', '=', version).execute());
+  }
+
+  async insertSubtasks(subtasks: Subtask[]): Promise<void> {
+    if (subtasks.length === 0) return;
+    await this.s.write((db) =>
+      db
+        .insertInto('subtasks')
+        .values(
+          subtasks.map((s) => ({
+            workflow_id: s.workflowId,
+            id: s.id,
+            position: s.position,
+            title: s.title,
+            description: s.description,
+            depends_on: json(s.depends_on),
+            complexity: s.complexity,
+            output_format: s.output_format,
+            relevant_files: json(s.relevant_files),
+            status: s.status,
+            attempts: s.attempts,
+            role: s.role,
+            model: s.model,
+            feedback: s.feedback,
+            output: s.output,
+            lease_owner: s.leaseOwner,
+            claimed_from: s.claimedFrom,
+            removed_in: null,
+            updated_at: s.updatedAt,
+          })),
+        )
+        .execute(),
+    );
+  }
+
+  async listSubtasks(workflowId: string): Promise<Subtask[]> {
+    const rows = await this.s.read().selectFrom('subtasks').selectAll().where('workflow_id', '=', workflowId).where('removed_in', 'is', null).orderBy('position').execute();
+    return rows.map(subtaskFromRow);
+  }
+
+  async listAllSubtasks(workflowId: string): Promise<Array<Subtask & { removedIn: number | null }>> {
+    const rows = await this.s
+      .read()
+      .selectFrom('subtasks')
+      .selectAll()
+      .where('workflow_id', '=', workflowId)
+      .orderBy(sql`removed_in is not null`)
+      .orderBy('position')
+      .execute();
+    return rows.map((r) => ({ ...subtaskFromRow(r), removedIn: numOrNull(r.removed_in) }));
+  }
+
+  async updateSubtask(workflowId: string, id: string, patch: SubtaskPatch, now: number): Promise<void> {
+    const set: Partial<SubtasksTable> = { updated_at: now };
+    if (patch.status !== undefined) set.status = patch.status;
+    if (patch.attempts !== undefined) set.attempts = patch.attempts;
+    if (patch.role !== undefined) set.role = patch.role;
+    if (patch.model !== undefined) set.model = patch.model;
+    if (patch.feedback !== undefined) set.feedback = patch.feedback;
+    if (patch.output !== undefined) set.output = patch.output;
+    if (patch.leaseOwner !== undefined) set.lease_owner = patch.leaseOwner;
+    if (patch.claimedFrom !== undefined) set.claimed_from = patch.claimedFrom;
+    if (patch.position !== undefined) set.position = patch.position;
+    if (patch.title !== undefined) set.title = patch.title;
+    if (patch.description !== undefined) set.description = patch.description;
+    if (patch.depends_on !== undefined) set.depends_on = json(patch.depends_on);
+    if (patch.complexity !== undefined) set.complexity = patch.complexity;
+    if (patch.output_format !== undefined) set.output_format = patch.output_format;
+    if (patch.relevant_files !== undefined) set.relevant_files = json(patch.relevant_files);
+    if (patch.removedIn !== undefined) set.removed_in = patch.removedIn;
+    await this.s.write((db) => db.updateTable('subtasks').set(set).where('workflow_id', '=', workflowId).where('id', '=', id).execute());
+  }
+
+  async insertExecution(e: Omit<Execution, 'id'>): Promise<number> {
+    const row = await this.s.write((db) =>
+      db
+        .insertInto('executions')
+        .values({
+          workflow_id: e.workflowId,
+          subtask_id: e.subtaskId,
+          attempt: e.attempt,
+          call_id: e.callId,
+          role: e.role,
+          model: e.model,
+          output: e.output,
+          context: json(e.context),
+          created_at: e.createdAt,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow(),
+    );
+    return num(row.id);
+  }
+
+  async listExecutions(workflowId: string, subtaskId: string): Promise<Execution[]> {
+    const rows = await this.s.read().selectFrom('executions').selectAll().where('workflow_id', '=', workflowId).where('subtask_id', '=', subtaskId).orderBy('id').execute();
+    return rows.map((r) => ({
+      id: num(r.id),
+      workflowId: r.workflow_id,
+      subtaskId: r.subtask_id,
+      attempt: num(r.attempt),
+      callId: num(r.call_id),
+      role: r.role as Execution['role'],
+      model: r.model,
+      output: r.output,
+      context: JSON.parse(r.context) as Execution['context'],
+      createdAt: num(r.created_at),
+    }));
+  }
+
+  async listRuns(workflowId: string): Promise<Array<Pick<Execution, 'subtaskId' | 'attempt' | 'role' | 'model'>>> {
+    const rows = await this.s.read().selectFrom('executions').select(['subtask_id', 'attempt', 'role', 'model']).where('workflow_id', '=', workflowId).orderBy('id').execute();
+    return rows.map((r) => ({ subtaskId: r.subtask_id, attempt: num(r.attempt), role: r.role as Execution['role'], model: r.model }));
+  }
+
+  async insertReviews(workflowId: string, callId: number, planVersion: number, reviews: ReviewRecord[], now: number): Promise<void> {
+    if (reviews.length === 0) return;
+    await this.s.write((db) =>
+      db
+        .insertInto('reviews')
+        .values(reviews.map((r) => ({ workflow_id: workflowId, subtask_id: r.subtask_id, call_id: callId, plan_version: planVersion, verdict: r.verdict, feedback: r.feedback, created_at: now })))
+        .execute(),
+    );
+  }
+
+  async insertDecision(workflowId: string, d: HumanDecision, via: 'elicitation' | 'host', now: number): Promise<void> {
+    await this.s.write((db) =>
+      db.insertInto('decisions').values({ workflow_id: workflowId, subtask_id: d.subtask_id, verdict: d.verdict, feedback: d.feedback, via, created_at: now }).execute(),
+    );
+  }
+}
+
+class KyselyCalls implements CallJournal {
+  constructor(private readonly s: KyselyStore) {}
+
+  async begin(c: NewModelCall): Promise<number> {
+    const row = await this.s.write((db) =>
+      db
+        .insertInto('model_calls')
+        .values({
+          workflow_id: c.workflowId,
+          subtask_id: c.subtaskId,
+          role: c.role,
+          purpose: c.purpose,
+          model: c.model,
+          status: 'pending',
+          owner: c.owner,
+          started_at: c.startedAt,
+          reserved_tokens: c.reservedTokens ?? null,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow(),
+    );
+    return num(row.id);
+  }
+
+  async finish(id: number, o: CallOutcome): Promise<void> {
+    await this.s.write((db) =>
+      db
+        .updateTable('model_calls')
+        .set({
+          status: o.status,
+          response_id: o.responseId ?? null,
+          input_tokens: o.usage?.input_tokens ?? null,
+          cached_tokens: o.usage?.cached_tokens ?? null,
+          output_tokens: o.usage?.output_tokens ?? null,
+          error: o.error ?? null,
+          ended_at: o.endedAt,
+        })
+        .where('id', '=', id)
+        .execute(),
+    );
+  }
+
+  async list(workflowId: string): Promise<ModelCall[]> {
+    const rows = await this.s.read().selectFrom('model_calls').selectAll().where('workflow_id', '=', workflowId).orderBy('id').execute();
+    return rows.map(callFromRow);
+  }
+
+  async unattachedUsage(): Promise<{ calls: number; input_tokens: number; cached_tokens: number; output_tokens: number }> {
+    const r = await this.s
+      .read()
+      .selectFrom('model_calls')
+      .select((eb) => [
+        eb.fn.countAll<number>().as('calls'),
+        eb.fn.coalesce(eb.fn.sum<number>('input_tokens'), eb.lit(0)).as('input_tokens'),
+        eb.fn.coalesce(eb.fn.sum<number>('cached_tokens'), eb.lit(0)).as('cached_tokens'),
+        eb.fn.coalesce(eb.fn.sum<number>('output_tokens'), eb.lit(0)).as('output_tokens'),
+      ])
+      .where('status', '=', 'completed')
+      .where('workflow_id', 'not in', (eb) => eb.selectFrom('workflows').select('workflows.id'))
+      .executeTakeFirstOrThrow();
+    return { calls: num(r.calls), input_tokens: num(r.input_tokens), cached_tokens: num(r.cached_tokens), output_tokens: num(r.output_tokens) };
+  }
+}
+
+class KyselyOwners implements OwnerRegistry {
+  constructor(private readonly s: KyselyStore) {}
+
+  async upsert(o: Owner): Promise<void> {
+    await this.s.write((db) =>
+      db
+        .insertInto('owners')
+        .values({ id: o.id, host: o.host, pid: o.pid, started_at: o.startedAt, heartbeat_at: o.heartbeatAt })
+        .onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({ heartbeat_at: eb.ref('excluded.heartbeat_at') })))
+        .execute(),
+    );
+  }
+
+  async heartbeat(ownerId: string, now: number): Promise<boolean> {
+    const result = await this.s.write((db) => db.updateTable('owners').set({ heartbeat_at: now }).where('id', '=', ownerId).executeTakeFirst());
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async get(id: string): Promise<Owner | null> {
+    const row = await this.s.read().selectFrom('owners').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? ownerFromRow(row) : null;
+  }
+
+  async list(): Promise<Owner[]> {
+    const rows = await this.s.read().selectFrom('owners').selectAll().orderBy('started_at').orderBy('id').execute();
+    return rows.map(ownerFromRow);
+  }
+
+  async release(owner: string, now: number): Promise<{ calls: number; subtasks: number }> {
+    return this.s.write(async (db) => {
+      const calls = await db
+        .updateTable('model_calls')
+        .set({ status: 'abandoned', error: 'the process stopped before the call completed', ended_at: now })
+        .where('owner', '=', owner)
+        .where('status', '=', 'pending')
+        .executeTakeFirst();
+      const subtasks = await db
+        .updateTable('subtasks')
+        .set((eb) => ({ status: eb.fn.coalesce('claimed_from', eb.val('pending')), lease_owner: null, claimed_from: null, updated_at: now }))
+        .where('lease_owner', '=', owner)
+        .where('status', '=', 'running')
+        .executeTakeFirst();
+      // Lock values are "<owner>/<operation>".
+      await db
+        .updateTable('workflows')
+        .set({ lock_owner: null })
+        .where((eb) => eb.or([eb('lock_owner', '=', owner), eb('lock_owner', 'like', sql<string>`${`${escapeLike(owner)}/%`} escape '\\'`)]))
+        .execute();
+      await db.updateTable('tasks').set({ owner: null }).where('owner', '=', owner).execute();
+      await db.deleteFrom('owners').where('id', '=', owner).execute();
+      return { calls: Number(calls.numUpdatedRows), subtasks: Number(subtasks.numUpdatedRows) };
+    });
+  }
+}
+
+class KyselyTasks implements TaskRecords {
+  constructor(private readonly s: KyselyStore) {}
+
+  async insert(t: TaskRecord): Promise<void> {
+    await this.s.write((db) =>
+      db
+        .insertInto('tasks')
+        .values({
+          id: t.id,
+          workflow_id: t.workflowId,
+          owner: t.owner,
+          status: t.status,
+          status_message: t.statusMessage,
+          ttl: t.ttl,
+          poll_interval: t.pollInterval,
+          request: json(t.request),
+          result: t.result === null || t.result === undefined ? null : json(t.result),
+          created_at: t.createdAt,
+          updated_at: t.updatedAt,
+        })
+        .execute(),
+    );
+  }
+
+  async get(id: string): Promise<TaskRecord | null> {
+    const row = await this.s.read().selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? taskFromRow(row) : null;
+  }
+
+  async update(id: string, patch: Partial<Pick<TaskRecord, 'status' | 'statusMessage' | 'result' | 'owner' | 'workflowId'>>, now: number): Promise<void> {
+    const set: Partial<TasksTable> = { updated_at: now };
+    if (patch.status !== undefined) set.status = patch.status;
+    if (patch.statusMessage !== undefined) set.status_message = patch.statusMessage;
+    if (patch.result !== undefined) set.result = patch.result === null ? null : json(patch.result);
+    if (patch.owner !== undefined) set.owner = patch.owner;
+    if (patch.workflowId !== undefined) set.workflow_id = patch.workflowId;
+    await this.s.write((db) => db.updateTable('tasks').set(set).where('id', '=', id).execute());
+  }
+
+  async list(limit: number, afterId?: string): Promise<TaskRecord[]> {
+    let query = this.s.read().selectFrom('tasks').selectAll();
+    if (afterId) query = query.where(sql<boolean>`(created_at, id) > (select created_at, id from tasks where id = ${afterId})`);
+    const rows = await query.orderBy('created_at').orderBy('id').limit(limit).execute();
+    return rows.map(taskFromRow);
+  }
+
+  async deleteExpired(now: number): Promise<number> {
+    const result = await this.s.write((db) =>
+      db
+        .deleteFrom('tasks')
+        .where('ttl', 'is not', null)
+        .where(sql<boolean>`updated_at + ttl < ${now}`)
+        .executeTakeFirst(),
+    );
+    return Number(result.numDeletedRows);
+  }
+}
+
+function workflowFromRow(r: Selectable<WorkflowsTable>): Workflow {
+  return {
+    id: r.id,
+    request: r.request,
+    goal: r.goal,
+    context: r.context,
+    phase: r.phase as Workflow['phase'],
+    planVersion: num(r.plan_version),
+    plannerResponseId: r.planner_response_id,
+    coordinationNotes: r.coordination_notes,
+    budget: JSON.parse(r.budget) as Workflow['budget'],
+    lockOwner: r.lock_owner,
+    lastError: r.last_error,
+    plannerSummary: r.planner_summary,
+    files: JSON.parse(r.files ?? '[]') as string[],
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+function subtaskFromRow(r: Selectable<SubtasksTable>): Subtask {
+  return {
+    workflowId: r.workflow_id,
+    id: r.id,
+    position: num(r.position),
+    title: r.title,
+    description: r.description,
+    depends_on: JSON.parse(r.depends_on) as string[],
+    complexity: r.complexity as Subtask['complexity'],
+    output_format: r.output_format,
+    relevant_files: JSON.parse(r.relevant_files) as string[],
+    status: r.status as Subtask['status'],
+    attempts: num(r.attempts),
+    role: r.role as Subtask['role'],
+    model: r.model,
+    feedback: r.feedback,
+    output: r.output,
+    leaseOwner: r.lease_owner,
+    claimedFrom: (r.claimed_from as Subtask['claimedFrom']) ?? null,
+    updatedAt: num(r.updated_at),
+  };
+}
+
+function planFromRow(r: Selectable<PlansTable>): PlanRecord {
+  return {
+    workflowId: r.workflow_id,
+    version: num(r.version),
+    plan: JSON.parse(r.plan) as unknown,
+    responseId: r.response_id,
+    status: r.status as PlanRecord['status'],
+    feedback: r.feedback,
+    changes: r.changes === null ? null : (JSON.parse(r.changes) as PlanRecord['changes']),
+    createdAt: num(r.created_at),
+  };
+}
+
+function ownerFromRow(r: Selectable<OwnersTable>): Owner {
+  return { id: r.id, host: r.host, pid: num(r.pid), startedAt: num(r.started_at), heartbeatAt: num(r.heartbeat_at) };
+}
+
+function taskFromRow(r: Selectable<TasksTable>): TaskRecord {
+  return {
+    id: r.id,
+    workflowId: r.workflow_id,
+    owner: r.owner,
+    status: r.status as TaskRecord['status'],
+    statusMessage: r.status_message,
+    ttl: numOrNull(r.ttl),
+    pollInterval: num(r.poll_interval),
+    request: JSON.parse(r.request) as unknown,
+    result: r.result === null ? null : (JSON.parse(r.result) as unknown),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+function callFromRow(r: Selectable<ModelCallsTable>): ModelCall {
+  return {
+    id: num(r.id),
+    workflowId: r.workflow_id,
+    subtaskId: r.subtask_id,
+    role: r.role as ModelCall['role'],
+    purpose: r.purpose as ModelCall['purpose'],
+    model: r.model,
+    status: r.status as ModelCall['status'],
+    owner: r.owner,
+    responseId: r.response_id,
+    usage:
+      r.input_tokens === null
+        ? null
+        : { input_tokens: num(r.input_tokens), cached_tokens: num(r.cached_tokens ?? 0), output_tokens: num(r.output_tokens ?? 0) },
+    error: r.error,
+    reservedTokens: numOrNull(r.reserved_tokens),
+    startedAt: num(r.started_at),
+    endedAt: numOrNull(r.ended_at),
+  };
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}

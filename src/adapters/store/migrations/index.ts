@@ -1,0 +1,14 @@
+// The ordered migrations, one set for both dialects. Kysely's Migrator records them in
+// planexec_migrations; add a new file for every change, never edit an applied one.
+import type { Migration } from 'kysely';
+import type { Dialect } from '../schema.js';
+import { baseline } from './001-baseline.js';
+
+export function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    '001-baseline': baseline(dialect),
+  };
+}
+
+export const MIGRATION_TABLE = 'planexec_migrations';
+export const MIGRATION_LOCK_TABLE = 'planexec_migration_lock';

@@ -1,0 +1,25 @@
+// Column types and table creation that differ between SQLite and PostgreSQL, so each migration is
+// written once. SQLite tables are STRICT (types enforced); its INTEGER is 64-bit, PostgreSQL's is not.
+import { sql, type CreateTableBuilder, type Kysely } from 'kysely';
+import type { Dialect } from '../schema.js';
+
+type Builder = CreateTableBuilder<any, any>;
+
+export function columnTypes(dialect: Dialect) {
+  const sqlite = dialect === 'sqlite';
+  return {
+    /** Small counts (versions, positions, attempts). */
+    int: 'integer' as const,
+    /** Epoch milliseconds and token counts. */
+    int64: sqlite ? ('integer' as const) : ('bigint' as const),
+    /** An auto-numbered primary key: SQLite's rowid alias, PostgreSQL's identity column. */
+    serial: (b: Builder, name: string): Builder =>
+      sqlite ? b.addColumn(name, 'integer', (c) => c.primaryKey()) : b.addColumn(name, 'bigint', (c) => c.primaryKey().generatedByDefaultAsIdentity()),
+  };
+}
+
+export async function createTable(db: Kysely<unknown>, dialect: Dialect, name: string, build: (b: Builder) => Builder): Promise<void> {
+  let builder = build(db.schema.createTable(name).ifNotExists());
+  if (dialect === 'sqlite') builder = builder.modifyEnd(sql`strict`);
+  await builder.execute();
+}

@@ -1,0 +1,210 @@
+// SQLite through Kysely over better-sqlite3. One connection per process, so statements and
+// transactions queue on an async mutex. Writers take SQLite's write lock with BEGIN IMMEDIATE; while
+// another process holds it, the wait is asynchronous (short busy_timeout, then back off and retry),
+// so the event loop never freezes for seconds. Storage failures become StorageError.
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  CompiledQuery,
+  Kysely,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type QueryResult,
+} from 'kysely';
+import { StorageError, type StorageFailure } from '../../core/errors.js';
+import { CURRENT_USER_VERSION, upgradeLegacy } from './legacy/index.js';
+import { KyselyStore, migrateToLatest } from './kysely-store.js';
+import type { Tables } from './schema.js';
+
+export interface SqliteOptions {
+  /**
+   * How long a writer waits for another process's write lock before answering StorageError(busy),
+   * in ms (default 30 s). The wait is asynchronous: other work of this process goes on.
+   */
+  lockWaitMs?: number;
+}
+
+/** SQLite's own (blocking) wait per attempt at the write lock, in ms: short, so the event loop stays free. */
+const BUSY_TIMEOUT_MS = 20;
+
+export interface OpenedSqlite {
+  store: KyselyStore;
+  /** The raw connection, for tests and tools that inspect the file. */
+  raw: Database.Database;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens (creating the file with mode 0600 and its folders 0700) and migrates a SQLite database.
+ * `path` may be ':memory:'. Throws StorageError when the file cannot be used.
+ */
+export async function openSqliteStore(path: string, opts: SqliteOptions = {}): Promise<OpenedSqlite> {
+  let raw: Database.Database;
+  try {
+    if (path !== ':memory:') {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      // Create the file ourselves so it is 0600 from the first byte; SQLite gives -wal/-shm the same mode.
+      closeSync(openSync(path, 'a', 0o600));
+    }
+    raw = new Database(path);
+    raw.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    raw.pragma('journal_mode = WAL');
+    raw.pragma('synchronous = NORMAL');
+    raw.pragma('foreign_keys = ON');
+  } catch (error) {
+    throw asStorageError(error) ?? error;
+  }
+  const lockWaitMs = opts.lockWaitMs ?? 30_000;
+  try {
+    await withLockRetry(lockWaitMs, async () => upgradeLegacy(raw));
+  } catch (error) {
+    raw.close();
+    throw asStorageError(error) ?? error;
+  }
+  const db = new Kysely<Tables>({ dialect: sqliteDialect(raw, lockWaitMs) });
+  try {
+    await migrateToLatest(db);
+    raw.pragma(`user_version = ${CURRENT_USER_VERSION}`);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return { store: new KyselyStore(db, 'sqlite'), raw, close: () => db.destroy() };
+}
+
+function sqliteDialect(raw: Database.Database, lockWaitMs: number): Dialect {
+  return {
+    createAdapter: () => new SqliteAdapter(),
+    createDriver: () => new ImmediateSqliteDriver(raw, lockWaitMs),
+    createIntrospector: (db) => new SqliteIntrospector(db),
+    createQueryCompiler: () => new SqliteQueryCompiler(),
+  };
+}
+
+/** Kysely's SQLite driver, but: BEGIN IMMEDIATE, asynchronous waits for the write lock, cached statements, typed storage errors. */
+class ImmediateSqliteDriver implements Driver {
+  private readonly connection: CachedConnection;
+  private queue: Promise<void> = Promise.resolve();
+  private release: (() => void) | null = null;
+
+  constructor(
+    private readonly raw: Database.Database,
+    private readonly lockWaitMs: number,
+  ) {
+    this.connection = new CachedConnection(raw);
+  }
+
+  async init(): Promise<void> {}
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    // One connection: wait for the previous holder, then hold it until releaseConnection.
+    const previous = this.queue;
+    let release!: () => void;
+    this.queue = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    this.release = release;
+    return this.connection;
+  }
+
+  async beginTransaction(): Promise<void> {
+    await withLockRetry(this.lockWaitMs, async () => {
+      this.connection.exec('begin immediate');
+    });
+  }
+
+  async commitTransaction(): Promise<void> {
+    await withLockRetry(this.lockWaitMs, async () => {
+      this.connection.exec('commit');
+    });
+  }
+
+  async rollbackTransaction(): Promise<void> {
+    if (this.raw.inTransaction) this.connection.exec('rollback');
+  }
+
+  async releaseConnection(): Promise<void> {
+    const release = this.release;
+    this.release = null;
+    release?.();
+  }
+
+  async destroy(): Promise<void> {
+    if (this.raw.open) this.raw.close();
+  }
+}
+
+class CachedConnection implements DatabaseConnection {
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(private readonly raw: Database.Database) {}
+
+  exec(text: string): void {
+    try {
+      this.raw.exec(text);
+    } catch (error) {
+      throw asStorageError(error) ?? error;
+    }
+  }
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    try {
+      let stmt = this.statements.get(query.sql);
+      if (!stmt) {
+        stmt = this.raw.prepare(query.sql);
+        this.statements.set(query.sql, stmt);
+      }
+      const params = query.parameters as unknown[];
+      if (stmt.reader) return { rows: stmt.all(...params) as R[] };
+      const { changes, lastInsertRowid } = stmt.run(...params);
+      return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
+    } catch (error) {
+      throw asStorageError(error) ?? error;
+    }
+  }
+
+  // eslint-disable-next-line require-yield
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('planexec does not stream SQLite queries');
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs `fn`, retrying with back-off (async) while the database is busy, for at most `waitMs`. */
+async function withLockRetry<T>(waitMs: number, fn: () => Promise<T>): Promise<T> {
+  const end = Date.now() + waitMs;
+  for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
+    try {
+      return await fn();
+    } catch (error) {
+      const storage = asStorageError(error);
+      if (storage?.reason !== 'busy' || Date.now() >= end) throw storage ?? error;
+      await sleep(delay);
+    }
+  }
+}
+
+const FAILURES: Array<[RegExp, StorageFailure]> = [
+  [/^SQLITE_FULL/, 'full'],
+  [/^SQLITE_READONLY/, 'read_only'],
+  [/^SQLITE_(CORRUPT|NOTADB)/, 'corrupt'],
+  [/^SQLITE_(BUSY|LOCKED)/, 'busy'],
+  [/^SQLITE_(IOERR|CANTOPEN|PERM)/, 'io'],
+];
+
+/** A better-sqlite3 (or file system) failure of the storage itself as a StorageError; null for other errors. */
+export function asStorageError(error: unknown): StorageError | null {
+  if (error instanceof StorageError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return null;
+  const found = FAILURES.find(([pattern]) => pattern.test(code));
+  if (found) return new StorageError(found[1], `${code}: ${(error as Error).message}`);
+  if (code === 'EACCES' || code === 'EROFS') return new StorageError('read_only', `${code}: ${(error as Error).message}`);
+  if (code === 'ENOSPC') return new StorageError('full', `${code}: ${(error as Error).message}`);
+  return null;
+}
