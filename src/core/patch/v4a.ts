@@ -289,10 +289,10 @@ function foldPunctuation(s: string): string {
 /** Why two lines that should be equal are not, in words a model can act on. */
 function describeDifference(expected: string, actual: string): string {
   if (expected.trim() === actual.trim()) {
-    return 'they differ only in indentation: copy the leading whitespace (spaces or tabs) exactly as in the file';
+    return "they differ only in indentation; copy the file's leading spaces or tabs exactly";
   }
   if (foldPunctuation(expected).trim() === foldPunctuation(actual).trim()) {
-    return 'they differ only in typographic characters (dashes, curly quotes or special spaces): copy them exactly as in the file';
+    return 'they differ only in typographic characters such as dashes, curly quotes or special spaces; copy them exactly as in the file';
   }
   return 'the text differs';
 }
@@ -312,7 +312,7 @@ function excerpt(file: FileLine[], region: Region, max = 12): string {
     const t = file[i]!.text;
     out.push(`${String(i + 1).padStart(width)} | ${t.length > 200 ? `${t.slice(0, 199)}…` : t}`);
   }
-  if (region.start + region.count > to) out.push(`${' '.repeat(width)} | …`);
+  if (to < Math.min(file.length, region.start + region.count)) out.push(`${' '.repeat(width)} | …`);
   return out.join('\n');
 }
 
@@ -322,19 +322,25 @@ function patternBlock(lines: string[], max = 12): string {
   return shown.join('\n');
 }
 
+/** A line's text with whitespace at both ends and typographic punctuation folded: used only to find
+ *  where a mismatching hunk was probably meant to go. */
+function looseKey(s: string): string {
+  return foldPunctuation(s).trim();
+}
+
 /**
- * The offset in [from, file.length) where most lines of `pattern` line up with the file, by voting
- * from each pattern line's occurrences (lines that occur very often, such as '}', do not vote).
- * Returns null when no pattern line occurs in the range at all.
+ * The offset in [from, fileLength) where most lines of `pattern` line up with the file, comparing
+ * loosely (looseKey) and voting from each pattern line's occurrences; lines that occur very often,
+ * such as '}', do not vote. Returns null when no pattern line occurs in the range at all.
  */
-function closestOffset(keys: number[], pattern: number[], from: number, occurrences: Map<number, number[]>): number | null {
+function closestOffset(pattern: string[], from: number, fileLength: number, occurrences: Map<string, number[]>): number | null {
   const votes = new Map<number, number>();
-  for (const [i, key] of pattern.entries()) {
-    const at = occurrences.get(key);
+  for (const [i, line] of pattern.entries()) {
+    const at = occurrences.get(looseKey(line));
     if (!at || at.length > 64) continue;
     for (const p of at) {
       const offset = p - i;
-      if (offset < from || offset >= keys.length) continue;
+      if (offset < from || offset >= fileLength) continue;
       votes.set(offset, (votes.get(offset) ?? 0) + 1);
     }
   }
@@ -399,11 +405,13 @@ export function applyUpdate(original: string, diff: string): string {
     return id;
   };
   const keys = file.map((l) => intern(l.text));
-  let occurrences: Map<number, number[]> | null = null;
-  const occurrencesOf = (): Map<number, number[]> => {
+  // Built only for an error message: where each (loosely compared) line of the file occurs.
+  let occurrences: Map<string, number[]> | null = null;
+  const occurrencesOf = (): Map<string, number[]> => {
     if (occurrences) return occurrences;
     occurrences = new Map();
-    for (const [i, k] of keys.entries()) {
+    for (const [i, l] of file.entries()) {
+      const k = looseKey(l.text);
       const list = occurrences.get(k);
       if (list) list.push(i);
       else occurrences.set(k, [i]);
@@ -430,7 +438,8 @@ export function applyUpdate(original: string, diff: string): string {
           if (file[i]!.text.includes(anchor)) similar.push(i);
         }
         const earlier = file.findIndex((l, i) => i < cursor && l.text.trim() === anchor);
-        let msg = `${label}: the anchor line '@@ ${anchor}' does not match any line of the file${cursor > 0 ? ` after line ${cursor}` : ''}. An anchor must repeat one whole line of the file (leading and trailing whitespace aside).`;
+        const ofHunk = hunks.length > 1 ? `of hunk ${hunk.n} of ${hunks.length}` : 'of the hunk';
+        let msg = `The anchor line '@@ ${anchor}' ${ofHunk} does not match any line of the file${cursor > 0 ? ` after line ${cursor}` : ''}. An anchor must repeat one whole line of the file (leading and trailing whitespace aside).`;
         if (earlier !== -1) msg += ` That line occurs at line ${earlier + 1}, before the previous hunk: hunks must follow the order of the file.`;
         if (similar.length > 0) msg += ` Lines that contain it:\n${similar.map((i) => excerpt(file, { start: i, count: 1 })).join('\n')}`;
         throw new PatchError(earlier !== -1 ? 'out_of_order' : 'anchor_not_found', msg, { hunk: hunk.n });
@@ -492,7 +501,7 @@ export function applyUpdate(original: string, diff: string): string {
           { hunk: hunk.n },
         );
       }
-      const offset = closestOffset(keys, pattern, cursor, occurrencesOf());
+      const offset = closestOffset(oldTexts, cursor, file.length, occurrencesOf());
       let msg = `${label} does not match the file${cursor > 0 ? ` after line ${cursor}` : ''}. It expects these lines (its context and '-' lines, in order):\n${patternBlock(oldTexts)}`;
       if (offset === null) {
         msg += `\nNone of them occurs in the file${cursor > 0 ? ` after line ${cursor}` : ''}.`;
