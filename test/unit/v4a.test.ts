@@ -171,6 +171,11 @@ describe('applyUpdate', () => {
     expect(out).toBe(lines('class BaseClass:', '    def search(self):', '        pass', '', 'class Subclass(BaseClass):', '    def search(self):', '        raise NotImplementedError()'));
   });
 
+  it('accepts a hunk that repeats its anchor line as its first context line', () => {
+    const out = applyUpdate(greet, lines('@@ def greet():', ' def greet():', '-    print("Hi")', '+    print("Hey")'));
+    expect(out).toBe(lines('import sys', '', 'def greet():', '    print("Hey")', '', 'def main():', '    greet()', '    return 0'));
+  });
+
   it('refuses an unanchored hunk that matches in two places, listing them', () => {
     const src = lines('class BaseClass:', '    def search(self):', '        pass', '', 'class Subclass(BaseClass):', '    def search(self):', '        pass');
     const err = patchError(() => applyUpdate(src, lines('@@', '     def search(self):', '-        pass', '+        return []')));

@@ -13,7 +13,9 @@
 //   typographic punctuation folded to ASCII; here such a near miss is an error that names the
 //   difference, because indentation and quotes are code.
 // - A hunk without an `@@ <line>` anchor must match exactly one place after the previous hunk; a hunk
-//   with anchors is taken at its first match after the last anchor (that is what anchors are for).
+//   with anchors is taken at its first match after the last anchor (that is what anchors are for), or
+//   on the anchor line itself when the hunk repeats it as its first context line (the reference
+//   appliers refuse that; it is unambiguous, and models write it).
 // - A hunk with only `+` lines goes right after its anchor, or at the end of the file under
 //   `*** End of File`; without either it is refused (codex appends such a hunk at the end of the file,
 //   the agents SDK inserts it at the top: the format does not say, so the model must).
@@ -440,7 +442,7 @@ export function applyUpdate(original: string, diff: string): string {
         const earlier = file.findIndex((l, i) => i < cursor && l.text.trim() === anchor);
         const ofHunk = hunks.length > 1 ? `of hunk ${hunk.n} of ${hunks.length}` : 'of the hunk';
         let msg = `The anchor line '@@ ${anchor}' ${ofHunk} does not match any line of the file${cursor > 0 ? ` after line ${cursor}` : ''}. An anchor must repeat one whole line of the file (leading and trailing whitespace aside).`;
-        if (earlier !== -1) msg += ` That line occurs at line ${earlier + 1}, before the previous hunk: hunks must follow the order of the file.`;
+        if (earlier !== -1) msg += ` That line occurs at line ${earlier + 1}, above where the search starts (after the previous hunk or anchor): hunks and stacked anchors must follow the order of the file.`;
         if (similar.length > 0) msg += ` Lines that contain it:\n${similar.map((i) => excerpt(file, { start: i, count: 1 })).join('\n')}`;
         throw new PatchError(earlier !== -1 ? 'out_of_order' : 'anchor_not_found', msg, { hunk: hunk.n });
       }
@@ -468,7 +470,8 @@ export function applyUpdate(original: string, diff: string): string {
     }
 
     const pattern = oldTexts.map(intern);
-    const matches = findAll(keys, pattern, cursor, file.length);
+    // An anchored hunk may repeat its anchor as its first context line: then it starts on that line.
+    const matches = findAll(keys, pattern, anchored ? cursor - 1 : cursor, file.length);
     let start: number;
     if (hunk.eof) {
       const atEnd = file.length - pattern.length;
