@@ -498,3 +498,295 @@ describe('latency, aborts and concurrency', () => {
     }
   });
 });
+
+describe('apply_patch tool calls', () => {
+  const tools: OpenAI.Responses.Tool[] = [{ type: 'apply_patch' }];
+
+  it('answers patchCalls with apply_patch_call items in the Responses wire shape, after a message when text is given', async () => {
+    standin.script({
+      text: 'Editing three files.',
+      patchCalls: [
+        { type: 'create_file', path: 'src/new.ts', diff: '+export const x = 1;\n' },
+        { type: 'update_file', path: 'src/old.ts', diff: '@@\n-a\n+b\n', moveTo: 'src/renamed.ts' },
+        { type: 'delete_file', path: 'src/gone.ts' },
+      ],
+    });
+    const res = await client.responses.create({ model: 'gpt-exec', input: 'Edit the files.', tools });
+
+    expect(res.status).toBe('completed');
+    expect(res.output_text).toBe('Editing three files.');
+    expect(res.output.map((o) => o.type)).toEqual(['message', 'apply_patch_call', 'apply_patch_call', 'apply_patch_call']);
+    const calls = res.output.filter((o): o is OpenAI.Responses.ResponseApplyPatchToolCall => o.type === 'apply_patch_call');
+    for (const c of calls) {
+      expect(c.id).toMatch(/^apc_[0-9a-f]{48}$/);
+      expect(c.call_id).toMatch(/^call_[0-9a-f]{24}$/);
+      expect(c.status).toBe('completed');
+      expect(Object.keys(c).sort()).toEqual(['call_id', 'id', 'operation', 'status', 'type']);
+    }
+    expect(new Set(calls.map((c) => c.call_id)).size).toBe(3);
+    expect(calls.map((c) => c.operation)).toEqual([
+      { type: 'create_file', path: 'src/new.ts', diff: '+export const x = 1;\n' },
+      { type: 'update_file', path: 'src/old.ts', diff: '@@\n-a\n+b\n', move_to: 'src/renamed.ts' },
+      { type: 'delete_file', path: 'src/gone.ts' },
+    ]);
+    expect(standin.requests[0]?.tools).toEqual([{ type: 'apply_patch' }]);
+    expect(res.usage?.output_tokens).toBeGreaterThan(countTokens('Editing three files.'));
+  });
+
+  it('answers patchCalls without text with the calls alone and an empty output_text', async () => {
+    standin.script({ patchCalls: [{ type: 'delete_file', path: 'a.txt' }] });
+    const res = await client.responses.create({ model: 'gpt-exec', input: 'Delete a.txt.', tools });
+    expect(res.output.map((o) => o.type)).toEqual(['apply_patch_call']);
+    expect(res.output_text).toBe('');
+  });
+
+  it('records apply_patch_call_output items of a chained follow-up for responders and in inputText', async () => {
+    standin.script({
+      patchCalls: [
+        { type: 'create_file', path: 'a.txt', diff: '+a\n' },
+        { type: 'update_file', path: 'b.txt', diff: '@@\n-x\n+y\n' },
+      ],
+    });
+    const first = await client.responses.create({ model: 'gpt-exec', input: 'Edit.', tools });
+    const [c1, c2] = first.output.filter((o): o is OpenAI.Responses.ResponseApplyPatchToolCall => o.type === 'apply_patch_call');
+    let seen: StandinRequest | null = null;
+    standin.script((req) => {
+      seen = req;
+      return { text: 'Fixed.' };
+    });
+    const second = await client.responses.create({
+      model: 'gpt-exec',
+      previous_response_id: first.id,
+      tools,
+      input: [
+        { type: 'apply_patch_call_output', call_id: c1!.call_id, status: 'completed', output: 'Created a.txt' },
+        { type: 'apply_patch_call_output', call_id: c2!.call_id, status: 'failed', output: 'Hunk 1 does not match the file.' },
+      ],
+    });
+    expect(second.output_text).toBe('Fixed.');
+    const rec = only(standin.requests, 2);
+    expect(seen).toBe(rec);
+    expect(rec.patchOutputs).toEqual([
+      { call_id: c1!.call_id, status: 'completed', output: 'Created a.txt' },
+      { call_id: c2!.call_id, status: 'failed', output: 'Hunk 1 does not match the file.' },
+    ]);
+    expect(rec.previousResponseId).toBe(first.id);
+    expect(rec.inputText).toBe(`apply_patch ${c1!.call_id} completed: Created a.txt\n\napply_patch ${c2!.call_id} failed: Hunk 1 does not match the file.`);
+    expect(rec.promptText).toContain('apply_patch create_file a.txt\n+a');
+    expect(rec.promptText).toContain('apply_patch update_file b.txt\n@@\n-x\n+y');
+  });
+
+  it('accepts outputs whose calls are resent in the input instead of chained', async () => {
+    standin.script({ text: 'ok' });
+    await client.responses.create({
+      model: 'gpt-exec',
+      store: false,
+      tools,
+      input: [
+        { role: 'user', content: 'Edit.' },
+        { type: 'apply_patch_call', call_id: 'call_resent', status: 'completed', operation: { type: 'delete_file', path: 'x.txt' } },
+        { type: 'apply_patch_call_output', call_id: 'call_resent', status: 'completed' },
+      ],
+    });
+    const rec = standin.requests[0];
+    expect(rec?.status).toBe(200);
+    expect(rec?.patchOutputs).toEqual([{ call_id: 'call_resent', status: 'completed', output: null }]);
+    expect(rec?.inputText).toBe('Edit.\n\napply_patch delete_file x.txt\n\napply_patch call_resent completed');
+  });
+
+  it('rejects a follow-up that leaves a call unanswered or answers a call nobody made, like the API does for tool calls', async () => {
+    standin.script({ patchCalls: [{ type: 'delete_file', path: 'a.txt' }, { type: 'delete_file', path: 'b.txt' }] }, { text: 'should stay queued' });
+    const first = await client.responses.create({ model: 'gpt-exec', input: 'Delete.', tools });
+    const [c1, c2] = first.output.filter((o): o is OpenAI.Responses.ResponseApplyPatchToolCall => o.type === 'apply_patch_call');
+
+    const missing = await client.responses
+      .create({ model: 'gpt-exec', previous_response_id: first.id, tools, input: [{ type: 'apply_patch_call_output', call_id: c1!.call_id, status: 'completed' }] })
+      .catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(BadRequestError);
+    expect((missing as BadRequestError).message).toContain(`No tool output found for apply_patch call ${c2!.call_id}.`);
+
+    const unknown = await client.responses
+      .create({ model: 'gpt-exec', previous_response_id: first.id, tools, input: [{ type: 'apply_patch_call_output', call_id: 'call_nobody', status: 'completed' }] })
+      .catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(BadRequestError);
+    expect((unknown as BadRequestError).message).toContain('No tool call found for apply_patch call output with call_id call_nobody.');
+    expect(standin.requests.map((r) => r.status)).toEqual([200, 400, 400]);
+  });
+
+  it('refuses to answer patchCalls to a request that did not offer the apply_patch tool', async () => {
+    standin.script({ patchCalls: [{ type: 'delete_file', path: 'a.txt' }] });
+    const err = await client.responses.create({ model: 'gpt-exec', input: 'Delete.' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InternalServerError);
+    expect((err as InternalServerError).message).toContain("needs a request with tools: [{ type: 'apply_patch' }]");
+  });
+});
+
+describe('failure modes', () => {
+  it('answers a failed reply with status failed, the error object, no output and usage null; it cannot be chained', async () => {
+    standin.script({ failed: { code: 'server_error', message: 'The model failed to generate a response.' } });
+    const res = await client.responses.create({ model: 'gpt-test', input: 'hi' });
+    expect(res.status).toBe('failed');
+    expect(res.error).toEqual({ code: 'server_error', message: 'The model failed to generate a response.' });
+    expect(res.output).toEqual([]);
+    expect(res.output_text).toBe('');
+    expect(res.usage).toBeNull();
+    expect(standin.requests[0]).toMatchObject({ status: 200, usage: null, outputText: '' });
+    await expect(client.responses.create({ model: 'gpt-test', input: 'again', previous_response_id: res.id })).rejects.toBeInstanceOf(BadRequestError);
+  });
+
+  it('answers an incomplete reply with incomplete_details and usage, with partial text or a lone reasoning item', async () => {
+    standin.script({ incomplete: { reason: 'max_output_tokens', text: 'The first half of' } }, { incomplete: { reason: 'max_output_tokens' } });
+    const partial = await client.responses.create({ model: 'gpt-test', input: 'write' });
+    expect(partial.status).toBe('incomplete');
+    expect(partial.incomplete_details).toEqual({ reason: 'max_output_tokens' });
+    expect(partial.output_text).toBe('The first half of');
+    expect(partial.output[0]).toMatchObject({ type: 'message', status: 'incomplete' });
+    expect(partial.usage?.output_tokens).toBe(countTokens('The first half of'));
+
+    const nothing = await client.responses.create({ model: 'gpt-test', input: 'think hard' });
+    expect(nothing.status).toBe('incomplete');
+    expect(nothing.output.map((o) => o.type)).toEqual(['reasoning']);
+    expect(nothing.output_text).toBe('');
+    expect(nothing.usage?.input_tokens).toBe(countTokens('think hard'));
+  });
+
+  it('answers emptyOutput with a completed response whose output is [] (responses) or whose choices are [] (chat)', async () => {
+    standin.script({ emptyOutput: true }, { emptyOutput: true });
+    const res = await client.responses.create({ model: 'gpt-test', input: 'hi' });
+    expect(res.status).toBe('completed');
+    expect(res.output).toEqual([]);
+    expect(res.output_text).toBe('');
+    expect(res.usage?.output_tokens).toBe(0);
+    const chat = await client.chat.completions.create({ model: 'gpt-chat', messages: [{ role: 'user', content: 'hi' }] });
+    expect(chat.choices).toEqual([]);
+  });
+
+  it('leaves the usage block out when asked, on both endpoints', async () => {
+    standin.script({ text: 'no usage here', omitUsage: true }, { text: 'nor here', omitUsage: true }, { text: 'usage again' });
+    const res = await client.responses.create({ model: 'gpt-test', input: 'hi' });
+    expect(res.output_text).toBe('no usage here');
+    expect('usage' in res).toBe(false);
+    const chat = await client.chat.completions.create({ model: 'gpt-chat', messages: [{ role: 'user', content: 'hi' }] });
+    expect(chat.choices[0]?.message.content).toBe('nor here');
+    expect('usage' in chat).toBe(false);
+    const normal = await client.responses.create({ model: 'gpt-test', input: 'hi' });
+    expect(normal.usage?.output_tokens).toBe(countTokens('usage again'));
+  });
+
+  it('cuts a 200 body short and closes the connection; the SDK call fails and the request is not marked aborted', async () => {
+    standin.script({ text: 'this answer never arrives whole', cutAfterBytes: 40 });
+    const err = await client.responses.create({ model: 'gpt-test', input: 'hi' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    const rec = standin.requests[0];
+    await until(() => rec?.endedAt !== null);
+    expect(rec).toMatchObject({ status: 200, cutShort: true, aborted: false });
+
+    // The raw bytes: headers announce the whole body, 40 bytes of it arrive.
+    standin.script({ text: 'this answer never arrives whole', cutAfterBytes: 40 });
+    const raw = await fetch(`${standin.baseURL}/responses`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer k', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-test', input: 'hi' }),
+    });
+    expect(raw.status).toBe(200);
+    expect(Number(raw.headers.get('content-length'))).toBeGreaterThan(40);
+    const reader = raw.body!.getReader();
+    let received = 0;
+    const readErr = await (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return null;
+        received += value.byteLength;
+      }
+    })().catch((e: unknown) => e);
+    expect(readErr).toBeInstanceOf(Error);
+    expect(received).toBe(40);
+  });
+
+  it('drips a body after sending the headers at once; the SDK gets the whole answer', async () => {
+    standin.script({ text: 'slowly but surely', dripMs: 100, dripChunks: 5 });
+    const res = await client.responses.create({ model: 'gpt-test', input: 'hi' });
+    expect(res.output_text).toBe('slowly but surely');
+    expect(standin.requests[0]).toMatchObject({ status: 200, aborted: false, cutShort: false });
+  });
+
+  it('lets a client abort in the middle of a dripped body, after the headers arrived', async () => {
+    standin.script({ text: 'you will not read this', dripMs: 5000, dripChunks: 1 });
+    const controller = new AbortController();
+    const raw = await fetch(`${standin.baseURL}/responses`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer k', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-test', input: 'hi' }),
+      signal: controller.signal,
+    });
+    expect(raw.status).toBe(200);
+    const rec = standin.requests[0];
+    expect(rec?.endedAt).toBeNull();
+    const body = raw.text().catch((e: unknown) => e);
+    controller.abort();
+    expect(await body).toBeInstanceOf(Error);
+    await until(() => rec?.aborted === true);
+    expect(rec?.status).toBe(200);
+  });
+
+  it('echoes the Authorization header in an error message when asked, as some proxies do', async () => {
+    standin.script({ error: { status: 401, message: 'Invalid credentials' }, echoAuthorization: true });
+    const err = await client.responses.create({ model: 'gpt-test', input: 'hi' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AuthenticationError);
+    expect((err as AuthenticationError).message).toContain('Invalid credentials (request header Authorization: Bearer test-key)');
+  });
+
+  it('answers a lost thread with the API\'s 400 although the response was stored, without consulting the script', async () => {
+    const first = await client.responses.create({ model: 'gpt-test', input: 'one' });
+    const second = await client.responses.create({ model: 'gpt-test', input: 'two', previous_response_id: first.id });
+    standin.loseResponse(first.id);
+    standin.script({ text: 'should stay queued' });
+    for (const prev of [first.id, second.id]) {
+      const err = await client.responses.create({ model: 'gpt-test', input: 'three', previous_response_id: prev }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BadRequestError);
+      expect((err as BadRequestError).code).toBe('previous_response_not_found');
+      expect((err as BadRequestError).message).toContain(`Previous response with id '${first.id}' not found.`);
+    }
+    expect((await client.responses.create({ model: 'gpt-test', input: 'fresh' })).output_text).toBe('should stay queued');
+  });
+
+  it('forgets every stored response on forgetResponses()', async () => {
+    const first = await client.responses.create({ model: 'gpt-test', input: 'one' });
+    await client.responses.create({ model: 'gpt-test', input: 'two', previous_response_id: first.id });
+    standin.forgetResponses();
+    const err = await client.responses.create({ model: 'gpt-test', input: 'three', previous_response_id: first.id }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect((err as BadRequestError).message).toContain(`Previous response with id '${first.id}' not found.`);
+  });
+});
+
+describe('chat servers that ignore response_format', () => {
+  it('answers plain text where a schema was asked, skips the schema check, and still reports cached tokens', async () => {
+    const lax = await startOpenAIStandin({ chatIgnoresResponseFormat: true });
+    try {
+      const c = new OpenAI({ baseURL: lax.baseURL, apiKey: 'k', maxRetries: 0 });
+      const looseSchema = { type: 'object', properties: { answer: { type: 'string' } } };
+      const res = await c.chat.completions.create({
+        model: 'local-model',
+        messages: [{ role: 'user', content: '### Subtask s1: Answer in JSON' }],
+        response_format: { type: 'json_schema', json_schema: { name: 'plan', strict: true, schema: looseSchema } },
+      });
+      const content = res.choices[0]?.message.content ?? '';
+      expect(() => JSON.parse(content) as unknown).toThrow();
+      expect(content).toContain('Subtask s1: Answer in JSON');
+      expect(lax.requests[0]).toMatchObject({ schemaName: null, promptText: '### Subtask s1: Answer in JSON', status: 200 });
+      expect(lax.requests[0]?.body.response_format).toMatchObject({ type: 'json_schema' });
+      expect(res.usage?.prompt_tokens_details?.cached_tokens).toBe(0);
+    } finally {
+      await lax.close();
+    }
+  });
+
+  it('answers an incomplete chat reply with finish_reason length or content_filter', async () => {
+    standin.script({ incomplete: { reason: 'max_output_tokens', text: 'cut' } }, { incomplete: { reason: 'content_filter', text: '' } });
+    const a = await client.chat.completions.create({ model: 'gpt-chat', messages: [{ role: 'user', content: 'hi' }] });
+    expect(a.choices[0]).toMatchObject({ finish_reason: 'length', message: { content: 'cut' } });
+    const b = await client.chat.completions.create({ model: 'gpt-chat', messages: [{ role: 'user', content: 'hi' }] });
+    expect(b.choices[0]?.finish_reason).toBe('content_filter');
+  });
+});

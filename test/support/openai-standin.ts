@@ -1,6 +1,9 @@
 // A local HTTP server that speaks the OpenAI wire format (Responses and Chat Completions), for tests,
 // the demo and the benchmarks. It records every request, answers from a script or a responder, chains
-// responses through previous_response_id, and reports usage with a prefix-cache model.
+// responses through previous_response_id, and reports usage with a prefix-cache model. It also answers
+// with apply_patch tool calls (and checks the apply_patch_call_output items sent back), and plays the
+// ways a server fails: failed / incomplete / empty responses, no usage, bodies cut short or dripped,
+// errors that echo the Authorization header, lost threads, and chat servers that ignore response_format.
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -43,15 +46,64 @@ export interface StandinRequest {
   usage: StandinUsage | null;
   /** The text answered (after any max_output_tokens cut), once a reply was sent. */
   outputText: string | null;
+  /** responses: body.tools as sent (e.g. [{ type: 'apply_patch' }]); [] when absent. chat: body.tools or []. */
+  tools: unknown[];
+  /** The `apply_patch_call_output` items of this request's input, in order (responses only). */
+  patchOutputs: StandinPatchOutput[];
+  /** The stand-in closed the connection in the middle of the body (a `cutAfterBytes` reply). */
+  cutShort: boolean;
+}
+
+/** An `apply_patch_call_output` input item as the client sent it. */
+export interface StandinPatchOutput {
+  call_id: string;
+  status: string;
+  output: string | null;
+}
+
+/** One operation of a `patchCalls` reply; answered as an `apply_patch_call` output item whose
+ *  `operation` is { type, path, diff } (no diff for delete_file; `move_to` when moveTo is set). */
+export interface StandinPatchCall {
+  type: 'create_file' | 'update_file' | 'delete_file';
+  path: string;
+  diff?: string;
+  moveTo?: string;
+}
+
+/** How a reply with a 200 body is delivered. */
+export interface StandinDelivery {
+  /** Wait before answering (overrides latencyMs). */
+  delayMs?: number;
+  /** Leave the `usage` block out of the body, as some servers do. */
+  omitUsage?: boolean;
+  /** Send the headers at once, then the body in `dripChunks` pieces (default 10) spread over this many ms. */
+  dripMs?: number;
+  dripChunks?: number;
+  /** Send only the first N bytes of the body (content-length still announces all of it), then close
+   *  the connection: a body cut short. */
+  cutAfterBytes?: number;
 }
 
 export type StandinReply =
-  | { text: string; delayMs?: number; outputTokens?: number }
-  | { json: unknown; delayMs?: number }
+  | ({ text: string; outputTokens?: number } & StandinDelivery)
+  | ({ json: unknown } & StandinDelivery)
+  /** responses only, and only when the request offered tools [{ type: 'apply_patch' }]: one
+   *  `apply_patch_call` item per call (status completed), after a message item when `text` is given. */
+  | ({ patchCalls: StandinPatchCall[]; text?: string } & StandinDelivery)
+  /** responses: a 200 response with status 'failed', `error` { code, message }, no output and usage null. */
+  | ({ failed: { code: string; message: string } } & StandinDelivery)
+  /** responses: status 'incomplete' with incomplete_details { reason } and usage; the output is a message
+   *  with `text` (status incomplete), or a lone reasoning item when there is no text.
+   *  chat: finish_reason 'length' (or 'content_filter') with the text. */
+  | ({ incomplete: { reason: 'max_output_tokens' | 'content_filter'; text?: string } } & StandinDelivery)
+  /** responses: a completed response with `output: []`; chat: `choices: []`. */
+  | ({ emptyOutput: true } & StandinDelivery)
   | {
       error: { status: number; message: string; type?: string; code?: string | null };
       delayMs?: number;
       headers?: Record<string, string>;
+      /** Append the request's Authorization header to the message, as some proxies do. */
+      echoAuthorization?: boolean;
     }
   | { hang: true };
 
@@ -66,6 +118,9 @@ export interface StandinOptions {
   cacheMinTokens?: number;
   /** Default 128. */
   cacheStepTokens?: number;
+  /** chat: ignore `response_format` (no schema check, schemaName null, no schema in promptText), as
+   *  some OpenAI-compatible servers do; the responder then answers plain text. */
+  chatIgnoresResponseFormat?: boolean;
 }
 
 export interface OpenAIStandin {
@@ -76,8 +131,13 @@ export interface OpenAIStandin {
   setResponder(r: Responder): void;
   /** Queue: each request takes the next item; when the queue is empty the responder is used. */
   script(...replies: Array<StandinReply | Responder>): void;
-  /** Clears requests, queue, stored responses and cache. */
+  /** Clears requests, queue, stored and lost responses, and cache. */
   reset(): void;
+  /** Requests that chain from this response id (directly or through their chain) get the API's 400
+   *  "Previous response with id '<id>' not found." although the response was stored: a lost thread. */
+  loseResponse(id: string): void;
+  /** Drops every stored response, as a server whose store was wiped; chaining from them then fails. */
+  forgetResponses(): void;
   /** Also ends hanging requests. */
   close(): Promise<void>;
 }
@@ -165,10 +225,33 @@ function contentText(content: unknown): string {
 function itemText(item: unknown): string {
   if (typeof item === 'string') return item;
   if (!isRecord(item)) return '';
+  if (item.type === 'apply_patch_call_output') {
+    const output = typeof item.output === 'string' && item.output ? `: ${item.output}` : '';
+    return `apply_patch ${String(item.call_id)} ${String(item.status)}${output}`;
+  }
+  if (item.type === 'apply_patch_call' && isRecord(item.operation)) return patchCallText(item.operation);
   if ('content' in item) return contentText(item.content);
   if (typeof item.output === 'string') return item.output; // function_call_output
   if (typeof item.arguments === 'string') return item.arguments; // function_call
   return '';
+}
+
+/** An apply_patch operation as text, for promptText and inputText. */
+function patchCallText(op: Record<string, unknown>): string {
+  const head = `apply_patch ${String(op.type)} ${String(op.path)}${typeof op.move_to === 'string' ? ` -> ${op.move_to}` : ''}`;
+  return typeof op.diff === 'string' && op.diff ? `${head}\n${op.diff}` : head;
+}
+
+/** The apply_patch_call_output items of a Responses `input`. */
+function patchOutputsOf(input: unknown): StandinPatchOutput[] {
+  if (!Array.isArray(input)) return [];
+  const out: StandinPatchOutput[] = [];
+  for (const item of input) {
+    if (isRecord(item) && item.type === 'apply_patch_call_output') {
+      out.push({ call_id: String(item.call_id), status: String(item.status), output: typeof item.output === 'string' ? item.output : null });
+    }
+  }
+  return out;
 }
 
 /** Responses `input` (string or items) flattened to text. */
@@ -357,6 +440,8 @@ interface StoredResponse {
   inputText: string;
   outputText: string;
   previousResponseId: string | null;
+  /** call_ids of the apply_patch_call items this response output. */
+  patchCallIds: string[];
 }
 
 interface ApiErrorBody {
@@ -415,7 +500,14 @@ function wait(ms: number, signal: AbortSignal): Promise<boolean> {
 }
 
 function isReply(v: unknown): v is StandinReply {
-  return isRecord(v) && ('text' in v || 'json' in v || 'error' in v || v.hang === true);
+  return (
+    isRecord(v) &&
+    ('text' in v || 'json' in v || 'error' in v || v.hang === true || Array.isArray(v.patchCalls) || isRecord(v.failed) || isRecord(v.incomplete) || v.emptyOutput === true)
+  );
+}
+
+function offersApplyPatch(tools: unknown[]): boolean {
+  return tools.some((t) => isRecord(t) && t.type === 'apply_patch');
 }
 
 export async function startOpenAIStandin(opts: StandinOptions = {}): Promise<OpenAIStandin> {
@@ -423,11 +515,13 @@ export async function startOpenAIStandin(opts: StandinOptions = {}): Promise<Ope
   const latencyMs = opts.latencyMs ?? 0;
   const cacheMinTokens = opts.cacheMinTokens ?? 1024;
   const cacheStepTokens = opts.cacheStepTokens ?? 128;
+  const chatIgnoresResponseFormat = opts.chatIgnoresResponseFormat === true;
 
   const requests: StandinRequest[] = [];
   let seq = 0;
   let queue: Array<StandinReply | Responder> = [];
   const stored = new Map<string, StoredResponse>();
+  const lost = new Set<string>();
   const cache = new PrefixCache();
   const inFlight = new Map<AbortController, { rec: StandinRequest; res: ServerResponse }>();
   let closing = false;
@@ -450,6 +544,8 @@ export async function startOpenAIStandin(opts: StandinOptions = {}): Promise<Ope
     rec.instructions = typeof body.instructions === 'string' ? body.instructions : Array.isArray(body.instructions) ? inputToText(body.instructions) : null;
     rec.inputText = inputToText(body.input);
     rec.previousResponseId = typeof body.previous_response_id === 'string' ? body.previous_response_id : null;
+    rec.tools = Array.isArray(body.tools) ? body.tools : [];
+    rec.patchOutputs = patchOutputsOf(body.input);
     const format = responsesFormat(body);
     rec.schemaName = format?.name ?? null;
 
@@ -474,11 +570,26 @@ export async function startOpenAIStandin(opts: StandinOptions = {}): Promise<Ope
     let prev = rec.previousResponseId;
     while (prev !== null) {
       const earlier = stored.get(prev);
-      if (!earlier) {
+      if (!earlier || lost.has(prev)) {
         throw invalidRequest(`Previous response with id '${prev}' not found.`, 'previous_response_id', 'previous_response_not_found');
       }
       chain.unshift(earlier);
       prev = earlier.previousResponseId;
+    }
+    // Like function calls: an output must answer a call the thread knows (from the chain or resent in
+    // this input), and a thread continued from a response with calls must answer every one of them.
+    const resentCalls = Array.isArray(body.input)
+      ? body.input.filter((i): i is Record<string, unknown> => isRecord(i) && i.type === 'apply_patch_call').map((i) => String(i.call_id))
+      : [];
+    const knownCalls = new Set([...chain.flatMap((r) => r.patchCallIds), ...resentCalls]);
+    for (const o of rec.patchOutputs) {
+      if (!knownCalls.has(o.call_id)) throw invalidRequest(`No tool call found for apply_patch call output with call_id ${o.call_id}.`, 'input');
+    }
+    const last = chain.at(-1);
+    if (last) {
+      const answered = new Set(rec.patchOutputs.map((o) => o.call_id));
+      const missing = last.patchCallIds.find((id) => !answered.has(id));
+      if (missing !== undefined) throw invalidRequest(`No tool output found for apply_patch call ${missing}.`, 'input');
     }
     rec.promptText = joinSegments([
       format ? JSON.stringify(format.schema) : null,
@@ -503,7 +614,8 @@ export async function startOpenAIStandin(opts: StandinOptions = {}): Promise<Ope
     }
     rec.instructions = system.length > 0 ? joinSegments(system) : null;
     rec.inputText = joinSegments(other);
-    const format = chatFormat(body);
+    rec.tools = Array.isArray(body.tools) ? body.tools : [];
+    const format = chatIgnoresResponseFormat ? null : chatFormat(body);
     rec.schemaName = format?.name ?? null;
 
     if (!rec.model) throw invalidRequest('you must provide a model parameter', null, null);
@@ -577,6 +689,9 @@ export async function startOpenAIStandin(opts: StandinOptions = {}): Promise<Ope
       responseId: null,
       usage: null,
       outputText: null,
+      tools: [],
+      patchOutputs: [],
+      cutShort: false,
     };
     requests.push(rec);
 
@@ -587,7 +702,7 @@ export async function startOpenAIStandin(opts: StandinOptions = {}): Promise<Ope
     });
     res.on('close', () => {
       inFlight.delete(controller);
-      if (!res.writableFinished) {
+      if (!res.writableFinished && !rec.cutShort) {
         rec.aborted = true;
         rec.endedAt ??= now();
       }
@@ -631,14 +746,44 @@ export async function startOpenAIStandin(opts: StandinOptions = {}): Promise<Ope
 
     if ('error' in reply) {
       const e = reply.error;
-      fail(new HttpError(e.status, { message: e.message, type: e.type ?? defaultErrorType(e.status), param: null, code: e.code ?? null }), reply.headers);
+      const auth = req.headers.authorization ?? '';
+      const message = reply.echoAuthorization === true ? `${e.message} (request header Authorization: ${auth})` : e.message;
+      fail(new HttpError(e.status, { message, type: e.type ?? defaultErrorType(e.status), param: null, code: e.code ?? null }), reply.headers);
       return;
     }
     if ('hang' in reply) return; // unreachable: a hang only ends by abort or close
 
-    let text: string;
-    let outputTokens: number;
-    if ('text' in reply) {
+    const misuse = (message: string): void => {
+      fail(new HttpError(500, { message: `OpenAI stand-in: ${message}`, type: 'server_error', param: null, code: null }));
+    };
+
+    // What the "model" produced.
+    let kind: 'answer' | 'failed' | 'incomplete' | 'empty' = 'answer';
+    let text = '';
+    let outputTokens = 0;
+    let calls: Array<{ id: string; call_id: string; call: StandinPatchCall }> = [];
+    let failure: { code: string; message: string } | null = null;
+    let incompleteReason: string | null = null;
+    if ('patchCalls' in reply) {
+      if (endpoint !== 'responses') return misuse('patchCalls replies exist only on the Responses endpoint.');
+      if (!offersApplyPatch(rec.tools)) {
+        return misuse("a patchCalls reply needs a request with tools: [{ type: 'apply_patch' }] (a model cannot call a tool it was not given).");
+      }
+      text = reply.text ?? '';
+      calls = reply.patchCalls.map((call) => ({ id: `apc_${hex(24)}`, call_id: `call_${hex(12)}`, call }));
+      outputTokens = countTokens([text, ...calls.map((c) => patchCallText(operationOf(c.call)))].join('\n'));
+    } else if ('failed' in reply) {
+      if (endpoint !== 'responses') return misuse('failed replies exist only on the Responses endpoint (Chat Completions has no failed status).');
+      kind = 'failed';
+      failure = reply.failed;
+    } else if ('incomplete' in reply) {
+      kind = 'incomplete';
+      incompleteReason = reply.incomplete.reason;
+      text = reply.incomplete.text ?? '';
+      outputTokens = countTokens(text);
+    } else if ('emptyOutput' in reply) {
+      kind = 'empty';
+    } else if ('text' in reply) {
       text = reply.text;
       outputTokens = reply.outputTokens ?? countTokens(text);
     } else {
@@ -646,36 +791,95 @@ export async function startOpenAIStandin(opts: StandinOptions = {}): Promise<Ope
       outputTokens = countTokens(text);
     }
 
-    const maxRaw = endpoint === 'responses' ? body.max_output_tokens : (body.max_completion_tokens ?? body.max_tokens);
-    const maxTokens = typeof maxRaw === 'number' ? maxRaw : null;
     let truncated = false;
-    if (maxTokens !== null && outputTokens > maxTokens) {
-      truncated = true;
-      const real = tokenize(text);
-      if (real.length > maxTokens) text = decode(real.slice(0, maxTokens));
-      outputTokens = maxTokens;
+    if (kind === 'answer' && calls.length === 0) {
+      const maxRaw = endpoint === 'responses' ? body.max_output_tokens : (body.max_completion_tokens ?? body.max_tokens);
+      const maxTokens = typeof maxRaw === 'number' ? maxRaw : null;
+      if (maxTokens !== null && outputTokens > maxTokens) {
+        truncated = true;
+        const real = tokenize(text);
+        if (real.length > maxTokens) text = decode(real.slice(0, maxTokens));
+        outputTokens = maxTokens;
+      }
     }
 
-    const usage: StandinUsage = { inputTokens: promptTokens.length, cachedTokens, outputTokens };
+    const usage: StandinUsage | null = kind === 'failed' ? null : { inputTokens: promptTokens.length, cachedTokens, outputTokens };
     const createdAt = Math.floor(Date.now() / 1000);
-    let payload: unknown;
+    let payload: Record<string, unknown>;
     let id: string;
     if (endpoint === 'responses') {
       id = `resp_${hex(24)}`;
-      payload = responsesPayload({ id, body, rec, text, usage, truncated, createdAt });
-      if (body.store !== false) {
-        stored.set(id, { id, model: rec.model, input: body.input, inputText: rec.inputText, outputText: text, previousResponseId: rec.previousResponseId });
+      const status = kind === 'failed' ? 'failed' : kind === 'incomplete' || truncated ? 'incomplete' : 'completed';
+      const output: unknown[] = [];
+      if (kind === 'incomplete') {
+        output.push(text ? messageItem(text, 'incomplete') : { type: 'reasoning', id: `rs_${hex(24)}`, summary: [] });
+      } else if (kind === 'answer') {
+        if (calls.length === 0 || text) output.push(messageItem(text, truncated ? 'incomplete' : 'completed'));
+        for (const c of calls) output.push({ type: 'apply_patch_call', id: c.id, call_id: c.call_id, status: 'completed', operation: operationOf(c.call) });
+      }
+      payload = responsesPayload({
+        id,
+        body,
+        rec,
+        status,
+        output,
+        error: failure,
+        incompleteReason: incompleteReason ?? (truncated ? 'max_output_tokens' : null),
+        usage,
+        createdAt,
+      });
+      if (body.store !== false && kind !== 'failed') {
+        const outputText = joinSegments([text, ...calls.map((c) => patchCallText(operationOf(c.call)))]);
+        stored.set(id, { id, model: rec.model, input: body.input, inputText: rec.inputText, outputText, previousResponseId: rec.previousResponseId, patchCallIds: calls.map((c) => c.call_id) });
       }
     } else {
       id = `chatcmpl-${hex(15)}`;
-      payload = chatPayload({ id, body, text, usage, truncated, createdAt });
+      const finish = kind === 'incomplete' ? (incompleteReason === 'content_filter' ? 'content_filter' : 'length') : truncated ? 'length' : 'stop';
+      payload = chatPayload({ id, body, text, finish, noChoices: kind === 'empty', usage: usage ?? { inputTokens: 0, cachedTokens: 0, outputTokens: 0 }, createdAt });
     }
-    cache.remember(rec.model, promptTokens);
+    if (reply.omitUsage === true) delete payload.usage;
+    if (kind !== 'failed') cache.remember(rec.model, promptTokens);
     rec.responseId = id;
     rec.usage = usage;
     rec.outputText = text;
     rec.status = 200;
-    sendJson(res, 200, payload, { 'openai-processing-ms': String(Math.round(now() - startedAt)) });
+    await deliver(res, rec, payload, { 'openai-processing-ms': String(Math.round(now() - startedAt)) }, reply, controller.signal);
+  };
+
+  /** Sends a 200 JSON body whole, dripped over time, or cut short (see StandinDelivery). */
+  const deliver = async (
+    res: ServerResponse,
+    rec: StandinRequest,
+    payload: unknown,
+    headers: Record<string, string>,
+    d: StandinDelivery,
+    signal: AbortSignal,
+  ): Promise<void> => {
+    const dripMs = d.dripMs ?? 0;
+    if (d.cutAfterBytes === undefined && dripMs <= 0) {
+      sendJson(res, 200, payload, headers);
+      return;
+    }
+    const bytes = Buffer.from(JSON.stringify(payload));
+    const sendLength = d.cutAfterBytes === undefined ? bytes.length : Math.max(0, Math.min(d.cutAfterBytes, bytes.length));
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(bytes.length), 'x-request-id': `req_${hex(16)}`, ...headers });
+    res.flushHeaders();
+    const chunks = dripMs > 0 ? Math.max(1, Math.floor(d.dripChunks ?? 10)) : 1;
+    const size = Math.max(1, Math.ceil(sendLength / chunks));
+    for (let off = 0; off < sendLength; off += size) {
+      if (dripMs > 0 && (await wait(dripMs / chunks, signal))) return;
+      if (res.destroyed) return;
+      res.write(bytes.subarray(off, Math.min(off + size, sendLength)));
+    }
+    if (d.cutAfterBytes === undefined) {
+      res.end();
+      return;
+    }
+    // Close the connection once what was written has left, so the client reads a body cut short.
+    await new Promise<void>((resolve) => res.write('', () => resolve()));
+    rec.cutShort = true;
+    rec.endedAt ??= now();
+    res.destroy();
   };
 
   const server = http.createServer((req, res) => {
@@ -707,7 +911,14 @@ export async function startOpenAIStandin(opts: StandinOptions = {}): Promise<Ope
       seq = 0;
       queue = [];
       stored.clear();
+      lost.clear();
       cache.clear();
+    },
+    loseResponse(id) {
+      lost.add(id);
+    },
+    forgetResponses() {
+      stored.clear();
     },
     async close() {
       if (closing) return;
@@ -729,39 +940,51 @@ export async function startOpenAIStandin(opts: StandinOptions = {}): Promise<Ope
   return standin;
 }
 
+/** The `operation` of an apply_patch_call item, in the wire shape of the Responses API. */
+function operationOf(c: StandinPatchCall): Record<string, unknown> {
+  if (c.type === 'delete_file') return { type: 'delete_file', path: c.path };
+  const op: Record<string, unknown> = { type: c.type, path: c.path, diff: c.diff ?? '' };
+  if (c.type === 'update_file' && c.moveTo !== undefined) op.move_to = c.moveTo;
+  return op;
+}
+
+function messageItem(text: string, status: 'completed' | 'incomplete'): unknown {
+  return {
+    type: 'message',
+    id: `msg_${hex(24)}`,
+    status,
+    role: 'assistant',
+    content: [{ type: 'output_text', text, annotations: [], logprobs: [] }],
+  };
+}
+
 function responsesPayload(a: {
   id: string;
   body: Record<string, unknown>;
   rec: StandinRequest;
-  text: string;
-  usage: StandinUsage;
-  truncated: boolean;
+  status: 'completed' | 'incomplete' | 'failed';
+  output: unknown[];
+  error: { code: string; message: string } | null;
+  incompleteReason: string | null;
+  usage: StandinUsage | null;
   createdAt: number;
-}): unknown {
+}): Record<string, unknown> {
   const { body } = a;
   const textConfig = isRecord(body.text) ? body.text : {};
   return {
     id: a.id,
     object: 'response',
     created_at: a.createdAt,
-    status: a.truncated ? 'incomplete' : 'completed',
+    status: a.status,
     background: body.background ?? false,
-    completed_at: a.truncated ? null : a.createdAt,
-    error: null,
-    incomplete_details: a.truncated ? { reason: 'max_output_tokens' } : null,
+    completed_at: a.status === 'completed' ? a.createdAt : null,
+    error: a.error,
+    incomplete_details: a.incompleteReason ? { reason: a.incompleteReason } : null,
     instructions: body.instructions ?? null,
     max_output_tokens: body.max_output_tokens ?? null,
     max_tool_calls: body.max_tool_calls ?? null,
     model: a.rec.model,
-    output: [
-      {
-        type: 'message',
-        id: `msg_${hex(24)}`,
-        status: a.truncated ? 'incomplete' : 'completed',
-        role: 'assistant',
-        content: [{ type: 'output_text', text: a.text, annotations: [], logprobs: [] }],
-      },
-    ],
+    output: a.output,
     parallel_tool_calls: body.parallel_tool_calls ?? false,
     previous_response_id: a.rec.previousResponseId,
     prompt_cache_key: body.prompt_cache_key ?? null,
@@ -777,13 +1000,15 @@ function responsesPayload(a: {
     top_logprobs: body.top_logprobs ?? 0,
     top_p: body.top_p ?? null,
     truncation: body.truncation ?? 'disabled',
-    usage: {
-      input_tokens: a.usage.inputTokens,
-      input_tokens_details: { cached_tokens: a.usage.cachedTokens },
-      output_tokens: a.usage.outputTokens,
-      output_tokens_details: { reasoning_tokens: 0 },
-      total_tokens: a.usage.inputTokens + a.usage.outputTokens,
-    },
+    usage: a.usage
+      ? {
+          input_tokens: a.usage.inputTokens,
+          input_tokens_details: { cached_tokens: a.usage.cachedTokens },
+          output_tokens: a.usage.outputTokens,
+          output_tokens_details: { reasoning_tokens: 0 },
+          total_tokens: a.usage.inputTokens + a.usage.outputTokens,
+        }
+      : null,
     user: body.user ?? null,
     metadata: body.metadata ?? {},
   };
@@ -793,23 +1018,27 @@ function chatPayload(a: {
   id: string;
   body: Record<string, unknown>;
   text: string;
+  finish: 'stop' | 'length' | 'content_filter';
+  /** Answer `choices: []`, as some proxies do. */
+  noChoices: boolean;
   usage: StandinUsage;
-  truncated: boolean;
   createdAt: number;
-}): unknown {
+}): Record<string, unknown> {
   return {
     id: a.id,
     object: 'chat.completion',
     created: a.createdAt,
     model: a.body.model,
-    choices: [
-      {
-        index: 0,
-        message: { role: 'assistant', content: a.text, refusal: null, annotations: [] },
-        finish_reason: a.truncated ? 'length' : 'stop',
-        logprobs: null,
-      },
-    ],
+    choices: a.noChoices
+      ? []
+      : [
+          {
+            index: 0,
+            message: { role: 'assistant', content: a.text, refusal: null, annotations: [] },
+            finish_reason: a.finish,
+            logprobs: null,
+          },
+        ],
     usage: {
       prompt_tokens: a.usage.inputTokens,
       completion_tokens: a.usage.outputTokens,
