@@ -4,12 +4,13 @@ import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import type Database from 'better-sqlite3';
 import { RootedWorkspaceReader } from './adapters/files/workspace-reader.js';
-import { OpenAIResponsesProvider } from './adapters/openai/responses-provider.js';
+import { OpenAIResponsesProvider, type SdkLogger } from './adapters/openai/responses-provider.js';
 import type { KyselyStore } from './adapters/store/kysely-store.js';
 import { openSqliteStore } from './adapters/store/sqlite.js';
 import { processOwner, processProbe, randomIds, systemClock } from './adapters/system.js';
 import { GptTokenCounter } from './adapters/tokens/gpt-token-counter.js';
 import { ConfigError, loadConfig, type Config, type FileConfig } from './config.js';
+import { unpricedModels } from './core/cost.js';
 import type { CoreDeps } from './core/deps.js';
 import type { ModelProvider } from './core/ports.js';
 import { createPlanexec, type Planexec } from './core/planexec.js';
@@ -38,7 +39,10 @@ export interface Composed {
  * and starts its heartbeat. `models` can be replaced (tests, benchmarks). Throws StorageError when
  * the database cannot be used.
  */
-export async function compose(config: Config, overrides: { models?: ModelProvider; onError?: (error: unknown, what: string) => void } = {}): Promise<Composed> {
+export async function compose(
+  config: Config,
+  overrides: { models?: ModelProvider; onError?: (error: unknown, what: string) => void; sdkLogger?: SdkLogger } = {},
+): Promise<Composed> {
   const { store, raw: db, close } = await openSqliteStore(config.dbPath);
   const me = processOwner();
   const owner = me.id;
@@ -49,7 +53,13 @@ export async function compose(config: Config, overrides: { models?: ModelProvide
     await close();
     throw error;
   }
-  const provider = new OpenAIResponsesProvider({ apiKey: config.openai.apiKey, baseURL: config.openai.baseURL, timeoutMs: config.openai.timeoutMs, maxRetries: config.openai.maxRetries });
+  const provider = new OpenAIResponsesProvider({
+    apiKey: config.openai.apiKey,
+    baseURL: config.openai.baseURL,
+    timeoutMs: config.openai.timeoutMs,
+    maxRetries: config.openai.maxRetries,
+    ...(overrides.sdkLogger ? { logger: overrides.sdkLogger } : {}),
+  });
   const deps: CoreDeps = {
     store,
     models: overrides.models ?? provider,
@@ -137,7 +147,16 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   const log = createLogger(config.logLevel);
   let composed: Composed;
   try {
-    composed = await compose(config, { onError: (error, what) => log.warn({ err: error }, `${what} failed; retrying at the next beat`) });
+    composed = await compose(config, {
+      onError: (error, what) => log.warn({ err: error }, `${what} failed; retrying at the next beat`),
+      // The OpenAI SDK's own logs (OPENAI_LOG) go to stderr with ours, never to stdout.
+      sdkLogger: {
+        error: (message, ...details) => log.error({ details }, `openai: ${message}`),
+        warn: (message, ...details) => log.warn({ details }, `openai: ${message}`),
+        info: (message, ...details) => log.info({ details }, `openai: ${message}`),
+        debug: (message, ...details) => log.debug({ details }, `openai: ${message}`),
+      },
+    });
   } catch (error) {
     log.fatal({ err: error, db: config.dbPath }, 'cannot open the database');
     process.stderr.write(`planexec: cannot open the database ${config.dbPath}: ${(error as Error).message}\nSet PLANEXEC_DB to a writable path.\n`);
@@ -147,6 +166,9 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   const { app, store, owner, runtime } = composed;
   const { server, cleanup } = createServer({ app, log, version: VERSION, progressIntervalMs: config.progressIntervalMs });
   if (!config.openai.apiKey) log.warn('OPENAI_API_KEY is not set: the tools are listed, but calls that need a model will answer with an error');
+  for (const model of unpricedModels(config.models, config.prices)) {
+    log.warn({ model }, `model '${model}' is not in the price table: its calls are left out of quota units and USD; add it under "prices" in the config file`);
+  }
 
   let stopping = false;
   const stop = (why: string) => {

@@ -13,15 +13,16 @@ export function limitOf(budget: TokenBudget, role: Role): number | undefined {
 }
 
 /**
- * What a role's budget has used: the input and output tokens of its completed calls, plus the
+ * What a role's budget has used: the input and output tokens of every call that billed any (completed,
+ * and failed or abandoned ones the provider may have charged, as reported or estimated), plus the
  * reservations of its calls still in flight (so concurrent calls cannot all fit in the same room).
  */
 export function tokensUsed(calls: readonly ModelCall[], role: Role): number {
   let used = 0;
   for (const c of calls) {
     if (c.role !== role) continue;
-    if (c.status === 'completed' && c.usage) used += c.usage.input_tokens + c.usage.output_tokens;
-    else if (c.status === 'pending') used += c.reservedTokens ?? 0;
+    if (c.status === 'pending') used += c.reservedTokens ?? 0;
+    else if (c.usage) used += c.usage.input_tokens + c.usage.output_tokens;
   }
   return used;
 }
@@ -34,15 +35,18 @@ export function threadTokens(calls: readonly ModelCall[], responseId: string | n
 }
 
 /**
- * Estimated input tokens of a request. A request that continues a thread carries the thread (whose
- * last input already held the instructions and a schema, which are replaced, not repeated) plus its
- * own input; a new one carries instructions, schema and input.
+ * Estimated input tokens of a request (o200k). A request that continues a provider-side thread
+ * carries the thread (whose last input already held the instructions and a schema, which are
+ * replaced, not repeated) plus its own input; otherwise instructions, schema, the history sent with
+ * it and its input.
  */
 export function estimateInput(d: CoreDeps, req: ModelRequest, calls: readonly ModelCall[]): number {
   const thread = threadTokens(calls, req.previousResponseId);
   if (thread > 0) return thread + d.tokens.count(req.input);
   const format = req.format ? d.tokens.count(JSON.stringify(req.format.schema)) : 0;
-  return d.tokens.count(req.instructions) + format + d.tokens.count(req.input);
+  let history = 0;
+  for (const t of req.history ?? []) history += d.tokens.count(t.input) + d.tokens.count(t.output);
+  return d.tokens.count(req.instructions) + format + history + d.tokens.count(req.input);
 }
 
 /**
@@ -67,10 +71,15 @@ export async function checkBudget(d: CoreDeps, store: Store, workflowId: string,
   const env = role === 'planner' ? 'PLANEXEC_PLANNER_TOKEN_BUDGET' : 'PLANEXEC_EXECUTOR_TOKEN_BUDGET';
   const suggested = Math.ceil((used + need) * 1.5);
   const n = (x: number) => x.toLocaleString('en-US');
+  // A plan call for a new request comes before its workflow is stored: the hint must not name it.
+  const stored = (await store.workflows.get(workflowId)) !== null;
+  const raise = stored
+    ? `Raise it with run_workflow ${JSON.stringify({ workflow_id: workflowId, budget: { [key]: suggested } })} (which also resumes the workflow)`
+    : `Nothing was stored; call again with a larger budget, e.g. "budget": ${JSON.stringify({ [key]: suggested })}`;
   throw new PlanexecError(
     'budget_exceeded',
-    `The ${role} token budget of workflow ${workflowId} would be exceeded: ${n(used)} of ${n(limit)} tokens used or reserved, and this call needs about ${n(need)} (its input estimate plus the answer's cap).`,
-    `Raise it with run_workflow ${JSON.stringify({ workflow_id: workflowId, budget: { [key]: suggested } })} (which also resumes the workflow); ${env} sets the default for new workflows. Nothing was sent.`,
+    `The ${role} token budget ${stored ? `of workflow ${workflowId}` : 'of this request'} would be exceeded: ${n(used)} of ${n(limit)} tokens used or reserved, and this call needs about ${n(need)} (its input estimate plus the answer's cap).`,
+    `${raise}; ${env} sets the default for new workflows. Nothing was sent.`,
     { role, used, limit, needed: need },
   );
 }

@@ -20,33 +20,46 @@ export const DEFAULT_PRICES: PriceTable = {
 };
 
 export interface RoleUsage extends Usage {
+  /** Completed calls. */
   calls: number;
   failed_calls: number;
   abandoned_calls: number;
+  /** Calls whose tokens are planexec's estimate: the provider billed them but reported no usage. */
+  estimated_calls: number;
 }
 
 export interface Cost {
+  /** Quota units of the billed calls on priced models (null only when none of them is priced). */
   quota_units: number | null;
+  /** The same billed calls priced as planner-model calls (null when the planner model is not priced). */
   baseline_quota_units: number | null;
+  /** 1 - quota / baseline over the priced calls, in %. */
   savings_pct: number | null;
   usd: number | null;
   baseline_usd: number | null;
   usd_savings_pct: number | null;
+  /** Models of billed calls missing from the price table: their calls are left out of quota_units and usd. */
+  unpriced_models: string[];
 }
 
 function emptyUsage(): RoleUsage {
-  return { calls: 0, input_tokens: 0, cached_tokens: 0, output_tokens: 0, failed_calls: 0, abandoned_calls: 0 };
+  return { calls: 0, input_tokens: 0, cached_tokens: 0, output_tokens: 0, failed_calls: 0, abandoned_calls: 0, estimated_calls: 0 };
 }
 
-/** Calls and tokens per role. `calls` and the token sums count completed calls: only they report usage. */
+/**
+ * Calls and tokens per role. Tokens sum every call that billed any: completed calls, and failed or
+ * abandoned ones the provider may have charged (as reported, or estimated: estimated_calls). `calls`
+ * counts the completed ones.
+ */
 export function usageByRole(calls: readonly ModelCall[]): Record<Role, RoleUsage> {
   const out: Record<Role, RoleUsage> = { planner: emptyUsage(), executor: emptyUsage() };
   for (const c of calls) {
     const u = out[c.role];
-    if (c.status === 'failed') u.failed_calls += 1;
+    if (c.status === 'completed') u.calls += 1;
+    else if (c.status === 'failed') u.failed_calls += 1;
     else if (c.status === 'abandoned') u.abandoned_calls += 1;
-    if (c.status !== 'completed' || !c.usage) continue;
-    u.calls += 1;
+    if (!c.usage || c.status === 'pending') continue;
+    if (c.usageEstimated) u.estimated_calls += 1;
     u.input_tokens += c.usage.input_tokens;
     u.cached_tokens += c.usage.cached_tokens;
     u.output_tokens += c.usage.output_tokens;
@@ -63,27 +76,54 @@ const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 *
 const savings = (actual: number | null, baseline: number | null) =>
   actual === null || baseline === null || baseline === 0 ? null : round((1 - actual / baseline) * 100, 1);
 
-/** Cost of the completed calls, and what the same calls would have cost on the planner model alone. */
+/**
+ * Cost of the billed calls (every call with usage: completed, and failed or abandoned ones the
+ * provider may have charged), and what the same calls would have cost on the planner model alone.
+ * Calls on a model missing from the price table are left out of quota and USD (named in
+ * unpriced_models); the savings compare the priced calls with their own baseline, so every figure
+ * that can be computed is.
+ */
 export function costOf(calls: readonly ModelCall[], prices: PriceTable, plannerModel: string): Cost {
   const baselinePrice = prices[plannerModel];
-  let quota: number | null = 0;
-  let usd: number | null = 0;
-  let baselineQuota: number | null = 0;
-  let baselineUsd: number | null = 0;
+  let quota = 0;
+  let usd = 0;
+  let priced = 0;
+  let baselineQuota = 0;
+  let baselineUsd = 0;
+  let baselineOfPricedQuota = 0;
+  let baselineOfPricedUsd = 0;
+  const unpriced = new Set<string>();
   for (const c of calls) {
-    if (c.status !== 'completed' || !c.usage) continue;
+    if (c.status === 'pending' || !c.usage) continue;
     const price = prices[c.model];
-    quota = price && quota !== null ? quota + price.quota : null;
-    usd = price && usd !== null ? usd + priceUsage(c.usage, price) : null;
-    baselineQuota = baselinePrice && baselineQuota !== null ? baselineQuota + baselinePrice.quota : null;
-    baselineUsd = baselinePrice && baselineUsd !== null ? baselineUsd + priceUsage(c.usage, baselinePrice) : null;
+    const asPlannerQuota = baselinePrice?.quota ?? 0;
+    const asPlannerUsd = baselinePrice ? priceUsage(c.usage, baselinePrice) : 0;
+    baselineQuota += asPlannerQuota;
+    baselineUsd += asPlannerUsd;
+    if (!price) {
+      unpriced.add(c.model);
+      continue;
+    }
+    priced += 1;
+    quota += price.quota;
+    usd += priceUsage(c.usage, price);
+    baselineOfPricedQuota += asPlannerQuota;
+    baselineOfPricedUsd += asPlannerUsd;
   }
+  const anyPriced = priced > 0 || unpriced.size === 0;
+  const hasBaseline = baselinePrice !== undefined;
   return {
-    quota_units: quota === null ? null : round(quota, 2),
-    baseline_quota_units: baselineQuota === null ? null : round(baselineQuota, 2),
-    savings_pct: savings(quota, baselineQuota),
-    usd: usd === null ? null : round(usd, 8),
-    baseline_usd: baselineUsd === null ? null : round(baselineUsd, 8),
-    usd_savings_pct: savings(usd, baselineUsd),
+    quota_units: anyPriced ? round(quota, 2) : null,
+    baseline_quota_units: hasBaseline ? round(baselineQuota, 2) : null,
+    savings_pct: anyPriced && hasBaseline ? savings(quota, baselineOfPricedQuota) : null,
+    usd: anyPriced ? round(usd, 8) : null,
+    baseline_usd: hasBaseline ? round(baselineUsd, 8) : null,
+    usd_savings_pct: anyPriced && hasBaseline ? savings(usd, baselineOfPricedUsd) : null,
+    unpriced_models: [...unpriced].sort(),
   };
+}
+
+/** The configured models missing from the price table (warned about at start-up and in workflow_status). */
+export function unpricedModels(models: Readonly<Record<Role, string>>, prices: PriceTable): string[] {
+  return [...new Set([models.planner, models.executor])].filter((m) => !prices[m]);
 }

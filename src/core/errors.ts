@@ -1,3 +1,6 @@
+import { textProblem } from './text.js';
+import type { Usage } from './types.js';
+
 // Typed domain errors. Each carries a stable `code` and a `hint` that tells the caller what to do next;
 // src/mcp/result.ts is the one place that turns them into isError tool results.
 
@@ -37,6 +40,15 @@ export function invalidInput(message: string, hint: string): PlanexecError {
   return new PlanexecError('invalid_input', message, hint);
 }
 
+/** Throws invalid_input for the first text that cannot go to a model (see textProblem): [field, text, required?]. */
+export function checkTexts(...texts: Array<[field: string, text: string | null | undefined, required?: boolean]>): void {
+  for (const [field, text, required] of texts) {
+    if (text === null || text === undefined) continue;
+    const problem = textProblem(field, text, required ?? false);
+    if (problem) throw invalidInput(problem, 'Nothing was sent or stored. Fix the text and call again.');
+  }
+}
+
 export function invalidTransition(message: string, hint: string): PlanexecError {
   return new PlanexecError('invalid_transition', message, hint);
 }
@@ -58,15 +70,60 @@ export function modelOutputInvalid(message: string, hint: string, details: Recor
   return new PlanexecError('model_output_invalid', message, hint, details);
 }
 
-/** Why a model call could not be made or did not come back; the adapter fills in the specifics. */
-export type UnavailableReason = 'no_api_key' | 'auth' | 'rate_limit' | 'server' | 'timeout' | 'network' | 'bad_request' | 'aborted';
+/**
+ * Why a model call did not give an answer. The provider adapters map every failure to one of these
+ * (src/core/ports.ts, ModelProvider, states the contract):
+ * - no_api_key, auth, rate_limit, quota, server, network, bad_request: the request was refused or
+ *   never reached the model (nothing billed);
+ * - timeout, aborted: sent, then given up on (the provider may bill it);
+ * - thread_lost: the provider no longer has the thread the request continues (previous_response_id);
+ * - incomplete, refused, failed, empty: the provider answered, but not with an answer (billed);
+ * - bad_response: a malformed or cut-off response (billed as far as anyone can tell).
+ */
+export type ModelFailure =
+  | 'no_api_key'
+  | 'auth'
+  | 'rate_limit'
+  | 'quota'
+  | 'server'
+  | 'timeout'
+  | 'network'
+  | 'bad_request'
+  | 'aborted'
+  | 'thread_lost'
+  | 'incomplete'
+  | 'refused'
+  | 'failed'
+  | 'empty'
+  | 'bad_response';
 
-export class ModelUnavailableError extends PlanexecError {
-  readonly reason: UnavailableReason;
-  constructor(reason: UnavailableReason, message: string, hint: string, details: Record<string, unknown> = {}) {
-    super(reason === 'aborted' ? 'cancelled' : 'model_unavailable', message, hint, { ...details, reason });
-    this.name = 'ModelUnavailableError';
+const OUTPUT_FAILURES: ReadonlySet<ModelFailure> = new Set(['incomplete', 'refused', 'empty']);
+
+/**
+ * A model call that gave no usable answer. `billed`: the provider may have charged for it (it
+ * answered, or the request was cut off after it was sent); `usage`: what the provider reported for
+ * it, when it did (null: unknown, the journal then estimates it when `billed`).
+ * Code: cancelled for aborted; model_output_invalid for incomplete, refused and empty answers;
+ * model_unavailable otherwise.
+ */
+export class ModelCallError extends PlanexecError {
+  readonly reason: ModelFailure;
+  readonly billed: boolean;
+  readonly usage: Usage | null;
+  readonly responseId: string | null;
+  constructor(
+    reason: ModelFailure,
+    message: string,
+    hint: string,
+    extra: { billed?: boolean; usage?: Usage | null; responseId?: string | null; details?: Record<string, unknown> } = {},
+  ) {
+    const code: ErrorCode = reason === 'aborted' ? 'cancelled' : OUTPUT_FAILURES.has(reason) ? 'model_output_invalid' : 'model_unavailable';
+    super(code, message, hint, { ...extra.details, reason });
+    this.name = 'ModelCallError';
     this.reason = reason;
+    this.billed = extra.billed ?? false;
+    this.usage = extra.usage ?? null;
+    this.responseId = extra.responseId ?? null;
   }
 }
 

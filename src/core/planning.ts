@@ -3,7 +3,7 @@
 import type { CoreDeps } from './deps.js';
 import { fileUnreadable, invalidInput, modelOutputInvalid } from './errors.js';
 import { toStrictJsonSchema } from './json-schema.js';
-import { modelRequest, structuredPlannerCall, type CallOptions, type StructuredResult } from './journal.js';
+import { modelRequest, NEW_THREAD, structuredPlannerCall, type CallOptions, type PlannerThread, type StructuredResult } from './journal.js';
 import { PlanSchema, relativePathProblem, validatePlan, type Plan } from './plan.js';
 import type { ModelRequest, WorkspaceFile } from './ports.js';
 import { PLANNER_INSTRUCTIONS, renderPlanInput } from './prompts.js';
@@ -11,7 +11,8 @@ import { roleFor } from './routing.js';
 import { goalLine, utf8Bytes } from './text.js';
 import type { PlannedSubtask, PlanRecord, Role, Subtask, TokenBudget, Workflow } from './types.js';
 
-export function firstPlan(workflowId: string, plan: Plan, responseId: string, now: number): PlanRecord {
+/** The record of a workflow's first plan (version 1, active). */
+export function firstPlan(workflowId: string, plan: Plan, responseId: string | null, now: number): PlanRecord {
   return { workflowId, version: 1, plan, responseId, status: 'active', feedback: null, changes: null, createdAt: now };
 }
 
@@ -31,12 +32,16 @@ export function newWorkflow(id: string, request: string, context: string | null,
     lastError: null,
     plannerSummary: null,
     files: [],
+    plannerThread: 0,
     createdAt: now,
     updatedAt: now,
   };
 }
 
-/** Asks the planner for a new workflow's plan; throws model_output_invalid if it stays invalid. */
+/**
+ * Asks the planner for a new workflow's plan, in a new thread; throws model_output_invalid if it
+ * stays invalid. The caller stores the plan and `turns` (thread 0) with the workflow.
+ */
 export async function requestPlan(
   d: CoreDeps,
   workflowId: string,
@@ -47,7 +52,7 @@ export async function requestPlan(
   opts: CallOptions,
 ): Promise<StructuredResult<Plan>> {
   opts.onProgress?.({ message: `planning on ${d.settings.models.planner}`, progress: 0 });
-  return planCall(d, workflowId, budget, renderPlanInput(request, context, files), null, 'Nothing was stored. Retry, or make the request narrower (fewer, larger pieces of work).', opts);
+  return planCall(d, workflowId, budget, renderPlanInput(request, context, files), NEW_THREAD, 'Nothing was stored. Retry, or make the request narrower (fewer, larger pieces of work).', opts);
 }
 
 /** The request a new workflow's plan call sends (for checks made before it is sent). */
@@ -61,11 +66,11 @@ export async function planCall(
   workflowId: string,
   budget: TokenBudget,
   input: string,
-  previousResponseId: string | null,
+  thread: PlannerThread,
   hint: string,
   opts: CallOptions,
 ): Promise<StructuredResult<Plan>> {
-  const answer = await structuredPlannerCall(d, { workflowId, purpose: 'plan', budget }, input, previousResponseId, { name: 'plan', schema: PlanSchema }, validatePlan, opts);
+  const answer = await structuredPlannerCall(d, { workflowId, purpose: 'plan', budget }, input, thread, { name: 'plan', schema: PlanSchema }, validatePlan, opts);
   if (answer.problems.length) {
     throw modelOutputInvalid(`The planner's plan is still invalid after one repair round: ${answer.problems.join(' ')}`, hint, { problems: answer.problems });
   }

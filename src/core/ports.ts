@@ -12,6 +12,7 @@ import type {
   ReviewRecord,
   Role,
   Subtask,
+  ThreadTurn,
   Usage,
   Workflow,
 } from './types.js';
@@ -22,12 +23,29 @@ export interface StructuredFormat {
   schema: Record<string, unknown>;
 }
 
+/** What a provider can do; the core adapts what it sends (threads, cache hints, schemas, edits). */
+export interface ProviderCapabilities {
+  /** Keeps a thread on its side: `previousResponseId` continues it (otherwise `history` is sent). */
+  serverThreads: boolean;
+  /** Honours `cacheKey` and `cacheRetention` (prompt_cache_key / prompt_cache_retention). */
+  promptCacheControls: boolean;
+  /** Enforces `format`'s JSON schema on the answer (otherwise the schema is only asked for in words). */
+  structuredOutput: boolean;
+}
+
 export interface ModelRequest {
   model: string;
   role: Role;
   instructions: string;
   input: string;
+  /** Continue the provider's own thread after this response (providers with serverThreads). */
   previousResponseId?: string | null;
+  /**
+   * The earlier turns of the same thread from planexec's record, oldest first: sent as the
+   * conversation by providers without server threads, and by any provider when `previousResponseId`
+   * is absent (a thread sent again after the provider lost it).
+   */
+  history?: readonly ThreadTurn[];
   format?: StructuredFormat;
   cacheKey: string;
   cacheRetention?: '24h' | 'in-memory';
@@ -36,14 +54,26 @@ export interface ModelRequest {
 }
 
 export interface ModelResponse {
-  responseId: string;
+  /** The provider's id for this response (continues its thread); null when it has none. */
+  responseId: string | null;
+  /** The answer: never empty (an empty answer is a ModelCallError 'empty'). */
   text: string;
-  usage: Usage;
+  /** Tokens as the provider reported them; null when it reported none (the journal then estimates them). */
+  usage: Usage | null;
 }
 
+/**
+ * A model endpoint. The error contract, which every adapter keeps: `generate` resolves only with a
+ * real, complete answer; any other outcome throws a ModelCallError (src/core/errors.ts) whose
+ * `reason` names it, whose `billed` says whether the provider may have charged for it (it answered,
+ * or the request was cut off after it was sent) and whose `usage` carries what the provider reported,
+ * if anything. Aborting `signal` rejects with reason 'aborted'. A request whose `previousResponseId`
+ * the provider no longer has rejects with 'thread_lost'. No error message carries a secret.
+ */
 export interface ModelProvider {
+  readonly capabilities: ProviderCapabilities;
   generate(request: ModelRequest): Promise<ModelResponse>;
-  /** Throws (model_unavailable) when no call can succeed whatever is sent, e.g. no API key. */
+  /** Throws (ModelCallError no_api_key) when no call can succeed whatever is sent, e.g. no API key. */
   ready?(): void;
 }
 
@@ -64,18 +94,22 @@ export interface NewModelCall {
   startedAt: number;
   /** Tokens the call may use, held against the budget until its usage is known (null: no budget). */
   reservedTokens?: number | null;
+  /** UTF-8 bytes the request carries (to estimate the usage of a call whose process died). */
+  requestBytes?: number | null;
 }
 
 export interface CallOutcome {
   status: Exclude<CallStatus, 'pending'>;
   responseId?: string | null;
+  /** Tokens billed (reported, or estimated when usageEstimated); null or absent: none billed. */
   usage?: Usage | null;
+  usageEstimated?: boolean;
   error?: string | null;
   endedAt: number;
 }
 
 export type WorkflowPatch = Partial<
-  Pick<Workflow, 'phase' | 'planVersion' | 'plannerResponseId' | 'coordinationNotes' | 'budget' | 'lockOwner' | 'lastError' | 'plannerSummary' | 'files'>
+  Pick<Workflow, 'phase' | 'planVersion' | 'plannerResponseId' | 'coordinationNotes' | 'budget' | 'lockOwner' | 'lastError' | 'plannerSummary' | 'files' | 'plannerThread'>
 >;
 export type SubtaskPatch = Partial<
   Pick<
@@ -150,6 +184,10 @@ export interface WorkflowRecords {
   listRuns(workflowId: string): Promise<Array<Pick<Execution, 'subtaskId' | 'attempt' | 'role' | 'model'>>>;
 
   insertReviews(workflowId: string, callId: number, planVersion: number, reviews: ReviewRecord[], now: number): Promise<void>;
+  /** Appends completed planner exchanges to thread `thread` of the workflow. */
+  appendTurns(workflowId: string, thread: number, turns: ReadonlyArray<ThreadTurn & { callId: number }>, now: number): Promise<void>;
+  /** The turns of one planner thread, oldest first, with the journal row of the call that answered each. */
+  listTurns(workflowId: string, thread: number): Promise<Array<ThreadTurn & { callId: number }>>;
   insertDecision(workflowId: string, decision: HumanDecision, via: 'elicitation' | 'host', now: number): Promise<void>;
 }
 
@@ -173,7 +211,8 @@ export interface OwnerRegistry {
   list(): Promise<Owner[]>;
   /**
    * Lets go of everything `owner` holds, in one transaction: its pending calls become `abandoned`
-   * (sent, outcome unknown), its running subtasks go back to the status they were claimed from,
+   * (sent, outcome unknown; their input is estimated from requestBytes at 4 bytes a token and
+   * marked estimated, since the provider may well have billed them), its running subtasks go back to the status they were claimed from,
    * its workflow locks are cleared, its tasks are orphaned, and its owner row is deleted.
    */
   release(owner: string, now: number): Promise<{ calls: number; subtasks: number }>;

@@ -69,10 +69,18 @@ export interface ReviewItem {
   outputTruncated: boolean;
 }
 
-/** What a planner thread that starts over (after a compaction) is told first. */
-export function renderThreadState(summary: string, planVersion: number, subtasks: readonly Subtask[]): string {
-  const list = subtasks.map((s) => `- ${s.id} [${s.status}, attempt ${s.attempts}] ${s.title}${s.depends_on.length ? ` (after ${s.depends_on.join(', ')})` : ''}`);
-  return `The earlier conversation was compacted. State summary:\n${summary}\n\nPlan version ${planVersion}, every subtask and its state:\n${list.join('\n')}`;
+/**
+ * What a planner thread that starts over is told first: after a compaction, its state summary; when
+ * the earlier conversation is lost and planexec has no record of it, the request and coordination
+ * notes instead. Then every subtask of the plan with its state.
+ */
+export function renderThreadState(s: { summary: string | null; request: string; coordinationNotes: string; planVersion: number; subtasks: readonly Subtask[] }): string {
+  const list = s.subtasks.map((x) => `- ${x.id} [${x.status}, attempt ${x.attempts}] ${x.title}${x.depends_on.length ? ` (after ${x.depends_on.join(', ')})` : ''}`);
+  const head =
+    s.summary !== null
+      ? `The earlier conversation was compacted. State summary:\n${s.summary}`
+      : `The earlier conversation is not available. The request was:\n${s.request.trim()}\n\nYour coordination notes:\n${s.coordinationNotes.trim() || '(none)'}`;
+  return `${head}\n\nPlan version ${s.planVersion}, every subtask and its state:\n${list.join('\n')}`;
 }
 
 export function renderReviewInput(planVersion: number, items: ReviewItem[], threadState: string | null = null): string {

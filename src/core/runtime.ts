@@ -2,6 +2,7 @@
 // heartbeats; owners whose heartbeat goes stale (or whose process is gone) are dead, and what they
 // held (running subtasks, workflow locks, pending calls) is taken back. It also tracks the model
 // work running here per workflow, so cancel_workflow can stop it.
+import { StorageError } from './errors.js';
 import type { Clock, ProcessProbe, Store } from './ports.js';
 import type { Owner } from './types.js';
 
@@ -77,8 +78,40 @@ export class Runtime {
     for (const set of this.operations.values()) for (const c of set) c.abort(new Error('planexec is shutting down'));
   }
 
+  private readonly deferred: Array<{ what: string; write: () => Promise<void> }> = [];
+
+  /**
+   * Keeps a write the storage refused (disk full, read-only, locked) that must not be lost — the
+   * record of a model answer, say — and retries it, in order, at each heartbeat until it goes through.
+   */
+  defer(what: string, write: () => Promise<void>): void {
+    this.deferred.push({ what, write });
+  }
+
+  /** Writes waiting for the storage to take them again. */
+  get deferredWrites(): string[] {
+    return this.deferred.map((w) => w.what);
+  }
+
+  /** Retries the deferred writes in order; stops at the first the storage still refuses. Never throws. */
+  async flush(): Promise<void> {
+    while (this.deferred.length) {
+      const next = this.deferred[0]!;
+      try {
+        await next.write();
+      } catch (error) {
+        this.o.onError?.(error, next.what);
+        // The storage still refuses: try again at the next beat. Anything else will not get
+        // better by waiting (it was reported): let it go rather than block the writes behind it.
+        if (error instanceof StorageError) return;
+      }
+      this.deferred.shift();
+    }
+  }
+
   /** One heartbeat: stay alive, take back what dead owners held, stop local work of cancelled workflows. Throws StorageError. */
   async tick(): Promise<void> {
+    await this.flush();
     const now = this.o.clock.now();
     if (!(await this.o.store.owners.heartbeat(this.owner, now))) {
       // Another process took this one for dead (it stalled past the lease) and handed its work over.

@@ -58,3 +58,17 @@ const encoder = new TextEncoder();
 export function utf8Bytes(text: string): number {
   return encoder.encode(text).length;
 }
+
+/**
+ * Why a text from the host cannot be sent to a model, or null when it can: it holds a NUL, or a lone
+ * UTF-16 surrogate (which would reach the model as U+FFFD); and, when it is `required`, when it has
+ * nothing visible at all (only whitespace, format characters such as U+200B, or control characters).
+ * `field` names it in the message.
+ */
+export function textProblem(field: string, text: string, required = true): string | null {
+  if (text.includes('\0')) return `${field} contains a NUL character; remove it.`;
+  if (/\p{Cs}/u.test(text)) return `${field} contains a lone UTF-16 surrogate (broken Unicode); send valid text.`;
+  // Plain whitespace is left to the caller's own "is empty" check, which says what to write.
+  if (required && text.trim() && !/[^\p{White_Space}\p{Cf}\p{Cc}]/u.test(text)) return `${field} has nothing visible in it (only whitespace or invisible characters); say in words what is wanted.`;
+  return null;
+}

@@ -40,6 +40,8 @@ export interface Workflow {
   plannerSummary: string | null;
   /** Workspace files the request named (read again if planning is resumed). */
   files: string[];
+  /** The planner's current thread in planexec's own record (0, then +1 at each compaction). */
+  plannerThread: number;
   createdAt: number;
   updatedAt: number;
 }
@@ -79,6 +81,12 @@ export interface Usage {
   output_tokens: number;
 }
 
+/** One completed exchange of the planner's thread: what was sent and what it answered. */
+export interface ThreadTurn {
+  input: string;
+  output: string;
+}
+
 export interface ModelCall {
   id: number;
   workflowId: string;
@@ -89,7 +97,12 @@ export interface ModelCall {
   status: CallStatus;
   owner: string;
   responseId: string | null;
+  /** Tokens billed: as the provider reported them, or estimated (usageEstimated); null when none were billed. */
   usage: Usage | null;
+  /** The usage is planexec's estimate (o200k count of what was sent), not the provider's report. */
+  usageEstimated: boolean;
+  /** UTF-8 bytes the request carried (instructions, schema, thread, input). */
+  requestBytes: number | null;
   error: string | null;
   /** Tokens held against the budget while the call is pending. */
   reservedTokens: number | null;

@@ -4,7 +4,9 @@ import type { CoreDeps } from './deps.js';
 import { notFound, PlanexecError } from './errors.js';
 import { Runtime } from './runtime.js';
 import { readySubtasks } from './plan.js';
+import type { PlannerThread } from './journal.js';
 import type { Store } from './ports.js';
+import { renderThreadState } from './prompts.js';
 import type { Phase, Subtask, Workflow } from './types.js';
 
 /**
@@ -85,6 +87,16 @@ export function workflowBusy(workflowId: string): PlanexecError {
   );
 }
 
+/** The workflow's lock was taken from this process (it was taken for dead) while it worked: nothing of its result was applied. */
+export function handedOver(workflowId: string): PlanexecError {
+  return new PlanexecError(
+    'invalid_transition',
+    `Workflow ${workflowId} was taken over by another planexec process while this one worked (it missed its heartbeat); this result was not applied.`,
+    `Follow it with workflow_status {"workflow_id":"${workflowId}"}.`,
+    { reason: 'concurrent' },
+  );
+}
+
 /**
  * Takes the workflow's lock for `token` if it is free, already ours, or held by a dead process.
  * Returns false when another live operation holds it. Never touches anything else of the workflow.
@@ -113,4 +125,32 @@ export async function withWorkflowLock<T>(d: CoreDeps, workflowId: string, held:
   } finally {
     await unlockWorkflow(d, workflowId, token);
   }
+}
+
+/**
+ * The workflow's current planner thread: the provider's handle (previous_response_id), planexec's
+ * record of its turns, and the state a thread sent again without a record starts from.
+ */
+export function plannerThreadOf(d: CoreDeps, workflow: Workflow): PlannerThread {
+  return {
+    head: workflow.plannerResponseId,
+    turns: () => d.store.workflows.listTurns(workflow.id, workflow.plannerThread),
+    state: async () => threadState(workflow, await d.store.workflows.listSubtasks(workflow.id)),
+  };
+}
+
+/** renderThreadState for a workflow: its summary (after a compaction), request, notes and subtasks. */
+export function threadState(workflow: Workflow, subtasks: readonly Subtask[]): string {
+  const { plannerSummary: summary, request, coordinationNotes, planVersion } = workflow;
+  return renderThreadState({ summary, request, coordinationNotes, planVersion, subtasks });
+}
+
+/**
+ * Whether the workflow's current planner thread has nothing in it yet (a new thread after a
+ * compaction): its first message must then carry the state. A thread begun by an older planexec has
+ * a provider head but no record: not new.
+ */
+export async function isNewThread(d: CoreDeps, workflow: Workflow): Promise<boolean> {
+  if (workflow.plannerResponseId !== null) return false;
+  return (await d.store.workflows.listTurns(workflow.id, workflow.plannerThread)).length === 0;
 }

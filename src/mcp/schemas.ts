@@ -22,6 +22,7 @@ export const CallUsage = z
 export const RoleUsage = CallUsage.extend({
   failed_calls: z.number().int(),
   abandoned_calls: z.number().int(),
+  estimated_calls: z.number().int().describe('Calls billed without a usage report: their tokens are estimated.'),
 });
 
 export const Cost = z.object({
@@ -31,6 +32,7 @@ export const Cost = z.object({
   usd: z.number().nullable().describe('From the per-model price table; null if a model is not in it.'),
   baseline_usd: z.number().nullable(),
   usd_savings_pct: z.number().nullable(),
+  unpriced_models: z.array(z.string()).describe('Models missing from the price table: their calls are not in quota_units or usd.'),
 });
 
 export const TokenBudget = z.strictObject({

@@ -1,10 +1,11 @@
 // OpenAIResponsesProvider through the real openai SDK against the local stand-in: what goes on the
-// wire, what comes back, and how every failure maps to a ModelUnavailableError with a useful hint.
+// wire, what comes back, and how every failure maps to a ModelCallError with a useful hint.
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { OpenAIResponsesProvider, scrub, type OpenAIProviderOptions } from '../../src/adapters/openai/responses-provider.js';
-import { ModelUnavailableError, PlanexecError, type UnavailableReason } from '../../src/core/errors.js';
+import { OpenAIResponsesProvider, type OpenAIProviderOptions } from '../../src/adapters/openai/responses-provider.js';
+import { redactSecrets } from '../../src/adapters/redact.js';
+import { ModelCallError, PlanexecError, type ModelFailure } from '../../src/core/errors.js';
 import type { ModelRequest } from '../../src/core/ports.js';
 import { startOpenAIStandin, type OpenAIStandin, type StandinReply } from '../support/openai-standin.js';
 
@@ -50,12 +51,12 @@ async function failure(p: Promise<unknown>): Promise<PlanexecError> {
   return outcome.error as PlanexecError;
 }
 
-async function unavailable(p: Promise<unknown>, reason: UnavailableReason): Promise<ModelUnavailableError> {
+async function unavailable(p: Promise<unknown>, reason: ModelFailure): Promise<ModelCallError> {
   const error = await failure(p);
-  expect(error).toBeInstanceOf(ModelUnavailableError);
-  expect((error as ModelUnavailableError).reason).toBe(reason);
+  expect(error).toBeInstanceOf(ModelCallError);
+  expect((error as ModelCallError).reason).toBe(reason);
   expect(error.details.reason).toBe(reason);
-  return error as ModelUnavailableError;
+  return error as ModelCallError;
 }
 
 /** Everything about an error a caller could print or log. */
@@ -166,14 +167,16 @@ describe('the response', () => {
     standin.script({ text: 'ok', outputTokens: 3 });
     const response = await provider().generate(request());
     expect(response.usage).toEqual({ input_tokens: standin.requests[0]?.usage?.inputTokens, cached_tokens: 0, output_tokens: 3 });
-    expect(response.usage.input_tokens).toBeGreaterThan(0);
+    expect(response.usage!.input_tokens).toBeGreaterThan(0);
   });
 
   it('refuses an incomplete answer cut at max_output_tokens as model_output_invalid, naming the cause', async () => {
     standin.script({ text: 'word '.repeat(200) });
     const error = await failure(provider().generate(request({ maxOutputTokens: 5 })));
-    expect(error).not.toBeInstanceOf(ModelUnavailableError);
-    expect(error.code).toBe('model_output_invalid');
+    expect(error).toBeInstanceOf(ModelCallError);
+    expect(error).toMatchObject({ code: 'model_output_invalid', reason: 'incomplete', billed: true });
+    // What the provider billed for the cut answer comes with the error, for the journal.
+    expect((error as ModelCallError).usage).toEqual({ input_tokens: standin.requests[0]?.usage?.inputTokens, cached_tokens: 0, output_tokens: 5 });
     expect(error.message).toContain('max_output_tokens');
     expect(error.message).toContain('gpt-5.4-mini');
     expect(error.hint).toMatch(/output cap/);
@@ -236,9 +239,9 @@ describe('failures', () => {
     expect(standin.requests).toHaveLength(2);
   });
 
-  it('maps 429 insufficient_quota to rate_limit with a message about quota and a hint about billing', async () => {
+  it('maps 429 insufficient_quota to quota with a message about quota and a hint about billing', async () => {
     standin.script(apiError(429, 'You exceeded your current quota, please check your plan and billing details.', 'insufficient_quota'));
-    const error = await unavailable(provider().generate(request()), 'rate_limit');
+    const error = await unavailable(provider().generate(request()), 'quota');
     expect(error.message).toMatch(/out of quota/);
     expect(error.message).toContain('insufficient_quota');
     expect(error.hint).toMatch(/billing/);
@@ -330,19 +333,24 @@ describe('failures', () => {
   });
 });
 
-describe('scrub', () => {
+describe('redactSecrets', () => {
   it.each([
     ['Incorrect API key provided: sk-abc123***xyz.', 'Incorrect API key provided: sk-***.'],
     ['key sk-proj-AbC_d-9Zz0 rejected', 'key sk-*** rejected'],
     ['session sess-abcdef and restricted rk-live-1234', 'session sess-*** and restricted rk-***'],
-    ['Bearer sk-0123456789abcdef0123456789abcdef', 'Bearer sk-***'],
+    ['Authorization: Bearer sk-0123456789abcdef0123456789abcdef', 'Authorization: Bearer [redacted]'],
+    ['echoed header: Bearer azkey-7f3e9a2b1c (invalid)', 'echoed header: Bearer [redacted] (invalid)'],
   ])('masks keys in %j', (input, expected) => {
-    expect(scrub(input)).toBe(expected);
+    expect(redactSecrets(input)).toBe(expected);
+  });
+
+  it('masks the configured secret values themselves, whatever their shape', async () => {
+    expect(redactSecrets('invalid key azkey9f8e7d6c5b4a, try again', ['azkey9f8e7d6c5b4a'])).toBe('invalid key [redacted], try again');
   });
 
   it('leaves words that merely contain "sk-" or "rk-" alone', async () => {
     const text = 'A risk-free task-runner with a dark-mode toggle.';
-    expect(scrub(text)).toBe(text);
+    expect(redactSecrets(text)).toBe(text);
   });
 });
 

@@ -49,6 +49,7 @@ function workflow(over: Partial<Workflow> = {}): Workflow {
     lastError: null,
     plannerSummary: null,
     files: [],
+    plannerThread: 0,
     createdAt: 1_000,
     updatedAt: 1_000,
     ...over,
@@ -226,6 +227,8 @@ describe.each(backends)('Store on $name', ({ make }) => {
           usage: null,
           error: null,
           reservedTokens: 5_000,
+          usageEstimated: false,
+          requestBytes: null,
           startedAt: 1_000,
           endedAt: null,
         },
@@ -572,7 +575,7 @@ describe('openSqliteStore', () => {
   it('creates the tables, records the migrations, and marks the file so planexec 0.1 refuses it', async () => {
     const { raw } = await openDb(join(dir, 'planexec.db'));
     const tables = (raw.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'planexec_%' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
-    expect(tables).toEqual(['decisions', 'executions', 'model_calls', 'owners', 'plans', 'reviews', 'subtasks', 'tasks', 'workflows']);
+    expect(tables).toEqual(['decisions', 'executions', 'model_calls', 'owners', 'planner_turns', 'plans', 'reviews', 'subtasks', 'tasks', 'workflows']);
     expect((raw.prepare('SELECT name FROM planexec_migrations ORDER BY name').all() as { name: string }[]).map((m) => m.name)).toContain('001-baseline');
     expect(raw.pragma('user_version', { simple: true })).toBe(100);
   });
@@ -632,7 +635,7 @@ describe('openSqliteStore', () => {
     expect(again.pragma('user_version', { simple: true })).toBe(100);
   });
 
-  it('opens a file planexec 0.1 migrated fully (version 7) without changing its tables', async () => {
+  it('takes a file planexec 0.1 migrated fully (version 7) as it is: the baseline adds nothing, later migrations apply', async () => {
     const path = join(dir, 'seven.db');
     const raw = new Database(path);
     const { sql } = await import('../../src/adapters/store/legacy/001-initial.js');
@@ -640,10 +643,18 @@ describe('openSqliteStore', () => {
     raw.pragma('user_version = 1');
     expect(upgradeLegacy(raw)).toHaveLength(6);
     expect(raw.pragma('user_version', { simple: true })).toBe(7);
-    const before = raw.prepare("SELECT name, sql FROM sqlite_master WHERE name NOT LIKE '%planexec_%' ORDER BY name").all();
+    const objects = (db: Database.Database) => (db.prepare("SELECT name FROM sqlite_master WHERE name NOT LIKE '%planexec_%' ORDER BY name").all() as { name: string }[]).map((o) => o.name);
+    const before = objects(raw);
+    const workflowsSql = raw.prepare("SELECT sql FROM sqlite_master WHERE name = 'workflows'").get();
     raw.close();
     const { raw: again } = await openDb(path);
-    expect(again.prepare("SELECT name, sql FROM sqlite_master WHERE name NOT LIKE '%planexec_%' ORDER BY name").all()).toEqual(before);
+    expect(objects(again)).toEqual(expect.arrayContaining(before));
+    expect(objects(again).filter((n) => !before.includes(n))).toEqual(['planner_turns', 'planner_turns_by_thread', 'sqlite_autoindex_planner_turns_1'].filter((n) => objects(again).includes(n)));
+    // The baseline did not rebuild the table (0.1's own DDL is still there); the later migration added its column.
+    const after = (again.prepare("SELECT sql FROM sqlite_master WHERE name = 'workflows'").get() as { sql: string }).sql;
+    expect(after.startsWith((workflowsSql as { sql: string }).sql.split(',')[0]!)).toBe(true);
+    expect(after).toContain('planner_thread');
+    expect((again.prepare('SELECT name FROM planexec_migrations ORDER BY name').all() as { name: string }[]).map((m) => m.name)).toEqual(['001-baseline', '002-usage-and-turns']);
   });
 });
 

@@ -7,6 +7,7 @@ import type {
   ModelProvider,
   ModelRequest,
   ModelResponse,
+  ProviderCapabilities,
   TokenCounter,
   WorkspaceFile,
   WorkspaceReader,
@@ -66,6 +67,8 @@ export type ScriptedReply = { text: string; responseId?: string; usage?: Usage }
  * response id and usage) or an error to throw. Records every request it receives.
  */
 export class ScriptedModelProvider implements ModelProvider {
+  /** Like the Responses API: threads kept on the provider's side (set serverThreads false to play a chat server). */
+  capabilities: ProviderCapabilities = { serverThreads: true, promptCacheControls: true, structuredOutput: true };
   readonly requests: ModelRequest[] = [];
   private readonly replies: ScriptedReply[];
   private served = 0;

@@ -18,35 +18,39 @@ describe('DEFAULT_PRICES', () => {
 });
 
 describe('usageByRole', () => {
-  it('usageByRole sums tokens of completed calls per role and counts failed and abandoned calls separately', async () => {
+  it('usageByRole sums the tokens of every call that billed any, counts completed, failed and abandoned calls apart, and the estimated ones', async () => {
     const calls = [
       plannerCall(usage(10_000, 2_000, 1_000)),
       plannerCall(usage(5_000, 4_000, 300), { purpose: 'review' }),
-      plannerCall(usage(999, 999, 999), { status: 'failed', error: 'boom' }),
+      // Billed though it gave no answer (incomplete, say): its tokens count.
+      plannerCall(usage(999, 999, 999), { status: 'failed', error: 'incomplete: cut' }),
+      // Refused before reaching the model: nothing billed.
+      plannerCall(null, { status: 'failed', error: 'rate_limit: 429' }),
       executorCall(usage(4_000, 1_000, 500)),
+      executorCall(usage(1_200, 0, 0), { status: 'abandoned', usageEstimated: true }),
       executorCall(null, { status: 'abandoned' }),
-      executorCall(null, { status: 'abandoned' }),
-      executorCall(null, { status: 'pending', endedAt: null }),
+      executorCall(null, { status: 'pending', endedAt: null, reservedTokens: 9_999 }),
     ];
     expect(usageByRole(calls)).toEqual({
-      planner: { calls: 2, input_tokens: 15_000, cached_tokens: 6_000, output_tokens: 1_300, failed_calls: 1, abandoned_calls: 0 },
-      executor: { calls: 1, input_tokens: 4_000, cached_tokens: 1_000, output_tokens: 500, failed_calls: 0, abandoned_calls: 2 },
+      planner: { calls: 2, input_tokens: 15_999, cached_tokens: 6_999, output_tokens: 2_299, failed_calls: 2, abandoned_calls: 0, estimated_calls: 0 },
+      executor: { calls: 1, input_tokens: 5_200, cached_tokens: 1_000, output_tokens: 500, failed_calls: 0, abandoned_calls: 2, estimated_calls: 1 },
     });
   });
 
-  it('usageByRole does not count a completed call that reported no usage', async () => {
+  it('usageByRole counts a completed call without usage as a call with no tokens', async () => {
     expect(usageByRole([executorCall(null)]).executor).toEqual({
-      calls: 0,
+      calls: 1,
       input_tokens: 0,
       cached_tokens: 0,
       output_tokens: 0,
       failed_calls: 0,
       abandoned_calls: 0,
+      estimated_calls: 0,
     });
   });
 
   it('usageByRole of no calls is zero for both roles', async () => {
-    const zero = { calls: 0, input_tokens: 0, cached_tokens: 0, output_tokens: 0, failed_calls: 0, abandoned_calls: 0 };
+    const zero = { calls: 0, input_tokens: 0, cached_tokens: 0, output_tokens: 0, failed_calls: 0, abandoned_calls: 0, estimated_calls: 0 };
     expect(usageByRole([])).toEqual({ planner: zero, executor: zero });
   });
 });
@@ -97,17 +101,31 @@ describe('costOf', () => {
       usd: 0.048775,
       baseline_usd: 0.07975,
       usd_savings_pct: 38.8,
+      unpriced_models: [],
     });
   });
 
-  it('costOf ignores failed, abandoned and pending calls', async () => {
+  it('costOf prices failed and abandoned calls that billed tokens, and leaves out pending ones and those that billed nothing', async () => {
     const noisy = [
       ...calls,
+      // failed planner call: 50,000x2.5 + 50,000x15 = 875,000 -> $0.875; 1 unit
       plannerCall(usage(50_000, 0, 50_000), { status: 'failed' }),
-      executorCall(usage(50_000, 0, 50_000), { status: 'abandoned' }),
+      // abandoned executor call: 50,000x0.75 + 50,000x4.5 = 262,500 -> $0.2625; 0.3 units (baseline $0.875, 1 unit)
+      executorCall(usage(50_000, 0, 50_000), { status: 'abandoned', usageEstimated: true }),
+      plannerCall(null, { status: 'failed' }),
       executorCall(null, { status: 'pending', endedAt: null }),
     ];
-    expect(costOf(noisy, DEFAULT_PRICES, 'gpt-5.4')).toEqual(costOf(calls, DEFAULT_PRICES, 'gpt-5.4'));
+    // usd 0.048775 + 0.875 + 0.2625 = 1.186275 of 0.07975 + 0.875 + 0.875 = 1.82975 -> 35.2% saved
+    // quota 1.9 + 1 + 0.3 = 3.2 of 4 + 1 + 1 = 6 -> 46.7% saved
+    expect(costOf(noisy, DEFAULT_PRICES, 'gpt-5.4')).toEqual({
+      quota_units: 3.2,
+      baseline_quota_units: 6,
+      savings_pct: 46.7,
+      usd: 1.186275,
+      baseline_usd: 1.82975,
+      usd_savings_pct: 35.2,
+      unpriced_models: [],
+    });
   });
 
   it('costOf of planner-model calls only saves nothing', async () => {
@@ -118,6 +136,7 @@ describe('costOf', () => {
       usd: 0.0355,
       baseline_usd: 0.0355,
       usd_savings_pct: 0,
+      unpriced_models: [],
     });
   });
 
@@ -129,20 +148,27 @@ describe('costOf', () => {
       usd: 0,
       baseline_usd: 0,
       usd_savings_pct: null,
+      unpriced_models: [],
     });
   });
 
-  it('costOf gives null usd and quota when any call ran on a model without a price, but still prices the baseline', async () => {
+  it('costOf keeps every figure it can when a call ran on a model without a price: quota and usd of the priced calls, the full baseline, savings over the priced calls, and the model named', async () => {
     const withUnknown = [...calls, executorCall(usage(1_000, 0, 100), { model: 'mystery-model' })];
     // Baseline adds the unknown call as a gpt-5.4 call: 1,000x2.5 + 100x15 = 4,000 -> $0.004
     expect(costOf(withUnknown, DEFAULT_PRICES, 'gpt-5.4')).toEqual({
-      quota_units: null,
+      quota_units: 1.9,
       baseline_quota_units: 5,
-      savings_pct: null,
-      usd: null,
+      savings_pct: 52.5,
+      usd: 0.048775,
       baseline_usd: 0.08375,
-      usd_savings_pct: null,
+      usd_savings_pct: 38.8,
+      unpriced_models: ['mystery-model'],
     });
+  });
+
+  it('costOf gives null quota and usd only when no billed call is priced', async () => {
+    const cost = costOf([executorCall(usage(1_000, 0, 100), { model: 'mystery-model' })], DEFAULT_PRICES, 'gpt-5.4');
+    expect(cost).toMatchObject({ quota_units: null, usd: null, savings_pct: null, baseline_quota_units: 1, unpriced_models: ['mystery-model'] });
   });
 
   it('costOf gives a null baseline when the planner model has no price', async () => {
@@ -153,6 +179,7 @@ describe('costOf', () => {
       usd: 0.048775,
       baseline_usd: null,
       usd_savings_pct: null,
+      unpriced_models: [],
     });
   });
 
@@ -171,6 +198,7 @@ describe('costOf', () => {
       usd: 15,
       baseline_usd: 60,
       usd_savings_pct: 75,
+      unpriced_models: [],
     });
   });
 });

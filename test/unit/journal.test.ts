@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CoreSettings } from '../../src/core/deps.js';
-import { ModelUnavailableError, PlanexecError } from '../../src/core/errors.js';
+import { ModelCallError, PlanexecError } from '../../src/core/errors.js';
 import { toStrictJsonSchema } from '../../src/core/json-schema.js';
-import { journaledCall, modelRequest, structuredPlannerCall, sumUsage } from '../../src/core/journal.js';
+import { journaledCall, modelRequest, structuredPlannerCall, sumUsage, type PlannerThread } from '../../src/core/journal.js';
 import { PlanSchema, validatePlan, type Plan } from '../../src/core/plan.js';
 import { PLANNER_INSTRUCTIONS, renderRepairInput } from '../../src/core/prompts.js';
 import { ReviewSchema, type Review } from '../../src/core/review.js';
-import type { ModelCall } from '../../src/core/types.js';
+import type { ModelCall, ThreadTurn } from '../../src/core/types.js';
 import { ScriptedModelProvider } from '../support/fakes.js';
 import { planned } from './builders.js';
 import { makeDeps, type TestDeps } from './core-deps.js';
@@ -28,8 +28,10 @@ const CYCLE_PROBLEM = 'Dependencies form a cycle: s1 -> s2 -> s1. Remove one of 
 const PLAN_FORMAT = { name: 'plan', schema: PlanSchema };
 const u = (input_tokens: number, cached_tokens: number, output_tokens: number) => ({ input_tokens, cached_tokens, output_tokens });
 
+const thread = (head: string | null, turns: ThreadTurn[] = []): PlannerThread => ({ head, turns: async () => turns });
+
 const planCall = (d: TestDeps, previous: string | null = null, opts: { signal?: AbortSignal } = {}) =>
-  structuredPlannerCall(d, { workflowId: 'wf-1', purpose: 'plan' }, 'Task: plan\nRequest: add login', previous, PLAN_FORMAT, validatePlan, opts);
+  structuredPlannerCall(d, { workflowId: 'wf-1', purpose: 'plan' }, 'Task: plan\nRequest: add login', thread(previous), PLAN_FORMAT, validatePlan, opts);
 
 const journalRow = (over: Partial<ModelCall>): ModelCall => ({
   id: 1,
@@ -42,6 +44,8 @@ const journalRow = (over: Partial<ModelCall>): ModelCall => ({
   owner: 'test-owner',
   responseId: null,
   usage: null,
+  usageEstimated: false,
+  requestBytes: expect.any(Number) as number,
   error: null,
   reservedTokens: null,
   startedAt: 0,
@@ -69,6 +73,8 @@ describe('structuredPlannerCall: a usable first answer', () => {
       responseId: 'resp-a',
       callId: 1,
       usage: { calls: 1, input_tokens: 1_200, cached_tokens: 200, output_tokens: 300 },
+      turns: [{ input: 'Task: plan\nRequest: add login', output: JSON.stringify(GOOD), callId: 1 }],
+      rebuilt: false,
     });
     expect(models.requests).toHaveLength(1);
     expect((await d.store.calls.list('wf-1'))).toEqual([
@@ -87,7 +93,6 @@ describe('structuredPlannerCall: a usable first answer', () => {
       input: 'Task: plan\nRequest: add login',
       cacheKey: 'planexec-planner',
       cacheRetention: '24h',
-      previousResponseId: null,
       format: { name: 'plan', schema: toStrictJsonSchema(PlanSchema) },
       signal: undefined,
     });
@@ -131,6 +136,11 @@ describe('structuredPlannerCall: the repair round', () => {
       responseId: 'resp-2',
       callId: 2,
       usage: { calls: 2, input_tokens: 2_500, cached_tokens: 1_000, output_tokens: 450 },
+      turns: [
+        { input: 'Task: plan\nRequest: add login', output: JSON.stringify(CYCLIC), callId: 1 },
+        { input: renderRepairInput([CYCLE_PROBLEM]), output: JSON.stringify(GOOD), callId: 2 },
+      ],
+      rebuilt: false,
     });
     expect((await d.store.calls.list('wf-1'))).toEqual([
       journalRow({ id: 1, purpose: 'plan', responseId: 'resp-1', usage: u(1_000, 0, 200), startedAt: 1_000, endedAt: 1_001 }),
@@ -178,7 +188,7 @@ describe('structuredPlannerCall: the repair round', () => {
     const check = (r: Review) => (r.reviews.some((x) => x.subtask_id === 's2') ? [] : ['There is no review for subtask(s) s2.']);
     const models = new ScriptedModelProvider([{ text: JSON.stringify(partial) }, { text: JSON.stringify(full) }]);
     const d = await setup(models);
-    const result = await structuredPlannerCall(d, { workflowId: 'wf-1', purpose: 'review' }, 'Task: review', 'resp-plan', { name: 'review', schema: ReviewSchema }, check, {});
+    const result = await structuredPlannerCall(d, { workflowId: 'wf-1', purpose: 'review' }, 'Task: review', thread('resp-plan'), { name: 'review', schema: ReviewSchema }, check, {});
     expect(result.value).toEqual(full);
     expect(models.requests.map((r) => [r.previousResponseId, r.input])).toEqual([
       ['resp-plan', 'Task: review'],
@@ -228,10 +238,10 @@ describe('structuredPlannerCall: provider failures', () => {
   });
 
   it('structuredPlannerCall journals a PlanexecError from the provider with its code', async () => {
-    const limited = new ModelUnavailableError('rate_limit', 'The provider is rate limiting requests.', 'Wait a minute and retry.');
+    const limited = new ModelCallError('rate_limit', 'The provider is rate limiting requests.', 'Wait a minute and retry.');
     const d = await setup(new ScriptedModelProvider([{ error: limited }]));
     expect(await rejection(planCall(d))).toBe(limited);
-    expect((await d.store.calls.list('wf-1')).map((c) => [c.status, c.error])).toEqual([['failed', 'model_unavailable: The provider is rate limiting requests.']]);
+    expect((await d.store.calls.list('wf-1')).map((c) => [c.status, c.error])).toEqual([['failed', 'rate_limit: The provider is rate limiting requests.']]);
   });
 
   it('structuredPlannerCall journals a provider error in the repair round after the completed first call', async () => {
@@ -296,10 +306,7 @@ describe('modelRequest, journaledCall and sumUsage', () => {
   it('sumUsage adds the usage of each response and counts the calls', async () => {
     expect(sumUsage([])).toEqual({ calls: 0, input_tokens: 0, cached_tokens: 0, output_tokens: 0 });
     expect(
-      sumUsage([
-        { responseId: 'a', text: '', usage: u(100, 20, 5) },
-        { responseId: 'b', text: '', usage: u(300, 0, 7) },
-      ]),
+      sumUsage([u(100, 20, 5), u(300, 0, 7)]),
     ).toEqual({ calls: 2, input_tokens: 400, cached_tokens: 20, output_tokens: 12 });
   });
 });

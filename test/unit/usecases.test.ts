@@ -334,8 +334,8 @@ describe('workflowStatus', () => {
     await executeSubtask(d, { workflow_id });
     const status = (await workflowStatus(d, { workflow_id }));
     expect(status.usage).toEqual({
-      planner: { calls: 1, input_tokens: 10_000, cached_tokens: 2_000, output_tokens: 1_000, failed_calls: 0, abandoned_calls: 0 },
-      executor: { calls: 1, input_tokens: 4_000, cached_tokens: 1_000, output_tokens: 500, failed_calls: 0, abandoned_calls: 0 },
+      planner: { calls: 1, input_tokens: 10_000, cached_tokens: 2_000, output_tokens: 1_000, failed_calls: 0, abandoned_calls: 0, estimated_calls: 0 },
+      executor: { calls: 1, input_tokens: 4_000, cached_tokens: 1_000, output_tokens: 500, failed_calls: 0, abandoned_calls: 0, estimated_calls: 0 },
     });
     // usd 0.0355 + 0.004575 = 0.040075; baseline 0.0355 + 0.01525 = 0.05075; quota 1.3 of 2.
     expect(status.cost).toEqual({
@@ -345,6 +345,7 @@ describe('workflowStatus', () => {
       usd: 0.040075,
       baseline_usd: 0.05075,
       usd_savings_pct: 21,
+      unpriced_models: [],
     });
   });
 

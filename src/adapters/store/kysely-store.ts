@@ -2,7 +2,7 @@
 // core's types here; JSON values are TEXT. Outside a transaction, reads run as they are and writes
 // each run in their own transaction; inside one, everything goes through the bound handle.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Migrator, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { Migrator, sql, type Kysely, type Selectable, type Transaction, type Updateable } from 'kysely';
 import type {
   CallJournal,
   CallOutcome,
@@ -16,7 +16,7 @@ import type {
   WorkflowRecords,
   WorkflowSummary,
 } from '../../core/ports.js';
-import type { Execution, HumanDecision, ModelCall, Owner, PlanRecord, ReviewRecord, Subtask, Workflow } from '../../core/types.js';
+import type { Execution, HumanDecision, ModelCall, Owner, PlanRecord, ReviewRecord, Subtask, ThreadTurn, Workflow } from '../../core/types.js';
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrations } from './migrations/index.js';
 import type { Dialect, ModelCallsTable, OwnersTable, PlansTable, SubtasksTable, Tables, TasksTable, WorkflowsTable } from './schema.js';
 
@@ -118,6 +118,7 @@ class KyselyWorkflows implements WorkflowRecords {
           last_error: w.lastError,
           planner_summary: w.plannerSummary,
           files: json(w.files),
+          planner_thread: w.plannerThread,
           created_at: w.createdAt,
           updated_at: w.updatedAt,
         })
@@ -149,7 +150,7 @@ class KyselyWorkflows implements WorkflowRecords {
   }
 
   async update(id: string, patch: WorkflowPatch, now: number): Promise<void> {
-    const set: Partial<WorkflowsTable> = { updated_at: now };
+    const set: Updateable<WorkflowsTable> = { updated_at: now };
     if (patch.phase !== undefined) set.phase = patch.phase;
     if (patch.planVersion !== undefined) set.plan_version = patch.planVersion;
     if (patch.plannerResponseId !== undefined) set.planner_response_id = patch.plannerResponseId;
@@ -159,6 +160,7 @@ class KyselyWorkflows implements WorkflowRecords {
     if (patch.lastError !== undefined) set.last_error = patch.lastError;
     if (patch.plannerSummary !== undefined) set.planner_summary = patch.plannerSummary;
     if (patch.files !== undefined) set.files = json(patch.files);
+    if (patch.plannerThread !== undefined) set.planner_thread = patch.plannerThread;
     await this.s.write((db) => db.updateTable('workflows').set(set).where('id', '=', id).execute());
   }
 
@@ -256,7 +258,7 @@ class KyselyWorkflows implements WorkflowRecords {
   }
 
   async updateSubtask(workflowId: string, id: string, patch: SubtaskPatch, now: number): Promise<void> {
-    const set: Partial<SubtasksTable> = { updated_at: now };
+    const set: Updateable<SubtasksTable> = { updated_at: now };
     if (patch.status !== undefined) set.status = patch.status;
     if (patch.attempts !== undefined) set.attempts = patch.attempts;
     if (patch.role !== undefined) set.role = patch.role;
@@ -328,6 +330,21 @@ class KyselyWorkflows implements WorkflowRecords {
     );
   }
 
+  async appendTurns(workflowId: string, thread: number, turns: ReadonlyArray<ThreadTurn & { callId: number }>, now: number): Promise<void> {
+    if (turns.length === 0) return;
+    await this.s.write((db) =>
+      db
+        .insertInto('planner_turns')
+        .values(turns.map((t) => ({ workflow_id: workflowId, thread, call_id: t.callId, input: t.input, output: t.output, created_at: now })))
+        .execute(),
+    );
+  }
+
+  async listTurns(workflowId: string, thread: number): Promise<Array<ThreadTurn & { callId: number }>> {
+    const rows = await this.s.read().selectFrom('planner_turns').select(['input', 'output', 'call_id']).where('workflow_id', '=', workflowId).where('thread', '=', thread).orderBy('id').execute();
+    return rows.map((r) => ({ input: r.input, output: r.output, callId: num(r.call_id) }));
+  }
+
   async insertDecision(workflowId: string, d: HumanDecision, via: 'elicitation' | 'host', now: number): Promise<void> {
     await this.s.write((db) =>
       db.insertInto('decisions').values({ workflow_id: workflowId, subtask_id: d.subtask_id, verdict: d.verdict, feedback: d.feedback, via, created_at: now }).execute(),
@@ -352,6 +369,7 @@ class KyselyCalls implements CallJournal {
           owner: c.owner,
           started_at: c.startedAt,
           reserved_tokens: c.reservedTokens ?? null,
+          request_bytes: c.requestBytes ?? null,
         })
         .returning('id')
         .executeTakeFirstOrThrow(),
@@ -369,6 +387,7 @@ class KyselyCalls implements CallJournal {
           input_tokens: o.usage?.input_tokens ?? null,
           cached_tokens: o.usage?.cached_tokens ?? null,
           output_tokens: o.usage?.output_tokens ?? null,
+          usage_estimated: o.usage && o.usageEstimated ? 1 : 0,
           error: o.error ?? null,
           ended_at: o.endedAt,
         })
@@ -429,9 +448,19 @@ class KyselyOwners implements OwnerRegistry {
 
   async release(owner: string, now: number): Promise<{ calls: number; subtasks: number }> {
     return this.s.write(async (db) => {
+      // Sent and never settled: the provider may well have billed it. Its input is estimated from
+      // the bytes sent (about 4 bytes an o200k token for English and code), its output is unknown.
       const calls = await db
         .updateTable('model_calls')
-        .set({ status: 'abandoned', error: 'the process stopped before the call completed', ended_at: now })
+        .set((eb) => ({
+          status: 'abandoned',
+          error: 'the process stopped before the call completed',
+          ended_at: now,
+          input_tokens: eb.case().when('request_bytes', 'is not', null).then(sql<number>`(request_bytes + 3) / 4`).else(null).end(),
+          cached_tokens: eb.case().when('request_bytes', 'is not', null).then(0).else(null).end(),
+          output_tokens: eb.case().when('request_bytes', 'is not', null).then(0).else(null).end(),
+          usage_estimated: eb.case().when('request_bytes', 'is not', null).then(1).else(0).end(),
+        }))
         .where('owner', '=', owner)
         .where('status', '=', 'pending')
         .executeTakeFirst();
@@ -484,7 +513,7 @@ class KyselyTasks implements TaskRecords {
   }
 
   async update(id: string, patch: Partial<Pick<TaskRecord, 'status' | 'statusMessage' | 'result' | 'owner' | 'workflowId'>>, now: number): Promise<void> {
-    const set: Partial<TasksTable> = { updated_at: now };
+    const set: Updateable<TasksTable> = { updated_at: now };
     if (patch.status !== undefined) set.status = patch.status;
     if (patch.statusMessage !== undefined) set.status_message = patch.statusMessage;
     if (patch.result !== undefined) set.result = patch.result === null ? null : json(patch.result);
@@ -527,6 +556,7 @@ function workflowFromRow(r: Selectable<WorkflowsTable>): Workflow {
     lastError: r.last_error,
     plannerSummary: r.planner_summary,
     files: JSON.parse(r.files ?? '[]') as string[],
+    plannerThread: num(r.planner_thread),
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
   };
@@ -603,6 +633,8 @@ function callFromRow(r: Selectable<ModelCallsTable>): ModelCall {
       r.input_tokens === null
         ? null
         : { input_tokens: num(r.input_tokens), cached_tokens: num(r.cached_tokens ?? 0), output_tokens: num(r.output_tokens ?? 0) },
+    usageEstimated: num(r.usage_estimated) === 1,
+    requestBytes: numOrNull(r.request_bytes),
     error: r.error,
     reservedTokens: numOrNull(r.reserved_tokens),
     startedAt: num(r.started_at),

@@ -18,6 +18,8 @@ export interface WorkflowsTable {
   planner_summary: string | null;
   /** JSON string[]. */
   files: string;
+  /** The current planner thread (0, then +1 at each compaction). */
+  planner_thread: Generated<number>;
   created_at: number;
   updated_at: number;
 }
@@ -74,8 +76,22 @@ export interface ModelCallsTable {
   output_tokens: number | null;
   error: string | null;
   reserved_tokens: number | null;
+  /** 1: the usage columns are planexec's estimate, not the provider's report. */
+  usage_estimated: Generated<number>;
+  /** UTF-8 bytes the request carried. */
+  request_bytes: number | null;
   started_at: number;
   ended_at: number | null;
+}
+
+export interface PlannerTurnsTable {
+  id: Generated<number>;
+  workflow_id: string;
+  thread: number;
+  call_id: number;
+  input: string;
+  output: string;
+  created_at: number;
 }
 
 export interface ExecutionsTable {
@@ -147,6 +163,7 @@ export interface Tables {
   decisions: DecisionsTable;
   owners: OwnersTable;
   tasks: TasksTable;
+  planner_turns: PlannerTurnsTable;
 }
 
 export type Dialect = 'sqlite' | 'postgres';

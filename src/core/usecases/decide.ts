@@ -2,7 +2,7 @@
 // ladder): asked through the host (MCP elicitation) when it can, or passed to review_results as
 // `decisions` by the host on the human's behalf.
 import type { CoreDeps } from '../deps.js';
-import { invalidInput, invalidTransition } from '../errors.js';
+import { checkTexts, invalidInput, invalidTransition } from '../errors.js';
 import { roleFor } from '../routing.js';
 import { clip } from '../text.js';
 import type { AskHuman, HumanDecision, Subtask, Workflow } from '../types.js';
@@ -17,6 +17,7 @@ const QUESTION_OUTPUT_CHARS = 1_500;
  * last rung); cancel -> the workflow is cancelled.
  */
 export function applyDecisions(d: CoreDeps, workflowId: string, decisions: HumanDecision[], via: 'elicitation' | 'host'): Promise<{ workflow: Workflow; subtasks: Subtask[] }> {
+  checkTexts(...decisions.map((x): [string, string] => [`decisions feedback for ${x.subtask_id}`, x.feedback]));
   return d.store.transaction(async (tx) => {
     const { workflow, subtasks } = await loadWorkflow(d, workflowId, tx);
     const seen = new Set<string>();

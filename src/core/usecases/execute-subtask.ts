@@ -1,8 +1,8 @@
 import { buildExecutorContext, type ContextPacket, type ContextReport } from '../context.js';
 import { checkBudget, reservationFor } from '../budget.js';
 import type { CoreDeps } from '../deps.js';
-import { dependenciesIncomplete, invalidTransition, nothingToDo, PlanexecError } from '../errors.js';
-import { beginCall, completeCall, failCall, modelRequest, sumUsage, type CallOptions, type CallUsage } from '../journal.js';
+import { checkTexts, dependenciesIncomplete, invalidTransition, nothingToDo, PlanexecError, StorageError } from '../errors.js';
+import { beginCall, completeCall, errorUsage, failCall, modelRequest, responseUsage, sumUsage, type CallOptions, type CallUsage } from '../journal.js';
 import { missingDependencies, readySubtasks } from '../plan.js';
 import { roleFor } from '../routing.js';
 import { clipBytes } from '../text.js';
@@ -94,6 +94,7 @@ export async function executeSubtask(d: CoreDeps, input: ExecuteSubtaskInput, op
 
 /** Checks the subtask can run, builds its context and claims it (status running) with its journal row, in one transaction. */
 async function claim(d: CoreDeps, input: ExecuteSubtaskInput): Promise<Claim | { stored: ExecuteSubtaskResult }> {
+  checkTexts(['notes', input.notes]);
   await d.runtime.reap();
   const { workflow, subtasks } = await loadWorkflow(d, input.workflow_id);
   if (isEnded(workflow.phase)) {
@@ -149,7 +150,7 @@ async function claim(d: CoreDeps, input: ExecuteSubtaskInput): Promise<Claim | {
     await tx.workflows.updateSubtask(workflow.id, subtask.id, { status: 'running', leaseOwner: d.owner, claimedFrom: subtask.status }, now);
     const reopened = current.phase !== 'executing' && current.phase !== 'needs_human';
     if (reopened) await tx.workflows.update(workflow.id, { phase: 'executing' }, now);
-    const callId = await beginCall(d, tx, { workflowId: workflow.id, subtaskId: subtask.id, purpose: 'execute', role }, request.model, need);
+    const callId = await beginCall(d, tx, { workflowId: workflow.id, subtaskId: subtask.id, purpose: 'execute', role }, request, need);
     return { workflow, subtask, role, request, report: context.report, callId, reopened, phaseBefore: current.phase, workflowUpdatedAt: current.updatedAt };
   });
 }
@@ -160,28 +161,52 @@ async function call(d: CoreDeps, c: Claim, opts: ExecuteOptions): Promise<ModelR
   try {
     return await d.models.generate({ ...c.request, signal: op.signal });
   } catch (error) {
+    const billed = await errorUsage(d, error, c.request, c.workflow.id);
     // The workflow's phase goes back only if this call changed it and nobody (cancel_workflow)
     // changed it since. If another process took the subtask over meanwhile, it is theirs: leave it.
-    await d.store.transaction(async (tx) => {
-      await failCall(d, tx, c.callId, error);
-      if (!(await stillOurs(d, tx, c.workflow.id, c.subtask.id))) return;
-      await tx.workflows.updateSubtask(c.workflow.id, c.subtask.id, { status: c.subtask.status, leaseOwner: null, claimedFrom: null }, c.subtask.updatedAt);
-      if (c.reopened && (await tx.workflows.get(c.workflow.id))?.phase === 'executing') {
-        await tx.workflows.update(c.workflow.id, { phase: c.phaseBefore }, c.workflowUpdatedAt);
-      }
-    });
+    const release = () =>
+      d.store.transaction(async (tx) => {
+        await failCall(d, tx, c.callId, error, billed);
+        if (!(await stillOurs(d, tx, c.workflow.id, c.subtask.id))) return;
+        await tx.workflows.updateSubtask(c.workflow.id, c.subtask.id, { status: c.subtask.status, leaseOwner: null, claimedFrom: null }, c.subtask.updatedAt);
+        if (c.reopened && (await tx.workflows.get(c.workflow.id))?.phase === 'executing') {
+          await tx.workflows.update(c.workflow.id, { phase: c.phaseBefore }, c.workflowUpdatedAt);
+        }
+      });
+    await persist(d, `releasing ${c.subtask.id} of ${c.workflow.id} after its call failed`, release);
     throw error;
   } finally {
     op.done();
   }
 }
 
+/**
+ * Runs a write that settles a model call. If the storage refuses it (disk full, read-only, locked),
+ * the write is kept and retried at each heartbeat until it goes through (so the answer is not lost
+ * and the call not billed again), and the caller gets the StorageError saying so.
+ */
+async function persist<T>(d: CoreDeps, what: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (!(error instanceof StorageError)) throw error;
+    d.runtime.defer(what, async () => void (await write()));
+    throw new PlanexecError(
+      error.code,
+      `${error.message} (while ${what})`,
+      `${error.hint} planexec keeps what the model answered and writes it as soon as the database takes writes again; do not run the subtask again meanwhile.`,
+      { ...error.details, deferred: true },
+    );
+  }
+}
+
 /** Records the answer: the journal row, the execution, and (while the claim is still ours) the subtask completed. */
 async function complete(d: CoreDeps, c: Claim, response: ModelResponse, opts: ExecuteOptions): Promise<ExecuteSubtaskResult> {
   const { workflow, subtask, role, request } = c;
-  const report: ContextPacket = { tokens: response.usage.input_tokens, ...c.report };
-  const after = await d.store.transaction(async (tx) => {
-    await completeCall(d, tx, c.callId, response);
+  const billed = await responseUsage(d, response, request, workflow.id);
+  const report: ContextPacket = { tokens: billed.usage!.input_tokens, ...c.report };
+  const record = () => d.store.transaction(async (tx) => {
+    await completeCall(d, tx, c.callId, response, billed);
     const now = d.clock.now();
     const ours = await stillOurs(d, tx, workflow.id, subtask.id);
     await tx.workflows.insertExecution({
@@ -205,6 +230,7 @@ async function complete(d: CoreDeps, c: Claim, response: ModelResponse, opts: Ex
     await tx.workflows.update(workflow.id, { phase }, now);
     return { workflow: { ...current, phase }, subtasks: all };
   });
+  const after = await persist(d, `recording the answer of ${subtask.id} of ${workflow.id}`, record);
   if (!after) {
     throw new PlanexecError(
       'invalid_transition',
@@ -215,7 +241,7 @@ async function complete(d: CoreDeps, c: Claim, response: ModelResponse, opts: Ex
   }
   opts.onProgress?.({ message: `${subtask.id} completed on ${request.model}`, progress: 1, total: 1 });
   const done = findSubtask(after.workflow, after.subtasks, subtask.id);
-  return result(d, after.workflow, after.subtasks, done, { executed: true, usage: sumUsage([response]), context: report });
+  return result(d, after.workflow, after.subtasks, done, { executed: true, usage: sumUsage([billed.usage!]), context: report });
 }
 
 /** The execute_subtask answer for a subtask whose execution was just started in the background (wait: false). */

@@ -1,5 +1,5 @@
 import type { CoreDeps } from '../deps.js';
-import { invalidInput } from '../errors.js';
+import { checkTexts, invalidInput } from '../errors.js';
 import type { CallOptions, CallUsage } from '../journal.js';
 import { readySubtasks } from '../plan.js';
 import { firstPlan, newWorkflow, readPlanFiles, requestPlan, toSubtasks } from '../planning.js';
@@ -46,6 +46,7 @@ export async function planTask(d: CoreDeps, input: PlanTaskInput, opts: CallOpti
   if (input.feedback !== undefined || input.confirm_plan_version !== undefined) {
     throw invalidInput('feedback and confirm_plan_version need the workflow_id whose plan they revise.', 'Pass workflow_id too.');
   }
+  checkTexts(['request', input.request, true], ['context', input.context]);
   const request = input.request?.trim() ?? '';
   if (!request) throw invalidInput('request is empty.', 'Describe the feature or change to plan in `request` (or pass workflow_id and feedback to revise a plan).');
   d.models.ready?.();
@@ -67,6 +68,7 @@ export async function planTask(d: CoreDeps, input: PlanTaskInput, opts: CallOpti
     await tx.workflows.insert(workflow);
     await tx.workflows.insertPlan(firstPlan(workflowId, answer.value, answer.responseId, now));
     await tx.workflows.insertSubtasks(subtasks);
+    await tx.workflows.appendTurns(workflowId, workflow.plannerThread, answer.turns, now);
   });
 
   return {

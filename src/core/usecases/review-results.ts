@@ -1,14 +1,14 @@
 import type { CoreDeps } from '../deps.js';
 import { invalidInput, invalidTransition, nothingToDo } from '../errors.js';
 import { structuredPlannerCall, sumUsage, type CallOptions, type CallUsage } from '../journal.js';
-import { renderReviewInput, renderThreadState } from '../prompts.js';
+import { renderReviewInput } from '../prompts.js';
 import { compactIfNeeded } from './compact.js';
 import { ReviewSchema, worstVerdict, type Review } from '../review.js';
 import { roleFor } from '../routing.js';
 import { clip, clipBytes } from '../text.js';
 import type { HumanDecision, Phase, ReviewRecord, Subtask, Verdict, Workflow } from '../types.js';
 import { applyDecisions, askAbout } from './decide.js';
-import { derivePhase, isEnded, loadWorkflow, nextStep, withWorkflowLock } from '../workflow.js';
+import { derivePhase, handedOver, isEnded, isNewThread, loadWorkflow, nextStep, plannerThreadOf, threadState, withWorkflowLock } from '../workflow.js';
 
 export interface ReviewResultsInput {
   workflow_id: string;
@@ -48,17 +48,17 @@ export async function reviewResults(d: CoreDeps, input: ReviewResultsInput, opts
   }
   const batch = pickBatch(workflow.id, subtasks, input.subtask_ids);
   // One planner thread per workflow: two reviews at once would fork it.
-  return withWorkflowLock(d, workflow.id, opts.lockToken, async () => {
+  return withWorkflowLock(d, workflow.id, opts.lockToken, async (token) => {
     const op = d.runtime.track(workflow.id, opts.signal);
     try {
-      return await review(d, workflow, batch, { ...opts, signal: op.signal });
+      return await review(d, workflow, batch, token, { ...opts, signal: op.signal });
     } finally {
       op.done();
     }
   });
 }
 
-async function review(d: CoreDeps, workflow: Workflow, batch: Subtask[], opts: CallOptions): Promise<ReviewResultsResult> {
+async function review(d: CoreDeps, workflow: Workflow, batch: Subtask[], token: string, opts: CallOptions): Promise<ReviewResultsResult> {
   const items = batch.map((subtask) => {
     const out = clip(subtask.output ?? '', d.settings.reviewOutputChars);
     return { subtask, output: out.text, outputTruncated: out.truncated };
@@ -68,27 +68,31 @@ async function review(d: CoreDeps, workflow: Workflow, batch: Subtask[], opts: C
   // need compacting before it takes this review.
   const plain = renderReviewInput(workflow.planVersion, items);
   const current = await compactIfNeeded(d, (await d.store.workflows.get(workflow.id)) ?? workflow, plain, opts);
-  const head = current.plannerResponseId;
   // A thread that starts over (after a compaction) is first told the summary and every subtask's state.
-  const state = head === null && current.plannerSummary ? renderThreadState(current.plannerSummary, current.planVersion, await d.store.workflows.listSubtasks(workflow.id)) : null;
+  const state = (await isNewThread(d, current)) ? threadState(current, await d.store.workflows.listSubtasks(workflow.id)) : null;
   opts.onProgress?.({ message: `reviewing ${batch.map((s) => s.id).join(', ')} on ${d.settings.models.planner}`, progress: 0, total: 1 });
 
   const answer = await structuredPlannerCall(
     d,
     { workflowId: workflow.id, purpose: 'review', budget: current.budget },
     state ? renderReviewInput(workflow.planVersion, items, state) : plain,
-    head,
+    plannerThreadOf(d, current),
     { name: 'review', schema: ReviewSchema },
     (review) => reviewProblems(review, wanted),
     opts,
   );
 
+  const thread = current.plannerThread;
   // Later reviews of the same subtask win; reviews of subtasks outside the batch are ignored.
   const bySubtask = new Map<string, ReviewRecord>();
   for (const r of answer.value.reviews) if (wanted.has(r.subtask_id)) bySubtask.set(r.subtask_id, r);
 
   const after = await d.store.transaction(async (tx) => {
     const now = d.clock.now();
+    const locked = (await tx.workflows.get(workflow.id))!;
+    // This process was taken for dead while the planner reviewed: the workflow is another's now.
+    if (locked.lockOwner !== token) throw handedOver(workflow.id);
+    await tx.workflows.appendTurns(workflow.id, thread, answer.turns, now);
     // A subtask re-executed while the planner was reviewing keeps its new output unjudged.
     const latest = new Map((await tx.workflows.listSubtasks(workflow.id)).map((s) => [s.id, s]));
     for (const s of batch) {

@@ -3,14 +3,14 @@
 // description) keep their status and results; nothing is deleted. A revision that would drop
 // completed or approved work is only proposed, until confirm_plan_version applies it.
 import type { CoreDeps } from '../deps.js';
-import { invalidInput, invalidTransition, notFound } from '../errors.js';
+import { checkTexts, invalidInput, invalidTransition, notFound } from '../errors.js';
 import { sumUsage, type CallOptions } from '../journal.js';
 import { isDone, readySubtasks, type Plan } from '../plan.js';
-import { renderReplanInput, renderThreadState } from '../prompts.js';
+import { renderReplanInput } from '../prompts.js';
 import { roleFor } from '../routing.js';
 import type { PlanChanges, PlanRecord, Subtask, Workflow } from '../types.js';
 import { plannedSubtaskView } from '../views.js';
-import { derivePhase, isEnded, loadWorkflow, nextStep, withWorkflowLock } from '../workflow.js';
+import { derivePhase, handedOver, isEnded, isNewThread, loadWorkflow, nextStep, plannerThreadOf, threadState, withWorkflowLock } from '../workflow.js';
 import { compactIfNeeded } from './compact.js';
 import type { Store } from '../ports.js';
 import { freshSubtask, planCall } from '../planning.js';
@@ -29,6 +29,7 @@ export async function revisePlan(d: CoreDeps, input: PlanTaskInput & { workflow_
   if (input.request?.trim() || input.files?.length) {
     throw invalidInput('A revision takes feedback, not a new request or files.', 'Pass workflow_id with feedback (or confirm_plan_version); start a new workflow without workflow_id.');
   }
+  if (input.feedback !== undefined && input.confirm_plan_version === undefined) checkTexts(['feedback', input.feedback, true]);
   const feedback = input.feedback?.trim() ?? '';
   if (input.confirm_plan_version !== undefined && feedback) {
     throw invalidInput('Give either feedback (for a new revision) or confirm_plan_version (to apply a proposed one), not both.', 'Send them in two calls.');
@@ -39,28 +40,28 @@ export async function revisePlan(d: CoreDeps, input: PlanTaskInput & { workflow_
   if (workflow.planVersion === 0) throw invalidTransition(`Workflow ${workflow.id} has no plan yet.`, `Run it with run_workflow {"workflow_id":"${workflow.id}"}.`);
   const running = subtasks.filter((s) => s.status === 'running');
   if (running.length) throw runningNow(running.map((s) => s.id));
-  return withWorkflowLock(d, workflow.id, opts.lockToken, async () => {
+  return withWorkflowLock(d, workflow.id, opts.lockToken, async (token) => {
     if (input.confirm_plan_version !== undefined) return confirm(d, workflow, input.confirm_plan_version);
     const op = d.runtime.track(workflow.id, opts.signal);
     try {
-      return await propose(d, workflow, subtasks, feedback, { ...opts, signal: op.signal });
+      return await propose(d, workflow, subtasks, feedback, token, { ...opts, signal: op.signal });
     } finally {
       op.done();
     }
   });
 }
 
-async function propose(d: CoreDeps, workflow: Workflow, subtasks: Subtask[], feedback: string, opts: CallOptions): Promise<PlanTaskResult> {
+async function propose(d: CoreDeps, workflow: Workflow, subtasks: Subtask[], feedback: string, token: string, opts: CallOptions): Promise<PlanTaskResult> {
   const draft = renderReplanInput(feedback, workflow.planVersion, subtasks, null);
   const current = await compactIfNeeded(d, (await d.store.workflows.get(workflow.id)) ?? workflow, draft, opts);
-  const state = current.plannerResponseId === null && current.plannerSummary ? renderThreadState(current.plannerSummary, current.planVersion, subtasks) : null;
+  const state = (await isNewThread(d, current)) ? threadState(current, subtasks) : null;
   opts.onProgress?.({ message: `revising the plan on ${d.settings.models.planner}`, progress: 0 });
   const answer = await planCall(
     d,
     workflow.id,
     current.budget,
     renderReplanInput(feedback, workflow.planVersion, subtasks, state),
-    current.plannerResponseId,
+    plannerThreadOf(d, current),
     'The plan is unchanged. Retry with clearer feedback.',
     opts,
   );
@@ -68,6 +69,8 @@ async function propose(d: CoreDeps, workflow: Workflow, subtasks: Subtask[], fee
   // have completed (or started) meanwhile.
   const now = d.clock.now();
   const outcome = await d.store.transaction(async (tx) => {
+    if ((await tx.workflows.get(workflow.id))?.lockOwner !== token) throw handedOver(workflow.id);
+    await tx.workflows.appendTurns(workflow.id, current.plannerThread, answer.turns, now);
     const fresh = await tx.workflows.listSubtasks(workflow.id);
     const running = fresh.filter((s) => s.status === 'running').map((s) => s.id);
     const plans = await tx.workflows.listPlans(workflow.id);
@@ -164,8 +167,8 @@ async function project(d: CoreDeps, store: Store, workflowId: string, plan: Plan
   return { subtasks, removed, inserted };
 }
 
-/** Makes `record` the active plan: one transaction, nothing deleted. `head`: the planner thread's new head (undefined: keep it). */
-async function apply(d: CoreDeps, tx: Store, workflowId: string, record: PlanRecord, now: number, head: string | undefined): Promise<void> {
+/** Makes `record` the active plan, in the caller's transaction, nothing deleted. `head`: the planner thread's new head (undefined: keep it). */
+async function apply(d: CoreDeps, tx: Store, workflowId: string, record: PlanRecord, now: number, head: string | null | undefined): Promise<void> {
   const plan = record.plan as Plan;
   for (const p of await tx.workflows.listPlans(workflowId)) {
     if (p.version === record.version) continue;
@@ -195,7 +198,7 @@ async function apply(d: CoreDeps, tx: Store, workflowId: string, record: PlanRec
     workflowId,
     {
       planVersion: record.version,
-      plannerResponseId: head ?? current.plannerResponseId,
+      plannerResponseId: head === undefined ? current.plannerResponseId : head,
       coordinationNotes: plan.coordination_notes,
       phase: ended ? current.phase : derivePhase(await tx.workflows.listSubtasks(workflowId)),
     },

@@ -3,7 +3,7 @@
 // workflow is completed, needs a human, fails or is cancelled. A run holds the workflow's lock;
 // a second run on the same workflow (in this or another process) follows the first instead.
 import type { CoreDeps } from '../deps.js';
-import { invalidInput, invalidTransition, modelOutputInvalid, PlanexecError } from '../errors.js';
+import { checkTexts, invalidInput, invalidTransition, modelOutputInvalid, PlanexecError } from '../errors.js';
 import type { CallOptions, ProgressEvent } from '../journal.js';
 import { readySubtasks } from '../plan.js';
 import type { WorkspaceFile } from '../ports.js';
@@ -43,6 +43,7 @@ const MAX_REVIEWS_WITHOUT_VERDICT = 3;
  * path_outside_root, budget_exceeded, and (wrapped with how to resume) whatever stopped the run.
  */
 export async function runWorkflow(d: CoreDeps, input: RunWorkflowInput, opts: RunOptions = {}): Promise<WorkflowStatusResult> {
+  if (input.request !== undefined) checkTexts(['request', input.request, true], ['context', input.context]);
   if (Boolean(input.request?.trim()) === Boolean(input.workflow_id)) {
     throw invalidInput('Give either `request` (to start a workflow) or `workflow_id` (to continue one), not both or neither.', 'To resume, pass only workflow_id.');
   }
@@ -117,6 +118,7 @@ async function plan(d: CoreDeps, workflowId: string, files: WorkspaceFile[] | nu
   await d.store.transaction(async (tx) => {
     await tx.workflows.insertPlan(firstPlan(workflowId, answer.value, answer.responseId, now));
     await tx.workflows.insertSubtasks(toSubtasks(workflowId, answer.value, now, d.settings.ladder));
+    await tx.workflows.appendTurns(workflowId, workflow.plannerThread, answer.turns, now);
     const current = (await tx.workflows.get(workflowId))!.phase;
     const phase = isEnded(current) ? current : 'executing';
     await tx.workflows.update(workflowId, { phase, planVersion: 1, plannerResponseId: answer.responseId, coordinationNotes: answer.value.coordination_notes }, now);

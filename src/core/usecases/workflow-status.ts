@@ -1,11 +1,11 @@
 import { limitOf, tokensUsed } from '../budget.js';
 import type { ContextPacket } from '../context.js';
-import { costOf, usageByRole, type Cost, type RoleUsage } from '../cost.js';
+import { costOf, unpricedModels, usageByRole, type Cost, type RoleUsage } from '../cost.js';
 import type { CoreDeps } from '../deps.js';
 import { invalidInput } from '../errors.js';
 import { readySubtasks } from '../plan.js';
 import { clip, clipBytes } from '../text.js';
-import type { Phase, PlanChanges, Role, Subtask, SubtaskStatus } from '../types.js';
+import type { ModelCall, Phase, PlanChanges, Role, Subtask, SubtaskStatus } from '../types.js';
 import { subtaskStatusView, type RunView, type SubtaskStatusView } from '../views.js';
 import { findSubtask, loadWorkflow, nextStep } from '../workflow.js';
 
@@ -68,6 +68,10 @@ export interface WorkflowStatusResult {
   workflows?: WorkflowListItem[];
   /** Model calls of plans that never became a workflow (they were billed all the same). */
   unattached_usage?: { calls: number; input_tokens: number; cached_tokens: number; output_tokens: number };
+  /** What makes a figure incomplete (a model missing from the price table), and what to do about it. */
+  warnings?: string[];
+  /** Things that happened that the host should know of (the provider lost the planner's thread; estimated usage). */
+  notices?: string[];
   next: string;
 }
 
@@ -117,6 +121,10 @@ export async function workflowStatus(d: CoreDeps, input: WorkflowStatusInput): P
     cost: costOf(calls, d.settings.prices, d.settings.models.planner),
     next: nextStep(workflow, subtasks),
   };
+  const warnings = priceWarnings(d, out.cost!.unpriced_models);
+  if (warnings.length) out.warnings = warnings;
+  const notices = journalNotices(calls);
+  if (notices.length) out.notices = notices;
   if (input.subtask_id) out.subtask = await detail(d, findSubtask(workflow, subtasks, input.subtask_id), workflow.id, input.offset ?? 0);
   return out;
 }
@@ -167,4 +175,26 @@ async function listRecent(d: CoreDeps): Promise<WorkflowStatusResult> {
     : 'No workflows yet: call plan_task with a request to start one.';
   const unattached = await d.store.calls.unattachedUsage();
   return unattached.calls ? { workflows, unattached_usage: unattached, next } : { workflows, next };
+}
+
+/** Warnings about figures that cannot be complete: models (configured or used) missing from the price table. */
+export function priceWarnings(d: CoreDeps, usedUnpriced: readonly string[] = []): string[] {
+  const models = [...new Set([...unpricedModels(d.settings.models, d.settings.prices), ...usedUnpriced])];
+  return models.map(
+    (m) => `Model '${m}' is not in the price table: its calls are left out of quota_units and usd (tokens are still counted). Add it under "prices" in the config file (PLANEXEC_CONFIG) with input, cached, output (USD per 1M tokens) and quota.`,
+  );
+}
+
+/** What the journal says the host should know: threads sent again after the provider lost them, estimated usage. */
+function journalNotices(calls: readonly ModelCall[]): string[] {
+  const notices: string[] = [];
+  const lost = calls.filter((c) => c.status === 'failed' && c.error?.startsWith('thread_lost:'));
+  for (const c of lost.slice(-3)) {
+    notices.push(`${new Date(c.endedAt ?? c.startedAt).toISOString()}: the provider no longer had the planner's thread (call ${c.id}); planexec started a new one from its own record of the thread, and the work went on.`);
+  }
+  const estimated = calls.filter((c) => c.usageEstimated);
+  if (estimated.length) {
+    notices.push(`${estimated.length} call(s) were billed without a usage report (cut off, timed out, cancelled or abandoned): their tokens are planexec's o200k estimate, counted in usage, budget and cost.`);
+  }
+  return notices;
 }

@@ -57,6 +57,8 @@ export const WorkflowStatusOutput = z.object({
     .optional()
     .describe('Without workflow_id: the most recent workflows.'),
   unattached_usage: CallUsage.optional().describe('Without workflow_id: model calls of plans that never became a workflow (billed all the same).'),
+  warnings: z.array(z.string()).optional().describe('Why a figure is incomplete, and what to do.'),
+  notices: z.array(z.string()).optional().describe('Events the host should know of.'),
   next: z.string(),
 });
 
@@ -101,9 +103,12 @@ export function renderStatus(r: z.infer<typeof WorkflowStatusOutput>): string {
       `Planner: ${u.planner.calls} calls, ${u.planner.input_tokens} in (${u.planner.cached_tokens} cached), ${u.planner.output_tokens} out. ` +
         `Executor: ${u.executor.calls} calls, ${u.executor.input_tokens} in (${u.executor.cached_tokens} cached), ${u.executor.output_tokens} out.`,
       `Cost: ${r.cost.quota_units ?? '?'} quota units vs ${r.cost.baseline_quota_units ?? '?'} planner-only (${r.cost.savings_pct ?? '?'}% saved); ` +
-        `$${r.cost.usd ?? '?'} vs $${r.cost.baseline_usd ?? '?'}.`,
+        `$${r.cost.usd ?? '?'} vs $${r.cost.baseline_usd ?? '?'}.` +
+        (r.cost.unpriced_models.length ? ` Not priced: ${r.cost.unpriced_models.join(', ')}.` : ''),
     );
   }
+  for (const w of r.warnings ?? []) lines.push(`Warning: ${w}`);
+  for (const n of r.notices ?? []) lines.push(`Note: ${n}`);
   if (r.subtask) {
     const s = r.subtask;
     lines.push('', `Subtask ${s.id} (${s.status}, attempt ${s.attempts}): ${s.title}`, s.description);

@@ -3,10 +3,12 @@
 import type { Migration } from 'kysely';
 import type { Dialect } from '../schema.js';
 import { baseline } from './001-baseline.js';
+import { usageAndTurns } from './002-usage-and-turns.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '001-baseline': baseline(dialect),
+    '002-usage-and-turns': usageAndTurns(dialect),
   };
 }
 
