@@ -1,10 +1,11 @@
 // RootedWorkspaceReader on a real temp folder: size caps on UTF-8 boundaries, hashes, binary files,
 // and every way a path could leave the root (.., absolute paths, symlinked files and folders).
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RootedWorkspaceReader } from '../../src/adapters/files/workspace-reader.js';
 import { PlanexecError } from '../../src/core/errors.js';
@@ -254,4 +255,81 @@ describe('special files', () => {
     expect(openedByReader).toBe(false);
     expect('error' in outcome && (outcome.error as PlanexecError).code).toBe('file_unreadable');
   });
+});
+
+// A helper process swaps two entries with renameat2(RENAME_EXCHANGE) in a tight loop while the test
+// reads one of them: at every instant the path is either the workspace entry or a symlink to an
+// outside one. A reader that checks the path and then opens it again (realpath, then open) can open
+// the outside entry in between; one that decides on the handle it opened cannot.
+describe('reads racing a swap of a workspace entry with a symlink to an outside one', () => {
+  const SWAPPER = resolve('test/support/rename-exchange.py');
+  const MIN_READS = 2_000;
+  const MAX_READS = 20_000;
+
+  interface RaceTally {
+    reads: number;
+    inside: number;
+    refused: number;
+    missing: number;
+    leaked: number;
+  }
+
+  /** Reads `path` while `a` and `b` are swapped; counts outcomes, failing on anything unexpected. */
+  async function readWhileSwapping(r: RootedWorkspaceReader, path: string, a: string, b: string, insideContent: string, marker: string): Promise<RaceTally> {
+    const child = spawn('python3', [SWAPPER, a, b], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<void>((done) => child.once('exit', () => done()));
+    try {
+      await new Promise<void>((ready, fail) => {
+        child.stdout.once('data', () => ready());
+        child.once('exit', (code) => fail(new Error(`the swapper exited (${code}) before swapping: ${stderr}`)));
+        child.once('error', fail);
+      });
+      const tally: RaceTally = { reads: 0, inside: 0, refused: 0, missing: 0, leaked: 0 };
+      // Bounded by iterations; keeps going past MIN_READS until both states of the swap were seen,
+      // so a swapper that never got scheduled cannot make the test pass unraced.
+      while (tally.reads < MAX_READS && (tally.reads < MIN_READS || tally.inside === 0 || tally.refused === 0)) {
+        tally.reads += 1;
+        try {
+          const result = await r.read(path, 4096);
+          if (result.kind === 'missing') tally.missing += 1;
+          else if (result.content.includes(marker)) tally.leaked += 1;
+          else if (result.content === insideContent) tally.inside += 1;
+          else throw new Error(`unexpected content: ${JSON.stringify(result)}`);
+        } catch (error) {
+          if (!(error instanceof PlanexecError) || !['path_outside_root', 'file_unreadable'].includes(error.code)) throw error;
+          if (error.message.includes(marker)) tally.leaked += 1;
+          else tally.refused += 1;
+        }
+      }
+      return tally;
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+
+  it('never returns the bytes of an outside file swapped in for a workspace file', async () => {
+    const marker = `OUTSIDE-${randomUUID()}`;
+    writeFileSync(join(outside, 'secret.txt'), `${marker}\n`);
+    put('notes.txt', 'inside\n');
+    symlinkSync(join(outside, 'secret.txt'), join(root, 'swap.txt'));
+    const tally = await readWhileSwapping(reader, 'notes.txt', join(root, 'notes.txt'), join(root, 'swap.txt'), 'inside\n', marker);
+    expect(tally, JSON.stringify(tally)).toMatchObject({ leaked: 0 });
+    expect(tally.inside).toBeGreaterThan(0);
+    expect(tally.refused).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('never returns the bytes of an outside file reached through a folder swapped for a symlink', async () => {
+    const marker = `OUTSIDE-${randomUUID()}`;
+    mkdirSync(join(outside, 'pkg'));
+    writeFileSync(join(outside, 'pkg', 'index.ts'), `${marker}\n`);
+    put('pkg/index.ts', 'inside\n');
+    symlinkSync(join(outside, 'pkg'), join(root, 'swap'));
+    const tally = await readWhileSwapping(reader, 'pkg/index.ts', join(root, 'pkg'), join(root, 'swap'), 'inside\n', marker);
+    expect(tally, JSON.stringify(tally)).toMatchObject({ leaked: 0 });
+    expect(tally.inside).toBeGreaterThan(0);
+    expect(tally.refused).toBeGreaterThan(0);
+  }, 60_000);
 });
