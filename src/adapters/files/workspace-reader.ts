@@ -147,9 +147,8 @@ export class RootedWorkspaceReader implements WorkspaceReader {
       const handle = await open(target, O_PATH | O_NOFOLLOW).catch((error: NodeJS.ErrnoException) => error);
       if (!('fd' in handle)) return this.missingOrRefused(path, full, handle);
       try {
-        const where = await readlink(`/proc/self/fd/${handle.fd}`, { encoding: 'buffer' });
+        const [where, info] = await Promise.all([readlink(`/proc/self/fd/${handle.fd}`, { encoding: 'buffer' }), handle.stat()]);
         if (!this.insideBytes(where)) throw pathOutsideRoot(path, OUTSIDE);
-        const info = await handle.stat();
         if (!info.isSymbolicLink()) return { handle, info, real: where.toString('utf8') };
         if (attempt > 0) throw fileUnreadable(path, BECAME_LINK);
       } catch (error) {
@@ -181,10 +180,12 @@ export class RootedWorkspaceReader implements WorkspaceReader {
         continue;
       }
       try {
-        const info = await handle.stat({ bigint: true });
-        const real = await realpath(target).catch((error: NodeJS.ErrnoException) => {
-          throw error.code === 'ENOENT' ? fileUnreadable(path, NOT_AT_PATH) : fileUnreadable(path, error.code ?? 'cannot resolve');
-        });
+        const [info, real] = await Promise.all([
+          handle.stat({ bigint: true }),
+          realpath(target).catch((error: NodeJS.ErrnoException) => {
+            throw error.code === 'ENOENT' ? fileUnreadable(path, NOT_AT_PATH) : fileUnreadable(path, error.code ?? 'cannot resolve');
+          }),
+        ]);
         if (!this.inside(real)) throw pathOutsideRoot(path, OUTSIDE);
         const there = await lstat(real, { bigint: true }).catch(() => null);
         if (there === null || there.dev !== info.dev || there.ino !== info.ino) throw fileUnreadable(path, NOT_AT_PATH);
