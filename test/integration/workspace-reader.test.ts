@@ -64,8 +64,7 @@ async function readError(path: string, r: RootedWorkspaceReader = reader): Promi
   return outcome.error as PlanexecError;
 }
 
-for (const check of ['proc', 'stat'] as const) {
-describe(`with the ${check} handle check`, () => {
+describe.each(['proc', 'stat'] as const)('with the %s handle check', (check) => {
   beforeEach(() => {
     handleCheck = check;
     reader = make();
@@ -385,7 +384,6 @@ describe(`with the ${check} handle check`, () => {
     }, 60_000);
   });
 });
-}
 
 describe('the default reader on Linux', () => {
   // open(…, 'r') on a named pipe blocks until some writer opens the pipe, so a reader that opens
