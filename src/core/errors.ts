@@ -100,7 +100,7 @@ export const ALLOW_HARDLINKS_SETTING = 'PLANEXEC_ALLOW_HARDLINKS';
 export function secretFileWithheld(path: string, reason: string): PlanexecError {
   return new PlanexecError(
     'file_unreadable',
-    `File '${path}' is not sent: ${reason}, and files that hold secrets by convention are withheld.`,
+    `File '${path}' is not sent: ${reason}. Files that hold secrets by convention are withheld.`,
     `Leave it out of the files to read, or set ${ALLOW_SECRET_FILES_SETTING}=true to let planexec send such files to the model.`,
     { path, withheld: 'secret_file', setting: ALLOW_SECRET_FILES_SETTING },
   );

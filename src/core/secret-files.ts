@@ -23,10 +23,10 @@ export const SECRET_FILE_CONVENTIONS = {
   },
   /** File names matched exactly. */
   names: {
-    '.env': 'environment secrets (dotenv)',
-    '.envrc': 'environment secrets (direnv)',
-    '.netrc': 'login passwords (netrc)',
-    _netrc: 'login passwords (netrc)',
+    '.env': 'dotenv environment secrets',
+    '.envrc': 'direnv environment secrets',
+    '.netrc': 'netrc login passwords',
+    _netrc: 'netrc login passwords',
     '.npmrc': 'npm registry tokens',
     '.pypirc': 'PyPI upload tokens',
     '.pgpass': 'PostgreSQL passwords',

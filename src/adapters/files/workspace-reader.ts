@@ -133,7 +133,7 @@ export class RootedWorkspaceReader implements WorkspaceReader {
   private refuseSecret(path: string, candidate: string): void {
     if (this.allowSecretFiles) return;
     const reason = secretFileReason(candidate);
-    if (reason !== null) throw secretFileWithheld(path, candidate === path ? reason : `it resolves to '${candidate}': ${reason}`);
+    if (reason !== null) throw secretFileWithheld(path, candidate === path ? reason : `it resolves to '${candidate}'; ${reason}`);
   }
 
   /**
