@@ -166,3 +166,36 @@ export class StorageError extends PlanexecError {
     this.reason = reason;
   }
 }
+
+/** The setting that lets the workspace reader send files that hold secrets by convention. */
+export const ALLOW_SECRET_FILES_SETTING = 'PLANEXEC_ALLOW_SECRET_FILES';
+/** The setting that lets the workspace reader send files with more than one hard link. */
+export const ALLOW_HARDLINKS_SETTING = 'PLANEXEC_ALLOW_HARDLINKS';
+
+/**
+ * A workspace file withheld because its name says it holds secrets (see src/core/secret-files.ts).
+ * Code file_unreadable, so the executor context reports it as not shown instead of failing the
+ * subtask; details: { path, withheld: 'secret_file', setting }.
+ */
+export function secretFileWithheld(path: string, reason: string): PlanexecError {
+  return new PlanexecError(
+    'file_unreadable',
+    `File '${path}' is not sent: ${reason}. Files that hold secrets by convention are withheld.`,
+    `Leave it out of the files to read, or set ${ALLOW_SECRET_FILES_SETTING}=true to let planexec send such files to the model.`,
+    { path, withheld: 'secret_file', setting: ALLOW_SECRET_FILES_SETTING },
+  );
+}
+
+/**
+ * A workspace file withheld because it has more than one hard link: a hard link to a file outside the
+ * workspace root looks, by every path, like a file inside it. Code file_unreadable;
+ * details: { path, withheld: 'hard_link', links, setting }.
+ */
+export function hardLinkWithheld(path: string, links: number): PlanexecError {
+  return new PlanexecError(
+    'file_unreadable',
+    `File '${path}' is not sent: it has ${links} hard links, and a hard link to a file outside the workspace root cannot be told apart from a file inside it.`,
+    `Replace the hard link with a copy, or set ${ALLOW_HARDLINKS_SETTING}=true if this workspace uses hard links on purpose (pnpm stores, hard-linked node_modules).`,
+    { path, withheld: 'hard_link', links, setting: ALLOW_HARDLINKS_SETTING },
+  );
+}
