@@ -252,7 +252,8 @@ function failure(message: string): CodexFailure {
   return { kind: classifyCodexMessage(text), message: text };
 }
 
-const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]/g;
+// ESC [ ... final byte: colour codes, in case a user forces colour through config.
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;?]*[ -/]*[@-~]`, 'g');
 const TRACING_LINE = /^\d{4}-\d{2}-\d{2}T[\d:.]+Z\s+(TRACE|DEBUG|INFO|WARN|ERROR)\s/;
 const NOISE = [/^WARNING: proceeding, even though we could not create PATH aliases/, /^Reading (prompt|additional input) from stdin\.\.\.$/];
 
