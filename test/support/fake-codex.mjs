@@ -431,7 +431,7 @@ async function exec(argv) {
       file = join(threads, `${sessionId}.json`);
       if (!existsSync(file)) {
         const call = claimCall(state);
-        logRun({ kind: 'exec', argv, stdin: stdinText, call, thread_id: sessionId, resumed: true, config });
+        logRun({ kind: 'exec', argv: process.argv.slice(2), stdin: stdinText, call, thread_id: sessionId, resumed: true, config });
         process.stderr.write(`Error: thread/resume: thread/resume failed: no rollout found for thread id ${sessionId} (code -32600)\n`);
         return exitWith(1);
       }
@@ -452,7 +452,7 @@ async function exec(argv) {
   const call = claimCall(state);
   const replies = script.replies ?? [];
   const reply = call < replies.length ? replies[call] : script.default;
-  const record = { kind: 'exec', argv, stdin: stdinText, call, thread_id: thread.id, resumed, config };
+  const record = { kind: 'exec', argv: process.argv.slice(2), stdin: stdinText, call, thread_id: thread.id, resumed, config };
   if (!reply) {
     logRun(record);
     process.stderr.write(`fake-codex: the script has no reply for call #${call} and no default\n`);
