@@ -2,7 +2,7 @@
 // sent. Flag names and their placement: docs/research/codex-exec.md (codex-rs/exec/src/cli.rs and
 // `codex exec --help` / `codex exec resume --help` of codex-cli 0.171.0).
 
-/** Reasoning effort values the CLI accepts for `model_reasoning_effort` (codex-sdk 0.163 ModelReasoningEffort). */
+/** Efforts passed as `model_reasoning_effort`: the ones every current model takes (codex-sdk 0.163's ModelReasoningEffort also lists max, ultra, persistent). */
 export type CodexReasoningEffort = 'minimal' | 'low' | 'medium' | 'high' | 'xhigh';
 
 /**
@@ -11,6 +11,7 @@ export type CodexReasoningEffort = 'minimal' | 'low' | 'medium' | 'high' | 'xhig
  */
 const NO_TOOLS = ['features.shell_tool=false', 'features.multi_agent=false', 'features.goals=false', 'web_search="disabled"'];
 
+/** One call's settings; codexExecArgs turns them into flags. Paths are absolute or relative to the spawn cwd. */
 export interface CodexExecOptions {
   /** Passed as `-m`; on resume a different model makes the CLI add a model-switch note to the thread. */
   model: string;

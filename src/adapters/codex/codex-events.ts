@@ -26,6 +26,7 @@ export type CodexItem =
  */
 export type CodexFailureKind = 'signed_out' | 'quota' | 'rate_limit' | 'model' | 'thread_missing' | 'failed';
 
+/** A failed Codex call: its kind, for the error reason and hint, and the CLI's own words for the message. */
 export interface CodexFailure {
   kind: CodexFailureKind;
   /** The CLI's own words (turn.failed message, or the meaningful stderr lines), at most 600 characters. */
