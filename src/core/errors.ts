@@ -12,7 +12,8 @@ export type ErrorCode =
   | 'budget_exceeded'
   | 'path_outside_root'
   | 'file_unreadable'
-  | 'cancelled';
+  | 'cancelled'
+  | 'git_failed';
 
 export class PlanexecError extends Error {
   readonly code: ErrorCode;
@@ -85,4 +86,14 @@ export function fileUnreadable(path: string, why: string): PlanexecError {
     'Check that the path names an existing regular file under the workspace root (PLANEXEC_ROOT).',
     { path },
   );
+}
+
+/**
+ * A git command planexec ran failed. `command` is the git command line as run (arguments only, no
+ * environment), `stderrTail` the end of what git printed (scrubbed of the environment's secrets by the
+ * adapter), `hint` what the user can do; details carry both for the log.
+ */
+export function gitFailed(command: string, stderrTail: string, hint: string, details: Record<string, unknown> = {}): PlanexecError {
+  const said = stderrTail.trim();
+  return new PlanexecError('git_failed', `'${command}' failed${said ? `: ${said}` : ''}.`, hint, { ...details, command, stderr: said });
 }
