@@ -1,7 +1,7 @@
 // GitChanges against real git in temp folders (isolated from the machine's git config): worktrees and
 // their idempotence, dependency-folder links, the setup command, commits with trailers, diffs, the
 // crash-recovery reset, merges and their refusals, discard.
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GitChanges, PLANEXEC_IDENTITY } from '../../src/adapters/git/git-changes.js';
@@ -282,6 +282,16 @@ describe('diff', () => {
     expect(diff.patch).toContain('+TWO');
     expect(diff.patchTruncated).toBe(false);
     expect(Buffer.byteLength(diff.patch)).toBe(diff.patchBytes);
+  });
+
+  it('reports a mode-only change as modified with no lines, and nothing for an empty range', async () => {
+    await makeWorktree();
+    chmodSync(join(wt, 'src/app.js'), 0o755);
+    const sha = await changes.commit({ worktree: wt, message: 'chmod', trailers: {} });
+    const diff = await changes.diff({ worktree: wt, from: base, to: sha! });
+    expect(diff.files).toEqual([{ path: 'src/app.js', status: 'modified', insertions: 0, deletions: 0, binary: false }]);
+    expect(diff.patch).toContain('new mode 100755');
+    expect(await changes.diff({ worktree: wt, from: sha! })).toEqual({ files: [], patch: '', patchTruncated: false, patchBytes: 0 });
   });
 
   it('cuts the patch at the cap on a UTF-8 boundary and says so', async () => {

@@ -205,15 +205,22 @@ export class GitChanges implements ChangesRepository {
     });
     const cwd = request.worktree;
     await this.git.run(['add', '--all', '--', '.'], { cwd });
-    const staged = await this.git.run(['diff', '--cached', '--quiet', '--no-ext-diff'], { cwd, okCodes: [0, 1] });
-    if (staged.code === 0) return null;
     const text = trailerLines.length ? `${message}\n\n${trailerLines.join('\n')}\n` : `${message}\n`;
-    await this.git.run(['commit', '--quiet', '--no-verify', '--cleanup=verbatim', '--file=-'], {
+    // Exit 1 with "nothing to commit" (LC_ALL=C) is the answer "no change", saving a `diff --cached`
+    // spawn; hooks are off and the message is not empty, so nothing else makes commit exit 1. The
+    // summary line "[branch <sha>] subject" (full sha with core.abbrev=40) saves a `rev-parse HEAD`.
+    const done = await this.git.run(['-c', 'core.abbrev=40', 'commit', '--no-verify', '--cleanup=verbatim', '--file=-'], {
       cwd,
       input: text,
+      okCodes: [0, 1],
       env: identityEnv(request.author ?? PLANEXEC_IDENTITY),
     });
-    return this.git.text(['rev-parse', 'HEAD'], { cwd });
+    const said = done.stdout.toString('utf8');
+    if (done.code === 1) {
+      if (/nothing( added)? to commit|no changes added to commit/.test(said)) return null;
+      throw gitFailed('git commit', done.stderr || said.slice(-2048), 'Check the worktree with `git status`; fix what git says and try again.');
+    }
+    return /^\[[^\]\n]*?\b([0-9a-f]{40}|[0-9a-f]{64})\]/m.exec(said)?.[1] ?? this.git.text(['rev-parse', 'HEAD'], { cwd });
   }
 
   /**
@@ -252,11 +259,21 @@ export class GitChanges implements ChangesRepository {
     const to = request.to ?? 'HEAD';
     const range = [request.from, to, '--'];
     const common = ['--no-renames', '--no-ext-diff', '--no-textconv', '--no-color', '--ignore-submodules=none'];
-    const stats = await this.git.run(['diff', '--raw', '--numstat', '-z', ...common, ...range], { cwd });
-    const files = parseRawNumstat(stats.stdout);
     const max = request.maxPatchBytes ?? DEFAULT_MAX_PATCH_BYTES;
+    // One spawn: raw + numstat records (NUL-terminated), an empty field, then the patch. The stats
+    // come first, so the cap leaves them room; a diff whose stats alone pass it takes two spawns.
+    const room = 8 * 1024 * 1024;
+    const both = await this.git.run(['diff', '--raw', '--numstat', '--patch', '-z', ...common, ...range], { cwd, maxStdoutBytes: room + max + 4 });
+    const split = both.stdout.indexOf('\0\0');
+    if (both.stdout.length === 0 || split >= 0) {
+      const statsEnd = both.stdout.length === 0 ? 0 : split + 2;
+      const patch = both.stdout.subarray(statsEnd);
+      const patchBytes = both.stdoutBytes - statsEnd;
+      return { files: parseRawNumstat(both.stdout.subarray(0, statsEnd)), patch: headText(patch, max), patchTruncated: patchBytes > max, patchBytes };
+    }
+    const stats = await this.git.run(['diff', '--raw', '--numstat', '-z', ...common, ...range], { cwd });
     const patch = await this.git.run(['diff', '--patch', ...common, ...range], { cwd, maxStdoutBytes: max + 4 });
-    return { files, patch: headText(patch.stdout, max), patchTruncated: patch.stdoutBytes > max, patchBytes: patch.stdoutBytes };
+    return { files: parseRawNumstat(stats.stdout), patch: headText(patch.stdout, max), patchTruncated: patch.stdoutBytes > max, patchBytes: patch.stdoutBytes };
   }
 
   /**
