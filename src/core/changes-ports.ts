@@ -142,12 +142,17 @@ export interface ChangesRepository {
   /** Null on a detached HEAD. */
   currentBranch(root: string): Promise<string | null>;
   createWorktree(request: WorktreeRequest): Promise<WorktreeInfo>;
+  /** Runs a check in the worktree (CheckRunner semantics), recorded so resetHard after a crash can end it. */
+  runInWorktree(worktree: string, request: Omit<CommandRequest, 'cwd'>): Promise<CommandResult>;
   /** Commits everything changed in the worktree; null when nothing changed. */
   commit(request: CommitRequest): Promise<string | null>;
   /** The newest commit in `since..HEAD` (or all of HEAD) carrying every trailer given; null if none. */
   findCommit(request: { worktree: string; trailers: Record<string, string>; since?: string }): Promise<string | null>;
   diff(request: { worktree: string; from: string; to?: string; maxPatchBytes?: number }): Promise<ChangesDiff>;
-  /** Back to `commit` (default HEAD): tracked files reset, untracked files removed, ignored ones kept. */
+  /**
+   * Back to `commit` (default HEAD): commands left running in the worktree by a dead process killed,
+   * tracked files reset, untracked files removed, ignored ones kept.
+   */
   resetHard(request: { worktree: string; commit?: string }): Promise<void>;
   status(worktree: string): Promise<{ clean: boolean; paths: string[] }>;
   merge(request: { root: string; branch: string; message?: string }): Promise<MergeResult>;

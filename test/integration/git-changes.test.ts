@@ -1,8 +1,9 @@
 // GitChanges against real git in temp folders (isolated from the machine's git config): worktrees and
 // their idempotence, dependency-folder links, the setup command, commits with trailers, diffs, the
 // crash-recovery reset, merges and their refusals, discard.
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GitChanges, PLANEXEC_IDENTITY } from '../../src/adapters/git/git-changes.js';
 import { excludePattern } from '../../src/adapters/git/dependency-folders.js';
@@ -25,6 +26,17 @@ beforeEach(() => {
 afterEach(() => {
   repo.cleanup();
 });
+
+/** A live process (a zombie, which runs nothing, counts as ended: some container inits never reap). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+}
 
 async function caught(promise: Promise<unknown>): Promise<PlanexecError> {
   try {
@@ -329,6 +341,51 @@ describe('resetHard: the crash recovery', () => {
     expect(readFileSync(join(wt, 'README.md'), 'utf8')).toBe('hello\n');
     expect(readFileSync(join(wt, 'kept.txt'), 'utf8')).toBe('committed\n');
     expect(existsSync(join(wt, 'new'))).toBe(false);
+  });
+
+  it('ends a check that a process killed with -9 left running in the worktree, then cleans it', async () => {
+    await makeWorktree();
+    const marks = join(repo.dir, 'marks');
+    mkdirSync(marks);
+    // The dying process: runs a check that keeps writing into the worktree and starts a grandchild.
+    const script = join(repo.dir, 'dying.mts');
+    writeFileSync(
+      script,
+      `import { GitChanges } from ${JSON.stringify(resolve('src/adapters/git/git-changes.ts'))};
+const [wt, marks] = process.argv.slice(2);
+const changes = new GitChanges();
+await changes.runInWorktree(wt, { timeoutMs: 600000, argv: ['sh', '-c', 'echo $$ > "$2/leader"; sleep 1000 & echo $! > "$2/grandchild"; while :; do echo tick >> "$1/tick.txt"; sleep 0.05; done', 'sh', wt, marks] });
+`,
+    );
+    const env = Object.fromEntries(Object.entries(ISOLATED_GIT_ENV).filter(([, v]) => v !== undefined)) as Record<string, string>;
+    const dying = spawn(process.execPath, ['--import', 'tsx', script, wt, marks], { cwd: process.cwd(), env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    dying.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    let ended = false;
+    const exited = new Promise((r) => dying.on('exit', () => r((ended = true))));
+    const until = async (ready: () => boolean) => {
+      while (!ready()) {
+        if (ended) throw new Error(`the dying process ended early: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const pidOf = async (name: string) => {
+      await until(() => existsSync(join(marks, name)) && readFileSync(join(marks, name), 'utf8').trim() !== '');
+      return Number(readFileSync(join(marks, name), 'utf8'));
+    };
+    const leader = await pidOf('leader');
+    const grandchild = await pidOf('grandchild');
+    await until(() => existsSync(join(wt, 'tick.txt')));
+    dying.kill('SIGKILL');
+    await exited;
+    expect(running(leader)).toBe(true); // the check outlived its process
+
+    await changes.resetHard({ worktree: wt });
+    expect(running(leader)).toBe(false);
+    expect(running(grandchild)).toBe(false);
+    expect(existsSync(join(wt, 'tick.txt'))).toBe(false);
+    expect(await changes.status(wt)).toEqual({ clean: true, paths: [] });
+    expect(readdirSync(join(git(wt, 'rev-parse', '--absolute-git-dir'), 'planexec-running'))).toEqual([]);
   });
 
   it('rolls the branch back to an earlier commit (a failed attempt)', async () => {

@@ -1,11 +1,11 @@
 // runCommand and CommandRunner with real processes: exit codes, the bounded output tail, the whole
 // process group killed at the timeout, on abort and after the command ends, the scrubbed environment.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { CommandRunner, runCommand, splitCommand } from '../../src/adapters/process/run-command.js';
+import { CommandRunner, killRecordedGroups, runCommand, splitCommand } from '../../src/adapters/process/run-command.js';
 import { PlanexecError } from '../../src/core/errors.js';
 
 const cwd = process.cwd();
@@ -210,6 +210,48 @@ describe('CommandRunner', () => {
     controller.abort();
     expect((await stopped).cancelled).toBe(true);
     expect(await other).toMatchObject({ exitCode: 0, outputTail: 'done\n', cancelled: false });
+  });
+});
+
+describe('pid files and killRecordedGroups', () => {
+  it('records the running group in the pid file and removes it when the command ends', async () => {
+    const file = join(scratch, 'records-1', 'run.json');
+    let seen: { pid: number; host: string; startTime: string | null } | null = null;
+    const result = await runCommand({
+      argv: ['sh', '-c', 'while [ ! -s "$1" ]; do sleep 0.01; done; cat "$1"', 'sh', file],
+      cwd,
+      timeoutMs: 30_000,
+      pidFile: file,
+      onSpawn: () => (seen = JSON.parse(readFileSync(file, 'utf8'))),
+    });
+    expect(JSON.parse(result.outputTail)).toEqual(seen);
+    expect(seen!.host).toBe(hostname());
+    expect(seen!.startTime).toMatch(/^\d+$/);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('kills a recorded group still running, leaves alone a reused pid and records of other hosts', async () => {
+    const dir = join(scratch, 'records-2');
+    const grandchild = withGrandchild('sleep 1000');
+    let leader = 0;
+    // A command whose runner is gone (as after kill -9): only its record is left.
+    const orphan = runCommand({ argv: grandchild.argv, cwd, timeoutMs: 60_000, pidFile: join(dir, 'a.json'), onSpawn: (p) => (leader = p) });
+    const pid = await grandchild.pid();
+    const innocent = runCommand({ argv: ['sleep', '1000'], cwd, timeoutMs: 60_000, pidFile: join(scratch, 'innocent.json') });
+    const innocentRecord = JSON.parse(readFileSync(join(scratch, 'innocent.json'), 'utf8'));
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'reused.json'), JSON.stringify({ ...innocentRecord, startTime: '1' }));
+    writeFileSync(join(dir, 'elsewhere.json'), JSON.stringify({ ...innocentRecord, host: 'another-host' }));
+    writeFileSync(join(dir, 'torn.json'), '{"pid": 12');
+
+    expect(await killRecordedGroups(dir)).toBe(1);
+    expect((await orphan).signal).toBe('SIGKILL');
+    expect(alive(leader)).toBe(false);
+    expect(await goneWithin(pid)).toBe(true);
+    expect(alive(innocentRecord.pid)).toBe(true);
+    expect(readdirSync(dir)).toEqual(['elsewhere.json']);
+    process.kill(-innocentRecord.pid, 'SIGKILL');
+    expect((await innocent).signal).toBe('SIGKILL');
   });
 });
 

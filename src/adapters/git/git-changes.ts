@@ -2,6 +2,7 @@
 // attempt (with trailers, so a restarted process finds what it committed), diffs, the crash-recovery
 // reset, and the merge into the user's branch that refuses rather than leave anything half-done.
 // Everything goes through git itself (GitExec: arguments as arrays, no shell).
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { lstat, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -9,7 +10,7 @@ import { gitFailed, invalidInput, notFound } from '../../core/errors.js';
 import type {
   ChangesDiff,
   ChangesRepository,
-  CheckRunner,
+  CommandRequest,
   CommandResult,
   CommitRequest,
   FileChange,
@@ -17,7 +18,7 @@ import type {
   WorktreeInfo,
   WorktreeRequest,
 } from '../../core/changes-ports.js';
-import { CommandRunner } from '../process/run-command.js';
+import { CommandRunner, killRecordedGroups } from '../process/run-command.js';
 import { ignoredDependencyFolders, linkFolders } from './dependency-folders.js';
 import { GitExec, nulFields } from './git-exec.js';
 
@@ -26,6 +27,8 @@ export const PLANEXEC_IDENTITY = { name: 'planexec', email: 'planexec@localhost'
 
 /** Marker file in the worktree's own git dir: the setup command succeeded there. */
 const SETUP_MARKER = 'planexec-setup-done';
+/** Folder in the worktree's own git dir holding a record of each command running in the worktree. */
+const RUNNING_DIR = 'planexec-running';
 
 /** Default cap of ChangesDiff.patch, bytes. */
 export const DEFAULT_MAX_PATCH_BYTES = 64 * 1024;
@@ -35,8 +38,8 @@ const TRAILER_KEY = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
 export interface GitChangesOptions {
   /** Environment git and the setup command start from (always scrubbed); default process.env. */
   env?: Record<string, string | undefined>;
-  /** Runs the setup command (so killAll reaches it); default a new CommandRunner over `env`. */
-  runner?: CheckRunner;
+  /** Runs the setup command and checks (so killAll reaches them); default a new CommandRunner over `env`. */
+  runner?: CommandRunner;
   /** Bound on any one git command, ms; default 300000. */
   gitTimeoutMs?: number;
   /** The git program; default 'git' on PATH. */
@@ -76,7 +79,7 @@ function headText(buffer: Buffer, max: number): string {
  */
 export class GitChanges implements ChangesRepository {
   readonly git: GitExec;
-  private readonly runner: CheckRunner;
+  private readonly runner: CommandRunner;
 
   constructor(options: GitChangesOptions = {}) {
     const env = options.env ?? process.env;
@@ -179,12 +182,23 @@ export class GitChanges implements ChangesRepository {
     const marker = join(gitDir, SETUP_MARKER);
     let setupDone = !request.setup || existsSync(marker);
     if (request.setup && !setupDone) {
-      setup = await this.runner.run({ argv: request.setup.argv, cwd: path, timeoutMs: request.setup.timeoutMs, signal: request.setup.signal });
+      setup = await this.runInWorktree(path, { argv: request.setup.argv, timeoutMs: request.setup.timeoutMs, signal: request.setup.signal });
       setupDone = setup.exitCode === 0 && !setup.timedOut && !setup.cancelled;
       if (setupDone) await writeFile(marker, `${JSON.stringify({ argv: request.setup.argv, at: new Date().toISOString() })}\n`);
     }
     const head = await this.git.text(['rev-parse', 'HEAD'], { cwd: path });
     return { created, path, branch, head, linked, setup, setupDone };
+  }
+
+  /**
+   * Runs a command (a check) in the worktree through the runner: no shell, own process group,
+   * scrubbed environment, killed at the timeout or on abort (see runCommand). While it runs, its
+   * process group is recorded in the worktree's git dir, so that resetHard in a process started
+   * after this one was killed (-9) ends a check this one left running. `request.cwd` is ignored.
+   */
+  async runInWorktree(worktree: string, request: Omit<CommandRequest, 'cwd'>): Promise<CommandResult> {
+    const gitDir = await this.git.text(['rev-parse', '--absolute-git-dir'], { cwd: worktree });
+    return this.runner.run({ ...request, cwd: worktree, pidFile: join(gitDir, RUNNING_DIR, `${randomUUID()}.json`) });
   }
 
   /**
@@ -279,13 +293,15 @@ export class GitChanges implements ChangesRepository {
   /**
    * Puts the worktree back at `commit` (default HEAD; the branch moves there too): tracked files
    * reset, untracked files and folders removed (`git clean -ffd`), ignored ones kept (the linked
-   * dependency folders, build output). A stale index.lock of this worktree, left by a git killed
-   * mid-command, is removed first: call this only while nothing else runs git in the worktree
-   * (planexec holds the workflow's lock; checks have ended).
+   * dependency folders, build output). First, commands that runInWorktree recorded as running there
+   * are killed (a process killed with -9 leaves its check running, writing into the worktree), and a
+   * stale index.lock of this worktree (a git killed mid-command) is removed: call this only while
+   * nothing else works in the worktree (planexec holds the workflow's lock).
    */
   async resetHard(request: { worktree: string; commit?: string }): Promise<void> {
     const cwd = request.worktree;
     const gitDir = await this.git.text(['rev-parse', '--absolute-git-dir'], { cwd });
+    await killRecordedGroups(join(gitDir, RUNNING_DIR));
     await rm(join(gitDir, 'index.lock'), { force: true });
     const target = await this.resolveCommit(cwd, request.commit ?? 'HEAD');
     await this.git.run(['reset', '--hard', '--quiet', target, '--'], { cwd });

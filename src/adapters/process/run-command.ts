@@ -2,6 +2,9 @@
 // group, a scrubbed environment, a bounded output tail, and the whole group killed at the timeout,
 // on cancel, and when the server exits.
 import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { invalidInput } from '../../core/errors.js';
 import type { CheckRunner, CommandRequest, CommandResult } from '../../core/changes-ports.js';
 
@@ -15,6 +18,80 @@ export interface RunCommandOptions extends CommandRequest {
   killGraceMs?: number;
   /** Called with the pid (= the process group id) right after the spawn; lets a caller record it. */
   onSpawn?: (pid: number) => void;
+  /**
+   * While the command runs, this file holds {pid, startTime, host} of its process group, so that a
+   * process started after this one died (kill -9 leaves the group running: it is not our child's
+   * session) can end it with killRecordedGroups. Written right after the spawn (folders made as
+   * needed), removed when the command has ended.
+   */
+  pidFile?: string;
+}
+
+/** What a pid file holds. startTime: field 22 of /proc/<pid>/stat (Linux), else null. */
+interface GroupRecord {
+  pid: number;
+  startTime: string | null;
+  host: string;
+}
+
+/** Fields 3.. of /proc/<pid>/stat (Linux), or null when there is no such process or no /proc. */
+function procStat(pid: number): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: fields 3.. follow the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+/** The start time of a process in clock ticks since boot (field 22), or null when unknown. */
+function startTimeOf(pid: number): string | null {
+  return procStat(pid)?.[19] ?? null;
+}
+
+/** Whether the process runs (a zombie, which init may never reap in a container, does not). */
+function runsStill(pid: number): boolean {
+  const stat = procStat(pid);
+  return stat === null ? groupAlive(pid) : stat[0] !== 'Z';
+}
+
+/**
+ * Ends (SIGKILL) the process groups recorded in `dir` by runCommand's pidFile option, and removes
+ * their records; resolves with how many groups were signalled. A record is trusted only when it is
+ * from this host and its group is still the one recorded: on Linux the leader's start time must
+ * match (a reused pid is left alone); when the leader is gone but the group has members left, the
+ * group id cannot have been reused, so it is killed. Elsewhere (no /proc) a live group is killed.
+ * Records of other hosts are left in place. Waits up to `waitMs` (default 2000) for the group
+ * leaders to be gone.
+ */
+export async function killRecordedGroups(dir: string, waitMs = 2000): Promise<number> {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.json'));
+  } catch {
+    return 0;
+  }
+  const killed: number[] = [];
+  for (const name of names) {
+    const file = join(dir, name);
+    let record: GroupRecord | null = null;
+    try {
+      record = JSON.parse(readFileSync(file, 'utf8')) as GroupRecord;
+    } catch {
+      record = null; // half-written by a process that died while writing: nothing to trust
+    }
+    if (record && record.host !== hostname()) continue;
+    if (record && Number.isInteger(record.pid) && record.pid > 1) {
+      const now = startTimeOf(record.pid);
+      const same = now === null ? groupAlive(record.pid) : record.startTime === null || now === record.startTime;
+      if (same && signalGroup(record.pid, 'SIGKILL')) killed.push(record.pid);
+    }
+    rmSync(file, { force: true });
+  }
+  const until = performance.now() + waitMs;
+  while (killed.some(runsStill) && performance.now() < until) await sleep(25);
+  return killed.length;
 }
 
 export const DEFAULT_TAIL_BYTES = 4096;
@@ -138,6 +215,14 @@ export function runCommand(opts: RunCommandOptions): Promise<CommandResult> {
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       windowsHide: true,
     });
+    if (opts.pidFile && child.pid !== undefined) {
+      try {
+        mkdirSync(join(opts.pidFile, '..'), { recursive: true });
+        writeFileSync(opts.pidFile, JSON.stringify({ pid: child.pid, startTime: startTimeOf(child.pid), host: hostname() } satisfies GroupRecord));
+      } catch {
+        // Without the record only crash recovery loses track of this command; the run goes on.
+      }
+    }
     let timedOut = false;
     let cancelled = false;
     let spawnError: string | null = null;
@@ -187,6 +272,7 @@ export function runCommand(opts: RunCommandOptions): Promise<CommandResult> {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
       if (killing) await killing;
+      if (opts.pidFile) rmSync(opts.pidFile, { force: true });
       resolve(result({ exitCode: exit.code, signal: exit.signal, timedOut, cancelled, spawnError }));
     };
 
@@ -247,7 +333,7 @@ export class CommandRunner implements CheckRunner {
   }
 
   /** runCommand with this runner's defaults, registered until it ends; same errors as runCommand. */
-  run(request: CommandRequest & Partial<Pick<RunCommandOptions, 'env' | 'killGraceMs' | 'onSpawn'>>): Promise<CommandResult> {
+  run(request: CommandRequest & Partial<Pick<RunCommandOptions, 'env' | 'killGraceMs' | 'onSpawn' | 'pidFile'>>): Promise<CommandResult> {
     const own = new AbortController();
     const signal = request.signal ? AbortSignal.any([request.signal, own.signal]) : own.signal;
     let pgid: number | undefined;
