@@ -496,6 +496,19 @@ describe('merge', () => {
     expect(git(repo.root, 'rev-parse', 'HEAD')).toBe(base);
   });
 
+  it('refuses to merge the branch the root has checked out, and discard says to switch away first', async () => {
+    await branchWith({ 'a.txt': 'a\n' });
+    await changes.discard({ root: repo.root, worktree: wt, branch: BRANCH });
+    expect(existsSync(wt)).toBe(false);
+    git(repo.root, 'branch', BRANCH, 'HEAD');
+    git(repo.root, 'checkout', '-q', BRANCH);
+    expect(await changes.merge({ root: repo.root, branch: BRANCH })).toMatchObject({ kind: 'refused', reason: 'branch_checked_out' });
+    const error = await caught(changes.discard({ root: repo.root, worktree: wt, branch: BRANCH }));
+    expect(error.code).toBe('git_failed');
+    expect(error.hint).toContain('git switch');
+    expect(git(repo.root, 'symbolic-ref', '--short', 'HEAD')).toBe(BRANCH);
+  });
+
   it('throws not_found for a branch that does not exist', async () => {
     expect((await caught(changes.merge({ root: repo.root, branch: 'planexec/wf-none' }))).code).toBe('not_found');
   });

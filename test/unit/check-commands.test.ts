@@ -51,7 +51,9 @@ describe('splitCommand', () => {
   ])('refuses the shell operator in %j: a check is one command', (command, named) => {
     const error = refusal(command);
     expect(error.message).toContain(named);
+    expect(error.message).toContain('a check is one command; list several checks instead');
     expect(error.hint).toBe('A check is one command; list several checks instead.');
+    expect(error.details).toEqual({ command });
   });
 
   it.each([
@@ -124,6 +126,7 @@ describe('scrubEnv', () => {
       DB_PASSWORD: 'x',
       GOOGLE_APPLICATION_CREDENTIALS: '/key.json',
       STRIPE_SECRET_KEY: 'x',
+      GITHUB_APP_PRIVATE_KEY: 'x',
       CODEX_API_KEY: 'x',
       PLANEXEC_PLANNER_API_KEY: 'x',
       PLANEXEC_HTTP_TOKEN: 'x',

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { invalidInput } from '../../core/errors.js';
+import { PlanexecError, invalidInput } from '../../core/errors.js';
 import type { CheckRunner, CommandRequest, CommandResult } from '../../core/changes-ports.js';
 
 export type { CommandResult } from '../../core/changes-ports.js';
@@ -108,7 +108,7 @@ export const SCRUBBED_ENV: readonly { pattern: RegExp; why: string }[] = [
   { pattern: /^AZURE_OPENAI_/i, why: 'Azure OpenAI key and endpoint' },
   { pattern: /^CODEX_API_KEY$/i, why: 'Codex CLI key' },
   { pattern: /^PLANEXEC_/i, why: "planexec's own settings and keys: a child planexec (e.g. its own test suite as a check) must not use the server's database, worktrees or keys" },
-  { pattern: /_(API_?KEY|API_?TOKEN|ACCESS_?KEY|SECRET_?KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIALS)$/i, why: 'provider and service secrets: GEMINI_API_KEY, GITHUB_TOKEN, NPM_TOKEN, NODE_AUTH_TOKEN, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, HF_TOKEN, GOOGLE_APPLICATION_CREDENTIALS, ...' },
+  { pattern: /_(API_?KEY|API_?TOKEN|ACCESS_?KEY|SECRET_?KEY|PRIVATE_?KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIALS)$/i, why: 'provider and service secrets: GEMINI_API_KEY, GITHUB_TOKEN, NPM_TOKEN, NODE_AUTH_TOKEN, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, HF_TOKEN, GOOGLE_APPLICATION_CREDENTIALS, ...' },
   { pattern: /^(GH_TOKEN|GITHUB_TOKEN|GITLAB_TOKEN|HF_TOKEN|NPM_TOKEN)$/i, why: 'the commonest tokens, named in case a future pattern change misses them' },
   { pattern: /^SSH_AUTH_SOCK$/, why: "the user's SSH agent would let a check use their SSH keys; checks have no reason to push or fetch" },
   {
@@ -372,7 +372,7 @@ export class CommandRunner implements CheckRunner {
 const OPERATOR_HINT = 'a check is one command; list several checks instead';
 
 function refuse(command: string, what: string, hint = OPERATOR_HINT): never {
-  throw invalidInput(`Check command ${JSON.stringify(command)} ${what}: checks run without a shell.`, hint.charAt(0).toUpperCase() + hint.slice(1) + '.');
+  throw new PlanexecError('invalid_input', `Check command ${JSON.stringify(command)} ${what}; checks run without a shell: ${hint}.`, `${hint.charAt(0).toUpperCase()}${hint.slice(1)}.`, { command });
 }
 
 /**
