@@ -4,7 +4,7 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { GitChanges, PLANEXEC_IDENTITY } from '../../src/adapters/git/git-changes.js';
 import { excludePattern } from '../../src/adapters/git/dependency-folders.js';
 import { PlanexecError } from '../../src/core/errors.js';
@@ -375,7 +375,13 @@ await changes.runInWorktree(wt, { timeoutMs: 600000, argv: ['sh', '-c', 'echo $$
     };
     const leader = await pidOf('leader');
     const grandchild = await pidOf('grandchild');
+    onTestFinished(() => {
+      for (const pid of [leader, grandchild]) if (running(pid)) process.kill(pid, 'SIGKILL');
+    });
     await until(() => existsSync(join(wt, 'tick.txt')));
+    // The record is written just after the spawn; on a loaded machine the check may run first.
+    const records = join(git(wt, 'rev-parse', '--absolute-git-dir'), 'planexec-running');
+    await until(() => existsSync(records) && readdirSync(records).some((f) => f.endsWith('.json')));
     dying.kill('SIGKILL');
     await exited;
     expect(running(leader)).toBe(true); // the check outlived its process
@@ -385,7 +391,7 @@ await changes.runInWorktree(wt, { timeoutMs: 600000, argv: ['sh', '-c', 'echo $$
     expect(running(grandchild)).toBe(false);
     expect(existsSync(join(wt, 'tick.txt'))).toBe(false);
     expect(await changes.status(wt)).toEqual({ clean: true, paths: [] });
-    expect(readdirSync(join(git(wt, 'rev-parse', '--absolute-git-dir'), 'planexec-running'))).toEqual([]);
+    expect(readdirSync(records)).toEqual([]);
   });
 
   it('rolls the branch back to an earlier commit (a failed attempt)', async () => {

@@ -2,7 +2,7 @@
 // group, a scrubbed environment, a bounded output tail, and the whole group killed at the timeout,
 // on cancel, and when the server exits.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { PlanexecError, invalidInput } from '../../core/errors.js';
@@ -68,10 +68,12 @@ function runsStill(pid: number): boolean {
 export async function killRecordedGroups(dir: string, waitMs = 2000): Promise<number> {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.json'));
+    names = readdirSync(dir);
   } catch {
     return 0;
   }
+  for (const name of names.filter((n) => n.endsWith('.tmp'))) rmSync(join(dir, name), { force: true });
+  names = names.filter((n) => n.endsWith('.json'));
   const killed: number[] = [];
   for (const name of names) {
     const file = join(dir, name);
@@ -79,7 +81,7 @@ export async function killRecordedGroups(dir: string, waitMs = 2000): Promise<nu
     try {
       record = JSON.parse(readFileSync(file, 'utf8')) as GroupRecord;
     } catch {
-      record = null; // half-written by a process that died while writing: nothing to trust
+      record = null; // unreadable: nothing to trust
     }
     if (record && record.host !== hostname()) continue;
     if (record && Number.isInteger(record.pid) && record.pid > 1) {
@@ -217,12 +219,18 @@ export function runCommand(opts: RunCommandOptions): Promise<CommandResult> {
     });
     if (opts.pidFile && child.pid !== undefined) {
       try {
+        // Written and renamed, so a reader never sees half a record. The child may run before this
+        // line (a kill -9 of this process in that window leaves the command unrecorded).
         mkdirSync(join(opts.pidFile, '..'), { recursive: true });
-        writeFileSync(opts.pidFile, JSON.stringify({ pid: child.pid, startTime: startTimeOf(child.pid), host: hostname() } satisfies GroupRecord));
+        writeFileSync(`${opts.pidFile}.tmp`, JSON.stringify({ pid: child.pid, startTime: startTimeOf(child.pid), host: hostname() } satisfies GroupRecord));
+        renameSync(`${opts.pidFile}.tmp`, opts.pidFile);
       } catch {
         // Without the record only crash recovery loses track of this command; the run goes on.
       }
     }
+    // A pid means the spawn succeeded. Reported at once, not on the 'spawn' event (a later tick),
+    // so that a killAll right after run() already sees the group.
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     let timedOut = false;
     let cancelled = false;
     let spawnError: string | null = null;
@@ -283,9 +291,6 @@ export function runCommand(opts: RunCommandOptions): Promise<CommandResult> {
     child.stdout!.on('close', onClose);
     child.stderr!.on('close', onClose);
 
-    child.on('spawn', () => {
-      if (child.pid !== undefined) opts.onSpawn?.(child.pid);
-    });
     child.on('error', (error: NodeJS.ErrnoException) => {
       // Only a failed spawn lands here in practice (kill errors are caught in signalGroup).
       if (exit !== null) return;
