@@ -96,6 +96,12 @@ export interface WorktreeInfo {
   branch: string;
   /** The branch's current commit. */
   head: string;
+  /**
+   * Where `root` sits inside the repository: '' at the top level, else e.g. 'packages/web/'. The
+   * worktree mirrors the top level, so the root's files are under `${path}/${prefix}`; paths in
+   * diffs and merge results are relative to the top level too.
+   */
+  prefix: string;
   /** Folders linked in, relative to the top level (e.g. 'node_modules', 'web/node_modules'). */
   linked: string[];
   /** The setup command's result when it ran during this call; null when it did not run now. */

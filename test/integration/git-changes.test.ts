@@ -83,11 +83,17 @@ describe('createWorktree', () => {
     put(repo.root, 'README.md', 'user edit\n');
     const before = snapshot(repo.root);
     const info = await makeWorktree();
-    expect(info).toMatchObject({ created: true, path: wt, branch: BRANCH, head: base, setup: null, setupDone: true });
+    expect(info).toMatchObject({ created: true, path: wt, branch: BRANCH, head: base, prefix: '', setup: null, setupDone: true });
     expect(git(wt, 'symbolic-ref', '--short', 'HEAD')).toBe(BRANCH);
     expect(readFileSync(join(wt, 'src/app.js'), 'utf8')).toBe('one\ntwo\nthree\n');
     expect(readFileSync(join(wt, 'README.md'), 'utf8')).toBe('hello\n');
     expect(snapshot(repo.root)).toEqual(before);
+  });
+
+  it('tells where a root inside the repository sits in the worktree', async () => {
+    const info = await changes.createWorktree({ root: join(repo.root, 'src'), branch: BRANCH, path: wt, base });
+    expect(info.prefix).toBe('src/');
+    expect(readFileSync(join(wt, info.prefix, 'app.js'), 'utf8')).toBe('one\ntwo\nthree\n');
   });
 
   it('is idempotent: a second call keeps the worktree and the commits made on its branch', async () => {

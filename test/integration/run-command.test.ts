@@ -137,6 +137,8 @@ describe('runCommand', () => {
     const result = await runCommand({ argv: ['planexec-no-such-program-x'], cwd, timeoutMs: 30_000 });
     expect(result).toMatchObject({ exitCode: null, spawnError: 'command not found: planexec-no-such-program-x' });
     expect(result.outputTail).toContain('command not found');
+    const nowhere = await runCommand({ argv: ['true'], cwd: join(scratch, 'no-such-folder'), timeoutMs: 30_000 });
+    expect(nowhere.spawnError).toBe(`working folder not found: ${join(scratch, 'no-such-folder')}`);
   });
 
   it('gives the command a scrubbed environment: no provider keys, tokens or planexec settings', async () => {

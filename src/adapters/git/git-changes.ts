@@ -187,7 +187,8 @@ export class GitChanges implements ChangesRepository {
       if (setupDone) await writeFile(marker, `${JSON.stringify({ argv: request.setup.argv, at: new Date().toISOString() })}\n`);
     }
     const head = await this.git.text(['rev-parse', 'HEAD'], { cwd: path });
-    return { created, path, branch, head, linked, setup, setupDone };
+    const prefix = await this.git.text(['rev-parse', '--show-prefix'], { cwd: request.root });
+    return { created, path, branch, head, prefix, linked, setup, setupDone };
   }
 
   /**

@@ -2,7 +2,7 @@
 // group, a scrubbed environment, a bounded output tail, and the whole group killed at the timeout,
 // on cancel, and when the server exits.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { PlanexecError, invalidInput } from '../../core/errors.js';
@@ -294,7 +294,15 @@ export function runCommand(opts: RunCommandOptions): Promise<CommandResult> {
     child.on('error', (error: NodeJS.ErrnoException) => {
       // Only a failed spawn lands here in practice (kill errors are caught in signalGroup).
       if (exit !== null) return;
-      spawnError = error.code === 'ENOENT' ? `command not found: ${argv[0]}` : error.code === 'EACCES' ? `not executable: ${argv[0]}` : error.message;
+      // Node reports a missing working folder as ENOENT of the program too: tell them apart.
+      spawnError =
+        error.code === 'ENOENT'
+          ? existsSync(opts.cwd)
+            ? `command not found: ${argv[0]}`
+            : `working folder not found: ${opts.cwd}`
+          : error.code === 'EACCES'
+            ? `not executable: ${argv[0]}`
+            : error.message;
       tail.push(Buffer.from(`${spawnError}\n`));
       exit = { code: null, signal: null };
       // The streams of a process that never started close on their own; make sure.
