@@ -143,6 +143,8 @@ export type MergeResult =
 
 /** The git side of "changes". Every method throws PlanexecError('git_failed') when git itself fails. */
 export interface ChangesRepository {
+  /** Git is there and new enough; resolves with its version. Call once at start-up. */
+  ready(): Promise<string>;
   isRepository(root: string): Promise<boolean>;
   head(root: string): Promise<string>;
   /** Null on a detached HEAD. */

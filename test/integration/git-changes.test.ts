@@ -55,6 +55,18 @@ const makeWorktree = (extra: Partial<Parameters<GitChanges['createWorktree']>[0]
 const snapshot = (dir: string) => ({ head: git(dir, 'rev-parse', 'HEAD'), status: git(dir, 'status', '--porcelain=v1', '-uall'), mergeHead: existsSync(join(dir, '.git', 'MERGE_HEAD')) });
 
 describe('repository facts', () => {
+  it('ready() names the git version, and fails with the fix when git is missing', async () => {
+    expect(await changes.ready()).toMatch(/^2\.\d+/);
+    const missing = new GitChanges({ env: ISOLATED_GIT_ENV, gitBinary: join(repo.dir, 'no-git-here') });
+    const error = await caught(missing.ready());
+    expect(error.code).toBe('git_failed');
+    expect(error.hint).toContain('PLANEXEC_CHANGES=off');
+    const old = join(repo.dir, 'old-git');
+    writeFileSync(old, '#!/bin/sh\necho "git version 2.34.1"\n', { mode: 0o755 });
+    const tooOld = await caught(new GitChanges({ env: ISOLATED_GIT_ENV, gitBinary: old }).ready());
+    expect(tooOld.message).toContain('older than 2.38');
+  });
+
   it('tells a repository from a plain folder and reads HEAD and the current branch', async () => {
     expect(await changes.isRepository(repo.root)).toBe(true);
     expect(await changes.isRepository(join(repo.root, 'src'))).toBe(true);

@@ -30,6 +30,9 @@ const SETUP_MARKER = 'planexec-setup-done';
 /** Folder in the worktree's own git dir holding a record of each command running in the worktree. */
 const RUNNING_DIR = 'planexec-running';
 
+/** Oldest git planexec works with: `git merge-tree --write-tree` (merge commits) is from 2.38. */
+export const MIN_GIT_VERSION = [2, 38] as const;
+
 /** Default cap of ChangesDiff.patch, bytes. */
 export const DEFAULT_MAX_PATCH_BYTES = 64 * 1024;
 
@@ -85,6 +88,21 @@ export class GitChanges implements ChangesRepository {
     const env = options.env ?? process.env;
     this.git = new GitExec(env, options.gitTimeoutMs ?? 300_000, options.gitBinary);
     this.runner = options.runner ?? new CommandRunner({ env });
+  }
+
+  /**
+   * Checks that git is installed and new enough (MIN_GIT_VERSION: `merge-tree --write-tree` came in
+   * 2.38, `worktree list -z` in 2.36); resolves with the version ('2.39.5'). Throws git_failed with
+   * the fix (upgrade, or PLANEXEC_CHANGES=off) otherwise.
+   */
+  async ready(): Promise<string> {
+    const said = await this.git.text(['--version'], { cwd: process.cwd() });
+    const version = /(\d+)\.(\d+)(?:\.(\d+))?/.exec(said);
+    const [major, minor] = [Number(version?.[1] ?? 0), Number(version?.[2] ?? 0)];
+    if (major < MIN_GIT_VERSION[0] || (major === MIN_GIT_VERSION[0] && minor < MIN_GIT_VERSION[1])) {
+      throw gitFailed('git --version', `${said} is older than ${MIN_GIT_VERSION.join('.')}`, `Upgrade git to ${MIN_GIT_VERSION.join('.')} or newer, or set PLANEXEC_CHANGES=off.`);
+    }
+    return version?.[0] ?? said;
   }
 
   /** True when `root` is inside a git work tree (a bare repository or a plain folder: false). */
