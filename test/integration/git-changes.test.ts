@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { GitChanges, PLANEXEC_IDENTITY } from '../../src/adapters/git/git-changes.js';
 import { excludePattern } from '../../src/adapters/git/dependency-folders.js';
+import { GitExec } from '../../src/adapters/git/git-exec.js';
 import { PlanexecError } from '../../src/core/errors.js';
 import { ISOLATED_GIT_ENV, git, gitCode, put, tempRepo, type TempRepo } from '../support/git-repo.js';
 
@@ -87,6 +88,31 @@ describe('repository facts', () => {
     expect(error.code).toBe('git_failed');
     expect(error.message).toContain('no commit yet');
     expect(error.hint).toContain('git commit --allow-empty');
+  });
+});
+
+describe('what planexec git runs with', () => {
+  it("does not run the user's hooks on worktree checkout, commits or merges", async () => {
+    const hooks = join(repo.root, '.git', 'hooks');
+    const ran = join(repo.dir, 'hooks-ran');
+    for (const hook of ['pre-commit', 'commit-msg', 'post-commit', 'post-checkout', 'post-merge', 'pre-merge-commit']) {
+      writeFileSync(join(hooks, hook), `#!/bin/sh\necho ${hook} >> "${ran}"\nexit 1\n`, { mode: 0o755 });
+    }
+    await makeWorktree();
+    put(wt, 'a.txt', 'a\n');
+    expect(await changes.commit({ worktree: wt, message: 'm', trailers: {} })).toMatch(/^[0-9a-f]{40}$/);
+    expect((await changes.merge({ root: repo.root, branch: BRANCH })).kind).toBe('merged');
+    expect(existsSync(ran)).toBe(false);
+    // The hooks are real: git run by hand does run them.
+    expect(gitCode(repo.root, 'commit', '--allow-empty', '-m', 'by hand')).not.toBe(0);
+    expect(readFileSync(ran, 'utf8')).toContain('pre-commit');
+  });
+
+  it('masks secrets of its environment and URL credentials in the git messages it passes on', () => {
+    const exec = new GitExec({ PATH: process.env.PATH, OPENAI_API_KEY: 'sk-very-secret-value', GITHUB_TOKEN: 'ghp_0123456789' }, 1000);
+    expect(exec.redact('fatal: sk-very-secret-value and ghp_0123456789 at https://user:pass@example.com/x.git')).toBe(
+      'fatal: [redacted] and [redacted] at https://[redacted]@example.com/x.git',
+    );
   });
 });
 
