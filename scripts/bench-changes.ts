@@ -27,7 +27,7 @@ const base = git(root, 'rev-parse', 'HEAD');
 
 const changes = new GitChanges({ env });
 const wt = join(dir, 'worktrees', 'wf-bench');
-const times: Record<string, number[]> = { 'git --version (spawn only)': [], 'runCommand true': [], 'commit (1 file)': [], 'diff base..HEAD': [], 'merge (fast-forward)': [], 'status (clean)': [] };
+const times: Record<string, number[]> = { 'git --version (spawn only)': [], 'runCommand true': [], 'runInWorktree true': [], 'commit (1 file)': [], 'diff base..HEAD': [], 'merge (fast-forward)': [], 'status (clean)': [] };
 
 async function timed(name: string, fn: () => Promise<unknown>): Promise<void> {
   const t = performance.now();
@@ -44,6 +44,7 @@ for (let i = 0; i < runs + 2; i += 1) {
   const maybe = (name: string, fn: () => Promise<unknown>) => (record ? timed(name, fn) : fn());
   await maybe('git --version (spawn only)', () => changes.git.run(['--version'], { cwd: root }));
   await maybe('runCommand true', () => runCommand({ argv: ['true'], cwd: wt, timeoutMs: 10_000 }));
+  await maybe('runInWorktree true', () => changes.runInWorktree(wt, { argv: ['true'], timeoutMs: 10_000 }));
   writeFileSync(join(wt, 'src', `file-${i % 200}.ts`), `export const changed = ${i};\n`);
   await maybe('commit (1 file)', () => changes.commit({ worktree: wt, message: `attempt ${i}`, trailers: { 'Planexec-Workflow': 'wf-bench', 'Planexec-Attempt': String(i) } }));
   await maybe('diff base..HEAD', () => changes.diff({ worktree: wt, from: base }));

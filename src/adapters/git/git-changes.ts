@@ -83,6 +83,8 @@ function headText(buffer: Buffer, max: number): string {
 export class GitChanges implements ChangesRepository {
   readonly git: GitExec;
   private readonly runner: CommandRunner;
+  /** Worktree path -> its own git dir, saving a spawn per check; set by createWorktree, dropped by discard. */
+  private readonly gitDirs = new Map<string, string>();
 
   constructor(options: GitChangesOptions = {}) {
     const env = options.env ?? process.env;
@@ -189,6 +191,7 @@ export class GitChanges implements ChangesRepository {
     }
 
     const gitDir = await this.git.text(['rev-parse', '--absolute-git-dir'], { cwd: path });
+    this.gitDirs.set(path, gitDir);
     const linkDependencies = request.linkDependencies ?? !request.setup;
     let linked: string[] = [];
     if (linkDependencies) {
@@ -216,7 +219,7 @@ export class GitChanges implements ChangesRepository {
    * after this one was killed (-9) ends a check this one left running. `request.cwd` is ignored.
    */
   async runInWorktree(worktree: string, request: Omit<CommandRequest, 'cwd'>): Promise<CommandResult> {
-    const gitDir = await this.git.text(['rev-parse', '--absolute-git-dir'], { cwd: worktree });
+    const gitDir = this.gitDirs.get(resolve(worktree)) ?? (await this.git.text(['rev-parse', '--absolute-git-dir'], { cwd: worktree }));
     return this.runner.run({ ...request, cwd: worktree, pidFile: join(gitDir, RUNNING_DIR, `${randomUUID()}.json`) });
   }
 
@@ -447,6 +450,7 @@ export class GitChanges implements ChangesRepository {
     const top = await this.topLevel(request.root);
     const path = resolve(request.worktree);
     const ref = `refs/heads/${request.branch}`;
+    this.gitDirs.delete(path);
     let removedWorktree = false;
     const entry = await this.findEntry(await this.worktrees(top), path);
     if (entry && !entry.prunable) {
