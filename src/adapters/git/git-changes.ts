@@ -66,6 +66,11 @@ function overlaps(a: string, b: string): boolean {
   return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
 }
 
+/** Paths for a message: the first 20, then how many more (the result's `paths` has them all). */
+function listPaths(paths: string[]): string {
+  return paths.length <= 20 ? paths.join(', ') : `${paths.slice(0, 20).join(', ')} and ${paths.length - 20} more`;
+}
+
 /** The first `max` bytes of `buffer` as text, cut back to a UTF-8 character boundary. */
 function headText(buffer: Buffer, max: number): string {
   if (buffer.length <= max) return buffer.toString('utf8');
@@ -404,7 +409,7 @@ export class GitChanges implements ChangesRepository {
       const [treeId, ...conflicted] = nulFields(tree.stdout);
       if (tree.code === 1) {
         const paths = [...new Set(conflicted)].sort();
-        return refused('conflict', paths, `Merging ${branch} conflicts in ${paths.join(', ')}.`, `Nothing was changed. Resolve by hand (git merge ${branch}), or revise the workflow so its changes do not collide, then merge again.`);
+        return refused('conflict', paths, `Merging ${branch} conflicts in ${listPaths(paths)}.`, `Nothing was changed. Resolve by hand (git merge ${branch}), or revise the workflow so its changes do not collide, then merge again.`);
       }
       targetTree = treeId!;
     }
@@ -413,7 +418,7 @@ export class GitChanges implements ChangesRepository {
     const dirty = await this.dirtyPaths(top, true);
     const overlap = [...new Set(dirty.filter((d) => changed.some((c) => overlaps(c, d))))].sort();
     if (overlap.length) {
-      return refused('dirty_overlap', overlap, `Your uncommitted changes touch files the merge would change: ${overlap.join(', ')}.`, 'Commit or stash them (git stash), then call merge_changes again; nothing was changed.');
+      return refused('dirty_overlap', overlap, `Your uncommitted changes touch files the merge would change: ${listPaths(overlap)}.`, 'Commit or stash them (git stash), then call merge_changes again; nothing was changed.');
     }
 
     let target = theirs;
