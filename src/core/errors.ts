@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'path_outside_root'
   | 'file_unreadable'
   | 'storage_unavailable'
-  | 'cancelled';
+  | 'cancelled'
+  | 'git_failed';
 
 export class PlanexecError extends Error {
   readonly code: ErrorCode;
@@ -198,4 +199,14 @@ export function hardLinkWithheld(path: string, links: number): PlanexecError {
     `Replace the hard link with a copy, or set ${ALLOW_HARDLINKS_SETTING}=true if this workspace uses hard links on purpose (pnpm stores, hard-linked node_modules).`,
     { path, withheld: 'hard_link', links, setting: ALLOW_HARDLINKS_SETTING },
   );
+}
+
+/**
+ * A git command planexec ran failed. `command` is the git command line as run (arguments only, no
+ * environment), `stderrTail` the end of what git printed (scrubbed of the environment's secrets by the
+ * adapter), `hint` what the user can do; details carry both for the log.
+ */
+export function gitFailed(command: string, stderrTail: string, hint: string, details: Record<string, unknown> = {}): PlanexecError {
+  const said = stderrTail.trim();
+  return new PlanexecError('git_failed', `'${command}' failed${said ? `: ${said}` : ''}.`, hint, { ...details, command, stderr: said });
 }

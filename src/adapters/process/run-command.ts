@@ -1,0 +1,522 @@
+// Runs one command the way checks and the worktree setup command run: no shell, its own process
+// group, a scrubbed environment, a bounded output tail, and the whole group killed at the timeout,
+// on cancel, and when the server exits.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { PlanexecError, invalidInput } from '../../core/errors.js';
+import type { CheckRunner, CommandRequest, CommandResult } from '../../core/changes-ports.js';
+
+export type { CommandResult } from '../../core/changes-ports.js';
+
+/** Options of runCommand: a CommandRequest plus what only an adapter may set. */
+export interface RunCommandOptions extends CommandRequest {
+  /** The environment to start from (default process.env); scrubEnv is applied to it in every case. */
+  env?: Record<string, string | undefined>;
+  /** Milliseconds between SIGTERM and SIGKILL of the group on timeout or cancel; default 2000. */
+  killGraceMs?: number;
+  /** Called with the pid (= the process group id) right after the spawn; lets a caller record it. */
+  onSpawn?: (pid: number) => void;
+  /**
+   * While the command runs, this file holds {pid, startTime, host} of its process group, so that a
+   * process started after this one died (kill -9 leaves the group running: it is not our child's
+   * session) can end it with killRecordedGroups. Written right after the spawn (folders made as
+   * needed), removed when the command has ended.
+   */
+  pidFile?: string;
+}
+
+/** What a pid file holds. startTime: field 22 of /proc/<pid>/stat (Linux), else null. */
+interface GroupRecord {
+  pid: number;
+  startTime: string | null;
+  host: string;
+}
+
+/** Fields 3.. of /proc/<pid>/stat (Linux), or null when there is no such process or no /proc. */
+function procStat(pid: number): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: fields 3.. follow the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+/** The start time of a process in clock ticks since boot (field 22), or null when unknown. */
+function startTimeOf(pid: number): string | null {
+  return procStat(pid)?.[19] ?? null;
+}
+
+/** Whether the process runs (a zombie, which init may never reap in a container, does not). */
+function runsStill(pid: number): boolean {
+  const stat = procStat(pid);
+  return stat === null ? groupAlive(pid) : stat[0] !== 'Z';
+}
+
+/**
+ * Ends (SIGKILL) the process groups recorded in `dir` by runCommand's pidFile option, and removes
+ * their records; resolves with how many groups were signalled. A record is trusted only when it is
+ * from this host and its group is still the one recorded: on Linux the leader's start time must
+ * match (a reused pid is left alone); when the leader is gone but the group has members left, the
+ * group id cannot have been reused, so it is killed. Elsewhere (no /proc) a live group is killed.
+ * Records of other hosts are left in place. Waits up to `waitMs` (default 2000) for the group
+ * leaders to be gone.
+ */
+export async function killRecordedGroups(dir: string, waitMs = 2000): Promise<number> {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of names.filter((n) => n.endsWith('.tmp'))) rmSync(join(dir, name), { force: true });
+  names = names.filter((n) => n.endsWith('.json'));
+  const killed: number[] = [];
+  for (const name of names) {
+    const file = join(dir, name);
+    let record: GroupRecord | null = null;
+    try {
+      record = JSON.parse(readFileSync(file, 'utf8')) as GroupRecord;
+    } catch {
+      record = null; // unreadable: nothing to trust
+    }
+    if (record && record.host !== hostname()) continue;
+    if (record && Number.isInteger(record.pid) && record.pid > 1) {
+      const now = startTimeOf(record.pid);
+      const same = now === null ? groupAlive(record.pid) : record.startTime === null || now === record.startTime;
+      if (same && signalGroup(record.pid, 'SIGKILL')) killed.push(record.pid);
+    }
+    rmSync(file, { force: true });
+  }
+  const until = performance.now() + waitMs;
+  while (killed.some(runsStill) && performance.now() < until) await sleep(25);
+  return killed.length;
+}
+
+export const DEFAULT_TAIL_BYTES = 4096;
+export const DEFAULT_KILL_GRACE_MS = 2000;
+
+/**
+ * What scrubEnv removes, for the docs and the report. A check runs code the executor model just wrote
+ * (tests included), so whatever its environment holds is readable by model-written code: secrets go,
+ * and so do variables that would point a child git or planexec at something other than the worktree.
+ */
+export const SCRUBBED_ENV: readonly { pattern: RegExp; why: string }[] = [
+  { pattern: /^OPENAI_/i, why: 'OpenAI key, base URL, organisation, project' },
+  { pattern: /^ANTHROPIC_/i, why: 'Anthropic key and settings' },
+  { pattern: /^AZURE_OPENAI_/i, why: 'Azure OpenAI key and endpoint' },
+  { pattern: /^CODEX_API_KEY$/i, why: 'Codex CLI key' },
+  { pattern: /^PLANEXEC_/i, why: "planexec's own settings and keys: a child planexec (e.g. its own test suite as a check) must not use the server's database, worktrees or keys" },
+  { pattern: /_(API_?KEY|API_?TOKEN|ACCESS_?KEY|SECRET_?KEY|PRIVATE_?KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIALS)$/i, why: 'provider and service secrets: GEMINI_API_KEY, GITHUB_TOKEN, NPM_TOKEN, NODE_AUTH_TOKEN, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, HF_TOKEN, GOOGLE_APPLICATION_CREDENTIALS, ...' },
+  { pattern: /^(GH_TOKEN|GITHUB_TOKEN|GITLAB_TOKEN|HF_TOKEN|NPM_TOKEN)$/i, why: 'the commonest tokens, named in case a future pattern change misses them' },
+  { pattern: /^SSH_AUTH_SOCK$/, why: "the user's SSH agent would let a check use their SSH keys; checks have no reason to push or fetch" },
+  {
+    pattern: /^(GIT_DIR|GIT_WORK_TREE|GIT_INDEX_FILE|GIT_OBJECT_DIRECTORY|GIT_ALTERNATE_OBJECT_DIRECTORIES|GIT_COMMON_DIR|GIT_CONFIG|GIT_CONFIG_PARAMETERS|GIT_CONFIG_COUNT|GIT_CONFIG_KEY_\d+|GIT_CONFIG_VALUE_\d+|GIT_IMPLICIT_WORK_TREE|GIT_GRAFT_FILE|GIT_NO_REPLACE_OBJECTS|GIT_REPLACE_REF_BASE|GIT_PREFIX|GIT_INTERNAL_SUPER_PREFIX|GIT_SHALLOW_FILE|GIT_NAMESPACE)$/,
+    why: "git's repository-locating variables (`git rev-parse --local-env-vars`): a git run by a check (or by planexec) must see the worktree it runs in, not the repository the server was started from",
+  },
+];
+
+/**
+ * A copy of `env` without the variables SCRUBBED_ENV lists and without undefined values. Pure.
+ * Variable names are matched case-insensitively (except the GIT_ ones, which git reads in upper case).
+ */
+export function scrubEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    if (SCRUBBED_ENV.some((rule) => rule.pattern.test(name))) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * Keeps the last `limit` bytes of a stream of chunks without holding more than about twice that.
+ * The tail is cut forward to the next UTF-8 character start so it never begins inside a character.
+ */
+class Tail {
+  private chunks: Buffer[] = [];
+  private held = 0;
+  total = 0;
+
+  constructor(private readonly limit: number) {}
+
+  push(chunk: Buffer): void {
+    this.total += chunk.length;
+    this.chunks.push(chunk);
+    this.held += chunk.length;
+    while (this.chunks.length > 1 && this.held - this.chunks[0]!.length >= this.limit) this.held -= this.chunks.shift()!.length;
+  }
+
+  text(): string {
+    const all = Buffer.concat(this.chunks);
+    let start = Math.max(0, all.length - this.limit);
+    if (start > 0) while (start < all.length && ((all[start] ?? 0) & 0xc0) === 0x80) start += 1;
+    return all.subarray(start).toString('utf8');
+  }
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false; // ESRCH: the group is empty already; EPERM cannot happen for our own children.
+  }
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Runs `argv` (no shell) in `cwd`, in a new process group, with `scrubEnv(env ?? process.env)`.
+ * stdout and stderr are merged into one tail of the last `tailBytes` (default 4096) bytes.
+ * At the timeout or when `signal` aborts, the whole group gets SIGTERM, then SIGKILL after
+ * `killGraceMs` (default 2000). When the command exits on its own, whatever it left running in its
+ * group (background processes) is killed at once. Resolves after the process has exited and its
+ * output is read; never rejects for the command's own failure (a command that cannot start resolves
+ * with `spawnError`). Throws invalid_input for an empty argv or a timeout that is not a positive number.
+ */
+export function runCommand(opts: RunCommandOptions): Promise<CommandResult> {
+  const argv = opts.argv;
+  if (!argv.length || !argv[0]) throw invalidInput('A command needs at least a program name.', 'Give the command as a non-empty argument list.');
+  if (!(opts.timeoutMs > 0) || !Number.isFinite(opts.timeoutMs)) throw invalidInput(`Timeout ${opts.timeoutMs} ms is not a positive number.`, 'Set PLANEXEC_CHECK_TIMEOUT_MS to a positive number of milliseconds.');
+  const tail = new Tail(Math.max(1, opts.tailBytes ?? DEFAULT_TAIL_BYTES));
+  const grace = opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+  const started = performance.now();
+  const result = (fields: Partial<CommandResult>): CommandResult => ({
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    cancelled: false,
+    durationMs: Math.round(performance.now() - started),
+    outputTail: tail.text(),
+    outputBytes: tail.total,
+    spawnError: null,
+    ...fields,
+  });
+  if (opts.signal?.aborted) return Promise.resolve(result({ cancelled: true }));
+
+  return new Promise<CommandResult>((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), {
+      cwd: opts.cwd,
+      env: scrubEnv(opts.env ?? process.env),
+      shell: false,
+      detached: true,
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      windowsHide: true,
+    });
+    if (opts.pidFile && child.pid !== undefined) {
+      try {
+        // Written and renamed, so a reader never sees half a record. The child may run before this
+        // line (a kill -9 of this process in that window leaves the command unrecorded).
+        mkdirSync(join(opts.pidFile, '..'), { recursive: true });
+        writeFileSync(`${opts.pidFile}.tmp`, JSON.stringify({ pid: child.pid, startTime: startTimeOf(child.pid), host: hostname() } satisfies GroupRecord));
+        renameSync(`${opts.pidFile}.tmp`, opts.pidFile);
+      } catch {
+        // Without the record only crash recovery loses track of this command; the run goes on.
+      }
+    }
+    // A pid means the spawn succeeded. Reported at once, not on the 'spawn' event (a later tick),
+    // so that a killAll right after run() already sees the group.
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
+    let timedOut = false;
+    let cancelled = false;
+    let spawnError: string | null = null;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+    let streamsOpen = 2;
+    let killing: Promise<void> | null = null;
+    let settled = false;
+
+    const onData = (chunk: Buffer) => tail.push(chunk);
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    if (opts.input !== undefined && child.stdin) {
+      child.stdin.on('error', () => {}); // EPIPE when the command does not read its input
+      child.stdin.end(opts.input);
+    }
+
+    // SIGTERM to the group, SIGKILL to the group after the grace (or at once when the leader is gone
+    // and only stragglers remain): a command that ignores SIGTERM still ends.
+    const kill = (): Promise<void> => {
+      if (killing) return killing;
+      const pgid = child.pid;
+      killing = (async () => {
+        if (pgid === undefined) return;
+        if (signalGroup(pgid, 'SIGTERM')) {
+          const until = performance.now() + grace;
+          while (exit === null && performance.now() < until) await sleep(25);
+        }
+        signalGroup(pgid, 'SIGKILL');
+      })();
+      return killing;
+    };
+
+    const timer = setTimeout(() => {
+      timedOut = true;
+      void kill();
+    }, opts.timeoutMs);
+    timer.unref();
+    const onAbort = () => {
+      cancelled = true;
+      void kill();
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const finish = async () => {
+      if (settled || exit === null || streamsOpen > 0) return;
+      settled = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (killing) await killing;
+      if (opts.pidFile) rmSync(opts.pidFile, { force: true });
+      resolve(result({ exitCode: exit.code, signal: exit.signal, timedOut, cancelled, spawnError }));
+    };
+
+    const onClose = () => {
+      streamsOpen -= 1;
+      void finish();
+    };
+    child.stdout!.on('close', onClose);
+    child.stderr!.on('close', onClose);
+
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      // Only a failed spawn lands here in practice (kill errors are caught in signalGroup).
+      if (exit !== null) return;
+      // Node reports a missing working folder as ENOENT of the program too: tell them apart.
+      spawnError =
+        error.code === 'ENOENT'
+          ? existsSync(opts.cwd)
+            ? `command not found: ${argv[0]}`
+            : `working folder not found: ${opts.cwd}`
+          : error.code === 'EACCES'
+            ? `not executable: ${argv[0]}`
+            : error.message;
+      tail.push(Buffer.from(`${spawnError}\n`));
+      exit = { code: null, signal: null };
+      // The streams of a process that never started close on their own; make sure.
+      child.stdout!.destroy();
+      child.stderr!.destroy();
+    });
+    child.on('exit', (code, signal) => {
+      exit = { code, signal };
+      const pgid = child.pid;
+      if (pgid === undefined) return;
+      // Background processes the command left in its group hold our pipes open and would run on
+      // unchecked: end them now. Then stop waiting for output after the grace, even if a process
+      // that left the group (setsid) still holds a pipe.
+      if (!killing && groupAlive(pgid)) signalGroup(pgid, 'SIGKILL');
+      setTimeout(() => {
+        child.stdout!.destroy();
+        child.stderr!.destroy();
+      }, grace).unref();
+      void finish();
+    });
+  });
+}
+
+/**
+ * Runs commands through runCommand and remembers the ones still running, so that cancel-all and
+ * server exit reach them. One instance per server (made by the composition root), no global state.
+ */
+export class CommandRunner implements CheckRunner {
+  private readonly running = new Map<AbortController, Promise<CommandResult>>();
+  private readonly groups = new Set<number>();
+
+  /**
+   * @param defaults `env`: the environment commands start from (default process.env, always scrubbed);
+   *   `killGraceMs`: SIGTERM-to-SIGKILL grace (default 2000).
+   */
+  constructor(private readonly defaults: { env?: Record<string, string | undefined>; killGraceMs?: number } = {}) {}
+
+  /** How many commands are running now. */
+  get size(): number {
+    return this.running.size;
+  }
+
+  /** runCommand with this runner's defaults, registered until it ends; same errors as runCommand. */
+  run(request: CommandRequest & Partial<Pick<RunCommandOptions, 'env' | 'killGraceMs' | 'onSpawn' | 'pidFile'>>): Promise<CommandResult> {
+    const own = new AbortController();
+    const signal = request.signal ? AbortSignal.any([request.signal, own.signal]) : own.signal;
+    let pgid: number | undefined;
+    const promise = runCommand({
+      env: this.defaults.env,
+      killGraceMs: this.defaults.killGraceMs,
+      ...request,
+      signal,
+      onSpawn: (pid) => {
+        pgid = pid;
+        this.groups.add(pid);
+        request.onSpawn?.(pid);
+      },
+    });
+    const tracked = promise.finally(() => {
+      this.running.delete(own);
+      if (pgid !== undefined) this.groups.delete(pgid);
+    });
+    this.running.set(own, tracked);
+    return tracked;
+  }
+
+  /** Cancels every running command (SIGTERM, SIGKILL after the grace) and resolves when all ended. */
+  async killAll(): Promise<void> {
+    const all = [...this.running.entries()];
+    for (const [controller] of all) controller.abort();
+    await Promise.allSettled(all.map(([, p]) => p));
+  }
+
+  /** SIGKILL to every running group at once, synchronously: for a process 'exit' handler. */
+  killAllNow(): void {
+    for (const pgid of this.groups) signalGroup(pgid, 'SIGKILL');
+  }
+}
+
+const OPERATOR_HINT = 'a check is one command; list several checks instead';
+
+function refuse(command: string, what: string, hint = OPERATOR_HINT): never {
+  throw new PlanexecError('invalid_input', `Check command ${JSON.stringify(command)} ${what}; checks run without a shell: ${hint}.`, `${hint.charAt(0).toUpperCase()}${hint.slice(1)}.`, { command });
+}
+
+/**
+ * Splits a check command ("npm run lint -- --fix") into argv without a shell, the way POSIX sh would
+ * split it, for the subset of sh that means the same without a shell: words separated by spaces or
+ * tabs, 'single quotes' (everything literal), "double quotes" (a backslash escapes " \ $ ` and a
+ * newline), a backslash outside quotes escapes the next character, backslash-newline joins lines.
+ * Everything a shell would treat specially is refused with invalid_input, never passed on:
+ * operators | & ; < > ( ) and an unquoted newline ("a check is one command; list several checks
+ * instead"), $ (variables, $(...)) and backticks, unquoted globs * ? [, brace expansion {a,b} / {1..3},
+ * ~ at the start of a word, # starting a comment, a leading NAME=value assignment (use `env NAME=value
+ * cmd`), and unterminated quotes or a trailing backslash. Quote a character to pass it as it is.
+ */
+export function splitCommand(command: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  let plain = true; // every character of the word so far was unquoted and could belong to a NAME
+  let assignment = false;
+  let i = 0;
+  const n = command.length;
+  const end = () => {
+    if (!inWord) return;
+    if (words.length === 0 && assignment) refuse(command, `starts with the assignment ${JSON.stringify(word)}`, 'set variables with `env NAME=value command`, or leave them out');
+    words.push(word);
+    word = '';
+    inWord = false;
+    assignment = false;
+    plain = true;
+  };
+  const add = (text: string, quoted: boolean) => {
+    inWord = true;
+    // sh reads a first word that starts with an unquoted NAME= as a variable assignment.
+    if (!quoted && text === '=' && plain && /^[A-Za-z_][A-Za-z0-9_]*$/.test(word)) assignment = true;
+    if (quoted || !/^[A-Za-z0-9_]$/.test(text)) plain = false;
+    word += text;
+  };
+  while (i < n) {
+    const c = command[i]!;
+    if (c === ' ' || c === '\t') {
+      end();
+      i += 1;
+    } else if (c === '\n' || c === '\r') {
+      refuse(command, 'has a line break, which separates commands');
+    } else if (c === '\\') {
+      if (i + 1 >= n) refuse(command, 'ends with a backslash', 'remove the trailing backslash');
+      if (command[i + 1] === '\n') i += 2;
+      else {
+        add(command[i + 1]!, true);
+        i += 2;
+      }
+    } else if (c === "'") {
+      const close = command.indexOf("'", i + 1);
+      if (close < 0) refuse(command, 'has an unterminated single quote', 'close the quote');
+      add(command.slice(i + 1, close), true); // '' is an empty argument, as in sh
+      i = close + 1;
+    } else if (c === '"') {
+      let j = i + 1;
+      let text = '';
+      for (;;) {
+        if (j >= n) refuse(command, 'has an unterminated double quote', 'close the quote');
+        const d = command[j]!;
+        if (d === '"') break;
+        if (d === '$' || d === '`') refuse(command, `uses ${d === '$' ? '$ (a variable or substitution)' : 'a backtick substitution'} inside double quotes`, "write the value itself, or use single quotes for a literal '$'");
+        if (d === '\\' && j + 1 < n && '"\\$`\n'.includes(command[j + 1]!)) {
+          if (command[j + 1] !== '\n') text += command[j + 1];
+          j += 2;
+          continue;
+        }
+        text += d;
+        j += 1;
+      }
+      add(text, true);
+      i = j + 1;
+    } else if ('|&;<>()'.includes(c)) {
+      refuse(command, `uses the shell operator ${JSON.stringify(c)}`);
+    } else if (c === '`') {
+      refuse(command, 'uses a backtick substitution');
+    } else if (c === '$') {
+      refuse(command, `uses ${command[i + 1] === '(' ? 'a $( ) substitution' : 'a $ variable'}`, "write the value itself, or quote it ('$HOME') to pass a literal '$'");
+    } else if (c === '*' || c === '?' || c === '[') {
+      refuse(command, `has the unquoted glob character ${JSON.stringify(c)}`, "quote the pattern ('src/*.ts') to pass it to the command as it is; most tools expand globs themselves");
+    } else if (c === '#' && !inWord) {
+      refuse(command, 'has a # comment', 'remove the comment, or quote the #');
+    } else if (c === '~' && !inWord) {
+      refuse(command, 'starts a word with ~, which a shell would expand to a home folder', 'write the path in full, or quote the ~');
+    } else if (c === '{' && braceExpands(command, i)) {
+      refuse(command, 'uses brace expansion', 'list the words in full, or quote the braces');
+    } else {
+      add(c, false);
+      i += 1;
+    }
+  }
+  end();
+  if (!words.length) throw invalidInput('A check command is empty.', 'Give a command such as "npm test".');
+  if (words[0] === '!') refuse(command, 'starts with !, which negates a shell pipeline', 'drop the !; a check passes when its command exits 0');
+  return words;
+}
+
+/** Would sh brace-expand at `open`: an unquoted '{' with an unquoted ',' or '..' before its '}'? */
+function braceExpands(command: string, open: number): boolean {
+  let depth = 0;
+  for (let j = open; j < command.length; j += 1) {
+    const c = command[j]!;
+    if (c === ' ' || c === '\t' || c === '\n' || c === "'" || c === '"' || c === '\\') return false;
+    if (c === '{') depth += 1;
+    else if (c === '}') {
+      depth -= 1;
+      if (depth === 0) {
+        const body = command.slice(open + 1, j);
+        return body.includes(',') || /^[^.]+\.\.[^.]+$/.test(body);
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * Whether `command` matches one of the PLANEXEC_ALLOWED_CHECKS patterns: a '*' matches any run of
+ * characters (none included), every other character matches itself, and a pattern must match the
+ * whole command (both trimmed of surrounding whitespace). Case-sensitive. Pure.
+ */
+export function matchesAllowed(command: string, patterns: readonly string[]): boolean {
+  const text = command.trim();
+  return patterns.some((pattern) => {
+    const p = pattern.trim();
+    if (!p) return false;
+    const source = p
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('[\\s\\S]*');
+    return new RegExp(`^${source}$`).test(text);
+  });
+}

@@ -1,0 +1,168 @@
+// The ports of "changes" (PRODUCT.md, "Changes"): a git repository in which each workflow works on its
+// own worktree and branch, and a runner of check commands. Adapters: src/adapters/git/git-changes.ts
+// (GitChanges) and src/adapters/process/run-command.ts (CommandRunner). Kept apart from ports.ts while
+// the lead reshapes that file; they may move there.
+
+/** How one command ended. Produced by CommandRunner.run; every field is always set. */
+export interface CommandResult {
+  /** The process's exit code; null when it was ended by a signal or never started. */
+  exitCode: number | null;
+  /** The signal that ended the process ('SIGTERM', 'SIGKILL', ...), else null. */
+  signal: string | null;
+  /** Killed because it ran past its timeout. */
+  timedOut: boolean;
+  /** Killed because the caller's signal aborted (cancel_workflow, shutdown). */
+  cancelled: boolean;
+  /** Wall time from spawn to the end of its output, milliseconds. */
+  durationMs: number;
+  /** The last `tailBytes` bytes of stdout and stderr merged in arrival order, cut on a UTF-8 boundary. */
+  outputTail: string;
+  /** Bytes of output in all (stdout + stderr), so a reader knows how much the tail left out. */
+  outputBytes: number;
+  /** Why the process could not be started (e.g. "command not found: foo"), else null. */
+  spawnError: string | null;
+}
+
+/** One command to run: argv[0] is looked up on PATH; no shell is involved. */
+export interface CommandRequest {
+  argv: string[];
+  /** Absolute working directory. */
+  cwd: string;
+  /** Milliseconds before the whole process group is killed (SIGTERM, then SIGKILL after a grace). */
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** How many bytes of output to keep (the end of it); default 4096. */
+  tailBytes?: number;
+  /** Written to the process's stdin, which is then closed; without it stdin is /dev/null. */
+  input?: string;
+}
+
+/** Runs commands (checks, the worktree setup command) and can end every one still running. */
+export interface CheckRunner {
+  /** Never throws for a command that fails or cannot start: that is in the result. */
+  run(request: CommandRequest): Promise<CommandResult>;
+  /** Ends every command still running (SIGTERM, SIGKILL after the grace) and waits for them. */
+  killAll(): Promise<void>;
+}
+
+export type FileChangeStatus = 'added' | 'modified' | 'deleted';
+
+/** One path changed between two commits; a rename is a deletion plus an addition. */
+export interface FileChange {
+  /** Path relative to the repository's top level, '/'-separated, as git stores it. */
+  path: string;
+  status: FileChangeStatus;
+  /** Lines added and removed (0 and 0 for a binary file). */
+  insertions: number;
+  deletions: number;
+  binary: boolean;
+}
+
+export interface ChangesDiff {
+  files: FileChange[];
+  /** The unified diff, cut at `maxPatchBytes` on a UTF-8 boundary. */
+  patch: string;
+  patchTruncated: boolean;
+  /** Size of the whole patch in bytes. */
+  patchBytes: number;
+}
+
+export interface WorktreeSetup {
+  /** The command (PLANEXEC_WORKTREE_SETUP, split by the caller) run once in a new worktree. */
+  argv: string[];
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface WorktreeRequest {
+  /** The user's repository (PLANEXEC_ROOT; may be a folder inside the repository). */
+  root: string;
+  /** e.g. planexec/wf-1a2b3c. */
+  branch: string;
+  /** Absolute path of the worktree (under PLANEXEC_WORKTREES). */
+  path: string;
+  /** Commit the branch starts at (the root's HEAD when the plan was made). */
+  base: string;
+  /** Run once in the new worktree; null/absent: none. */
+  setup?: WorktreeSetup | null;
+  /** Link the root's ignored dependency folders in; default: true when no setup command is given. */
+  linkDependencies?: boolean;
+}
+
+export interface WorktreeInfo {
+  /** False when the worktree was already there as asked (a restarted process). */
+  created: boolean;
+  path: string;
+  branch: string;
+  /** The branch's current commit. */
+  head: string;
+  /**
+   * Where `root` sits inside the repository: '' at the top level, else e.g. 'packages/web/'. The
+   * worktree mirrors the top level, so the root's files are under `${path}/${prefix}`; paths in
+   * diffs and merge results are relative to the top level too.
+   */
+  prefix: string;
+  /** Folders linked in, relative to the top level (e.g. 'node_modules', 'web/node_modules'). */
+  linked: string[];
+  /** The setup command's result when it ran during this call; null when it did not run now. */
+  setup: CommandResult | null;
+  /** The setup command has succeeded in this worktree (now or earlier); true when there is none. */
+  setupDone: boolean;
+}
+
+export interface CommitRequest {
+  worktree: string;
+  message: string;
+  /** Git trailers, e.g. { 'Planexec-Workflow': 'wf-1', 'Planexec-Attempt': '2' }. */
+  trailers: Record<string, string>;
+  /** Default: planexec <planexec@localhost> as author and committer. */
+  author?: { name: string; email: string };
+}
+
+export type MergeRefusalReason =
+  | 'dirty_overlap'
+  | 'conflict'
+  | 'detached_head'
+  | 'operation_in_progress'
+  | 'unrelated_histories'
+  | 'root_moved'
+  | 'branch_checked_out';
+
+export type MergeResult =
+  | {
+      kind: 'merged';
+      mode: 'fast-forward' | 'merge-commit';
+      /** The root branch's commit before and after. */
+      previousHead: string;
+      head: string;
+      /** Paths the merge changed in the root, relative to the top level. */
+      files: string[];
+    }
+  | { kind: 'up_to_date'; head: string }
+  | { kind: 'refused'; reason: MergeRefusalReason; paths: string[]; message: string; hint: string };
+
+/** The git side of "changes". Every method throws PlanexecError('git_failed') when git itself fails. */
+export interface ChangesRepository {
+  /** Git is there and new enough; resolves with its version. Call once at start-up. */
+  ready(): Promise<string>;
+  isRepository(root: string): Promise<boolean>;
+  head(root: string): Promise<string>;
+  /** Null on a detached HEAD. */
+  currentBranch(root: string): Promise<string | null>;
+  createWorktree(request: WorktreeRequest): Promise<WorktreeInfo>;
+  /** Runs a check in the worktree (CheckRunner semantics), recorded so resetHard after a crash can end it. */
+  runInWorktree(worktree: string, request: Omit<CommandRequest, 'cwd'>): Promise<CommandResult>;
+  /** Commits everything changed in the worktree; null when nothing changed. */
+  commit(request: CommitRequest): Promise<string | null>;
+  /** The newest commit in `since..HEAD` (or all of HEAD) carrying every trailer given; null if none. */
+  findCommit(request: { worktree: string; trailers: Record<string, string>; since?: string }): Promise<string | null>;
+  diff(request: { worktree: string; from: string; to?: string; maxPatchBytes?: number }): Promise<ChangesDiff>;
+  /**
+   * Back to `commit` (default HEAD): commands left running in the worktree by a dead process killed,
+   * tracked files reset, untracked files removed, ignored ones kept.
+   */
+  resetHard(request: { worktree: string; commit?: string }): Promise<void>;
+  status(worktree: string): Promise<{ clean: boolean; paths: string[] }>;
+  merge(request: { root: string; branch: string; message?: string }): Promise<MergeResult>;
+  discard(request: { root: string; worktree: string; branch: string }): Promise<{ removedWorktree: boolean; deletedBranch: boolean }>;
+}
