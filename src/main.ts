@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import type Database from 'better-sqlite3';
-import { RootedWorkspaceReader } from './adapters/files/workspace-reader.js';
+import { WorkspaceFileSystem } from './adapters/files/workspace-reader.js';
 import { OpenAIResponsesProvider, type SdkLogger } from './adapters/openai/responses-provider.js';
 import type { KyselyStore } from './adapters/store/kysely-store.js';
 import { openSqliteStore } from './adapters/store/sqlite.js';
@@ -63,13 +63,14 @@ export async function compose(
   const deps: CoreDeps = {
     store,
     models: overrides.models ?? provider,
-    files: new RootedWorkspaceReader(config.root),
+    files: new WorkspaceFileSystem(),
     tokens: new GptTokenCounter(),
     clock: systemClock,
     ids: randomIds,
     owner,
     runtime,
     settings: {
+      root: config.root,
       models: config.models,
       prices: config.prices,
       extendedCacheModels: config.extendedCacheModels,

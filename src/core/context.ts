@@ -1,5 +1,5 @@
 // The minimal-context builder: what one executor call sees, and a report of it.
-import { PlanexecError } from './errors.js';
+import { fileUnreadable, PlanexecError } from './errors.js';
 import { missingDependencies } from './plan.js';
 import type { WorkspaceFile, WorkspaceReader } from './ports.js';
 import { EXECUTOR_INSTRUCTIONS, renderExecutorInput, type DependencyOutput } from './prompts.js';
@@ -70,7 +70,8 @@ export async function buildExecutorContext(a: BuildContextArgs): Promise<Executo
   for (const path of [...new Set(a.subtask.relevant_files)].sort()) {
     let file;
     try {
-      file = await a.files.read(path, Math.min(a.limits.maxFileBytes, remaining));
+      if (a.workflow.root === null) throw noWorkspaceRoot(path);
+      file = await a.files.read(a.workflow.root, path, Math.min(a.limits.maxFileBytes, remaining));
     } catch (error) {
       // A folder or a special file the planner named: report it, do not fail the subtask over it.
       // (A path that leaves the workspace root still fails: that is not the planner's to decide.)
@@ -109,4 +110,8 @@ export async function buildExecutorContext(a: BuildContextArgs): Promise<Executo
     notes: a.notes,
   });
   return { instructions: EXECUTOR_INSTRUCTIONS, input, report: { files: fileReports, dependencies: depReports, notes: a.notes } };
+}
+
+function noWorkspaceRoot(path: string): PlanexecError {
+  return fileUnreadable(path, 'the workflow has no workspace root (PLANEXEC_ROOT was not set and the host named no MCP root when it was planned)');
 }

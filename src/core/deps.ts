@@ -5,6 +5,8 @@ import type { Runtime } from './runtime.js';
 import type { Role, TokenBudget } from './types.js';
 
 export interface CoreSettings {
+  /** The workspace root new workflows read from unless the host names one (MCP roots); null: none. */
+  root: string | null;
   models: Readonly<Record<Role, string>>;
   prices: PriceTable;
   /** Models that accept `prompt_cache_retention: "24h"`. */

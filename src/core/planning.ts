@@ -1,7 +1,7 @@
 // Planning shared by plan_task, run_workflow and plan revisions: the plan call with its repair
 // round, the rows a new plan becomes, and the files the host asked the planner to read.
 import type { CoreDeps } from './deps.js';
-import { fileUnreadable, invalidInput, modelOutputInvalid } from './errors.js';
+import { fileUnreadable, invalidInput, modelOutputInvalid, type PlanexecError } from './errors.js';
 import { toStrictJsonSchema } from './json-schema.js';
 import { modelRequest, NEW_THREAD, structuredPlannerCall, type CallOptions, type PlannerThread, type StructuredResult } from './journal.js';
 import { PlanSchema, relativePathProblem, validatePlan, type Plan } from './plan.js';
@@ -16,8 +16,8 @@ export function firstPlan(workflowId: string, plan: Plan, responseId: string | n
   return { workflowId, version: 1, plan, responseId, status: 'active', feedback: null, changes: null, createdAt: now };
 }
 
-/** A workflow row before it has a plan (phase planning, plan version 0). */
-export function newWorkflow(id: string, request: string, context: string | null, budget: TokenBudget, now: number): Workflow {
+/** A workflow row before it has a plan (phase planning, plan version 0), reading files under `root`. */
+export function newWorkflow(id: string, request: string, context: string | null, budget: TokenBudget, root: string | null, now: number): Workflow {
   return {
     id,
     request,
@@ -33,6 +33,7 @@ export function newWorkflow(id: string, request: string, context: string | null,
     plannerSummary: null,
     files: [],
     plannerThread: 0,
+    root,
     createdAt: now,
     updatedAt: now,
   };
@@ -99,19 +100,37 @@ export function freshSubtask(workflowId: string, p: PlannedSubtask, position: nu
   };
 }
 
-/** The files the host asked the planner to see: they must exist; each and all together are size-capped. */
-export async function readPlanFiles(d: CoreDeps, paths: string[]): Promise<WorkspaceFile[]> {
+/**
+ * The files the host asked the planner to see, under `root`: they must exist; each and all together
+ * are size-capped. Throws invalid_input (a bad path, or files without a root), path_outside_root,
+ * file_unreadable.
+ */
+export async function readPlanFiles(d: CoreDeps, root: string | null, paths: string[]): Promise<WorkspaceFile[]> {
   for (const path of paths) {
     const problem = relativePathProblem(path);
     if (problem) throw invalidInput(`files: '${path}' ${problem}.`, 'List files as paths relative to the workspace root (PLANEXEC_ROOT).');
   }
+  if (paths.length && root === null) throw noRoot();
   const out: WorkspaceFile[] = [];
   let remaining = d.settings.context.maxContextBytes;
   for (const path of [...new Set(paths)]) {
-    const file = await d.files.read(path, Math.min(d.settings.context.maxFileBytes, remaining));
+    const file = await d.files.read(root!, path, Math.min(d.settings.context.maxFileBytes, remaining));
     if (file.kind === 'missing') throw fileUnreadable(path, 'it does not exist');
     remaining -= utf8Bytes(file.content);
     out.push(file);
   }
   return out;
+}
+
+/** Files were asked for, but there is no workspace root to read them from. */
+export function noRoot(): PlanexecError {
+  return invalidInput(
+    'There is no workspace root to read files from: PLANEXEC_ROOT is not set, the server was started in / or the home folder (never taken as a root), and the host named no MCP root.',
+    'Set PLANEXEC_ROOT to the project folder in the planexec entry of your MCP host config (or use a host that sends MCP roots), then restart; or leave `files` out.',
+  );
+}
+
+/** The root a new workflow reads from: the one the host gave for this session, else the configured one. */
+export function rootFor(d: CoreDeps, sessionRoot: string | null | undefined): string | null {
+  return sessionRoot ?? d.settings.root;
 }

@@ -272,9 +272,15 @@ export interface MissingFile {
   path: string;
 }
 
+/**
+ * Files of workspaces, read confined to a root. `read` takes an absolute root (a workflow's) and a
+ * path relative to it, reads at most `maxBytes` bytes (cut on a UTF-8 boundary) and answers
+ * MissingFile for a path that does not exist inside the root. Throws path_outside_root for a path
+ * that leaves the root (.., absolute, a symlink out), and file_unreadable for what must not or
+ * cannot be read (not a regular file, a secret file or hard link withheld, no such root).
+ */
 export interface WorkspaceReader {
-  /** Reads a workspace-relative path; throws path_outside_root for anything that leaves the root. */
-  read(path: string, maxBytes: number): Promise<WorkspaceFile | MissingFile>;
+  read(root: string, path: string, maxBytes: number): Promise<WorkspaceFile | MissingFile>;
 }
 
 export interface TokenCounter {

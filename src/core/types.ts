@@ -42,6 +42,8 @@ export interface Workflow {
   files: string[];
   /** The planner's current thread in planexec's own record (0, then +1 at each compaction). */
   plannerThread: number;
+  /** Absolute path of the workspace root its files are read from; null: none (no file can be read). */
+  root: string | null;
   createdAt: number;
   updatedAt: number;
 }

@@ -50,6 +50,7 @@ function workflow(over: Partial<Workflow> = {}): Workflow {
     plannerSummary: null,
     files: [],
     plannerThread: 0,
+    root: '/workspace',
     createdAt: 1_000,
     updatedAt: 1_000,
     ...over,
@@ -654,7 +655,7 @@ describe('openSqliteStore', () => {
     const after = (again.prepare("SELECT sql FROM sqlite_master WHERE name = 'workflows'").get() as { sql: string }).sql;
     expect(after.startsWith((workflowsSql as { sql: string }).sql.split(',')[0]!)).toBe(true);
     expect(after).toContain('planner_thread');
-    expect((again.prepare('SELECT name FROM planexec_migrations ORDER BY name').all() as { name: string }[]).map((m) => m.name)).toEqual(['001-baseline', '002-usage-and-turns']);
+    expect((again.prepare('SELECT name FROM planexec_migrations ORDER BY name').all() as { name: string }[]).map((m) => m.name)).toEqual(['001-baseline', '002-usage-and-turns', '003-workflow-root']);
   });
 });
 

@@ -20,14 +20,14 @@ import type { Usage } from '../../src/core/types.js';
  */
 export class MapWorkspaceReader implements WorkspaceReader {
   readonly files: Map<string, string>;
-  readonly reads: { path: string; maxBytes: number }[] = [];
+  readonly reads: { root: string; path: string; maxBytes: number }[] = [];
 
   constructor(files: Record<string, string> = {}) {
     this.files = new Map(Object.entries(files));
   }
 
-  async read(path: string, maxBytes: number): Promise<WorkspaceFile | MissingFile> {
-    this.reads.push({ path, maxBytes });
+  async read(root: string, path: string, maxBytes: number): Promise<WorkspaceFile | MissingFile> {
+    this.reads.push({ root, path, maxBytes });
     const text = this.files.get(path);
     if (text === undefined) return { kind: 'missing', path };
     const whole = Buffer.from(text, 'utf8');

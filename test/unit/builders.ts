@@ -57,6 +57,7 @@ export function workflow(extra: Partial<Workflow> = {}): Workflow {
     plannerSummary: null,
     files: [],
     plannerThread: 0,
+    root: '/workspace',
     createdAt: 0,
     updatedAt: 0,
     ...extra,

@@ -67,8 +67,8 @@ describe('buildExecutorContext: what the executor sees', () => {
     const reader = new MapWorkspaceReader(files);
     const ctx = await buildExecutorContext(args(target, all, { files: reader }));
     expect(reader.reads).toEqual([
-      { path: 'src/a.ts', maxBytes: 1_000 },
-      { path: 'src/b.ts', maxBytes: 1_000 },
+      { root: '/workspace', path: 'src/a.ts', maxBytes: 1_000 },
+      { root: '/workspace', path: 'src/b.ts', maxBytes: 1_000 },
     ]);
     expect(ctx.report.files).toEqual([
       { path: 'src/a.ts', bytes: 19, sent_bytes: 19, range: [0, 19], truncated: false, missing: false, sha256: sha256Hex('export const a = 1;'), note: null },
@@ -121,9 +121,9 @@ describe('buildExecutorContext: size caps', () => {
     const ctx = await buildExecutorContext(args(t, [t], { files: reader, limits: { ...LIMITS, maxFileBytes: 10, maxContextBytes: 15 } }));
     // a: min(10, 15) -> all 8 bytes, 7 left; b: min(10, 7) -> 7 of 20; c: nothing left.
     expect(reader.reads).toEqual([
-      { path: 'a.txt', maxBytes: 10 },
-      { path: 'b.txt', maxBytes: 7 },
-      { path: 'c.txt', maxBytes: 0 },
+      { root: '/workspace', path: 'a.txt', maxBytes: 10 },
+      { root: '/workspace', path: 'b.txt', maxBytes: 7 },
+      { root: '/workspace', path: 'c.txt', maxBytes: 0 },
     ]);
     expect(ctx.report.files).toEqual([
       { path: 'a.txt', bytes: 8, sent_bytes: 8, range: [0, 8], truncated: false, missing: false, sha256: sha256Hex('aaaaaaaa'), note: null },
@@ -139,8 +139,8 @@ describe('buildExecutorContext: size caps', () => {
     const t = subtask('t', 'pending', { relevant_files: ['a.txt', 'b.txt'] });
     const ctx = await buildExecutorContext(args(t, [t], { files: reader, limits: { ...LIMITS, maxFileBytes: 5, maxContextBytes: 10 } }));
     expect(reader.reads).toEqual([
-      { path: 'a.txt', maxBytes: 5 },
-      { path: 'b.txt', maxBytes: 5 },
+      { root: '/workspace', path: 'a.txt', maxBytes: 5 },
+      { root: '/workspace', path: 'b.txt', maxBytes: 5 },
     ]);
     expect(ctx.report.files.map((f) => [f.path, f.bytes, f.sent_bytes, f.truncated])).toEqual([
       ['a.txt', 6, 4, true],
@@ -153,8 +153,8 @@ describe('buildExecutorContext: size caps', () => {
     const t = subtask('t', 'pending', { relevant_files: ['z.txt', 'gone.ts'] });
     const ctx = await buildExecutorContext(args(t, [t], { files: reader, limits: { ...LIMITS, maxFileBytes: 100, maxContextBytes: 10 } }));
     expect(reader.reads).toEqual([
-      { path: 'gone.ts', maxBytes: 10 },
-      { path: 'z.txt', maxBytes: 10 },
+      { root: '/workspace', path: 'gone.ts', maxBytes: 10 },
+      { root: '/workspace', path: 'z.txt', maxBytes: 10 },
     ]);
     expect(ctx.report.files).toEqual([
       { path: 'gone.ts', bytes: 0, sent_bytes: 0, range: [0, 0], truncated: false, missing: true, sha256: null, note: null },
@@ -165,7 +165,7 @@ describe('buildExecutorContext: size caps', () => {
 
   it('buildExecutorContext shows a binary file as a header only', async () => {
     const binary: WorkspaceReader = {
-      async read(path: string): Promise<WorkspaceFile | MissingFile> {
+      async read(_root: string, path: string): Promise<WorkspaceFile | MissingFile> {
         return { kind: 'file', path, bytes: 300, content: '', truncated: true, binary: true, sha256: sha256Hex('') };
       },
     };

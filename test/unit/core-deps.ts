@@ -8,6 +8,7 @@ import { Runtime } from '../../src/core/runtime.js';
 import { MapWorkspaceReader, ScriptedModelProvider, SequentialIds, SteppingClock, WordTokenCounter } from '../support/fakes.js';
 
 export const SETTINGS: CoreSettings = {
+  root: '/workspace',
   models: { planner: 'gpt-5.4', executor: 'gpt-5.4-mini' },
   prices: DEFAULT_PRICES,
   extendedCacheModels: ['gpt-5.4'],

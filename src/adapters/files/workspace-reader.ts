@@ -84,7 +84,7 @@ interface Opened {
  *   allowSecretFiles). The last two carry details.withheld and details.setting.
  * Nothing outside the root is ever read; on Linux nothing outside is even opened for reading.
  */
-export class RootedWorkspaceReader implements WorkspaceReader {
+export class RootedWorkspaceReader {
   private readonly root: string;
   /** The real root with a trailing separator, as bytes: /proc paths are compared byte for byte. */
   private readonly rootPrefix: Buffer;
@@ -279,4 +279,28 @@ async function readCapped(handle: FileHandle, path: string, size: number, maxByt
     binary,
     sha256: createHash('sha256').update(kept).digest('hex'),
   };
+}
+
+/**
+ * The WorkspaceReader port over the file system: one RootedWorkspaceReader per root (a workflow's
+ * root or worktree), made on first use with the same options. A root that does not exist (or is not
+ * a folder) answers file_unreadable for every path.
+ */
+export class WorkspaceFileSystem implements WorkspaceReader {
+  private readonly readers = new Map<string, RootedWorkspaceReader>();
+
+  constructor(private readonly options: WorkspaceReaderOptions = {}) {}
+
+  async read(root: string, path: string, maxBytes: number): Promise<WorkspaceFile | MissingFile> {
+    let reader = this.readers.get(root);
+    if (!reader) {
+      try {
+        reader = new RootedWorkspaceReader(root, this.options);
+      } catch (error) {
+        throw fileUnreadable(path, `the workspace root ${root} cannot be opened (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      }
+      this.readers.set(root, reader);
+    }
+    return reader.read(path, maxBytes);
+  }
 }

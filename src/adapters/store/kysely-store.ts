@@ -119,6 +119,7 @@ class KyselyWorkflows implements WorkflowRecords {
           planner_summary: w.plannerSummary,
           files: json(w.files),
           planner_thread: w.plannerThread,
+          root: w.root,
           created_at: w.createdAt,
           updated_at: w.updatedAt,
         })
@@ -557,6 +558,7 @@ function workflowFromRow(r: Selectable<WorkflowsTable>): Workflow {
     plannerSummary: r.planner_summary,
     files: JSON.parse(r.files ?? '[]') as string[],
     plannerThread: num(r.planner_thread),
+    root: r.root ?? null,
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
   };

@@ -20,6 +20,8 @@ export interface WorkflowsTable {
   files: string;
   /** The current planner thread (0, then +1 at each compaction). */
   planner_thread: Generated<number>;
+  /** Absolute path of the workspace root the workflow reads files from; null: none recorded. */
+  root: string | null;
   created_at: number;
   updated_at: number;
 }

@@ -2,7 +2,7 @@ import type { CoreDeps } from '../deps.js';
 import { checkTexts, invalidInput } from '../errors.js';
 import type { CallOptions, CallUsage } from '../journal.js';
 import { readySubtasks } from '../plan.js';
-import { firstPlan, newWorkflow, readPlanFiles, requestPlan, toSubtasks } from '../planning.js';
+import { firstPlan, newWorkflow, readPlanFiles, requestPlan, rootFor, toSubtasks } from '../planning.js';
 import type { Phase, PlanChanges, TokenBudget, Workflow } from '../types.js';
 import { revisePlan } from './revise-plan.js';
 import { plannedSubtaskView, type PlannedSubtaskView } from '../views.js';
@@ -17,6 +17,8 @@ export interface PlanTaskInput {
   workflow_id?: string | undefined;
   feedback?: string | undefined;
   confirm_plan_version?: number | undefined;
+  /** The workspace root the host named for this session (MCP roots); default: the configured root. */
+  root?: string | null | undefined;
 }
 
 export interface PlanTaskResult {
@@ -50,14 +52,15 @@ export async function planTask(d: CoreDeps, input: PlanTaskInput, opts: CallOpti
   const request = input.request?.trim() ?? '';
   if (!request) throw invalidInput('request is empty.', 'Describe the feature or change to plan in `request` (or pass workflow_id and feedback to revise a plan).');
   d.models.ready?.();
-  const files = await readPlanFiles(d, input.files ?? []);
+  const root = rootFor(d, input.root);
+  const files = await readPlanFiles(d, root, input.files ?? []);
 
   const workflowId = d.ids.workflowId();
   const budget = { ...d.settings.defaultBudget, ...input.budget };
   const answer = await requestPlan(d, workflowId, request, input.context ?? null, files, budget, opts);
   const now = d.clock.now();
   const workflow: Workflow = {
-    ...newWorkflow(workflowId, request, input.context ?? null, budget, now),
+    ...newWorkflow(workflowId, request, input.context ?? null, budget, root, now),
     phase: 'executing',
     planVersion: 1,
     plannerResponseId: answer.responseId,

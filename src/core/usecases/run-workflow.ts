@@ -11,7 +11,7 @@ import type { Subtask, TokenBudget } from '../types.js';
 import { cacheGroups, runGroups } from '../wave.js';
 import { derivePhase, isEnded, loadWorkflow, tryLockWorkflow, unlockWorkflow } from '../workflow.js';
 import { executeSubtask, isConcurrent } from './execute-subtask.js';
-import { firstPlan, newWorkflow, planRequest, readPlanFiles, requestPlan, toSubtasks } from '../planning.js';
+import { firstPlan, newWorkflow, planRequest, readPlanFiles, requestPlan, rootFor, toSubtasks } from '../planning.js';
 import { HandedOverError } from '../runtime.js';
 import { checkBudget, reservationFor } from '../budget.js';
 import { reviewResults } from './review-results.js';
@@ -24,6 +24,8 @@ export interface RunWorkflowInput {
   workflow_id?: string | undefined;
   budget?: TokenBudget | undefined;
   concurrency?: number | undefined;
+  /** The workspace root the host named for this session (MCP roots); default: the configured root. */
+  root?: string | null | undefined;
 }
 
 export interface RunOptions extends CallOptions {
@@ -61,10 +63,11 @@ export async function runWorkflow(d: CoreDeps, input: RunWorkflowInput, opts: Ru
     // principle, the files exist, the plan call fits the budget. (The workflow is stored before
     // planning so that wait:false can answer with it; a later failure leaves it failed, resumable.)
     d.models.ready?.();
-    files = await readPlanFiles(d, input.files ?? []);
+    const root = rootFor(d, input.root);
+    files = await readPlanFiles(d, root, input.files ?? []);
     const need = await reservationFor(d, workflowId, budget, planRequest(d, request, input.context ?? null, files));
     if (need !== null) await checkBudget(d, d.store, workflowId, budget, 'planner', need);
-    await d.store.workflows.insert({ ...newWorkflow(workflowId, request, input.context ?? null, budget, d.clock.now()), lockOwner: token, files: input.files ?? [] });
+    await d.store.workflows.insert({ ...newWorkflow(workflowId, request, input.context ?? null, budget, root, d.clock.now()), lockOwner: token, files: input.files ?? [] });
   } else {
     workflowId = input.workflow_id!;
     const { workflow } = await loadWorkflow(d, workflowId);
@@ -112,7 +115,7 @@ async function resume(d: CoreDeps, workflowId: string, budget: TokenBudget | und
 /** Plans the workflow; `files` read already, or (on a resume) read again from the workflow's list. */
 async function plan(d: CoreDeps, workflowId: string, files: WorkspaceFile[] | null, opts: CallOptions): Promise<void> {
   const { workflow } = await loadWorkflow(d, workflowId);
-  const read = files ?? (await readPlanFiles(d, workflow.files));
+  const read = files ?? (await readPlanFiles(d, workflow.root, workflow.files));
   const answer = await requestPlan(d, workflowId, workflow.request, workflow.context, read, workflow.budget, opts);
   const now = d.clock.now();
   await d.store.transaction(async (tx) => {

@@ -4,11 +4,13 @@ import type { Migration } from 'kysely';
 import type { Dialect } from '../schema.js';
 import { baseline } from './001-baseline.js';
 import { usageAndTurns } from './002-usage-and-turns.js';
+import { workflowRoot } from './003-workflow-root.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '001-baseline': baseline(dialect),
     '002-usage-and-turns': usageAndTurns(dialect),
+    '003-workflow-root': workflowRoot(),
   };
 }
 

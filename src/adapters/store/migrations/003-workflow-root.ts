@@ -1,0 +1,12 @@
+// The workspace root a workflow was planned in (PLANEXEC_ROOT, or the folder the MCP host named as
+// its root), so every later execution reads the same tree, whichever process or session runs it.
+// Null for workflows made before it was recorded (they use the configured root) or without a root.
+import type { Kysely } from 'kysely';
+
+export function workflowRoot() {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('workflows').addColumn('root', 'text').execute();
+    },
+  };
+}
