@@ -62,7 +62,7 @@ export async function compose(
   });
   const deps: CoreDeps = {
     store,
-    models: overrides.models ?? provider,
+    models: { planner: overrides.models ?? provider, executor: overrides.models ?? provider },
     files: new WorkspaceFileSystem(),
     tokens: new GptTokenCounter(),
     clock: systemClock,

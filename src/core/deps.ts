@@ -33,7 +33,8 @@ export interface CoreSettings {
 /** Everything the use cases need, injected by the composition root (src/cli.ts) or a test. */
 export interface CoreDeps {
   store: Store;
-  models: ModelProvider;
+  /** The provider of each role's model (the same one for both, or one per role: PLANEXEC_*_PROVIDER). */
+  models: Readonly<Record<Role, ModelProvider>>;
   files: WorkspaceReader;
   tokens: TokenCounter;
   clock: Clock;

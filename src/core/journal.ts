@@ -129,7 +129,7 @@ export async function journaledCall(
   });
   let response: ModelResponse;
   try {
-    response = await d.models.generate({ ...req, signal: opts.signal });
+    response = await d.models[req.role].generate({ ...req, signal: opts.signal });
   } catch (error) {
     await failCall(d, d.store, callId, error, await errorUsage(d, error, req, meta.workflowId));
     throw error;
@@ -204,7 +204,7 @@ export async function structuredPlannerCall<T>(
   opts: CallOptions,
 ): Promise<StructuredResult<T>> {
   const wire = { name: format.name, schema: toStrictJsonSchema(format.schema) };
-  const serverThreads = d.models.capabilities.serverThreads;
+  const serverThreads = d.models.planner.capabilities.serverThreads;
   let rebuilt = false;
   const send = async (purpose: CallPurpose, text: string, head: string | null, history: () => Promise<ThreadTurn[]>) => {
     const base = { ...modelRequest(d, 'planner', PLANNER_INSTRUCTIONS, text), format: wire };

@@ -25,7 +25,9 @@ export const SETTINGS: CoreSettings = {
 
 export interface TestDeps extends CoreDeps {
   store: KyselyStore;
-  models: ScriptedModelProvider;
+  models: { planner: ScriptedModelProvider; executor: ScriptedModelProvider };
+  /** The one scripted provider serving both roles. */
+  scripted: ScriptedModelProvider;
   files: MapWorkspaceReader;
   close(): Promise<void>;
 }
@@ -36,9 +38,11 @@ export async function makeDeps(opts: { models?: ScriptedModelProvider; files?: R
   // Not started: no heartbeat timer in unit tests; the owner row is written so liveness checks work.
   const runtime = new Runtime({ store, clock, probe: { isRunning: () => null }, owner: { id: 'test-owner', host: 'test', pid: 1 }, leaseMs: 60_000 });
   await store.owners.upsert({ id: 'test-owner', host: 'test', pid: 1, startedAt: 0, heartbeatAt: Number.MAX_SAFE_INTEGER });
+  const scripted = opts.models ?? new ScriptedModelProvider();
   return {
     store,
-    models: opts.models ?? new ScriptedModelProvider(),
+    models: { planner: scripted, executor: scripted },
+    scripted,
     files: new MapWorkspaceReader(opts.files),
     tokens: new WordTokenCounter(),
     clock,

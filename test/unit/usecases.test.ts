@@ -47,14 +47,14 @@ async function rejection(promise: Promise<unknown>): Promise<PlanexecError> {
 
 /** A workflow planned with PLAN; the provider's first reply is used up. */
 async function planned3(d: TestDeps): Promise<string> {
-  d.models.push({ text: JSON.stringify(PLAN), responseId: 'resp-plan' });
+  d.scripted.push({ text: JSON.stringify(PLAN), responseId: 'resp-plan' });
   return (await planTask(d, { request: 'Add a login page\nwith email and password' })).workflow_id;
 }
 
 describe('planTask', () => {
   it('planTask stores the workflow and its subtasks with roles from their complexity, and says what to run first', async () => {
     const d = await setup();
-    d.models.push({ text: JSON.stringify(PLAN), responseId: 'resp-plan', usage: { input_tokens: 900, cached_tokens: 0, output_tokens: 300 } });
+    d.scripted.push({ text: JSON.stringify(PLAN), responseId: 'resp-plan', usage: { input_tokens: 900, cached_tokens: 0, output_tokens: 300 } });
     const result = await planTask(d, { request: '  Add a login page\nwith email and password  ', context: 'Express app', budget: { executor_tokens: 5_000 } });
     expect(result).toEqual({
       workflow_id: 'wf-test-1',
@@ -89,9 +89,9 @@ describe('planTask', () => {
 
   it('planTask shows the planner the files the host lists', async () => {
     const d = await setup();
-    d.models.push({ text: JSON.stringify(PLAN) });
+    d.scripted.push({ text: JSON.stringify(PLAN) });
     await planTask(d, { request: 'Add login', files: ['README.md', 'src/a.ts', 'README.md'] });
-    expect(d.models.requests[0]?.input).toBe(
+    expect(d.scripted.requests[0]?.input).toBe(
       'Task: plan\nRequest: Add login\n\nFiles:\n=== README.md, 6 bytes ===\n# Demo\n\n=== src/a.ts, 19 bytes ===\nexport const a = 1;',
     );
   });
@@ -99,7 +99,7 @@ describe('planTask', () => {
   it('planTask stores nothing when the plan is still invalid after the repair round, but keeps both journal rows', async () => {
     const d = await setup();
     const cyclic: Plan = { subtasks: [planned('s1', ['s2']), planned('s2', ['s1'])], coordination_notes: '' };
-    d.models.push({ text: JSON.stringify(cyclic) }, { text: JSON.stringify(cyclic) });
+    d.scripted.push({ text: JSON.stringify(cyclic) }, { text: JSON.stringify(cyclic) });
     const e = await rejection(planTask(d, { request: 'Add login' }));
     expect(e.code).toBe('model_output_invalid');
     expect(e.message).toBe(
@@ -120,7 +120,7 @@ describe('planTask', () => {
     expect([outside.code, outside.message]).toEqual(['invalid_input', `files: '../etc/passwd' contains ".."; paths must stay inside the workspace root.`]);
     const missing = await rejection(planTask(d, { request: 'x', files: ['nope.ts'] }));
     expect([missing.code, missing.message]).toEqual(['file_unreadable', "File 'nope.ts' cannot be read: it does not exist."]);
-    expect(d.models.requests).toEqual([]);
+    expect(d.scripted.requests).toEqual([]);
     expect((await d.store.workflows.list(10))).toEqual([]);
   });
 });
@@ -129,7 +129,7 @@ describe('executeSubtask', () => {
   it('executeSubtask runs the first ready subtask on the executor model with only its own context', async () => {
     const d = await setup();
     const id = await planned3(d);
-    d.models.push({ text: 'S1 RESULT', responseId: 'resp-s1', usage: { input_tokens: 321, cached_tokens: 0, output_tokens: 12 } });
+    d.scripted.push({ text: 'S1 RESULT', responseId: 'resp-s1', usage: { input_tokens: 321, cached_tokens: 0, output_tokens: 12 } });
     const result = await executeSubtask(d, { workflow_id: id });
     expect(result).toEqual({
       workflow_id: id,
@@ -152,7 +152,7 @@ describe('executeSubtask', () => {
       ready: ['s2'],
       next: `Call execute_subtask {"workflow_id":"${id}","subtask_id":"s2"}.`,
     });
-    const req = d.models.requests[1]!;
+    const req = d.scripted.requests[1]!;
     expect([req.model, req.role, req.cacheKey, req.cacheRetention, req.previousResponseId, req.format]).toEqual([
       'gpt-5.4-mini',
       'executor',
@@ -167,11 +167,11 @@ describe('executeSubtask', () => {
   it('executeSubtask shows a subtask only its direct dependency output and runs complex work on the planner model', async () => {
     const d = await setup();
     const id = await planned3(d);
-    d.models.push({ text: 'S1 RESULT' }, { text: 'S2 RESULT' }, { text: 'S3 RESULT' });
+    d.scripted.push({ text: 'S1 RESULT' }, { text: 'S2 RESULT' }, { text: 'S3 RESULT' });
     await executeSubtask(d, { workflow_id: id });
     await executeSubtask(d, { workflow_id: id });
     const third = await executeSubtask(d, { workflow_id: id, subtask_id: 's3', notes: '  keep it short ' });
-    const req = d.models.requests[3]!;
+    const req = d.scripted.requests[3]!;
     expect(req.input).toContain('### s2: Title of s2\nS2 RESULT');
     expect(req.input).not.toContain('S1 RESULT');
     expect(req.input.endsWith('## Notes from the host\nkeep it short')).toBe(true);
@@ -189,18 +189,18 @@ describe('executeSubtask', () => {
       "Subtask 's3' depends on 's2', which is not completed yet.",
       { subtask_id: 's3', missing: ['s2'] },
     ]);
-    expect(d.models.requests).toHaveLength(1);
+    expect(d.scripted.requests).toHaveLength(1);
     expect((await d.store.calls.list(id))).toHaveLength(1);
   });
 
   it('executeSubtask returns a completed subtask without running it again unless forced', async () => {
     const d = await setup();
     const id = await planned3(d);
-    d.models.push({ text: 'FIRST' }, { text: 'SECOND' });
+    d.scripted.push({ text: 'FIRST' }, { text: 'SECOND' });
     await executeSubtask(d, { workflow_id: id });
     const again = await executeSubtask(d, { workflow_id: id, subtask_id: 's1' });
     expect([again.executed, again.output, again.context, again.usage.calls]).toEqual([false, 'FIRST', null, 0]);
-    expect(d.models.requests).toHaveLength(2);
+    expect(d.scripted.requests).toHaveLength(2);
     const forced = await executeSubtask(d, { workflow_id: id, subtask_id: 's1', force: true });
     expect([forced.executed, forced.output]).toEqual([true, 'SECOND']);
   });
@@ -209,7 +209,7 @@ describe('executeSubtask', () => {
     const d = await setup();
     const id = await planned3(d);
     const before = (await loadWorkflow(d, id));
-    d.models.push({ error: new Error('upstream 500') });
+    d.scripted.push({ error: new Error('upstream 500') });
     await expect(executeSubtask(d, { workflow_id: id })).rejects.toThrow('upstream 500');
     expect((await loadWorkflow(d, id))).toEqual(before);
     expect((await d.store.calls.list(id)).map((c) => [c.purpose, c.status, c.error])).toEqual([
@@ -221,7 +221,7 @@ describe('executeSubtask', () => {
   it('executeSubtask cuts a long output in its result and says how to page through the rest', async () => {
     const d = await setup({ settings: { resultBytes: 10 } });
     const id = await planned3(d);
-    d.models.push({ text: '0123456789ABCDEF' });
+    d.scripted.push({ text: '0123456789ABCDEF' });
     const result = await executeSubtask(d, { workflow_id: id });
     expect(result.output_truncated).toBe(true);
     expect(result.output).toBe(
@@ -232,7 +232,7 @@ describe('executeSubtask', () => {
 
   it('executeSubtask with no ready subtask answers nothing_to_do with the next step', async () => {
     const d = await setup();
-    d.models.push({ text: JSON.stringify({ subtasks: [planned('s1')], coordination_notes: '' }) }, { text: 'done' });
+    d.scripted.push({ text: JSON.stringify({ subtasks: [planned('s1')], coordination_notes: '' }) }, { text: 'done' });
     const { workflow_id } = await planTask(d, { request: 'One thing' });
     await executeSubtask(d, { workflow_id });
     const e = await rejection(executeSubtask(d, { workflow_id }));
@@ -250,10 +250,10 @@ describe('reviewResults', () => {
   it('reviewResults approves, sends back with feedback, and chains on the plan response', async () => {
     const d = await setup();
     const id = await planned3(d);
-    d.models.push({ text: 'S1 RESULT' }, { text: 'S2 RESULT' });
+    d.scripted.push({ text: 'S1 RESULT' }, { text: 'S2 RESULT' });
     await executeSubtask(d, { workflow_id: id });
     await executeSubtask(d, { workflow_id: id });
-    d.models.push({
+    d.scripted.push({
       ...review({
         verdict: 'revise',
         reviews: [
@@ -273,7 +273,7 @@ describe('reviewResults', () => {
       phase: 'executing',
       next: `Call execute_subtask {"workflow_id":"${id}","subtask_id":"s2"}.`,
     });
-    const reviewReq = d.models.requests[3]!;
+    const reviewReq = d.scripted.requests[3]!;
     expect([reviewReq.previousResponseId, reviewReq.role, reviewReq.format?.name]).toEqual(['resp-plan', 'planner', 'review']);
     expect(reviewReq.input.startsWith('Task: review\nPlan version 1. Review the results of these 2 subtask(s).')).toBe(true);
 
@@ -285,17 +285,17 @@ describe('reviewResults', () => {
       ['s3', 'pending', 1, null],
     ]);
 
-    d.models.push({ text: 'S2 RESULT v2' });
+    d.scripted.push({ text: 'S2 RESULT v2' });
     await executeSubtask(d, { workflow_id: id });
-    expect(d.models.requests[4]?.input).toContain('## Review feedback on your previous attempt\nHandle the empty password.');
+    expect(d.scripted.requests[4]?.input).toContain('## Review feedback on your previous attempt\nHandle the empty password.');
   });
 
   it('reviewResults escalation puts the subtask and the workflow in needs_human', async () => {
     const d = await setup();
     const id = await planned3(d);
-    d.models.push({ text: 'S1 RESULT' });
+    d.scripted.push({ text: 'S1 RESULT' });
     await executeSubtask(d, { workflow_id: id });
-    d.models.push(review({ verdict: 'escalate', reviews: [{ subtask_id: 's1', verdict: 'escalate', feedback: 'Which hash?' }], summary: '' }));
+    d.scripted.push(review({ verdict: 'escalate', reviews: [{ subtask_id: 's1', verdict: 'escalate', feedback: 'Which hash?' }], summary: '' }));
     const result = await reviewResults(d, { workflow_id: id });
     expect([result.verdict, result.phase]).toEqual(['escalate', 'needs_human']);
     expect(result.next).toBe(
@@ -306,10 +306,10 @@ describe('reviewResults', () => {
 
   it('reviewResults completes the workflow when every subtask is approved', async () => {
     const d = await setup();
-    d.models.push({ text: JSON.stringify({ subtasks: [planned('only')], coordination_notes: '' }) }, { text: 'OUT' });
+    d.scripted.push({ text: JSON.stringify({ subtasks: [planned('only')], coordination_notes: '' }) }, { text: 'OUT' });
     const { workflow_id } = await planTask(d, { request: 'One thing' });
     await executeSubtask(d, { workflow_id });
-    d.models.push(review({ verdict: 'approve', reviews: [{ subtask_id: 'only', verdict: 'approve', feedback: '' }], summary: 'Done.' }));
+    d.scripted.push(review({ verdict: 'approve', reviews: [{ subtask_id: 'only', verdict: 'approve', feedback: '' }], summary: 'Done.' }));
     const result = await reviewResults(d, { workflow_id });
     expect([result.verdict, result.phase]).toEqual(['approve', 'completed']);
     expect((await loadWorkflow(d, workflow_id)).workflow.phase).toBe('completed');
@@ -328,9 +328,9 @@ describe('reviewResults', () => {
 describe('workflowStatus', () => {
   it('workflowStatus prices the journal: planner-only baseline against the split', async () => {
     const d = await setup();
-    d.models.push({ text: JSON.stringify(PLAN), usage: { input_tokens: 10_000, cached_tokens: 2_000, output_tokens: 1_000 } });
+    d.scripted.push({ text: JSON.stringify(PLAN), usage: { input_tokens: 10_000, cached_tokens: 2_000, output_tokens: 1_000 } });
     const { workflow_id } = await planTask(d, { request: 'Add login' });
-    d.models.push({ text: 'S1', usage: { input_tokens: 4_000, cached_tokens: 1_000, output_tokens: 500 } });
+    d.scripted.push({ text: 'S1', usage: { input_tokens: 4_000, cached_tokens: 1_000, output_tokens: 500 } });
     await executeSubtask(d, { workflow_id });
     const status = (await workflowStatus(d, { workflow_id }));
     expect(status.usage).toEqual({
@@ -352,7 +352,7 @@ describe('workflowStatus', () => {
   it('workflowStatus pages through a subtask output from an offset', async () => {
     const d = await setup({ settings: { resultBytes: 4 } });
     const id = await planned3(d);
-    d.models.push({ text: 'abcdefghij' });
+    d.scripted.push({ text: 'abcdefghij' });
     await executeSubtask(d, { workflow_id: id });
     const page = (await workflowStatus(d, { workflow_id: id, subtask_id: 's1', offset: 4 })).subtask!;
     expect([page.output_offset, page.output_total, page.output_truncated]).toEqual([4, 10, true]);

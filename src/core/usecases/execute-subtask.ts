@@ -159,7 +159,7 @@ async function claim(d: CoreDeps, input: ExecuteSubtaskInput): Promise<Claim | {
 async function call(d: CoreDeps, c: Claim, opts: ExecuteOptions): Promise<ModelResponse> {
   const op = d.runtime.track(c.workflow.id, opts.signal);
   try {
-    return await d.models.generate({ ...c.request, signal: op.signal });
+    return await d.models[c.role].generate({ ...c.request, signal: op.signal });
   } catch (error) {
     const billed = await errorUsage(d, error, c.request, c.workflow.id);
     // The workflow's phase goes back only if this call changed it and nobody (cancel_workflow)

@@ -51,7 +51,7 @@ export async function planTask(d: CoreDeps, input: PlanTaskInput, opts: CallOpti
   checkTexts(['request', input.request, true], ['context', input.context]);
   const request = input.request?.trim() ?? '';
   if (!request) throw invalidInput('request is empty.', 'Describe the feature or change to plan in `request` (or pass workflow_id and feedback to revise a plan).');
-  d.models.ready?.();
+  d.models.planner.ready?.();
   const root = rootFor(d, input.root);
   const files = await readPlanFiles(d, root, input.files ?? []);
 

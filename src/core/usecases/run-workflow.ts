@@ -62,7 +62,7 @@ export async function runWorkflow(d: CoreDeps, input: RunWorkflowInput, opts: Ru
     // What can be checked before anything is stored is checked first: the model is reachable in
     // principle, the files exist, the plan call fits the budget. (The workflow is stored before
     // planning so that wait:false can answer with it; a later failure leaves it failed, resumable.)
-    d.models.ready?.();
+    d.models.planner.ready?.();
     const root = rootFor(d, input.root);
     files = await readPlanFiles(d, root, input.files ?? []);
     const need = await reservationFor(d, workflowId, budget, planRequest(d, request, input.context ?? null, files));
