@@ -43,9 +43,16 @@ export function derivePhase(subtasks: readonly Subtask[]): Phase {
 const call = (tool: string, args: Record<string, unknown>) => `${tool} ${JSON.stringify(args)}`;
 const ids = (list: readonly Subtask[]) => list.map((s) => s.id).join(', ');
 
-/** One sentence telling the host what to call next. */
-export function nextStep(workflow: Workflow, subtasks: readonly Subtask[]): string {
+/**
+ * One sentence telling the host what to call next. `active`: whether a run (in this or another live
+ * planexec process) is driving the workflow now; when known to be false, a workflow left mid-way
+ * (its run stopped with its client or its process) is pointed at the call that resumes it.
+ */
+export function nextStep(workflow: Workflow, subtasks: readonly Subtask[], active?: boolean): string {
   const workflow_id = workflow.id;
+  if (active === false && workflow.phase === 'planning') {
+    return `Nobody is planning this workflow now (the run that was planning it stopped with its client or its process). Resume it with ${call('run_workflow', { workflow_id })}.`;
+  }
   switch (workflow.phase) {
     case 'completed':
       return `Nothing left to do: every subtask is approved. Read an output in full with ${call('workflow_status', { workflow_id, subtask_id: subtasks[0]?.id ?? 's1' })}.`;
@@ -70,6 +77,9 @@ export function nextStep(workflow: Workflow, subtasks: readonly Subtask[]): stri
   }
   const running = subtasks.filter((s) => s.status === 'running');
   if (running.length) return `Wait for ${ids(running)} to finish; check ${call('workflow_status', { workflow_id })}.`;
+  if (active === false && ready.length === 0 && subtasks.some((s) => s.status === 'completed')) {
+    return `Call ${call('review_results', { workflow_id })}, or let ${call('run_workflow', { workflow_id })} take it to the end.`;
+  }
   const unreviewed = subtasks.filter((s) => s.status === 'completed');
   if (unreviewed.length) return `Call ${call('review_results', { workflow_id })} to review ${ids(unreviewed)}.`;
   const failed = subtasks.filter((s) => s.status === 'failed');

@@ -86,11 +86,14 @@ function sqliteDialect(raw: Database.Database, lockWaitMs: number): Dialect {
   };
 }
 
-/** Kysely's SQLite driver, but: BEGIN IMMEDIATE, asynchronous waits for the write lock, cached statements, typed storage errors. */
+/**
+ * Kysely's SQLite driver, but: BEGIN IMMEDIATE; while another process holds the write lock, the
+ * wait is asynchronous and lets go of the connection between attempts (so this process's reads go
+ * on); cached statements; typed storage errors.
+ */
 class ImmediateSqliteDriver implements Driver {
   private readonly connection: CachedConnection;
-  private queue: Promise<void> = Promise.resolve();
-  private release: (() => void) | null = null;
+  private readonly mutex = new Mutex();
 
   constructor(
     private readonly raw: Database.Database,
@@ -102,19 +105,25 @@ class ImmediateSqliteDriver implements Driver {
   async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    // One connection: wait for the previous holder, then hold it until releaseConnection.
-    const previous = this.queue;
-    let release!: () => void;
-    this.queue = new Promise<void>((resolve) => (release = resolve));
-    await previous;
-    this.release = release;
+    await this.mutex.lock();
     return this.connection;
   }
 
   async beginTransaction(): Promise<void> {
-    await withLockRetry(this.lockWaitMs, async () => {
-      this.connection.exec('begin immediate');
-    });
+    const end = Date.now() + this.lockWaitMs;
+    for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
+      try {
+        this.connection.exec('begin immediate');
+        return;
+      } catch (error) {
+        const storage = asStorageError(error);
+        if (storage?.reason !== 'busy' || Date.now() >= end) throw storage ?? error;
+      }
+      // No transaction is open on our connection: let the rest of this process use it meanwhile.
+      this.mutex.unlock();
+      await sleep(delay);
+      await this.mutex.lock();
+    }
   }
 
   async commitTransaction(): Promise<void> {
@@ -128,13 +137,31 @@ class ImmediateSqliteDriver implements Driver {
   }
 
   async releaseConnection(): Promise<void> {
-    const release = this.release;
-    this.release = null;
-    release?.();
+    this.mutex.unlock();
   }
 
   async destroy(): Promise<void> {
     if (this.raw.open) this.raw.close();
+  }
+}
+
+/** One holder at a time, first come first served. */
+class Mutex {
+  private held = false;
+  private readonly waiting: Array<() => void> = [];
+
+  async lock(): Promise<void> {
+    if (!this.held) {
+      this.held = true;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  unlock(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.held = false;
   }
 }
 

@@ -7,6 +7,7 @@ import { readySubtasks } from '../plan.js';
 import { clip, clipBytes } from '../text.js';
 import type { ModelCall, Phase, PlanChanges, Role, Subtask, SubtaskStatus } from '../types.js';
 import { subtaskStatusView, type RunView, type SubtaskStatusView } from '../views.js';
+import { Runtime } from '../runtime.js';
 import { findSubtask, loadWorkflow, nextStep } from '../workflow.js';
 
 export interface WorkflowStatusInput {
@@ -53,6 +54,8 @@ export interface WorkflowStatusResult {
   phase?: Phase;
   /** Why the workflow stopped, when it stopped on an error. */
   last_error?: string | null;
+  /** A run (run_workflow, a review, a revision) is driving the workflow now, in this or another live planexec process. */
+  active?: boolean;
   plan_version?: number;
   /** What the current plan version changed against the one before (null for the first plan). */
   plan_changes?: PlanChanges | null;
@@ -95,6 +98,7 @@ export async function workflowStatus(d: CoreDeps, input: WorkflowStatusInput): P
     return listRecent(d);
   }
   const { workflow, subtasks } = await loadWorkflow(d, input.workflow_id);
+  const active = workflow.lockOwner !== null && (await d.runtime.isAlive(Runtime.ownerOf(workflow.lockOwner)));
   const [calls, plans, runList] = await Promise.all([d.store.calls.list(workflow.id), d.store.workflows.listPlans(workflow.id), d.store.workflows.listRuns(workflow.id)]);
   const proposed = plans.findLast((p) => p.status === 'proposed');
   const runs = new Map<string, RunView[]>();
@@ -119,7 +123,8 @@ export async function workflowStatus(d: CoreDeps, input: WorkflowStatusInput): P
       executor: { used: tokensUsed(calls, 'executor'), limit: limitOf(workflow.budget, 'executor') ?? null },
     },
     cost: costOf(calls, d.settings.prices, d.settings.models.planner),
-    next: nextStep(workflow, subtasks),
+    active,
+    next: nextStep(workflow, subtasks, active),
   };
   const warnings = priceWarnings(d, out.cost!.unpriced_models);
   if (warnings.length) out.warnings = warnings;

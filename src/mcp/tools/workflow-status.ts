@@ -13,6 +13,7 @@ export const WorkflowStatusOutput = z.object({
   request: z.string().optional(),
   phase: Phase.optional(),
   last_error: z.string().nullable().optional().describe('Why the workflow stopped, when it stopped on an error.'),
+  active: z.boolean().optional().describe('A run is driving the workflow now (in this or another live planexec process).'),
   plan_version: z.number().int().optional(),
   plan_changes: PlanChanges.nullable().optional().describe('What the current plan version changed against the previous one.'),
   proposed_plan: z
