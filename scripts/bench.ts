@@ -293,6 +293,38 @@ async function benchArticle(dir: string): Promise<void> {
   }
 }
 
+/** The stand-in's own timings, which tests must not assert: latency honoured, overrides, retries, close. */
+async function benchStandin(): Promise<void> {
+  line();
+  line('== The local OpenAI stand-in: its own timings (the tests check its behaviour, these its speed) ==');
+  const slow = await startOpenAIStandin({ latencyMs: 150 });
+  try {
+    const c = new OpenAI({ baseURL: slow.baseURL, apiKey: 'k', maxRetries: 0 });
+    await Promise.all(['a', 'b', 'c'].map((input) => c.responses.create({ model: 'gpt-exec', input })));
+    const took = slow.requests.map((r) => (r.endedAt ?? 0) - r.startedAt);
+    line(`three concurrent requests at latencyMs 150: each took ${took.map(ms).join(', ')} (expected >= 150 ms, overlapping)`);
+    slow.script({ text: 'quick', delayMs: 0 });
+    let t0 = performance.now();
+    await c.responses.create({ model: 'gpt-exec', input: 'fast' });
+    line(`a reply with delayMs 0 overriding latencyMs 150: ${ms(performance.now() - t0)}`);
+    const retrying = new OpenAI({ baseURL: slow.baseURL, apiKey: 'k', maxRetries: 2 });
+    const fast = { headers: { 'retry-after-ms': '0' }, delayMs: 0 };
+    slow.script({ error: { status: 503, message: 'overloaded' }, ...fast }, { error: { status: 429, message: 'slow down' }, ...fast }, { text: 'third', delayMs: 0 });
+    t0 = performance.now();
+    await retrying.responses.create({ model: 'gpt-exec', input: 'retry' });
+    line(`two retries with retry-after-ms 0: ${ms(performance.now() - t0)}`);
+    slow.script({ hang: true });
+    const hanging = c.responses.create({ model: 'gpt-exec', input: 'hang' }).catch(() => undefined);
+    while (slow.requests.at(-1)?.inputText !== 'hang') await new Promise((r) => setTimeout(r, 5));
+    t0 = performance.now();
+    await slow.close();
+    await hanging;
+    line(`close() with a hanging request: ${ms(performance.now() - t0)}`);
+  } finally {
+    await slow.close();
+  }
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'planexec-bench-'));
   const standin = await startOpenAIStandin();
@@ -303,6 +335,7 @@ async function main(): Promise<void> {
     await benchCore(standin, dir);
     await benchParallel(dir);
     await benchArticle(dir);
+    await benchStandin();
   } finally {
     await standin.close();
     rmSync(dir, { recursive: true, force: true });

@@ -348,10 +348,8 @@ describe('scripted errors', () => {
     const retrying = new OpenAI({ baseURL: standin.baseURL, apiKey: 'test-key', maxRetries: 2 });
     const fast = { headers: { 'retry-after-ms': '0' } };
     standin.script({ error: { status: 503, message: 'overloaded' }, ...fast }, { error: { status: 429, message: 'slow down' }, ...fast }, { text: 'third time lucky' });
-    const t0 = Date.now();
     const res = await retrying.responses.create({ model: 'gpt-test', input: 'retry me' });
     expect(res.output_text).toBe('third time lucky');
-    expect(Date.now() - t0).toBeLessThan(400);
     expect(standin.requests.map((r) => r.status)).toEqual([503, 429, 200]);
   });
 
@@ -418,14 +416,12 @@ describe('latency, aborts and concurrency', () => {
     const controller = new AbortController();
     const call = client.responses.create({ model: 'gpt-test', input: 'slow' }, { signal: controller.signal });
     await until(() => standin.requests.length === 1);
-    const t0 = performance.timeOrigin + performance.now();
     controller.abort();
     await expect(call).rejects.toBeInstanceOf(APIUserAbortError);
     const rec = standin.requests[0];
     await until(() => rec?.aborted === true);
     expect(rec).toMatchObject({ aborted: true, status: null, usage: null, responseId: null });
     expect(rec?.endedAt).not.toBeNull();
-    expect((rec?.endedAt ?? Infinity) - t0).toBeLessThan(1000);
 
     // The aborted prompt was not remembered by the prefix cache.
     const long = filler('aborted', 1500);
@@ -457,9 +453,7 @@ describe('latency, aborts and concurrency', () => {
     const c = new OpenAI({ baseURL: own.baseURL, apiKey: 'k', maxRetries: 0 });
     const call = c.responses.create({ model: 'gpt-test', input: 'hang forever' }).catch((e: unknown) => e);
     await until(() => own.requests.length === 1);
-    const t0 = Date.now();
     await own.close();
-    expect(Date.now() - t0).toBeLessThan(500);
     expect(await call).toBeInstanceOf(APIConnectionError);
     expect(own.requests[0]).toMatchObject({ aborted: true, status: null });
   });
@@ -476,26 +470,26 @@ describe('latency, aborts and concurrency', () => {
     expect(later.usage?.input_tokens_details.cached_tokens).toBeGreaterThanOrEqual(1024);
   });
 
-  it('records startedAt/endedAt so that concurrent requests visibly overlap, each taking latencyMs', async () => {
-    const slow = await startOpenAIStandin({ latencyMs: 150 });
-    try {
-      const c = new OpenAI({ baseURL: slow.baseURL, apiKey: 'k', maxRetries: 0 });
-      const results = await Promise.all(['a', 'b', 'c'].map((input) => c.responses.create({ model: 'gpt-exec', input: `### Subtask ${input}` })));
-      expect(results.map((r) => r.output_text.includes('Subtask'))).toEqual([true, true, true]);
-      expect(slow.requests.map((r) => r.seq).sort()).toEqual([1, 2, 3]);
-      const latestStart = Math.max(...slow.requests.map((r) => r.startedAt));
-      const earliestEnd = Math.min(...slow.requests.map((r) => r.endedAt ?? Infinity));
-      expect(latestStart).toBeLessThan(earliestEnd);
-      for (const r of slow.requests) expect((r.endedAt ?? 0) - r.startedAt).toBeGreaterThanOrEqual(140);
-
-      // A reply's own delayMs overrides latencyMs.
-      slow.script({ text: 'quick', delayMs: 0 });
-      const t0 = Date.now();
-      await c.responses.create({ model: 'gpt-exec', input: 'fast' });
-      expect(Date.now() - t0).toBeLessThan(120);
-    } finally {
-      await slow.close();
-    }
+  it('serves concurrent requests at once and records when each started and ended (how long they take is measured in the bench)', async () => {
+    // A responder that answers only once all three requests are in: they can only all finish if the
+    // stand-in holds them open together.
+    const arrived: Array<() => void> = [];
+    const all = new Promise<void>((resolve) => {
+      standin.setResponder(async () => {
+        await new Promise<void>((r) => {
+          arrived.push(r);
+          if (arrived.length === 3) resolve();
+        });
+        return { text: 'together' };
+      });
+    });
+    const calls = Promise.all(['a', 'b', 'c'].map((input) => client.responses.create({ model: 'gpt-exec', input })));
+    await all;
+    for (const r of arrived) r();
+    expect((await calls).map((r) => r.output_text)).toEqual(['together', 'together', 'together']);
+    const latestStart = Math.max(...standin.requests.map((r) => r.startedAt));
+    const earliestEnd = Math.min(...standin.requests.map((r) => r.endedAt ?? Infinity));
+    expect(latestStart).toBeLessThan(earliestEnd);
   });
 });
 
