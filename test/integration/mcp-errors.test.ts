@@ -29,17 +29,24 @@ async function planned(plan: object = PLAN): Promise<string> {
 async function rejects(name: string, args: Record<string, unknown>): Promise<string> {
   const before = h.snapshot();
   const requests = h.standin.requests.length;
-  const result = await h.call(name, args);
-  expect(result.isError, `${name} ${JSON.stringify(args).slice(0, 200)} should fail`).toBe(true);
-  expect(result.structuredContent).toBeUndefined();
-  expect(h.snapshot()).toEqual(before);
-  expect(h.standin.requests.length).toBe(requests);
-  return textOf(result);
+  const watch = h.watchWrites();
+  try {
+    const result = await h.call(name, args);
+    expect(result.isError, `${name} ${JSON.stringify(args).slice(0, 200)} should fail`).toBe(true);
+    expect(result.structuredContent).toBeUndefined();
+    expect(h.snapshot()).toEqual(before);
+    // Not even a write undone later (a lock taken and released): nothing committed at all.
+    expect(watch.wrote(), `${name} ${JSON.stringify(args).slice(0, 200)} wrote to the database`).toBe(false);
+    expect(h.standin.requests.length).toBe(requests);
+    return textOf(result);
+  } finally {
+    watch.close();
+  }
 }
 
 describe('bad input answers isError and changes nothing', () => {
   beforeEach(async () => {
-    h = await startHarness();
+    h = await startHarness({ env: { PLANEXEC_LEASE_MS: '600000' } });
   });
 
   it('plan_task rejects missing, empty, wrong-typed and oversized fields', async () => {
