@@ -3,7 +3,7 @@ import { invalidInput, invalidTransition, nothingToDo } from '../errors.js';
 import { structuredPlannerCall, sumUsage, type CallOptions, type CallUsage } from '../journal.js';
 import { renderReviewInput, renderThreadState } from '../prompts.js';
 import { compactIfNeeded } from './compact.js';
-import { ReviewSchema, worstVerdict, type Review } from '../review.js';
+import { reviewLimitProblems, ReviewSchema, worstVerdict, type Review } from '../review.js';
 import { roleFor } from '../routing.js';
 import { clip, clipBytes } from '../text.js';
 import type { HumanDecision, Phase, ReviewRecord, Subtask, Verdict, Workflow } from '../types.js';
@@ -79,7 +79,7 @@ async function review(d: CoreDeps, workflow: Workflow, batch: Subtask[], opts: C
     state ? renderReviewInput(workflow.planVersion, items, state) : plain,
     head,
     { name: 'review', schema: ReviewSchema },
-    (review) => reviewProblems(review, wanted),
+    (review) => [...reviewProblems(review, wanted), ...reviewLimitProblems(review)],
     opts,
   );
 
