@@ -3,8 +3,9 @@
 // rendered from the same, shortened data). Whatever was stored — a model's plan, outputs, feedback,
 // a request of 100,000 characters, a human's notes, rows written before any limit existed — is cut
 // only as far as needed: all long strings to one length, then nested lists to one count, stepping
-// down until the result fits. A cut string ends in "…[cut: N more characters]", a cut list of
-// strings in "…[+N more]", and `next` then says how to see the rest.
+// down until the result fits; only then top-level lists (a plan's subtasks), and last of all the
+// protected fields (a paged output). A cut string ends in "…[cut: N more characters]", a cut list
+// of strings in "…[+N more]", and `next` then says how to see the rest.
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { clipBytes, utf8Bytes } from '../core/text.js';
 
@@ -20,8 +21,10 @@ const SHORT_BYTES = 64;
 interface Level {
   /** Longer strings are cut to this many bytes of UTF-8. */
   bytes: number;
-  /** Nested lists of strings or objects keep this many items (top-level lists are kept whole). */
+  /** Nested lists of strings or objects keep this many items. */
   items: number;
+  /** Top-level lists (a plan's subtasks, a workflow list) keep this many; whole when absent. */
+  top?: number;
   /** The last resort: protected fields and top-level lists are cut too. */
   all?: boolean;
 }
@@ -38,7 +41,9 @@ const LEVELS: Level[] = [
   { bytes: 60, items: 3 },
   { bytes: 24, items: 2 },
   { bytes: 0, items: 1 },
-  { bytes: 0, items: 1, all: true },
+  { bytes: 0, items: 1, top: 20 },
+  { bytes: 0, items: 1, top: 5 },
+  { bytes: 0, items: 1, top: 1, all: true },
 ];
 
 export const CUT_NOTE =
@@ -106,7 +111,7 @@ function shrink(value: unknown, level: Level, protect: ReadonlySet<string>, key:
   }
   if (Array.isArray(value)) {
     const cuttable = value.length > 0 && value.every((v) => typeof v === 'string' || (v !== null && typeof v === 'object'));
-    const keep = cuttable && (depth > 1 || level.all) ? level.items : Infinity;
+    const keep = !cuttable ? Infinity : depth > 1 ? level.items : (level.top ?? Infinity);
     const items = value.slice(0, keep).map((v) => shrink(v, level, protect, key, depth + 1, state));
     if (value.length > keep) {
       state.cut = true;
