@@ -7,6 +7,7 @@ import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PLAN_LIMITS } from '../../src/core/plan.js';
 import { REVIEW_LIMITS } from '../../src/core/review.js';
+import { TOOLS } from '../../src/mcp/tools/index.js';
 import { startHarness, textOf, type Harness } from '../support/harness.js';
 import type { StandinReply, StandinRequest } from '../support/openai-standin.js';
 import { reviewedIn, subtaskOf } from '../support/responders.js';
@@ -73,7 +74,11 @@ function tokensOf(result: CallToolResult): number {
   return countTokens(JSON.stringify(result));
 }
 
+/** Tools whose results were checked (the first word of `what`). */
+const driven = new Set<string>();
+
 function bounded(result: CallToolResult, what: string): void {
+  driven.add(what.split(' ')[0]!);
   expect(result.isError, `${what}: ${result.isError ? textOf(result).slice(0, 300) : ''}`).toBeFalsy();
   expect(tokensOf(result), what).toBeLessThanOrEqual(BOUND);
 }
@@ -164,4 +169,8 @@ describe('results stay under 10,000 tokens with maximal content', () => {
     expect(result.isError).toBe(true);
     expect(tokensOf(result)).toBeLessThanOrEqual(BOUND);
   }, 60_000);
+
+  it('drove every tool of the registry', () => {
+    expect([...driven].sort()).toEqual(TOOLS.map((t) => t.name).sort());
+  });
 });
