@@ -1,27 +1,13 @@
 // JSON Schemas generated from the zod schemas: the plan and review answers (exactly as sent to the
 // Responses API) and every tool's input and output. `npm run schemas` writes them to schemas/;
-// test/unit/schemas.test.ts fails when the files are stale.
-import { z } from 'zod';
+// test/unit/schemas.test.ts fails when the files are stale. The tools come from the registry.
 import { toStrictJsonSchema } from '../src/core/json-schema.js';
 import { PlanSchema } from '../src/core/plan.js';
 import { ReviewSchema } from '../src/core/review.js';
-import { ExecuteSubtaskInput, ExecuteSubtaskOutput } from '../src/mcp/tools/execute-subtask.js';
-import { PlanTaskInput, PlanTaskOutput } from '../src/mcp/tools/plan-task.js';
-import { ReviewResultsInput, ReviewResultsOutput } from '../src/mcp/tools/review-results.js';
-import { WorkflowStatusInput, WorkflowStatusOutput } from '../src/mcp/tools/workflow-status.js';
-import { RunWorkflowInput } from '../src/mcp/tools/run-workflow.js';
-import { CancelWorkflowInput } from '../src/mcp/tools/cancel-workflow.js';
+import { toolJsonSchema } from '../src/mcp/json-schema.js';
+import { TOOLS } from '../src/mcp/tools/index.js';
 
 const DRAFT_7 = 'http://json-schema.org/draft-07/schema#';
-
-const TOOLS: Record<string, { input: z.ZodType; output: z.ZodType }> = {
-  plan_task: { input: PlanTaskInput, output: PlanTaskOutput },
-  execute_subtask: { input: ExecuteSubtaskInput, output: ExecuteSubtaskOutput },
-  review_results: { input: ReviewResultsInput, output: ReviewResultsOutput },
-  workflow_status: { input: WorkflowStatusInput, output: WorkflowStatusOutput },
-  run_workflow: { input: RunWorkflowInput, output: WorkflowStatusOutput },
-  cancel_workflow: { input: CancelWorkflowInput, output: WorkflowStatusOutput },
-};
 
 /** File name (under schemas/) -> file content. */
 export function generateSchemas(): Record<string, string> {
@@ -29,9 +15,10 @@ export function generateSchemas(): Record<string, string> {
     'plan.schema.json': { $schema: DRAFT_7, title: 'planexec plan', ...toStrictJsonSchema(PlanSchema) },
     'review.schema.json': { $schema: DRAFT_7, title: 'planexec review', ...toStrictJsonSchema(ReviewSchema) },
   };
-  for (const [name, { input, output }] of Object.entries(TOOLS)) {
-    files[`tools/${name}.input.schema.json`] = { title: `${name} input`, ...z.toJSONSchema(input, { target: 'draft-7', io: 'input' }) };
-    files[`tools/${name}.output.schema.json`] = { title: `${name} output`, ...z.toJSONSchema(output, { target: 'draft-7', io: 'output' }) };
+  for (const { name, input, output } of TOOLS) {
+    // Exactly what tools/list advertises (src/mcp/json-schema.ts).
+    files[`tools/${name}.input.schema.json`] = { title: `${name} input`, ...toolJsonSchema(input, 'input') };
+    files[`tools/${name}.output.schema.json`] = { title: `${name} output`, ...toolJsonSchema(output, 'output') };
   }
   return Object.fromEntries(Object.entries(files).map(([file, schema]) => [file, `${JSON.stringify(schema, null, 2)}\n`]));
 }

@@ -172,12 +172,19 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   }
 
   let stopping = false;
-  const stop = (why: string) => {
+  /**
+   * The one way this process stops (stdin closed, the transport failed, a signal): logged with the
+   * reason, in-flight calls cancelled, this process's work released for others, then exit with
+   * `code` (non-zero when the transport failed).
+   */
+  const stop = (why: string, code = 0) => {
     if (stopping) return;
     stopping = true;
-    log.info({ why }, 'stopping');
+    if (code === 0) log.info({ why }, 'stopping');
+    else log.error({ why }, 'stopping');
+    process.exitCode = code;
     // Whatever happens below, be gone within a second.
-    setTimeout(() => process.exit(0), 900).unref();
+    setTimeout(() => process.exit(code), 900).unref();
     // Interrupted runs keep their phase (runtime.stopping), for the next process to resume them.
     runtime.stop();
     void cleanup(400)
@@ -188,17 +195,14 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
       })
       .catch((error: unknown) => log.error({ err: error }, 'could not release this process\'s work; another process will take it over after the lease'))
       .finally(() => {
-        void composed.close().finally(() => process.exit(0));
+        void composed.close().finally(() => process.exit(code));
       });
   };
-  // The SDK's stdio transport does not end the process when the host closes stdin; we do.
-  process.stdin.on('end', () => stop('stdin closed'));
-  process.stdin.on('close', () => stop('stdin closed'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('unhandledRejection', (error) => log.error({ err: error }, 'unhandled rejection'));
 
-  await serveStdio(server);
+  await serveStdio(server, { log, onStop: (why, failed) => stop(why, failed ? 1 : 0) });
   // Once the host has had time to list the tools, load the model SDK off the critical path.
   setTimeout(() => void composed.warmUp().catch((error: unknown) => log.warn({ err: error }, 'could not load the OpenAI SDK')), 1_000).unref();
   log.info({ version: VERSION, db: config.dbPath, root: config.root, planner: config.models.planner, executor: config.models.executor }, 'planexec ready');

@@ -1,6 +1,6 @@
 // The minimal-context builder: what one executor call sees, and a report of it.
 import { fileUnreadable, PlanexecError } from './errors.js';
-import { missingDependencies } from './plan.js';
+import { missingDependencies, normalizeRelativePath } from './plan.js';
 import type { WorkspaceFile, WorkspaceReader } from './ports.js';
 import { EXECUTOR_INSTRUCTIONS, renderExecutorInput, type DependencyOutput } from './prompts.js';
 import { clip, utf8Bytes } from './text.js';
@@ -66,8 +66,9 @@ export async function buildExecutorContext(a: BuildContextArgs): Promise<Executo
   const fileReports: FileReport[] = [];
   const shown: WorkspaceFile[] = [];
   let remaining = a.limits.maxContextBytes;
-  // Sorted, so subtasks that share files send them in the same order (a shared cacheable prefix).
-  for (const path of [...new Set(a.subtask.relevant_files)].sort()) {
+  // Normalised, so one file named two ways is sent once (plans stored before normalisation too);
+  // sorted, so subtasks that share files send them in the same order (a shared cacheable prefix).
+  for (const path of [...new Set(a.subtask.relevant_files.map(normalizeRelativePath))].sort()) {
     let file;
     try {
       if (a.workflow.root === null) throw noWorkspaceRoot(path);

@@ -5,23 +5,62 @@ import type { PlannedSubtask, Subtask, SubtaskStatus } from './types.js';
 export const MAX_SUBTASKS = 50;
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/;
 
-// Structural only: the Responses API's strict mode accepts this subset. The semantic rules live in
-// validatePlan, whose messages go back to the planner in the repair round.
+/**
+ * What a plan may hold, in characters (UTF-16 code units, as JavaScript counts them). Chosen so a
+ * subtask stays a self-contained instruction (detail belongs in the files it names) and a plan of
+ * 50 subtasks stays a few tens of thousands of tokens, which every review resends in the thread;
+ * tool results are bounded separately (src/mcp/bound.ts). Ids: 1-40 characters (ID_PATTERN).
+ */
+export const PLAN_LIMITS = {
+  title: 120,
+  description: 2_000,
+  output_format: 300,
+  coordination_notes: 4_000,
+  /** Paths per subtask. */
+  relevant_files: 20,
+  /** Characters of one path. */
+  path: 300,
+} as const;
+
+// Structural only: the Responses API's strict mode accepts this subset (no maxLength), so the limits
+// are stated in the descriptions. The semantic rules live in validatePlan, whose messages go back
+// to the planner in the repair round.
 export const PlanSubtaskSchema = z.object({
   id: z.string().describe('Short unique id, e.g. "s1".'),
-  title: z.string().describe('A few words naming the subtask.'),
-  description: z.string().describe('What to do, self-contained: the executor sees only this, the listed files and its dependencies\' outputs.'),
+  title: z.string().describe(`A few words naming the subtask (at most ${PLAN_LIMITS.title} characters).`),
+  description: z
+    .string()
+    .describe(`What to do, self-contained: the executor sees only this, the listed files and its dependencies' outputs (at most ${PLAN_LIMITS.description.toLocaleString('en-US')} characters).`),
   depends_on: z.array(z.string()).describe('Ids of subtasks whose outputs this one needs.'),
   complexity: z.enum(['routine', 'complex']).describe('routine: narrow, well-specified work for the cheap executor model; complex: needs the planner model.'),
-  output_format: z.string().describe('What the output should look like, e.g. "a unified diff" or "a markdown list".'),
-  relevant_files: z.array(z.string()).describe('Workspace-relative paths the executor should read.'),
+  output_format: z.string().describe(`What the output should look like, e.g. "a unified diff" or "a markdown list" (at most ${PLAN_LIMITS.output_format} characters).`),
+  relevant_files: z
+    .array(z.string())
+    .describe(`Workspace-relative paths the executor should read (at most ${PLAN_LIMITS.relevant_files}, each at most ${PLAN_LIMITS.path} characters).`),
 });
 
 export const PlanSchema = z.object({
   subtasks: z.array(PlanSubtaskSchema),
-  coordination_notes: z.string().describe('How the pieces fit together; for the planner\'s own later review.'),
+  coordination_notes: z.string().describe(`How the pieces fit together; for the planner's own later review (at most ${PLAN_LIMITS.coordination_notes.toLocaleString('en-US')} characters).`),
 });
 export type Plan = z.infer<typeof PlanSchema>;
+
+/** A model-written value quoted in a problem: short, so a 20 MB field does not travel back whole. */
+export function quoted(value: string, max = 60): string {
+  return value.length <= max ? `'${value}'` : `'${value.slice(0, max)}…' (${value.length.toLocaleString('en-US')} characters)`;
+}
+
+/** "is 130 characters; the limit is 120" when `value` is over `limit`, else null. */
+function tooLong(value: string, limit: number): string | null {
+  if (value.length <= limit) return null;
+  const n = (x: number) => x.toLocaleString('en-US');
+  return `is ${n(value.length)} characters; the limit is ${n(limit)}`;
+}
+
+/** The path names the workspace root itself ("./", "."). */
+function namesRoot(path: string): boolean {
+  return path.split(/[\\/]/).every((segment) => segment === '' || segment === '.');
+}
 
 /** Problems with a plan, one sentence each, phrased so the planner can fix them. */
 export function validatePlan(plan: Plan): string[] {
@@ -29,26 +68,35 @@ export function validatePlan(plan: Plan): string[] {
   const { subtasks } = plan;
   if (subtasks.length === 0) errors.push('The plan has no subtasks; give at least one.');
   if (subtasks.length > MAX_SUBTASKS) errors.push(`The plan has ${subtasks.length} subtasks; the limit is ${MAX_SUBTASKS}. Merge related work.`);
+  const notes = tooLong(plan.coordination_notes, PLAN_LIMITS.coordination_notes);
+  if (notes) errors.push(`The plan's coordination_notes ${notes}. Keep only what the later review needs.`);
 
   const ids = new Set<string>();
   for (const [index, s] of subtasks.entries()) {
-    const label = s.id ? `Subtask '${s.id}'` : `Subtask #${index + 1}`;
+    const label = s.id ? `Subtask ${quoted(s.id)}` : `Subtask #${index + 1}`;
     if (!ID_PATTERN.test(s.id)) errors.push(`${label}: id must be 1-40 letters, digits, '_', '.' or '-', starting with a letter or digit.`);
     if (ids.has(s.id)) errors.push(`${label}: id is used more than once; ids must be unique.`);
     ids.add(s.id);
     if (!s.title.trim()) errors.push(`${label}: title is empty.`);
     if (!s.description.trim()) errors.push(`${label}: description is empty.`);
-    for (const file of s.relevant_files) {
-      const problem = relativePathProblem(file);
-      if (problem) errors.push(`${label}: relevant file '${file}' ${problem}.`);
+    for (const field of ['title', 'description', 'output_format'] as const) {
+      const problem = tooLong(s[field], PLAN_LIMITS[field]);
+      if (problem) errors.push(`${label}: ${field} ${problem}. Say it more briefly; put detail in the files it names, or split the subtask.`);
+    }
+    if (s.relevant_files.length > PLAN_LIMITS.relevant_files) {
+      errors.push(`${label}: relevant_files lists ${s.relevant_files.length} paths; the limit is ${PLAN_LIMITS.relevant_files}. Name only the files this subtask must read.`);
+    }
+    for (const file of s.relevant_files.slice(0, PLAN_LIMITS.relevant_files + 1)) {
+      const problem = relativePathProblem(file) ?? (namesRoot(file) ? 'names the workspace root, not a file' : tooLong(file, PLAN_LIMITS.path));
+      if (problem) errors.push(`${label}: relevant file ${quoted(file)} ${problem}.`);
     }
   }
   for (const s of subtasks) {
     for (const dep of s.depends_on) {
-      if (dep === s.id) errors.push(`Subtask '${s.id}' depends on itself.`);
-      else if (!ids.has(dep)) errors.push(`Subtask '${s.id}' depends on unknown subtask '${dep}'.`);
+      if (dep === s.id) errors.push(`Subtask ${quoted(s.id)} depends on itself.`);
+      else if (!ids.has(dep)) errors.push(`Subtask ${quoted(s.id)} depends on unknown subtask ${quoted(dep)}.`);
     }
-    if (new Set(s.depends_on).size !== s.depends_on.length) errors.push(`Subtask '${s.id}' lists a dependency twice.`);
+    if (new Set(s.depends_on).size !== s.depends_on.length) errors.push(`Subtask ${quoted(s.id)} lists a dependency twice.`);
   }
   const cycle = findCycle(subtasks);
   if (cycle) errors.push(`Dependencies form a cycle: ${cycle.join(' -> ')}. Remove one of these dependencies.`);
@@ -62,6 +110,26 @@ export function relativePathProblem(path: string): string | null {
   if (path.startsWith('/') || path.startsWith('\\') || /^[A-Za-z]:[\\/]/.test(path)) return 'is absolute; use a path relative to the workspace root';
   if (path.split(/[\\/]/).includes('..')) return 'contains ".."; paths must stay inside the workspace root';
   return null;
+}
+
+/**
+ * The normal form of a workspace-relative path, so that one file has one name: '/' as separator
+ * ('\\' too, as relativePathProblem reads it), no '.' or empty segments, no trailing '/'
+ * ("./src//util.ts" -> "src/util.ts"). A path relativePathProblem refuses (with "..", absolute) is
+ * returned as it is, for the reader to refuse by its own name; so is one that names the root ("./").
+ */
+export function normalizeRelativePath(path: string): string {
+  if (relativePathProblem(path)) return path;
+  const normal = path
+    .split(/[\\/]/)
+    .filter((segment) => segment !== '' && segment !== '.')
+    .join('/');
+  return normal === '' ? path : normal;
+}
+
+/** The plan with every subtask's relevant_files normalised and without repeats (first spelling's place kept). */
+export function normalizePlan(plan: Plan): Plan {
+  return { ...plan, subtasks: plan.subtasks.map((s) => ({ ...s, relevant_files: [...new Set(s.relevant_files.map(normalizeRelativePath))] })) };
 }
 
 /** One dependency cycle (first node repeated at the end), or null. Unknown ids are ignored. */

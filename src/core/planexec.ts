@@ -5,7 +5,7 @@ import { cancelWorkflow, type CancelWorkflowInput } from './usecases/cancel-work
 import { executeSubtask, subtaskSnapshot, type ExecuteOptions, type ExecuteSubtaskInput } from './usecases/execute-subtask.js';
 import { planTask, type PlanTaskInput } from './usecases/plan-task.js';
 import { reviewResults, type ReviewResultsInput } from './usecases/review-results.js';
-import { runWorkflow, type RunOptions, type RunWorkflowInput } from './usecases/run-workflow.js';
+import { checkRunInput, runWorkflow, type RunOptions, type RunWorkflowInput } from './usecases/run-workflow.js';
 import { workflowStatus, type WorkflowStatusInput } from './usecases/workflow-status.js';
 
 export function createPlanexec(deps: CoreDeps) {
@@ -17,6 +17,7 @@ export function createPlanexec(deps: CoreDeps) {
     reviewResults: (input: ReviewResultsInput, opts?: CallOptions) => reviewResults(deps, input, opts),
     workflowStatus: (input: WorkflowStatusInput) => workflowStatus(deps, input),
     runWorkflow: (input: RunWorkflowInput, opts?: RunOptions) => runWorkflow(deps, input, opts),
+    checkRunInput: (input: RunWorkflowInput) => checkRunInput(deps, input),
     cancelWorkflow: (input: CancelWorkflowInput) => cancelWorkflow(deps, input),
   };
 }

@@ -4,7 +4,7 @@ import type { CoreDeps } from './deps.js';
 import { fileUnreadable, invalidInput, modelOutputInvalid, type PlanexecError } from './errors.js';
 import { toStrictJsonSchema } from './json-schema.js';
 import { modelRequest, NEW_THREAD, structuredPlannerCall, type CallOptions, type PlannerThread, type StructuredResult } from './journal.js';
-import { PlanSchema, relativePathProblem, validatePlan, type Plan } from './plan.js';
+import { normalizePlan, normalizeRelativePath, PlanSchema, relativePathProblem, validatePlan, type Plan } from './plan.js';
 import type { ModelRequest, WorkspaceFile } from './ports.js';
 import { PLANNER_INSTRUCTIONS, renderPlanInput } from './prompts.js';
 import { roleFor } from './routing.js';
@@ -75,7 +75,8 @@ export async function planCall(
   if (answer.problems.length) {
     throw modelOutputInvalid(`The planner's plan is still invalid after one repair round: ${answer.problems.join(' ')}`, hint, { problems: answer.problems });
   }
-  return answer;
+  // One file, one name: what is stored (and diffed, and shown) uses normal paths.
+  return { ...answer, value: normalizePlan(answer.value) };
 }
 
 export function toSubtasks(workflowId: string, plan: Plan, now: number, ladder: readonly Role[]): Subtask[] {
@@ -113,7 +114,7 @@ export async function readPlanFiles(d: CoreDeps, root: string | null, paths: str
   if (paths.length && root === null) throw noRoot();
   const out: WorkspaceFile[] = [];
   let remaining = d.settings.context.maxContextBytes;
-  for (const path of [...new Set(paths)]) {
+  for (const path of [...new Set(paths.map(normalizeRelativePath))]) {
     const file = await d.files.read(root!, path, Math.min(d.settings.context.maxFileBytes, remaining));
     if (file.kind === 'missing') throw fileUnreadable(path, 'it does not exist');
     remaining -= utf8Bytes(file.content);

@@ -46,6 +46,24 @@ export function clipBytes(text: string, maxBytes: number, offset = 0): Clipped {
   return { text: text.slice(start, end), truncated: start > 0 || end < text.length, start, total: text.length };
 }
 
+/**
+ * A page of `text` from `offset` for a tool result: at most `maxBytes` bytes of UTF-8, and at most
+ * `maxTokens` tokens (by `count`) as it is sent, JSON-escaped (where a control character takes six
+ * bytes). Shrunk until both hold; `count` only runs when the escaped page has more bytes than
+ * `maxTokens` (an o200k token is at least a byte).
+ */
+export function clipPage(text: string, offset: number, maxBytes: number, maxTokens: number, count: (text: string) => number): Clipped {
+  let bytes = maxBytes;
+  for (;;) {
+    const page = clipBytes(text, bytes, offset);
+    const json = JSON.stringify(page.text);
+    if (page.text.length === 0 || utf8Bytes(json) <= maxTokens) return page;
+    const tokens = count(json);
+    if (tokens <= maxTokens) return page;
+    bytes = Math.min(bytes - 1, Math.floor((utf8Bytes(page.text) * maxTokens * 0.95) / tokens));
+  }
+}
+
 /** The first line of a request, squeezed to one short line: what every executor is told the work is for. */
 export function goalLine(request: string, max = 160): string {
   const firstLine = request.trim().split(/\r?\n/, 1)[0] ?? '';

@@ -1,5 +1,18 @@
 // The shapes tool results carry (snake_case, as the product contract names them).
+import type { CoreDeps } from './deps.js';
+import { clipPage, type Clipped } from './text.js';
 import type { Subtask } from './types.js';
+
+/**
+ * o200k tokens of one output page as sent (JSON-escaped). A result carries the page twice (in
+ * structuredContent and in its text rendering), and the whole result stays under ~10,000 tokens.
+ */
+export const OUTPUT_PAGE_TOKENS = 3_000;
+
+/** The page of a subtask's output a tool result shows: settings.resultBytes bytes, OUTPUT_PAGE_TOKENS tokens. */
+export function outputPage(d: CoreDeps, output: string, offset = 0): Clipped {
+  return clipPage(output, offset, d.settings.resultBytes, OUTPUT_PAGE_TOKENS, (text) => d.tokens.count(text));
+}
 
 export interface PlannedSubtaskView {
   id: string;

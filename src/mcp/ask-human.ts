@@ -1,8 +1,12 @@
 // Asks the human through the host: an MCP elicitation form (approve / revise with notes / cancel),
 // offered only when the client declared the elicitation capability.
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { clip } from '../core/text.js';
 import type { AskHuman } from '../core/types.js';
 import type { Logger } from '../log.js';
+
+/** Characters of the planner's question shown in the form (reviews written before REVIEW_LIMITS may be longer). */
+const QUESTION_CHARS = 4_000;
 
 /** How long the host may take to answer: a person is reading. */
 const ANSWER_TIMEOUT_MS = 30 * 60_000;
@@ -26,7 +30,7 @@ export function humanAsker(server: McpServer, signal: AbortSignal, log: Logger):
   return async (q, workflowSignal) => {
     const message = [
       `planexec: subtask ${q.subtaskId} "${q.title}" of workflow ${q.workflowId} needs your decision.`,
-      `Why: ${q.question}`,
+      `Why: ${clipped(q.question)}`,
       q.output ? `Its latest output begins:\n${q.output}` : 'It has no output yet.',
     ].join('\n\n');
     try {
@@ -42,4 +46,9 @@ export function humanAsker(server: McpServer, signal: AbortSignal, log: Logger):
       return null;
     }
   };
+}
+
+function clipped(text: string): string {
+  const c = clip(text, QUESTION_CHARS);
+  return c.truncated ? `${c.text}… [cut: workflow_status with subtask_id shows the rest]` : c.text;
 }

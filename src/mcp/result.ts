@@ -1,16 +1,30 @@
-// The one place where use-case results and errors become MCP tool results.
+// The one place where use-case results and errors become MCP tool results, each bounded (bound.ts).
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { PlanexecError } from '../core/errors.js';
+import { clipBytes } from '../core/text.js';
 import type { Logger } from '../log.js';
+import { boundResult } from './bound.js';
 
-export function toolResult(data: object, text: string): CallToolResult {
-  return { content: [{ type: 'text', text }], structuredContent: data as Record<string, unknown> };
+/** Counts o200k tokens (the core's TokenCounter). */
+export type Count = (text: string) => number;
+
+/** structuredContent plus its text rendering (and `suffix`), bounded together. */
+export function toolResult<T extends object>(data: T, render: (result: T) => string, count: Count, suffix?: string): CallToolResult {
+  return boundResult(data, render, { count, ...(suffix ? { suffix } : {}) });
 }
 
-export function errorResult(error: unknown, log: Logger): CallToolResult {
+const NO_FIELD_PROTECTED: ReadonlySet<string> = new Set();
+
+/**
+ * An isError result: a PlanexecError's code, message and hint (bounded: a message may quote what a
+ * model wrote); anything else as an internal error whose details go to the log only.
+ */
+export function errorResult(error: unknown, log: Logger, count: Count): CallToolResult {
   if (error instanceof PlanexecError) {
-    log.info({ code: error.code, details: error.details }, error.message);
-    return { isError: true, content: [{ type: 'text', text: `Error (${error.code}): ${error.message}\nWhat to do: ${error.hint}` }] };
+    const details = JSON.stringify(error.details).length <= 2_000 ? error.details : '(too large to log)';
+    log.info({ code: error.code, details }, clipBytes(error.message, 4_000).text);
+    const data = { code: error.code, message: error.message, hint: error.hint };
+    return boundResult(data, (d) => `Error (${d.code}): ${d.message}\nWhat to do: ${d.hint}`, { count, isError: true, protect: NO_FIELD_PROTECTED });
   }
   log.error({ err: error }, 'unexpected error in a tool call');
   return {
@@ -22,14 +36,4 @@ export function errorResult(error: unknown, log: Logger): CallToolResult {
       },
     ],
   };
-}
-
-/** Runs a use case and maps its outcome; never throws. */
-export async function runTool<T extends object>(log: Logger, work: () => Promise<T> | T, render: (result: T) => string): Promise<CallToolResult> {
-  try {
-    const result = await work();
-    return toolResult(result, render(result));
-  } catch (error) {
-    return errorResult(error, log);
-  }
 }

@@ -1,6 +1,55 @@
-// zod pieces shared by the tools' input and output schemas.
+// zod pieces shared by the tools' input and output schemas. Inputs are closed objects (an unknown
+// field is an error that names it); outputs carry `.describe()` only where a name does not say
+// enough, since every word here is sent in tools/list.
 import { z } from 'zod';
 import { PHASES, SUBTASK_STATUSES } from '../core/types.js';
+
+/**
+ * A closed input object: a field it does not know is refused, named, with the closest known name
+ * when one is near (`Unknown field "file" (did you mean "files"?)`), instead of being dropped.
+ */
+export function input<S extends z.ZodRawShape>(shape: S) {
+  const known = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (issue) => (issue.code === 'unrecognized_keys' ? unknownFields(issue.keys, known) : undefined),
+  });
+}
+
+/** The message for unknown fields: each named, with the closest known name, or else the list of known ones. */
+export function unknownFields(keys: readonly string[], known: readonly string[]): string {
+  return keys
+    .map((key) => {
+      const near = closest(key, known);
+      return `Unknown field "${key}" (${near ? `did you mean "${near}"?` : `the fields are: ${known.join(', ')}`})`;
+    })
+    .join('; ');
+}
+
+/** The known name nearest to `key` (case, '_' and '-' ignored), if it is within a third of its length, else null. */
+function closest(key: string, known: readonly string[]): string | null {
+  const norm = (s: string) => s.toLowerCase().replace(/[_-]/g, '');
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const name of known) {
+    const d = distance(norm(key), norm(name));
+    if (d < bestDistance) [best, bestDistance] = [name, d];
+  }
+  return best !== null && bestDistance <= Math.max(1, Math.floor(Math.max(key.length, best.length) / 3)) ? best : null;
+}
+
+/** Levenshtein distance. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** An integer (its JSON Schema carries no ±(2^53 − 1) bounds: json-schema.ts drops them). */
+export const Int = () => z.number().int();
 
 export const WorkflowId = z.string().trim().min(1, 'workflow_id must not be empty').max(64, 'workflow_id is too long; copy it from plan_task or workflow_status');
 export const SubtaskId = z.string().trim().min(1, 'subtask_id must not be empty').max(64, 'subtask_id is too long; copy it from the plan');
@@ -10,34 +59,26 @@ export const SubtaskStatus = z.enum(SUBTASK_STATUSES);
 export const Role = z.enum(['planner', 'executor']);
 export const Verdict = z.enum(['approve', 'revise', 'escalate']);
 
-export const CallUsage = z
+/** Model calls made by one tool call and their tokens, as the provider reported them. */
+export const CallUsage = z.object({ calls: Int(), input_tokens: Int(), cached_tokens: Int(), output_tokens: Int() });
+
+export const RoleUsage = CallUsage.extend({ failed_calls: Int(), abandoned_calls: Int(), estimated_calls: Int() });
+
+export const Cost = z
   .object({
-    calls: z.number().int(),
-    input_tokens: z.number().int(),
-    cached_tokens: z.number().int(),
-    output_tokens: z.number().int(),
+    quota_units: z.number().nullable(),
+    baseline_quota_units: z.number().nullable(),
+    savings_pct: z.number().nullable(),
+    usd: z.number().nullable(),
+    baseline_usd: z.number().nullable(),
+    usd_savings_pct: z.number().nullable(),
+    unpriced_models: z.array(z.string()),
   })
-  .describe('Model calls made by this tool call and their tokens, as the provider reported them.');
+  .describe('Planner call = 1 quota unit, executor call = 0.3; baseline: the same calls on the planner model; calls on unpriced_models are left out of quota and usd.');
 
-export const RoleUsage = CallUsage.extend({
-  failed_calls: z.number().int(),
-  abandoned_calls: z.number().int(),
-  estimated_calls: z.number().int().describe('Calls billed without a usage report: their tokens are estimated.'),
-});
-
-export const Cost = z.object({
-  quota_units: z.number().nullable().describe('Planner-model call = 1.0, executor-model call = 0.3 (per-model table); null if a model is not in the table.'),
-  baseline_quota_units: z.number().nullable().describe('The same calls, all on the planner model.'),
-  savings_pct: z.number().nullable().describe('Quota saved against the baseline, in %.'),
-  usd: z.number().nullable().describe('From the per-model price table; null if a model is not in it.'),
-  baseline_usd: z.number().nullable(),
-  usd_savings_pct: z.number().nullable(),
-  unpriced_models: z.array(z.string()).describe('Models missing from the price table: their calls are not in quota_units or usd.'),
-});
-
-export const TokenBudget = z.strictObject({
-  planner_tokens: z.number().int().positive().optional().describe('Token budget of the planner role for this workflow.'),
-  executor_tokens: z.number().int().positive().optional().describe('Token budget of the executor role for this workflow.'),
+export const TokenBudget = input({
+  planner_tokens: z.number().int().positive().optional(),
+  executor_tokens: z.number().int().positive().optional(),
 });
 
 export const PlannedSubtask = z.object({
@@ -58,33 +99,33 @@ export const SubtaskState = z.object({
   status: SubtaskStatus,
   role: Role,
   model: z.string().nullable(),
-  attempts: z.number().int().describe('The current attempt: 1 for the first try, +1 each time review sends it back.'),
+  attempts: Int(),
   depends_on: z.array(z.string()),
-  runs: z.array(z.object({ attempt: z.number().int(), role: Role, model: z.string() })).describe('Every execution so far and the rung (role, model) it ran on.'),
+  runs: z.array(z.object({ attempt: Int(), role: Role, model: z.string() })),
 });
 
 export const FileReport = z.object({
   path: z.string(),
-  bytes: z.number().int(),
-  sent_bytes: z.number().int(),
-  range: z.tuple([z.number().int(), z.number().int()]).describe('Byte range sent, [start, end).'),
+  bytes: Int(),
+  sent_bytes: Int(),
+  range: z.array(Int()).describe('Bytes sent, [start, end).'),
   truncated: z.boolean(),
   missing: z.boolean(),
-  sha256: z.string().nullable().describe('sha256 of the bytes sent.'),
-  note: z.string().nullable().describe('Why the file was not shown in full or at all (binary, not a regular file).'),
+  sha256: z.string().nullable(),
+  note: z.string().nullable(),
 });
 
 export const ContextPacket = z.object({
-  tokens: z.number().int().describe('Input tokens of the prompt the model saw, as the provider counted them.'),
+  tokens: Int(),
   files: z.array(FileReport),
-  dependencies: z.array(z.object({ subtask_id: z.string(), chars: z.number().int(), truncated: z.boolean() })),
-  notes: z.string().nullable().describe("The host's notes for this execution, as shown to the model."),
+  dependencies: z.array(z.object({ subtask_id: z.string(), chars: Int(), truncated: z.boolean() })),
+  notes: z.string().nullable(),
 });
 
 export const PlanChanges = z.object({
   added: z.array(z.string()),
   removed: z.array(z.string()),
-  changed: z.array(z.string()).describe('Same id, new description: starts over; earlier outputs stay in its history.'),
-  kept: z.array(z.string()).describe('Same id and description: status and results carry over.'),
-  drops_work: z.array(z.string()).describe('Removed or changed subtasks that had completed or approved work.'),
+  changed: z.array(z.string()),
+  kept: z.array(z.string()),
+  drops_work: z.array(z.string()).describe('Removed or changed subtasks with completed work.'),
 });

@@ -1,51 +1,17 @@
 // The MCP server factory: registers the tools over a Planexec, reports progress, keeps MCP tasks in
 // SQLite, and tracks in-flight work so that shutdown can cancel it and wait for its journal rows.
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult, ServerNotification } from '@modelcontextprotocol/sdk/types.js';
-import type { ProgressEvent } from '../core/journal.js';
-import type { AskHuman } from '../core/types.js';
-import { humanAsker } from './ask-human.js';
+import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Planexec } from '../core/planexec.js';
 import type { Logger } from '../log.js';
-import { progressReporter, type ProgressReporter } from './progress.js';
-import { runTool } from './result.js';
+import { humanAsker } from './ask-human.js';
+import type { ToolContext } from './context.js';
+import { progressReporter } from './progress.js';
+import { errorResult, toolResult } from './result.js';
 import { SqliteTaskStore } from './task-store.js';
-import { registerCancelWorkflow } from './tools/cancel-workflow.js';
-import { registerExecuteSubtask } from './tools/execute-subtask.js';
-import { registerPlanTask } from './tools/plan-task.js';
-import { registerReviewResults } from './tools/review-results.js';
-import { registerRunWorkflow, resumeOrphanTask } from './tools/run-workflow.js';
-import { registerWorkflowStatus } from './tools/workflow-status.js';
-
-export interface RequestExtra {
-  signal: AbortSignal;
-  _meta?: { progressToken?: string | number } | undefined;
-  sendNotification(notification: ServerNotification): Promise<void>;
-}
-
-export interface WorkControl {
-  /** Aborted when the client cancels the request or the server shuts down. */
-  signal: AbortSignal;
-  onProgress(event: ProgressEvent): void;
-  /** Present when the client can show an elicitation form to the human. */
-  askHuman: AskHuman | undefined;
-}
-
-export interface ToolContext {
-  server: McpServer;
-  app: Planexec;
-  log: Logger;
-  tasks: SqliteTaskStore;
-  /** Runs a tool's work for one request and maps its result or error; reports progress if asked. */
-  run<T extends object>(extra: RequestExtra, work: (ctl: WorkControl) => Promise<T> | T, render: (result: T) => string): Promise<CallToolResult>;
-  /** Starts work that outlives its request (wait: false, tasks); only shutdown or `signal` aborts it. */
-  detach<T>(work: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T>;
-  progress(extra: RequestExtra): ProgressReporter;
-  /** An AskHuman when the client can show elicitation forms. */
-  asker(signal: AbortSignal): AskHuman | undefined;
-  /** Aborts the in-process run behind an MCP task (tasks/cancel). */
-  taskRuns: Map<string, AbortController>;
-}
+import { registerTool, toolDefinition } from './tool.js';
+import { TOOLS } from './tools/index.js';
+import { resumeOrphanTask } from './tools/run-workflow.js';
 
 export interface ServerDeps {
   app: Planexec;
@@ -87,28 +53,36 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: (g
     );
     return p;
   };
+  const count = (text: string) => app.deps.tokens.count(text);
   ctx = {
     server,
     app,
     log,
     tasks,
     taskRuns,
+    result: (data, render, suffix) => toolResult(data, render, count, suffix),
+    error: (error) => errorResult(error, log, count),
     run: (extra, work, render) => {
       const reporter = progressReporter(extra, deps.progressIntervalMs);
       const signal = AbortSignal.any([extra.signal, shutdown.signal]);
       const askHuman = humanAsker(server, signal, log);
-      return track(runTool(log, () => work({ signal, onProgress: (e) => reporter.report(e), askHuman }), render)).finally(() => reporter.stop());
+      const answer = async () => {
+        try {
+          return toolResult(await work({ signal, onProgress: (e) => reporter.report(e), askHuman }), render, count);
+        } catch (error) {
+          return errorResult(error, log, count);
+        }
+      };
+      return track(answer()).finally(() => reporter.stop());
     },
     detach: (work, signal) => track(work(signal ? AbortSignal.any([signal, shutdown.signal]) : shutdown.signal)),
     progress: (extra) => progressReporter(extra, deps.progressIntervalMs),
     asker: (signal) => humanAsker(server, signal, log),
   };
-  registerPlanTask(ctx);
-  registerExecuteSubtask(ctx);
-  registerReviewResults(ctx);
-  registerWorkflowStatus(ctx);
-  registerRunWorkflow(ctx);
-  registerCancelWorkflow(ctx);
+  for (const tool of TOOLS) registerTool(ctx, tool);
+  // The SDK converts the zod schemas itself, with no say in the result; planexec lists the same
+  // tools with the schemas of json-schema.ts (portable, compact, and identical to schemas/).
+  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: TOOLS.map(toolDefinition) }));
 
   /** Cancels in-flight calls and waits (at most `graceMs`) for them to settle their journal rows. */
   const cleanup = async (graceMs = 500) => {

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { TOOLS } from '../../src/mcp/tools/index.js';
 import { startOpenAIStandin, type OpenAIStandin } from '../support/openai-standin.js';
 import { spawnServer, withTimeout } from '../support/spawn.js';
 
@@ -83,7 +84,7 @@ describe('planexec over stdio', () => {
     const init = await p.initialize();
     expect(init.result.serverInfo.name).toBe('planexec');
     const list = await p.request('tools/list');
-    expect(list.result.tools.map((t: any) => t.name).sort()).toEqual(['cancel_workflow', 'execute_subtask', 'plan_task', 'review_results', 'run_workflow', 'workflow_status']);
+    expect(list.result.tools.map((t: any) => t.name)).toEqual(TOOLS.map((t) => t.name));
     const noKey = await p.request('tools/call', { name: 'plan_task', arguments: { request: 'x' } });
     expect(noKey.result.isError).toBe(true);
     await p.request('tools/call', { name: 'workflow_status', arguments: {} });

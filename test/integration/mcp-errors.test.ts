@@ -5,6 +5,7 @@ import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TOOLS } from '../../src/mcp/tools/index.js';
 import { startHarness, textOf, type Harness } from '../support/harness.js';
 
 const PLAN = {
@@ -29,17 +30,24 @@ async function planned(plan: object = PLAN): Promise<string> {
 async function rejects(name: string, args: Record<string, unknown>): Promise<string> {
   const before = h.snapshot();
   const requests = h.standin.requests.length;
-  const result = await h.call(name, args);
-  expect(result.isError, `${name} ${JSON.stringify(args).slice(0, 200)} should fail`).toBe(true);
-  expect(result.structuredContent).toBeUndefined();
-  expect(h.snapshot()).toEqual(before);
-  expect(h.standin.requests.length).toBe(requests);
-  return textOf(result);
+  const watch = h.watchWrites();
+  try {
+    const result = await h.call(name, args);
+    expect(result.isError, `${name} ${JSON.stringify(args).slice(0, 200)} should fail`).toBe(true);
+    expect(result.structuredContent).toBeUndefined();
+    expect(h.snapshot()).toEqual(before);
+    // Not even a write undone later (a lock taken and released): nothing committed at all.
+    expect(watch.wrote(), `${name} ${JSON.stringify(args).slice(0, 200)} wrote to the database`).toBe(false);
+    expect(h.standin.requests.length).toBe(requests);
+    return textOf(result);
+  } finally {
+    watch.close();
+  }
 }
 
 describe('bad input answers isError and changes nothing', () => {
   beforeEach(async () => {
-    h = await startHarness();
+    h = await startHarness({ env: { PLANEXEC_LEASE_MS: '600000' } });
   });
 
   it('plan_task rejects missing, empty, wrong-typed and oversized fields', async () => {
@@ -110,7 +118,7 @@ describe('model failures', () => {
   it('without OPENAI_API_KEY the tools are listed, status works, and model tools name the variable', async () => {
     h = await startHarness({ env: { OPENAI_API_KEY: '' } });
     const { tools } = await h.client.listTools();
-    expect(tools).toHaveLength(6);
+    expect(tools.map((t) => t.name)).toEqual(TOOLS.map((t) => t.name));
     expect((await h.call('workflow_status', {})).isError).toBeFalsy();
     const result = await h.call('plan_task', { request: 'Add auth.' });
     expect(result.isError).toBe(true);

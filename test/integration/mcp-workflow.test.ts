@@ -1,6 +1,7 @@
 // The four tools through a real MCP Client, a real SQLite file and the real OpenAI adapter talking
 // to the local stand-in; assertions on what reached the "provider".
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TOOLS } from '../../src/mcp/tools/index.js';
 import { EXECUTOR_INSTRUCTIONS, PLANNER_INSTRUCTIONS } from '../../src/core/prompts.js';
 import { startHarness, textOf, type Harness } from '../support/harness.js';
 import type { StandinRequest } from '../support/openai-standin.js';
@@ -253,6 +254,7 @@ describe('a whole workflow through the MCP tools', () => {
   it('lists the six tools with input and output schemas and truthful annotations', async () => {
     const { tools } = await h.client.listTools();
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
+    expect(tools.map((t) => t.name)).toEqual(TOOLS.map((t) => t.name));
     expect(Object.keys(byName).sort()).toEqual(['cancel_workflow', 'execute_subtask', 'plan_task', 'review_results', 'run_workflow', 'workflow_status']);
     for (const t of tools) {
       expect(t.inputSchema.type).toBe('object');

@@ -3,6 +3,7 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -24,6 +25,13 @@ export interface Harness extends Composed {
   writeFile(path: string, content: string | Buffer): void;
   /** Every row of every table, to compare before and after a call that must change nothing. */
   snapshot(): Record<string, unknown[]>;
+  /**
+   * Watches the database file from a second connection (SQLite's `PRAGMA data_version`): `wrote()`
+   * is true once any transaction that changed a page has committed since the watch began, even one
+   * that changed something and changed it back (a lock taken and released). Start it after anything
+   * that may still be settling; heartbeats write too (tests that watch set PLANEXEC_LEASE_MS high).
+   */
+  watchWrites(): { wrote(): boolean; close(): void };
   close(): Promise<void>;
 }
 
@@ -82,6 +90,12 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     snapshot() {
       const tables = composed.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[];
       return Object.fromEntries(tables.map(({ name }) => [name, composed.db.prepare(`SELECT * FROM ${name} ORDER BY rowid`).all()]));
+    },
+    watchWrites() {
+      const other = new Database(config.dbPath, { readonly: true, fileMustExist: true });
+      const version = () => other.pragma('data_version', { simple: true }) as number;
+      const start = version();
+      return { wrote: () => version() !== start, close: () => other.close() };
     },
     async close() {
       composed.runtime.stop();

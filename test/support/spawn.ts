@@ -19,6 +19,8 @@ export interface RawServer {
 
 export function spawnServer(env: Record<string, string>): RawServer {
   const child = spawn(process.execPath, [CLI], { env, stdio: ['pipe', 'pipe', 'pipe'] }) as ChildProcessWithoutNullStreams;
+  // Writing to a server that has exited fails with EPIPE; the test reads that from `exited`.
+  child.stdin.on('error', () => undefined);
   const lines: string[] = [];
   const waiters: Array<{ id: number; resolve: (msg: any) => void }> = [];
   let buffer = '';

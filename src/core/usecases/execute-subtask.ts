@@ -5,9 +5,9 @@ import { checkTexts, dependenciesIncomplete, invalidTransition, nothingToDo, Pla
 import { beginCall, completeCall, errorUsage, failCall, modelRequest, responseUsage, sumUsage, type CallOptions, type CallUsage } from '../journal.js';
 import { missingDependencies, readySubtasks } from '../plan.js';
 import { roleFor } from '../routing.js';
-import { clipBytes } from '../text.js';
 import type { ModelRequest, ModelResponse, Store } from '../ports.js';
 import type { Phase, Role, Subtask, SubtaskStatus, Workflow } from '../types.js';
+import { outputPage } from '../views.js';
 import { derivePhase, findSubtask, isEnded, loadWorkflow, nextStep } from '../workflow.js';
 
 export interface ExecuteSubtaskInput {
@@ -264,7 +264,7 @@ function result(
   subtask: Subtask,
   extra: Pick<ExecuteSubtaskResult, 'executed' | 'usage' | 'context'>,
 ): ExecuteSubtaskResult {
-  const output = clipBytes(subtask.output ?? '', d.settings.resultBytes);
+  const output = outputPage(d, subtask.output ?? '');
   const marker = output.truncated
     ? `\n\n[output truncated: ${output.text.length} of ${output.total} characters shown. Get the rest with workflow_status ${JSON.stringify({ workflow_id: workflow.id, subtask_id: subtask.id, offset: output.text.length })}]`
     : '';

@@ -3,7 +3,7 @@ import { invalidInput, invalidTransition, nothingToDo } from '../errors.js';
 import { structuredPlannerCall, sumUsage, type CallOptions, type CallUsage } from '../journal.js';
 import { renderReviewInput } from '../prompts.js';
 import { compactIfNeeded } from './compact.js';
-import { ReviewSchema, worstVerdict, type Review } from '../review.js';
+import { reviewLimitProblems, ReviewSchema, worstVerdict, type Review } from '../review.js';
 import { roleFor } from '../routing.js';
 import { clip, clipBytes } from '../text.js';
 import type { HumanDecision, Phase, ReviewRecord, Subtask, Verdict, Workflow } from '../types.js';
@@ -78,7 +78,7 @@ async function review(d: CoreDeps, workflow: Workflow, batch: Subtask[], token: 
     state ? renderReviewInput(workflow.planVersion, items, state) : plain,
     plannerThreadOf(d, current),
     { name: 'review', schema: ReviewSchema },
-    (review) => reviewProblems(review, wanted),
+    (review) => [...reviewProblems(review, wanted), ...reviewLimitProblems(review)],
     opts,
   );
 

@@ -40,6 +40,8 @@ export async function revisePlan(d: CoreDeps, input: PlanTaskInput & { workflow_
   if (workflow.planVersion === 0) throw invalidTransition(`Workflow ${workflow.id} has no plan yet.`, `Run it with run_workflow {"workflow_id":"${workflow.id}"}.`);
   const running = subtasks.filter((s) => s.status === 'running');
   if (running.length) throw runningNow(running.map((s) => s.id));
+  // A refused confirmation writes nothing, not even the lock: check the version before taking it.
+  if (input.confirm_plan_version !== undefined) await proposal(d, workflow, input.confirm_plan_version);
   return withWorkflowLock(d, workflow.id, opts.lockToken, async (token) => {
     if (input.confirm_plan_version !== undefined) return confirm(d, workflow, input.confirm_plan_version);
     const op = d.runtime.track(workflow.id, opts.signal);
@@ -107,12 +109,19 @@ async function propose(d: CoreDeps, workflow: Workflow, subtasks: Subtask[], fee
   };
 }
 
-async function confirm(d: CoreDeps, workflow: Workflow, version: number): Promise<PlanTaskResult> {
+/** The proposed plan `version` of the workflow; throws not_found, or invalid_transition when it is not a proposal. */
+async function proposal(d: CoreDeps, workflow: Workflow, version: number): Promise<PlanRecord> {
   const record = await d.store.workflows.getPlan(workflow.id, version);
   if (!record) throw notFound(`Plan version of ${workflow.id}`, String(version), 'workflow_status shows the proposed version, if any.');
   if (record.status !== 'proposed') {
     throw invalidTransition(`Plan version ${version} of ${workflow.id} is ${record.status}, not proposed.`, 'Only the latest proposed revision can be confirmed.');
   }
+  return record;
+}
+
+async function confirm(d: CoreDeps, workflow: Workflow, version: number): Promise<PlanTaskResult> {
+  // Again under the lock: another call may have applied or discarded it meanwhile.
+  const record = await proposal(d, workflow, version);
   const now = d.clock.now();
   const changes = await d.store.transaction(async (tx) => {
     const fresh = await tx.workflows.listSubtasks(workflow.id);

@@ -45,10 +45,7 @@ const MAX_REVIEWS_WITHOUT_VERDICT = 3;
  * path_outside_root, budget_exceeded, and (wrapped with how to resume) whatever stopped the run.
  */
 export async function runWorkflow(d: CoreDeps, input: RunWorkflowInput, opts: RunOptions = {}): Promise<WorkflowStatusResult> {
-  if (input.request !== undefined) checkTexts(['request', input.request, true], ['context', input.context]);
-  if (Boolean(input.request?.trim()) === Boolean(input.workflow_id)) {
-    throw invalidInput('Give either `request` (to start a workflow) or `workflow_id` (to continue one), not both or neither.', 'To resume, pass only workflow_id.');
-  }
+  requestOrWorkflow(input);
   await d.runtime.reap();
   const concurrency = input.concurrency ?? d.settings.concurrency;
   const token = d.runtime.newLockToken();
@@ -101,6 +98,33 @@ export async function runWorkflow(d: CoreDeps, input: RunWorkflowInput, opts: Ru
     await unlockWorkflow(d, workflowId, token);
   }
   return workflowStatus(d, { workflow_id: workflowId });
+}
+
+/**
+ * What runWorkflow checks before it stores anything, for a caller that must store something first
+ * (an MCP task row): the input, the workflow (for workflow_id), a configured model, the files, and
+ * the first plan call against the budget. Writes nothing. Throws invalid_input, not_found,
+ * model_unavailable, file_unreadable, path_outside_root, budget_exceeded.
+ */
+export async function checkRunInput(d: CoreDeps, input: RunWorkflowInput): Promise<void> {
+  requestOrWorkflow(input);
+  if (input.workflow_id) {
+    await loadWorkflow(d, input.workflow_id);
+    return;
+  }
+  d.models.planner.ready?.();
+  const files = await readPlanFiles(d, rootFor(d, input.root), input.files ?? []);
+  const budget = { ...d.settings.defaultBudget, ...input.budget };
+  const workflowId = d.ids.workflowId();
+  const need = await reservationFor(d, workflowId, budget, planRequest(d, input.request!.trim(), input.context ?? null, files));
+  if (need !== null) await checkBudget(d, d.store, workflowId, budget, 'planner', need);
+}
+
+function requestOrWorkflow(input: RunWorkflowInput): void {
+  if (input.request !== undefined) checkTexts(['request', input.request, true], ['context', input.context]);
+  if (Boolean(input.request?.trim()) === Boolean(input.workflow_id)) {
+    throw invalidInput('Give either `request` (to start a workflow) or `workflow_id` (to continue one), not both or neither.', 'To resume, pass only workflow_id.');
+  }
 }
 
 /** A cancelled, failed or needs_human workflow goes back to the phase its subtasks imply. */

@@ -6,7 +6,7 @@ import { invalidInput } from '../errors.js';
 import { readySubtasks } from '../plan.js';
 import { clip, clipBytes } from '../text.js';
 import type { ModelCall, Phase, PlanChanges, Role, Subtask, SubtaskStatus } from '../types.js';
-import { subtaskStatusView, type RunView, type SubtaskStatusView } from '../views.js';
+import { outputPage, subtaskStatusView, type RunView, type SubtaskStatusView } from '../views.js';
 import { Runtime } from '../runtime.js';
 import { findSubtask, loadWorkflow, nextStep } from '../workflow.js';
 
@@ -136,7 +136,7 @@ export async function workflowStatus(d: CoreDeps, input: WorkflowStatusInput): P
 
 async function detail(d: CoreDeps, s: Subtask, workflowId: string, offset: number): Promise<SubtaskDetail> {
   const executions = await d.store.workflows.listExecutions(workflowId, s.id);
-  const page = clipBytes(s.output ?? '', d.settings.resultBytes, offset);
+  const page = outputPage(d, s.output ?? '', offset);
   const end = page.start + page.text.length;
   const rest = end < page.total ? `\n\n[output continues: ${page.total - end} more characters. Next page: workflow_status ${JSON.stringify({ workflow_id: workflowId, subtask_id: s.id, offset: end })}]` : '';
   return {

@@ -1,14 +1,14 @@
 import { z } from 'zod';
-import { CallUsage, Phase, SubtaskId, Verdict, WorkflowId } from '../schemas.js';
-import type { ToolContext } from '../server.js';
+import { callTool } from '../tool.js';
+import { CallUsage, input, Phase, SubtaskId, Verdict, WorkflowId } from '../schemas.js';
 
-const Decision = z.object({
+const Decision = input({
   subtask_id: SubtaskId,
-  verdict: z.enum(['approve', 'revise', 'cancel']).describe('approve: accept as is; revise: run again with the feedback; cancel: stop the workflow.'),
-  feedback: z.string().max(20_000, 'feedback is over 20,000 characters').default('').describe('For revise: what to change.'),
+  verdict: z.enum(['approve', 'revise', 'cancel']).describe('revise: run again with the feedback; cancel: stop the workflow.'),
+  feedback: z.string().max(20_000, 'feedback is over 20,000 characters').default(''),
 });
 
-export const ReviewResultsInput = z.object({
+export const ReviewResultsInput = input({
   workflow_id: WorkflowId,
   subtask_ids: z.array(SubtaskId).max(50).optional().describe('Default: every completed subtask not yet reviewed.'),
   decisions: z
@@ -16,37 +16,34 @@ export const ReviewResultsInput = z.object({
     .min(1)
     .max(50)
     .optional()
-    .describe("A human's decisions on subtasks that need one (phase needs_human), passed by the host on the human's behalf. Applied without a model call."),
+    .describe("A human's decisions on subtasks that need one, passed by the host; applied without a model call."),
 });
 
 export const ReviewResultsOutput = z.object({
   workflow_id: z.string(),
-  verdict: Verdict.describe('The most serious verdict of the reviews.'),
+  verdict: Verdict,
   reviews: z.array(z.object({ subtask_id: z.string(), verdict: Verdict, feedback: z.string() })),
-  unreviewed: z.array(z.string()).describe('Subtasks sent for review that got no verdict; they stay completed.'),
-  decisions: z.array(z.object({ subtask_id: z.string(), verdict: z.enum(['approve', 'revise', 'cancel']), feedback: z.string() })).describe('Decisions a human made in this call.'),
+  unreviewed: z.array(z.string()).describe('Sent for review but given no verdict; still completed.'),
+  decisions: z.array(z.object({ subtask_id: z.string(), verdict: z.enum(['approve', 'revise', 'cancel']), feedback: z.string() })).describe("A human's decisions made in this call."),
   summary: z.string(),
   phase: Phase,
   usage: CallUsage,
   next: z.string(),
 });
+type Output = z.infer<typeof ReviewResultsOutput>;
 
-export function registerReviewResults({ server, app, run }: ToolContext): void {
-  server.registerTool(
-    'review_results',
-    {
-      title: 'Review results',
-      description:
-        'Have the planner model review completed subtasks in the same conversation as its plan. approve -> approved; revise -> back to pending with feedback for the next attempt; escalate -> needs a human decision.',
-      inputSchema: ReviewResultsInput,
-      outputSchema: ReviewResultsOutput,
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-    },
-    (args, extra) => run(extra, (ctl): Promise<z.infer<typeof ReviewResultsOutput>> => app.reviewResults(args, ctl), render),
-  );
-}
+export const reviewResults = callTool({
+  name: 'review_results',
+  title: 'Review results',
+  description:
+    'The planner model reviews completed subtasks in the same conversation as its plan: approve -> approved; revise -> pending again with feedback for the next attempt; escalate -> needs a human decision.',
+  input: ReviewResultsInput,
+  output: ReviewResultsOutput,
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  call: (ctx, args, extra) => ctx.run(extra, (ctl): Promise<Output> => ctx.app.reviewResults(args, ctl), render),
+});
 
-function render(r: z.infer<typeof ReviewResultsOutput>): string {
+function render(r: Output): string {
   const lines = r.reviews.map((v) => `- ${v.subtask_id}: ${v.verdict}${v.feedback ? ` — ${v.feedback}` : ''}`);
   const missing = r.unreviewed.length ? [`Not reviewed: ${r.unreviewed.join(', ')}.`] : [];
   for (const d of r.decisions) missing.push(`- ${d.subtask_id}: ${d.verdict} (a human's decision)${d.feedback ? ` — ${d.feedback}` : ''}`);

@@ -2,47 +2,53 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { TaskRecord } from '../../core/ports.js';
 import type { RunWorkflowInput as CoreRunInput } from '../../core/usecases/run-workflow.js';
-import { errorResult, toolResult } from '../result.js';
-import { TokenBudget, WorkflowId } from '../schemas.js';
-import type { RequestExtra, ToolContext } from '../server.js';
+import type { RequestExtra, ToolContext } from '../context.js';
+import { input, TokenBudget, WorkflowId } from '../schemas.js';
 import { TASK_POLL_MS } from '../task-store.js';
+import { taskTool } from '../tool.js';
 import { PlanTaskInput } from './plan-task.js';
-import { renderStatus, WorkflowStatusOutput } from './workflow-status.js';
+import { renderStatus, WorkflowStateOutput } from './workflow-status.js';
 
-export const RunWorkflowInput = z.object({
-  request: PlanTaskInput.shape.request.optional().describe('Start a new workflow for this request. Give this or workflow_id.'),
+export const RunWorkflowInput = input({
+  request: PlanTaskInput.shape.request.describe('Start a new workflow for this request. Give this or workflow_id.'),
   context: PlanTaskInput.shape.context,
   files: PlanTaskInput.shape.files,
-  workflow_id: WorkflowId.optional().describe('Continue or resume this workflow (after cancel_workflow, an error, or a restart).'),
-  budget: TokenBudget.optional().describe('Token budgets per role for this workflow.'),
-  concurrency: z.number().int().min(1).max(32).optional().describe('Subtasks executed at once (default PLANEXEC_CONCURRENCY, 4).'),
-  wait: z.boolean().optional().describe('false: answer at once with the workflow_id and let the run go on in the background; follow it with workflow_status. Default true.'),
+  workflow_id: WorkflowId.optional().describe('Continue or resume this workflow.'),
+  budget: TokenBudget.optional(),
+  concurrency: z.number().int().min(1).max(32).optional().describe('Subtasks run at once (default PLANEXEC_CONCURRENCY).'),
+  wait: z.boolean().optional().describe('false: answer at once with the workflow_id; the run goes on in the background.'),
 });
 type Args = z.infer<typeof RunWorkflowInput>;
 
-export function registerRunWorkflow(ctx: ToolContext): void {
-  ctx.server.experimental.tasks.registerToolTask(
-    'run_workflow',
-    {
-      title: 'Run a workflow to the end',
-      description:
-        'Plan a request (or pick up a workflow_id), then execute every ready subtask in parallel, review each wave in one planner call, re-execute what review sends back, and repeat until the workflow is completed or needs a human. Survives restarts: run it again with the workflow_id to resume. Reports progress; wait:false answers at once. Also available as an MCP task.',
-      inputSchema: RunWorkflowInput.shape,
-      outputSchema: WorkflowStatusOutput,
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-      execution: { taskSupport: 'optional' },
+/** A call refused before its task was created; the SDK answers it with this message as an isError result. */
+class Refused extends Error {}
+
+export const runWorkflow = taskTool({
+  name: 'run_workflow',
+  title: 'Run a workflow to the end',
+  description:
+    'Plan a request (or pick up a workflow_id), then execute ready subtasks in parallel, review each wave in one planner call, re-execute what review sends back, until completed or a human is needed. Resumable after a restart; reports progress; wait:false answers at once. Also an MCP task.',
+  input: RunWorkflowInput,
+  output: WorkflowStateOutput,
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  task: (ctx) => ({
+    createTask: async (raw, extra) => {
+      const args = raw as Args;
+      // A refused call stores nothing, not even its task: check before the task row is written.
+      try {
+        await ctx.app.checkRunInput(args);
+      } catch (error) {
+        const refusal = ctx.error(error).content[0];
+        throw new Refused(refusal?.type === 'text' ? refusal.text : String(error));
+      }
+      const task = await extra.taskStore.createTask({ ttl: extra.taskRequestedTtl ?? null, pollInterval: TASK_POLL_MS });
+      await startRun(ctx, task.taskId, args, extra);
+      return { task: (await extra.taskStore.getTask(task.taskId)) ?? task };
     },
-    {
-      createTask: async (args, extra) => {
-        const task = await extra.taskStore.createTask({ ttl: extra.taskRequestedTtl ?? null, pollInterval: TASK_POLL_MS });
-        await startRun(ctx, task.taskId, args, extra);
-        return { task: (await extra.taskStore.getTask(task.taskId)) ?? task };
-      },
-      getTask: async (_args, extra) => (await extra.taskStore.getTask(extra.taskId))!,
-      getTaskResult: async (_args, extra) => (await extra.taskStore.getTaskResult(extra.taskId)) as CallToolResult,
-    },
-  );
-}
+    getTask: async (_args, extra) => (await extra.taskStore.getTask(extra.taskId))!,
+    getTaskResult: async (_args, extra) => (await extra.taskStore.getTaskResult(extra.taskId)) as CallToolResult,
+  }),
+});
 
 /**
  * Runs the workflow in the background of a task and stores its outcome as the task's result. With
@@ -82,8 +88,8 @@ async function startRun(ctx: ToolContext, taskId: string, args: Args, extra: Req
   };
   void work
     .then(
-      (status) => finish(toolResult(status, renderStatus(status)), 'completed'),
-      (error: unknown) => finish(errorResult(error, log), 'failed'),
+      (status) => finish(ctx.result(status, renderStatus), 'completed'),
+      (error: unknown) => finish(ctx.error(error), 'failed'),
     )
     .finally(() => {
       reporter?.stop();
@@ -93,7 +99,7 @@ async function startRun(ctx: ToolContext, taskId: string, args: Args, extra: Req
     const first = await Promise.race([onStarted, work.then(() => null, () => null)]);
     if (first !== null) {
       const status = await app.workflowStatus({ workflow_id: first });
-      await finish(toolResult(status, `${renderStatus(status)}\n(The run goes on in the background.)`), 'completed');
+      await finish(ctx.result(status, renderStatus, '\n(The run goes on in the background.)'), 'completed');
     }
     await Promise.race([work.catch(() => undefined), Promise.resolve()]);
   }
@@ -104,7 +110,7 @@ export async function resumeOrphanTask(ctx: ToolContext, task: TaskRecord): Prom
   if (!(await ctx.tasks.adopt(task.id))) return;
   if (!task.workflowId) {
     const error = new Error('planexec stopped before this task created its workflow; call run_workflow again.');
-    await ctx.tasks.storeTaskResult(task.id, 'failed', errorResult(error, ctx.log));
+    await ctx.tasks.storeTaskResult(task.id, 'failed', ctx.error(error));
     return;
   }
   ctx.log.info({ task: task.id, workflow: task.workflowId }, 'resuming the run of an orphaned task');

@@ -1,44 +1,48 @@
 import { z } from 'zod';
-import { CallUsage, ContextPacket, Cost, Phase, PlanChanges, Role, RoleUsage, SubtaskId, SubtaskState, SubtaskStatus, WorkflowId } from '../schemas.js';
-import type { ToolContext } from '../server.js';
+import { callTool } from '../tool.js';
+import { CallUsage, ContextPacket, Cost, input, Int, Phase, PlanChanges, Role, RoleUsage, SubtaskId, SubtaskState, SubtaskStatus, WorkflowId } from '../schemas.js';
 
-export const WorkflowStatusInput = z.object({
-  workflow_id: WorkflowId.optional().describe('Leave out to list the most recent workflows.'),
-  subtask_id: SubtaskId.optional().describe('Also show this subtask in full: its output (paged), feedback and inputs.'),
-  offset: z.number().int().min(0).optional().describe('Where the output page starts, in characters (for long outputs).'),
+export const WorkflowStatusInput = input({
+  workflow_id: WorkflowId.optional().describe('Leave out to list recent workflows.'),
+  subtask_id: SubtaskId.optional().describe("Also this subtask in full: output (paged), feedback, inputs."),
+  offset: z.number().int().min(0).optional().describe('Where the output page starts, in characters.'),
 });
 
-export const WorkflowStatusOutput = z.object({
+const Used = z.object({ used: Int(), limit: Int().nullable() });
+
+/** One workflow's state: what run_workflow answers, and workflow_status with a workflow_id. */
+export const WorkflowStateOutput = z.object({
   workflow_id: z.string().optional(),
   request: z.string().optional(),
   phase: Phase.optional(),
-  last_error: z.string().nullable().optional().describe('Why the workflow stopped, when it stopped on an error.'),
-  active: z.boolean().optional().describe('A run is driving the workflow now (in this or another live planexec process).'),
-  plan_version: z.number().int().optional(),
-  plan_changes: PlanChanges.nullable().optional().describe('What the current plan version changed against the previous one.'),
+  last_error: z.string().nullable().optional(),
+  active: z.boolean().optional().describe('A run drives it now.'),
+  plan_version: Int().optional(),
+  plan_changes: PlanChanges.nullable().optional(),
   proposed_plan: z
-    .object({ version: z.number().int(), feedback: z.string().nullable(), changes: PlanChanges.nullable() })
+    .object({ version: Int(), feedback: z.string().nullable(), changes: PlanChanges.nullable() })
     .nullable()
     .optional()
     .describe('A revision waiting for plan_task {workflow_id, confirm_plan_version}.'),
   subtasks: z.array(SubtaskState).optional(),
   ready: z.array(z.string()).optional(),
-  usage: z.object({ planner: RoleUsage, executor: RoleUsage }).optional().describe('Per role, from the call journal.'),
-  budget: z
-    .object({
-      planner: z.object({ used: z.number().int(), limit: z.number().int().nullable() }),
-      executor: z.object({ used: z.number().int(), limit: z.number().int().nullable() }),
-    })
-    .optional()
-    .describe('Tokens used against the workflow\'s budget per role (input + output of completed calls); limit null: no budget.'),
+  usage: z.record(Role, RoleUsage).optional(),
+  budget: z.record(Role, Used).optional().describe('Tokens used per role against the budget (limit null: none).'),
   cost: Cost.optional(),
+  warnings: z.array(z.string()).optional().describe('Why a figure is incomplete, and what to do.'),
+  notices: z.array(z.string()).optional(),
+  next: z.string(),
+});
+
+/** workflow_status: a workflow's state, with subtask_id also one subtask in full, or without workflow_id the recent workflows. */
+export const WorkflowStatusOutput = WorkflowStateOutput.extend({
   subtask: z
     .object({
       id: z.string(),
       title: z.string(),
       description: z.string(),
       status: SubtaskStatus,
-      attempts: z.number().int(),
+      attempts: Int(),
       role: Role,
       model: z.string().nullable(),
       depends_on: z.array(z.string()),
@@ -46,39 +50,33 @@ export const WorkflowStatusOutput = z.object({
       output_format: z.string(),
       feedback: z.string().nullable(),
       output: z.string(),
-      output_offset: z.number().int(),
-      output_total: z.number().int(),
+      output_offset: Int(),
+      output_total: Int(),
       output_truncated: z.boolean(),
-      context: ContextPacket.nullable().describe('What the model saw on the latest execution.'),
-      executions: z.array(z.object({ attempt: z.number().int(), role: Role, model: z.string(), tokens: z.number().int().nullable(), created_at: z.string() })),
+      context: ContextPacket.nullable(),
+      executions: z.array(z.object({ attempt: Int(), role: Role, model: z.string(), tokens: Int().nullable(), created_at: z.string() })),
     })
     .optional(),
   workflows: z
-    .array(z.object({ workflow_id: z.string(), phase: Phase, goal: z.string(), subtasks: z.number().int(), done: z.number().int(), updated_at: z.string() }))
-    .optional()
-    .describe('Without workflow_id: the most recent workflows.'),
-  unattached_usage: CallUsage.optional().describe('Without workflow_id: model calls of plans that never became a workflow (billed all the same).'),
-  warnings: z.array(z.string()).optional().describe('Why a figure is incomplete, and what to do.'),
-  notices: z.array(z.string()).optional().describe('Events the host should know of.'),
-  next: z.string(),
+    .array(z.object({ workflow_id: z.string(), phase: Phase, goal: z.string(), subtasks: Int(), done: Int(), updated_at: z.string() }))
+    .optional(),
+  unattached_usage: CallUsage.optional().describe('Calls of plans that never became a workflow.'),
+});
+export type StatusOutput = z.infer<typeof WorkflowStatusOutput>;
+
+export const workflowStatus = callTool({
+  name: 'workflow_status',
+  title: 'Workflow status',
+  description:
+    "A workflow's phase, subtasks, tokens per role and cost against the planner model alone; with subtask_id also that subtask's output (paged). Without workflow_id: recent workflows.",
+  input: WorkflowStatusInput,
+  output: WorkflowStatusOutput,
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  call: (ctx, args, extra) => ctx.run(extra, (): Promise<StatusOutput> => ctx.app.workflowStatus(args), renderStatus),
 });
 
-export function registerWorkflowStatus({ server, app, run }: ToolContext): void {
-  server.registerTool(
-    'workflow_status',
-    {
-      title: 'Workflow status',
-      description:
-        'Show a workflow: its phase, subtasks, tokens per role and the cost against running everything on the planner model alone. With subtask_id, also that subtask\'s full output (paged). Without workflow_id, list recent workflows.',
-      inputSchema: WorkflowStatusInput,
-      outputSchema: WorkflowStatusOutput,
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-    },
-    (args, extra) => run(extra, (): Promise<z.infer<typeof WorkflowStatusOutput>> => app.workflowStatus(args), renderStatus),
-  );
-}
-
-export function renderStatus(r: z.infer<typeof WorkflowStatusOutput>): string {
+/** The text rendering of a workflow_status answer (run_workflow answers the same shape). */
+export function renderStatus(r: StatusOutput): string {
   if (r.workflows) {
     const u = r.unattached_usage;
     const extra = u ? [`Plans that never became a workflow used ${u.calls} calls, ${u.input_tokens} tokens in and ${u.output_tokens} out.`] : [];
