@@ -8,7 +8,9 @@ import { humanAsker } from './ask-human.js';
 import type { Planexec } from '../core/planexec.js';
 import type { Logger } from '../log.js';
 import { progressReporter, type ProgressReporter } from './progress.js';
+import { redactingTransport, type Redact } from './redact.js';
 import { runTool } from './result.js';
+import { SessionRoots } from './roots.js';
 import { SqliteTaskStore } from './task-store.js';
 import { registerCancelWorkflow } from './tools/cancel-workflow.js';
 import { registerExecuteSubtask } from './tools/execute-subtask.js';
@@ -45,6 +47,8 @@ export interface ToolContext {
   asker(signal: AbortSignal): AskHuman | undefined;
   /** Aborts the in-process run behind an MCP task (tasks/cancel). */
   taskRuns: Map<string, AbortController>;
+  /** The root the client named for this session (MCP roots), for new workflows; undefined: the configured one. */
+  sessionRoot(): Promise<string | undefined>;
 }
 
 export interface ServerDeps {
@@ -53,6 +57,10 @@ export interface ServerDeps {
   version: string;
   /** Progress notifications repeat at least this often while a call runs. */
   progressIntervalMs: number;
+  /** Ask the client for its MCP roots (false when PLANEXEC_ROOT is set: it wins). */
+  clientRoots: boolean;
+  /** Masks secrets in every message sent to the client and every stored task result. */
+  redact: Redact;
 }
 
 const INSTRUCTIONS = `planexec splits software work between a strong planner model and a cheap executor model.
@@ -64,7 +72,7 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: (g
   const { app, log } = deps;
   const taskRuns = new Map<string, AbortController>();
   let ctx: ToolContext | null = null;
-  const tasks = new SqliteTaskStore(app.deps.store, app.deps.clock, app.deps.owner, {
+  const tasks = new SqliteTaskStore(app.deps.store, app.deps.clock, app.deps.owner, deps.redact, {
     onCancel: (task) => {
       taskRuns.get(task.id)?.abort(new Error('the task was cancelled'));
       if (task.workflowId) app.cancelWorkflow({ workflow_id: task.workflowId }).catch((error: unknown) => log.warn({ err: error }, 'cancelling the workflow of a cancelled task'));
@@ -77,6 +85,11 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: (g
     { name: 'planexec', version: deps.version },
     { instructions: INSTRUCTIONS, capabilities: { tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } }, taskStore: tasks },
   );
+  // Every connection goes through the redacting transport: nothing is sent unmasked.
+  const connect = server.connect.bind(server);
+  server.connect = (transport) => connect(redactingTransport(transport, deps.redact));
+  const roots = new SessionRoots(server, log, deps.clientRoots);
+  roots.attach();
   const shutdown = new AbortController();
   const inflight = new Set<Promise<unknown>>();
   const track = <T>(p: Promise<T>): Promise<T> => {
@@ -102,6 +115,7 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: (g
     detach: (work, signal) => track(work(signal ? AbortSignal.any([signal, shutdown.signal]) : shutdown.signal)),
     progress: (extra) => progressReporter(extra, deps.progressIntervalMs),
     asker: (signal) => humanAsker(server, signal, log),
+    sessionRoot: () => roots.current(),
   };
   registerPlanTask(ctx);
   registerExecuteSubtask(ctx);

@@ -9,7 +9,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { compose, type Composed } from '../../src/main.js';
 import { createServer } from '../../src/mcp/server.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger, type Logger } from '../../src/log.js';
 import { startOpenAIStandin, type OpenAIStandin, type StandinOptions } from './openai-standin.js';
 
 export interface Harness extends Composed {
@@ -35,6 +35,10 @@ export interface HarnessOptions {
   clientCapabilities?: ConstructorParameters<typeof Client>[1];
   /** Reuse this folder (its database and workspace), as a restarted server would; it is kept on close. */
   dir?: string;
+  /** Called with the client before it connects (e.g. to answer roots/list). */
+  onClient?: (client: Client) => void;
+  /** The server's logger (default: silent). */
+  log?: Logger;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -54,8 +58,16 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     { cwd: dir },
   );
   const composed = await compose(config);
-  const { server, cleanup } = createServer({ app: composed.app, log: createLogger('silent'), version: 'test', progressIntervalMs: config.progressIntervalMs });
+  const { server, cleanup } = createServer({
+    app: composed.app,
+    log: opts.log ?? createLogger('silent'),
+    version: 'test',
+    progressIntervalMs: config.progressIntervalMs,
+    clientRoots: config.sources.root === null,
+    redact: composed.redact,
+  });
   const client = new Client({ name: 'planexec-test', version: '1.0.0' }, opts.clientCapabilities);
+  opts.onClient?.(client);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   await client.connect(clientSide);

@@ -41,7 +41,7 @@ export const PlanTaskOutput = z.object({
   next: z.string().describe('What to call next.'),
 });
 
-export function registerPlanTask({ server, app, run }: ToolContext): void {
+export function registerPlanTask({ server, app, run, sessionRoot }: ToolContext): void {
   server.registerTool(
     'plan_task',
     {
@@ -52,7 +52,7 @@ export function registerPlanTask({ server, app, run }: ToolContext): void {
       outputSchema: PlanTaskOutput,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
-    (args, extra) => run(extra, (ctl): Promise<z.infer<typeof PlanTaskOutput>> => app.planTask(args, ctl), render),
+    (args, extra) => run(extra, async (ctl): Promise<z.infer<typeof PlanTaskOutput>> => app.planTask({ ...args, root: await sessionRoot() }, ctl), render),
   );
 }
 

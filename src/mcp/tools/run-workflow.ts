@@ -60,8 +60,8 @@ async function startRun(ctx: ToolContext, taskId: string, args: Args, extra: Req
   const signal = args.wait === false ? cancel.signal : AbortSignal.any([cancel.signal, extra.signal]);
   const input: CoreRunInput = args;
   const work = ctx.detach(
-    (s) =>
-      app.runWorkflow(input, {
+    async (s) =>
+      app.runWorkflow({ ...input, root: await ctx.sessionRoot() }, {
         signal: s,
         onProgress: (e) => reporter?.report(e),
         // The human can be asked only while a client waits on this call.
