@@ -62,6 +62,7 @@ export async function compose(
     baseURL: config.openai.baseURL,
     timeoutMs: config.openai.timeoutMs,
     maxRetries: config.openai.maxRetries,
+    secrets: config.secrets,
     ...(overrides.sdkLogger ? { logger: overrides.sdkLogger } : {}),
   });
   const redact = secretRedactor(config.secrets);
@@ -151,7 +152,8 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   }
   if (!config) return;
 
-  const log = createLogger(config.logLevel, secretRedactor(config.secrets));
+  const redact = secretRedactor(config.secrets);
+  const log = createLogger(config.logLevel, redact);
   let composed: Composed;
   try {
     composed = await compose(config, {
@@ -168,10 +170,10 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     if (error instanceof StorageError) {
       const setting = config.sources.db ?? 'PLANEXEC_DB';
       log.fatal({ err: error, db: config.dbPath, setting }, 'cannot open the database');
-      process.stderr.write(`planexec: ${setting} ${config.dbPath}: cannot open the database: ${error.message}\n${error.hint} Or set ${setting} to another file.\n`);
+      process.stderr.write(redact(`planexec: ${setting} ${config.dbPath}: cannot open the database: ${error.message}\n${error.hint} Or set ${setting} to another file.\n`));
     } else {
       log.fatal({ err: error }, 'cannot start');
-      process.stderr.write(`planexec: cannot start: ${(error as Error).message}\nThe details are in the log above.\n`);
+      process.stderr.write(redact(`planexec: cannot start: ${(error as Error).message}\nThe details are in the log above.\n`));
     }
     process.exitCode = 1;
     return;
@@ -190,7 +192,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   if (config.root === null) {
     log.info(
       { cwd: process.cwd() },
-      'no workspace root: the server was started in / or the home folder, which is never taken as one; files can be read once the host names an MCP root, or set PLANEXEC_ROOT',
+      'no workspace root: the working folder is / or the home folder (or holds it), which is never taken as one; files can be read once the host names an MCP root, or set PLANEXEC_ROOT',
     );
   }
   if (!config.openai.apiKey) log.warn('OPENAI_API_KEY is not set: the tools are listed, but calls that need a model will answer with an error');

@@ -17,8 +17,8 @@ export interface RawServer {
   stderr(): string;
 }
 
-export function spawnServer(env: Record<string, string>): RawServer {
-  const child = spawn(process.execPath, [CLI], { env, stdio: ['pipe', 'pipe', 'pipe'] }) as ChildProcessWithoutNullStreams;
+export function spawnServer(env: Record<string, string>, opts: { cwd?: string; args?: string[] } = {}): RawServer {
+  const child = spawn(process.execPath, [CLI, ...(opts.args ?? [])], { env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] }) as ChildProcessWithoutNullStreams;
   const lines: string[] = [];
   const waiters: Array<{ id: number; resolve: (msg: any) => void }> = [];
   let buffer = '';
