@@ -1,13 +1,18 @@
 // Configuration: defaults < config file (PLANEXEC_CONFIG or --config) < environment < command line.
 // The environment is passed in, never read from process.env here, so tests can build any config.
+// Paths: a leading `~` is the env's HOME; relative paths are resolved against the working folder.
+// Every error names the setting at fault (the variable, the flag, or the key of the config file).
+import { accessSync, constants, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, parse as parsePath, relative, resolve, sep, isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_PRICES } from './core/cost.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const positiveInt = z.coerce.number().int().positive();
+/** on/off, true/false, 1/0 (the environment's spelling), or a JSON boolean (a config file's). */
+const onOff = z.preprocess((v) => (v === 'on' || v === 'true' || v === '1' ? true : v === 'off' || v === 'false' || v === '0' ? false : v), z.boolean());
 
 const PriceSchema = z.strictObject({
   input: z.number().nonnegative(),
@@ -41,7 +46,9 @@ export const FileConfigSchema = z.strictObject({
   executorMaxOutputTokens: positiveInt.optional(),
   prices: z.record(z.string(), PriceSchema).optional(),
   extendedCacheModels: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : v), z.array(z.string())).optional(),
-  cachePriming: z.preprocess((v) => (v === 'on' || v === 'true' || v === '1' ? true : v === 'off' || v === 'false' || v === '0' ? false : v), z.boolean()).optional(),
+  cachePriming: onOff.optional(),
+  allowSecretFiles: onOff.optional(),
+  allowHardLinks: onOff.optional(),
 });
 export type FileConfig = z.infer<typeof FileConfigSchema>;
 
@@ -49,7 +56,22 @@ export interface Config {
   openai: { apiKey: string | undefined; baseURL: string | undefined; timeoutMs: number; maxRetries: number };
   models: { planner: string; executor: string };
   dbPath: string;
-  root: string;
+  /**
+   * The workspace root of sessions whose host names no MCP root: the configured one (PLANEXEC_ROOT,
+   * --root, "root" in the config file), else the working folder, except when that is / or the home
+   * folder (or a folder above it), which is never taken as an implied root: then null (no files).
+   */
+  root: string | null;
+  /**
+   * The setting each path came from, named as the user wrote it ('PLANEXEC_ROOT', '--root',
+   * '"root" in the config file /x.json'); null when it is the default. An explicit root wins over
+   * the client's MCP roots; a default one does not.
+   */
+  sources: { root: string | null; db: string | null };
+  /** Start-up warnings about the configuration (an explicit root of / or the home folder). */
+  warnings: string[];
+  /** What the workspace reader may send: files that hold secrets by convention, files with several hard links. */
+  files: { allowSecretFiles: boolean; allowHardLinks: boolean };
   logLevel: (typeof LOG_LEVELS)[number];
   /** Subtasks run_workflow executes at once. */
   concurrency: number;
@@ -76,6 +98,11 @@ export interface Config {
   extendedCacheModels: string[];
   /** In a wave, run the first of the subtasks that share files before the others (prefix-cache hits). */
   cachePriming: boolean;
+  /**
+   * Secret values to mask in every text that leaves planexec (see secretValues); not enumerable, so
+   * it never shows up when the config is serialised or logged.
+   */
+  readonly secrets: readonly string[];
 }
 
 // Environment variable -> config key. Unset or empty variables are ignored.
@@ -101,8 +128,13 @@ const ENV_KEYS: Record<string, keyof FileConfig> = {
   PLANEXEC_EXECUTOR_TOKEN_BUDGET: 'executorTokenBudget',
   PLANEXEC_PLANNER_MAX_OUTPUT_TOKENS: 'plannerMaxOutputTokens',
   PLANEXEC_EXECUTOR_MAX_OUTPUT_TOKENS: 'executorMaxOutputTokens',
+  PLANEXEC_ALLOW_SECRET_FILES: 'allowSecretFiles',
+  PLANEXEC_ALLOW_HARDLINKS: 'allowHardLinks',
 };
+/** Config keys the command line can set, and their flags. */
+const FLAGS: Partial<Record<keyof FileConfig, string>> = { db: '--db', root: '--root' };
 
+/** A setting is wrong; the message names it and says what to do. main() exits with code 2. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -112,24 +144,57 @@ export interface LoadOptions {
   file?: unknown;
   /** Where the file came from, for error messages. */
   fileName?: string;
+  /** The setting that named the file ('PLANEXEC_CONFIG' or '--config'), for error messages. */
+  fileSetting?: string;
   /** Command-line overrides (highest precedence). */
   overrides?: FileConfig;
   cwd?: string;
 }
 
+/**
+ * The configuration from the environment, a config file and command-line overrides. Pure apart from
+ * resolving real paths (to tell whether the working folder is / or the home folder): nothing is
+ * created or checked here (see checkPaths). `~` and `~/x` in PLANEXEC_DB, PLANEXEC_ROOT and
+ * XDG_STATE_HOME (and their file and flag forms) are expanded from the env's HOME (default: the
+ * user's home folder). Throws ConfigError naming every bad setting.
+ */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>, opts: LoadOptions = {}): Readonly<Config> {
-  const file = parse(FileConfigSchema, opts.file ?? {}, opts.fileName ? `config file ${opts.fileName}` : 'config file');
+  const fileLabel = opts.fileName ? `config file ${opts.fileName}${opts.fileSetting ? ` (${opts.fileSetting})` : ''}` : 'config file';
+  const file = parse(FileConfigSchema, opts.file ?? {}, fileLabel);
   const fromEnv: Record<string, string> = {};
   for (const [name, key] of Object.entries(ENV_KEYS)) {
     const value = env[name]?.trim();
     if (value) fromEnv[key] = value;
   }
-  const envConfig = parse(FileConfigSchema, fromEnv, 'environment', (key) => Object.keys(ENV_KEYS).find((n) => ENV_KEYS[n] === key) ?? key);
-  const overrides = parse(FileConfigSchema, opts.overrides ?? {}, 'command line');
+  const envName = (key: string) => Object.keys(ENV_KEYS).find((n) => ENV_KEYS[n] === key) ?? key;
+  const envConfig = parse(FileConfigSchema, fromEnv, 'environment', envName);
+  const overrides = parse(FileConfigSchema, opts.overrides ?? {}, 'command line', (key) => FLAGS[key as keyof FileConfig] ?? key);
   const c: FileConfig = { ...file, ...envConfig, ...overrides };
   const cwd = opts.cwd ?? process.cwd();
+  const home = homeOf(env);
+  /** The setting that gave `key`, as the user wrote it; null for the default. */
+  const sourceOf = (key: keyof FileConfig): string | null =>
+    overrides[key] !== undefined ? (FLAGS[key] ?? key) : envConfig[key] !== undefined ? envName(key) : file[key] !== undefined ? `"${key}" in the ${fileLabel}` : null;
+  const sources = { root: sourceOf('root'), db: sourceOf('db') };
 
-  const stateHome = env.XDG_STATE_HOME?.trim() || join(homedir(), '.local', 'state');
+  const xdg = env.XDG_STATE_HOME?.trim();
+  const stateHome = xdg ? resolve(cwd, expandHome(xdg, home, 'XDG_STATE_HOME')) : join(home, '.local', 'state');
+  const dbPath = c.db === ':memory:' ? ':memory:' : resolve(cwd, expandHome(c.db ?? join(stateHome, 'planexec', 'state.db'), home, sources.db ?? 'PLANEXEC_DB'));
+  const warnings: string[] = [];
+  let root: string | null;
+  if (c.root !== undefined) {
+    root = resolve(cwd, expandHome(c.root, home, sources.root!));
+    const broad = broadFolder(root, home);
+    if (broad) {
+      warnings.push(
+        `${sources.root} is ${root}, ${broad}: any file under it can be sent to the model (files that hold secrets by convention are still withheld). Set it to the project folder unless you mean it.`,
+      );
+    }
+  } else {
+    // Hosts start servers in / (Claude Desktop) or the home folder: never an implied root.
+    root = broadFolder(cwd, home) ? null : resolve(cwd);
+  }
+
   const openai = {
     baseURL: env.OPENAI_BASE_URL?.trim() || undefined,
     timeoutMs: c.modelTimeoutMs ?? 600_000,
@@ -137,11 +202,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
   } as Config['openai'];
   // Not enumerable: the key never shows up when the config is serialised or logged.
   Object.defineProperty(openai, 'apiKey', { value: env.OPENAI_API_KEY?.trim() || undefined, enumerable: false });
-  const config: Config = {
+  const config = {
     openai,
     models: { planner: c.plannerModel ?? 'gpt-5.4', executor: c.executorModel ?? 'gpt-5.4-mini' },
-    dbPath: c.db === ':memory:' ? ':memory:' : resolve(cwd, c.db ?? join(stateHome, 'planexec', 'state.db')),
-    root: resolve(cwd, c.root ?? '.'),
+    dbPath,
+    root,
+    sources,
+    warnings,
+    files: { allowSecretFiles: c.allowSecretFiles ?? false, allowHardLinks: c.allowHardLinks ?? false },
     logLevel: c.logLevel ?? 'info',
     concurrency: c.concurrency ?? 4,
     ladder: c.ladder ?? ['executor', 'executor', 'planner'],
@@ -163,8 +231,142 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
     prices: Object.fromEntries(Object.entries({ ...DEFAULT_PRICES, ...(c.prices ?? {}) }).map(([model, price]) => [model, { ...price }])),
     extendedCacheModels: [...(c.extendedCacheModels ?? ['gpt-5.4'])],
     cachePriming: c.cachePriming ?? true,
-  };
+  } as Omit<Config, 'secrets'> as Config;
+  Object.defineProperty(config, 'secrets', { value: secretValues(env), enumerable: false });
   return deepFreeze(config);
+}
+
+/**
+ * Reads and parses the JSON config file named by `setting` ('PLANEXEC_CONFIG' or '--config'):
+ * `~` expanded from the env's HOME, a relative path taken from `cwd`. Throws ConfigError naming the
+ * setting and the file when it cannot be read or is not JSON.
+ */
+export function readConfigFile(path: string, setting: string, env: Readonly<Record<string, string | undefined>>, cwd = process.cwd()): { file: unknown; fileName: string } {
+  const fileName = resolve(cwd, expandHome(path, homeOf(env), setting));
+  let text: string;
+  try {
+    text = readFileSync(fileName, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${setting} ${fileName}: cannot read the config file (${describeFsError(error)}). Point ${setting} at a readable JSON file, or leave it unset.`);
+  }
+  try {
+    return { file: JSON.parse(text), fileName };
+  } catch (error) {
+    throw new ConfigError(`${setting} ${fileName}: the config file is not valid JSON (${(error as Error).message}). Fix the file, or leave ${setting} unset.`);
+  }
+}
+
+/**
+ * Checks, at start-up, that the paths of `config` can be used, so a wrong setting is named before
+ * anything else fails: the root must be an existing folder; the database's folder is created (0700,
+ * as the store would) and must be writable, and an existing database file readable and writable.
+ * Throws ConfigError naming the setting at fault and what to do.
+ */
+export function checkPaths(config: Readonly<Config>): void {
+  if (config.root !== null) {
+    const setting = config.sources.root ?? 'PLANEXEC_ROOT';
+    let isFolder: boolean;
+    try {
+      isFolder = statSync(config.root).isDirectory();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new ConfigError(`${setting} ${config.root}: no such folder. Set ${setting} to your project folder (an absolute path or ~/...), then restart.`);
+      throw new ConfigError(`${setting} ${config.root}: cannot be used (${describeFsError(error)}). Set ${setting} to a project folder you can read, then restart.`);
+    }
+    if (!isFolder) throw new ConfigError(`${setting} ${config.root}: not a folder. Set ${setting} to your project folder, not a file in it, then restart.`);
+  }
+  if (config.dbPath === ':memory:') return;
+  const setting = config.sources.db ?? 'PLANEXEC_DB';
+  const what = config.sources.db ? `${setting} ${config.dbPath}` : `the database ${config.dbPath} (the default of ${setting})`;
+  const fix = `Set ${setting} to a file in a folder you can write (e.g. ~/.local/state/planexec/state.db), then restart.`;
+  const folder = dirname(config.dbPath);
+  try {
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    accessSync(folder, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    throw new ConfigError(`${what}: its folder ${folder} cannot be created or written (${describeFsError(error)}). ${fix}`);
+  }
+  let isFile = true;
+  try {
+    isFile = statSync(config.dbPath).isFile();
+    accessSync(config.dbPath, constants.R_OK | constants.W_OK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new ConfigError(`${what}: cannot be opened for reading and writing (${describeFsError(error)}). ${fix}`);
+  }
+  if (!isFile) throw new ConfigError(`${what}: is not a file. ${fix}`);
+}
+
+// Variables whose values are secrets whatever their length (4+ characters, see redactSecrets)...
+const NAMED_SECRETS = /^(OPENAI_API_KEY|PLANEXEC_HTTP_TOKEN|PLANEXEC_\w+_API_KEY)$/;
+// ...and, at 8 characters or more, those whose name says they hold one (as run-command's SCRUBBED_ENV).
+const SECRET_NAME = /_(API_?KEY|API_?TOKEN|ACCESS_?KEY|SECRET_?KEY|PRIVATE_?KEY|SECRET|TOKEN|PASSWORD|PASSWD)$/i;
+
+/**
+ * The secret values of an environment, longest first: OPENAI_API_KEY, PLANEXEC_*_API_KEY and
+ * PLANEXEC_HTTP_TOKEN, and any variable named like a secret (…_API_KEY, …_TOKEN, …_SECRET,
+ * …_PASSWORD, …) whose value has 8 characters or more (shorter ones would mask ordinary words).
+ * Values are trimmed. Pure.
+ */
+export function secretValues(env: Readonly<Record<string, string | undefined>>): string[] {
+  const out = new Set<string>();
+  for (const [name, raw] of Object.entries(env)) {
+    const value = raw?.trim();
+    if (value && (NAMED_SECRETS.test(name) ? value.length >= 4 : SECRET_NAME.test(name) && value.length >= 8)) out.add(value);
+  }
+  return [...out].sort((a, b) => b.length - a.length);
+}
+
+/** The home folder `~` stands for: the env's HOME, else the user's (os.homedir). */
+export function homeOf(env: Readonly<Record<string, string | undefined>>): string {
+  return env.HOME?.trim() || homedir();
+}
+
+/**
+ * `path` with a leading `~` or `~/` replaced by `home`; other paths unchanged. Throws ConfigError
+ * naming `setting` for `~user` (whose home folder planexec does not look up).
+ */
+export function expandHome(path: string, home: string, setting: string): string {
+  if (path === '~') return home;
+  if (path.startsWith('~/') || (sep === '\\' && path.startsWith('~\\'))) return join(home, path.slice(2));
+  if (path.startsWith('~')) throw new ConfigError(`${setting} ${path}: "~name" is not expanded (only ~ and ~/ are, from HOME). Write the full path.`);
+  return path;
+}
+
+/**
+ * Why `folder` is too broad to be a workspace root, or null: the root of a file system, the home
+ * folder, or a folder above it. Real paths are compared (a symlink to home is home).
+ */
+export function broadFolder(folder: string, home: string): string | null {
+  const real = realOrResolved(folder);
+  if (parsePath(real).root === real) return 'the root of the file system';
+  const realHome = realOrResolved(home);
+  if (real === realHome) return 'your home folder';
+  const down = relative(real, realHome);
+  if (down && !down.startsWith('..') && !isAbsolute(down)) return 'a folder that holds your home folder';
+  return null;
+}
+
+function realOrResolved(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+function describeFsError(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  const messages: Record<string, string> = {
+    ENOENT: 'it does not exist',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    ENOTDIR: 'a part of the path is a file, not a folder',
+    EISDIR: 'it is a folder',
+    EROFS: 'read-only file system',
+    ELOOP: 'too many symlinks',
+  };
+  return e.code ? `${e.code}: ${messages[e.code] ?? e.message}` : String(e.message ?? error);
 }
 
 function deepFreeze<T>(value: T): T {

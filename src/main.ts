@@ -1,16 +1,17 @@
 // Composition root: config -> database -> adapters -> core -> MCP server -> stdio transport.
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import type Database from 'better-sqlite3';
 import { WorkspaceFileSystem } from './adapters/files/workspace-reader.js';
 import { OpenAIResponsesProvider, type SdkLogger } from './adapters/openai/responses-provider.js';
+import { secretRedactor } from './adapters/redact.js';
 import type { KyselyStore } from './adapters/store/kysely-store.js';
 import { openSqliteStore } from './adapters/store/sqlite.js';
 import { processOwner, processProbe, randomIds, systemClock } from './adapters/system.js';
 import { GptTokenCounter } from './adapters/tokens/gpt-token-counter.js';
-import { ConfigError, loadConfig, type Config, type FileConfig } from './config.js';
+import { checkPaths, ConfigError, loadConfig, readConfigFile, secretValues, type Config, type FileConfig } from './config.js';
 import { unpricedModels } from './core/cost.js';
+import { StorageError } from './core/errors.js';
 import type { CoreDeps } from './core/deps.js';
 import type { ModelProvider } from './core/ports.js';
 import { createPlanexec, type Planexec } from './core/planexec.js';
@@ -18,6 +19,7 @@ import { Runtime } from './core/runtime.js';
 import { createLogger } from './log.js';
 import { createServer } from './mcp/server.js';
 import { serveStdio } from './mcp/stdio.js';
+import { protocolStdout } from './stdout-guard.js';
 
 export const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
@@ -30,6 +32,8 @@ export interface Composed {
   db: Database.Database;
   owner: string;
   runtime: Runtime;
+  /** Masks the configured secrets (and what looks like one) in a text; what the logger, core and server use. */
+  redact: (text: string) => string;
   /** Closes the database (after runtime.stop()). */
   close(): Promise<void>;
 }
@@ -58,12 +62,14 @@ export async function compose(
     baseURL: config.openai.baseURL,
     timeoutMs: config.openai.timeoutMs,
     maxRetries: config.openai.maxRetries,
+    secrets: config.secrets,
     ...(overrides.sdkLogger ? { logger: overrides.sdkLogger } : {}),
   });
+  const redact = secretRedactor(config.secrets);
   const deps: CoreDeps = {
     store,
     models: { planner: overrides.models ?? provider, executor: overrides.models ?? provider },
-    files: new WorkspaceFileSystem(),
+    files: new WorkspaceFileSystem({ allowSecretFiles: config.files.allowSecretFiles, allowHardLinks: config.files.allowHardLinks }),
     tokens: new GptTokenCounter(),
     clock: systemClock,
     ids: randomIds,
@@ -88,8 +94,9 @@ export async function compose(
       compaction: config.compaction,
       cachePriming: config.cachePriming,
     },
+    redact,
   };
-  return { app: createPlanexec(deps), warmUp: () => provider.warm(), store, db, owner, runtime, close };
+  return { app: createPlanexec(deps), warmUp: () => provider.warm(), store, db, owner, runtime, redact, close };
 }
 
 const HELP = `planexec ${VERSION}: MCP server (stdio) that splits work between a planner and an executor model.
@@ -101,6 +108,7 @@ Configuration comes from the environment (OPENAI_API_KEY, PLANEXEC_*; see the RE
 a JSON config file (--config or PLANEXEC_CONFIG), and these flags, which win.
 `;
 
+/** The configuration of this start, or null when a flag (--help, --version) answered instead. Throws ConfigError. */
 function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | null {
   const { values } = parseArgs({
     args: argv,
@@ -116,22 +124,19 @@ function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | null {
   });
   if (values.help || values.version) {
     // Not server mode: these go to stdout like any CLI's.
-    process.stdout.write(values.help ? HELP : `${VERSION}\n`);
+    protocolStdout().write(values.help ? HELP : `${VERSION}\n`);
     return null;
   }
-  const fileName = values.config ?? env.PLANEXEC_CONFIG?.trim();
-  let file: unknown;
-  if (fileName) {
-    try {
-      file = JSON.parse(readFileSync(fileName, 'utf8'));
-    } catch (error) {
-      throw new ConfigError(`Cannot read the config file ${fileName}: ${(error as Error).message}`);
-    }
-  }
+  const fromFlag = values.config !== undefined;
+  const path = fromFlag ? values.config : env.PLANEXEC_CONFIG?.trim();
+  const fileSetting = fromFlag ? '--config' : 'PLANEXEC_CONFIG';
+  const { file, fileName } = path ? readConfigFile(path, fileSetting, env) : { file: undefined, fileName: undefined };
   const overrides: FileConfig = {};
   if (values.db) overrides.db = values.db;
   if (values.root) overrides.root = values.root;
-  return loadConfig(env, { file, fileName, overrides });
+  const config = loadConfig(env, { file, fileName, fileSetting, overrides });
+  checkPaths(config);
+  return config;
 }
 
 export async function main(argv = process.argv.slice(2), env = process.env): Promise<void> {
@@ -139,13 +144,16 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   try {
     config = readConfig(argv, env);
   } catch (error) {
-    process.stderr.write(`planexec: ${(error as Error).message}\nRun planexec --help for usage.\n`);
+    // A config file that is not JSON is quoted by JSON.parse: mask any secret it holds.
+    const message = secretRedactor(secretValues(env))((error as Error).message);
+    process.stderr.write(`planexec: ${message}\n${error instanceof ConfigError ? '' : 'Run planexec --help for usage.\n'}`);
     process.exitCode = 2;
     return;
   }
   if (!config) return;
 
-  const log = createLogger(config.logLevel);
+  const redact = secretRedactor(config.secrets);
+  const log = createLogger(config.logLevel, redact);
   let composed: Composed;
   try {
     composed = await compose(config, {
@@ -159,13 +167,34 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
       },
     });
   } catch (error) {
-    log.fatal({ err: error, db: config.dbPath }, 'cannot open the database');
-    process.stderr.write(`planexec: cannot open the database ${config.dbPath}: ${(error as Error).message}\nSet PLANEXEC_DB to a writable path.\n`);
+    if (error instanceof StorageError) {
+      const setting = config.sources.db ?? 'PLANEXEC_DB';
+      log.fatal({ err: error, db: config.dbPath, setting }, 'cannot open the database');
+      process.stderr.write(redact(`planexec: ${setting} ${config.dbPath}: cannot open the database: ${error.message}\n${error.hint} Or set ${setting} to another file.\n`));
+    } else {
+      log.fatal({ err: error }, 'cannot start');
+      process.stderr.write(redact(`planexec: cannot start: ${(error as Error).message}\nThe details are in the log above.\n`));
+    }
     process.exitCode = 1;
     return;
   }
   const { app, store, owner, runtime } = composed;
-  const { server, cleanup } = createServer({ app, log, version: VERSION, progressIntervalMs: config.progressIntervalMs });
+  const { server, cleanup } = createServer({
+    app,
+    log,
+    version: VERSION,
+    progressIntervalMs: config.progressIntervalMs,
+    // An explicit PLANEXEC_ROOT (or --root, or "root" in the file) wins over the client's MCP roots.
+    clientRoots: config.sources.root === null,
+    redact: composed.redact,
+  });
+  for (const warning of config.warnings) log.warn(warning);
+  if (config.root === null) {
+    log.info(
+      { cwd: process.cwd() },
+      'no workspace root: the working folder is / or the home folder (or holds it), which is never taken as one; files can be read once the host names an MCP root, or set PLANEXEC_ROOT',
+    );
+  }
   if (!config.openai.apiKey) log.warn('OPENAI_API_KEY is not set: the tools are listed, but calls that need a model will answer with an error');
   for (const model of unpricedModels(config.models, config.prices)) {
     log.warn({ model }, `model '${model}' is not in the price table: its calls are left out of quota units and USD; add it under "prices" in the config file`);
@@ -202,7 +231,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('unhandledRejection', (error) => log.error({ err: error }, 'unhandled rejection'));
 
-  await serveStdio(server, { log, onStop: (why, failed) => stop(why, failed ? 1 : 0) });
+  await serveStdio(server, { log, onStop: (why, failed) => stop(why, failed ? 1 : 0), stdout: protocolStdout() });
   // Once the host has had time to list the tools, load the model SDK off the critical path.
   setTimeout(() => void composed.warmUp().catch((error: unknown) => log.warn({ err: error }, 'could not load the OpenAI SDK')), 1_000).unref();
   log.info({ version: VERSION, db: config.dbPath, root: config.root, planner: config.models.planner, executor: config.models.executor }, 'planexec ready');

@@ -44,4 +44,10 @@ export interface CoreDeps {
   /** This process among the others on the database: liveness, locks, local work per workflow. */
   runtime: Runtime;
   settings: CoreSettings;
+  /**
+   * Masks secrets (the configured keys and tokens, and what looks like one) in a text planexec
+   * stores: a failed call's error in the journal, a workflow's last_error. A safety net under the
+   * providers' own redaction; built by the composition root, which alone knows the secrets.
+   */
+  redact: (text: string) => string;
 }

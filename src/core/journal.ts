@@ -104,7 +104,7 @@ export async function completeCall(d: CoreDeps, store: Store, callId: number, re
 /** Marks a journal row failed with the error's description, keeping the tokens it billed. */
 export async function failCall(d: CoreDeps, store: Store, callId: number, error: unknown, billed: Billed): Promise<void> {
   const responseId = error instanceof ModelCallError ? error.responseId : null;
-  await store.calls.finish(callId, { status: 'failed', error: describeError(error), usage: billed.usage, usageEstimated: billed.estimated, responseId, endedAt: d.clock.now() });
+  await store.calls.finish(callId, { status: 'failed', error: d.redact(describeError(error)), usage: billed.usage, usageEstimated: billed.estimated, responseId, endedAt: d.clock.now() });
 }
 
 function describeError(error: unknown): string {

@@ -47,4 +47,6 @@ export interface ToolContext {
   asker(signal: AbortSignal): AskHuman | undefined;
   /** Aborts the in-process run behind an MCP task (tasks/cancel). */
   taskRuns: Map<string, AbortController>;
+  /** The root the client named for this session (MCP roots), for new workflows; undefined: the configured one. */
+  sessionRoot(): Promise<string | undefined>;
 }

@@ -7,7 +7,9 @@ import type { Logger } from '../log.js';
 import { humanAsker } from './ask-human.js';
 import type { ToolContext } from './context.js';
 import { progressReporter } from './progress.js';
+import { redactingTransport, type Redact } from './redact.js';
 import { errorResult, toolResult } from './result.js';
+import { SessionRoots } from './roots.js';
 import { SqliteTaskStore } from './task-store.js';
 import { registerTool, toolDefinition } from './tool.js';
 import { TOOLS } from './tools/index.js';
@@ -19,6 +21,10 @@ export interface ServerDeps {
   version: string;
   /** Progress notifications repeat at least this often while a call runs. */
   progressIntervalMs: number;
+  /** Ask the client for its MCP roots (false when PLANEXEC_ROOT is set: it wins). */
+  clientRoots: boolean;
+  /** Masks secrets in every message sent to the client and every stored task result. */
+  redact: Redact;
 }
 
 const INSTRUCTIONS = `planexec splits software work between a strong planner model and a cheap executor model.
@@ -30,7 +36,7 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: (g
   const { app, log } = deps;
   const taskRuns = new Map<string, AbortController>();
   let ctx: ToolContext | null = null;
-  const tasks = new SqliteTaskStore(app.deps.store, app.deps.clock, app.deps.owner, {
+  const tasks = new SqliteTaskStore(app.deps.store, app.deps.clock, app.deps.owner, deps.redact, {
     onCancel: (task) => {
       taskRuns.get(task.id)?.abort(new Error('the task was cancelled'));
       if (task.workflowId) app.cancelWorkflow({ workflow_id: task.workflowId }).catch((error: unknown) => log.warn({ err: error }, 'cancelling the workflow of a cancelled task'));
@@ -43,6 +49,11 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: (g
     { name: 'planexec', version: deps.version },
     { instructions: INSTRUCTIONS, capabilities: { tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } }, taskStore: tasks },
   );
+  // Every connection goes through the redacting transport: nothing is sent unmasked.
+  const connect = server.connect.bind(server);
+  server.connect = (transport) => connect(redactingTransport(transport, deps.redact));
+  const roots = new SessionRoots(server, log, deps.clientRoots);
+  roots.attach();
   const shutdown = new AbortController();
   const inflight = new Set<Promise<unknown>>();
   const track = <T>(p: Promise<T>): Promise<T> => {
@@ -78,6 +89,7 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: (g
     detach: (work, signal) => track(work(signal ? AbortSignal.any([signal, shutdown.signal]) : shutdown.signal)),
     progress: (extra) => progressReporter(extra, deps.progressIntervalMs),
     asker: (signal) => humanAsker(server, signal, log),
+    sessionRoot: () => roots.current(),
   };
   for (const tool of TOOLS) registerTool(ctx, tool);
   // The SDK converts the zod schemas itself, with no say in the result; planexec lists the same

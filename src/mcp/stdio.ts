@@ -3,6 +3,7 @@
 // limit: the SDK drops its buffer and stops reading), a stream error on stdin or stdout (EPIPE when
 // the host died). A line that is not a JSON-RPC message costs only that line: the SDK skips it
 // (it sends no parse error) and it is logged here.
+import type { Writable } from 'node:stream';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Logger } from '../log.js';
@@ -14,17 +15,19 @@ export interface StdioHooks {
    * on the host closing stdin. Called at most once.
    */
   onStop(why: string, failed: boolean): void;
+  /** Where MCP messages go: default process.stdout; the bin passes the channel its stdout guard keeps for the protocol (src/stdout-guard.ts). */
+  stdout?: Writable;
 }
 
 /** Serves MCP on this process's stdin/stdout until the transport ends (see StdioHooks.onStop). */
-export async function serveStdio(server: McpServer, { log, onStop }: StdioHooks): Promise<void> {
+export async function serveStdio(server: McpServer, { log, onStop, stdout }: StdioHooks): Promise<void> {
   let stopped = false;
   const stop = (why: string, failed: boolean) => {
     if (stopped) return;
     stopped = true;
     onStop(why, failed);
   };
-  const transport = new StdioServerTransport();
+  const transport = new StdioServerTransport(undefined, stdout);
   let lastError: Error | null = null;
   // Set before connect(): the SDK's Protocol chains its own handlers after these.
   transport.onerror = (error) => {
@@ -43,7 +46,7 @@ export async function serveStdio(server: McpServer, { log, onStop }: StdioHooks)
   // The SDK's transport does not end when the host closes stdin; the process must.
   process.stdin.on('end', () => stop('stdin closed', false));
   process.stdin.on('close', () => stop('stdin closed', false));
-  process.stdout.on('error', (error) => stop(`stdout failed: ${error.message}`, true));
+  (stdout ?? process.stdout).on('error', (error) => stop(`stdout failed: ${error.message}`, true));
   await server.connect(transport);
 }
 

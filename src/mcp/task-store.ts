@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { CreateTaskOptions, TaskStore } from '@modelcontextprotocol/sdk/experimental/tasks/interfaces.js';
 import type { Request, RequestId, Result, Task } from '@modelcontextprotocol/sdk/types.js';
 import type { Clock, Store, TaskRecord } from '../core/ports.js';
+import { redactStrings, type Redact } from './redact.js';
 
 export const TASK_POLL_MS = 250;
 /** How long a task is kept after its last update when the client asks for no ttl. */
@@ -24,6 +25,8 @@ export class SqliteTaskStore implements TaskStore {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly owner: string,
+    /** Applied to every string of a result before it is stored (the database is a way out too). */
+    private readonly redact: Redact,
     private readonly hooks: TaskHooks,
   ) {}
 
@@ -61,7 +64,7 @@ export class SqliteTaskStore implements TaskStore {
       const record = await tx.tasks.get(taskId);
       if (!record) throw new Error(`Task ${taskId} not found.`);
       if (TERMINAL.has(record.status)) throw new Error(`Task ${taskId} is already ${record.status}; its result cannot change.`);
-      await tx.tasks.update(taskId, { status, result }, this.clock.now());
+      await tx.tasks.update(taskId, { status, result: redactStrings(result, this.redact) }, this.clock.now());
     });
   }
 

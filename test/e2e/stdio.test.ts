@@ -1,10 +1,13 @@
 // The built binary (dist/cli.js, built by `npm test`) over stdio, as an MCP host runs it.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TOOLS } from '../../src/mcp/tools/index.js';
 import { startOpenAIStandin, type OpenAIStandin } from '../support/openai-standin.js';
@@ -93,6 +96,56 @@ describe('planexec over stdio', () => {
     expect(p.lines.length).toBeGreaterThanOrEqual(4);
     for (const line of p.lines) expect(JSON.parse(line)).toMatchObject({ jsonrpc: '2.0' });
     expect(p.stderr()).toMatch(/planexec ready/);
+  });
+
+  // A library that prints (a debug print, a logger defaulting to console) must not reach stdout
+  // whatever the environment: here a module preloaded with NODE_OPTIONS prints on every fetch the
+  // OpenAI SDK makes, with console.log and with process.stdout.write, and OPENAI_LOG=debug is on.
+  it('keeps stdout MCP-only under OPENAI_LOG=debug and a library that prints, for a whole workflow', async () => {
+    const noisy = join(dir, 'noisy-library.mjs');
+    writeFileSync(
+      noisy,
+      [
+        'const realFetch = globalThis.fetch;',
+        'globalThis.fetch = (...args) => {',
+        "  console.log('NOISY-CONSOLE-LOG fetch', String(args[0]));",
+        "  console.info('NOISY-CONSOLE-INFO');",
+        "  process.stdout.write('NOISY-STDOUT-WRITE\\n');",
+        '  return realFetch(...args);',
+        '};',
+      ].join('\n'),
+    );
+    const child = spawn(process.execPath, [CLI], {
+      env: env({ OPENAI_LOG: 'debug', NODE_OPTIONS: `--import ${pathToFileURL(noisy).href}` }),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    // The SDK's stdio transport reads JSON lines from a stream and writes to another: pointed at the
+    // child's stdout and stdin, it is a client transport that sees every line the server prints.
+    const client = new Client({ name: 'e2e-noisy', version: '1' });
+    const clientErrors: unknown[] = [];
+    client.onerror = (e) => clientErrors.push(e);
+    await client.connect(new StdioServerTransport(child.stdout, child.stdin));
+    const status = await client.callTool({ name: 'run_workflow', arguments: { request: 'Add a health-check endpoint' } });
+    expect(status.isError).toBeFalsy();
+    expect((status.structuredContent as { phase: string }).phase).toBe('completed');
+    child.stdin.end();
+    expect(await withTimeout(exited, 5_000, 'exit after stdin closed')).toBe(0);
+
+    expect(clientErrors).toEqual([]);
+    const lines = stdout.split('\n').filter((line) => line !== '');
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    for (const line of lines) expect(JSON.parse(line)).toMatchObject({ jsonrpc: '2.0' });
+    expect(stdout).not.toContain('NOISY');
+    // What the library printed, and the SDK's debug lines, went to stderr.
+    expect(stderr).toContain('NOISY-CONSOLE-LOG fetch');
+    expect(stderr).toContain('NOISY-CONSOLE-INFO');
+    expect(stderr).toContain('NOISY-STDOUT-WRITE');
+    expect(stderr).toMatch(/"level":20,.*"msg":"openai: \[log_[0-9a-f]+\] sending request"/);
   });
 
   it('on SIGTERM during a model call, exits and leaves no journal row pending and no subtask running', async () => {

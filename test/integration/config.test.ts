@@ -1,9 +1,10 @@
 // loadConfig: defaults, each PLANEXEC_* variable, file < env < overrides, validation errors that name
 // what is wrong, the price table merge, freezing, and what happens to OPENAI_API_KEY.
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, type Config } from '../../src/config.js';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { checkPaths, ConfigError, loadConfig, readConfigFile, secretValues, type Config, type FileConfig } from '../../src/config.js';
 import { DEFAULT_PRICES } from '../../src/core/cost.js';
 
 const CWD = resolve('/srv/project');
@@ -266,5 +267,190 @@ describe('the returned object', () => {
     expect(JSON.stringify(config)).not.toContain('sk-proj-0123456789');
     expect(JSON.stringify({ ...config.openai })).not.toContain('sk-proj-0123456789');
     expect(Object.keys(config.openai)).not.toContain('apiKey');
+  });
+});
+
+describe('~ in path settings', () => {
+  const HOME = '/home/ada';
+
+  it.each<[string, string, (c: Readonly<Config>) => unknown, string]>([
+    ['PLANEXEC_DB', '~/.local/state/planexec/state.db', (c) => c.dbPath, join(HOME, '.local', 'state', 'planexec', 'state.db')],
+    ['PLANEXEC_ROOT', '~/code/app', (c) => c.root, join(HOME, 'code', 'app')],
+    ['PLANEXEC_ROOT', '~', (c) => c.root, HOME],
+    ['XDG_STATE_HOME', '~/state', (c) => c.dbPath, join(HOME, 'state', 'planexec', 'state.db')],
+  ])('%s=%s is expanded from HOME, not taken as a folder named ~', (name, value, pick, expected) => {
+    expect(pick(load({ HOME, [name]: value }))).toBe(expected);
+  });
+
+  it('expands ~ in the config file and on the command line too', async () => {
+    const config = load({ HOME }, { file: { db: '~/file.db', root: '~/from-file' }, overrides: { root: '~/from-flag' } });
+    expect(config.dbPath).toBe(join(HOME, 'file.db'));
+    expect(config.root).toBe(join(HOME, 'from-flag'));
+  });
+
+  it('refuses ~name with a ConfigError naming the setting, rather than making a folder called ~name', async () => {
+    expect(configError(() => load({ HOME, PLANEXEC_ROOT: '~bob/app' })).message).toMatch(/^PLANEXEC_ROOT ~bob\/app: .*full path/);
+    expect(configError(() => load({ HOME }, { overrides: { db: '~bob/x.db' } })).message).toMatch(/^--db ~bob\/x.db:/);
+  });
+
+  it('expands ~ in the path of the config file and names PLANEXEC_CONFIG or --config when it cannot be read or parsed', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'planexec-config-'));
+    try {
+      writeFileSync(join(home, 'planexec.json'), JSON.stringify({ plannerModel: 'from-home-file' }));
+      writeFileSync(join(home, 'broken.json'), '{ "plannerModel": ');
+      expect(readConfigFile('~/planexec.json', 'PLANEXEC_CONFIG', { HOME: home })).toEqual({ file: { plannerModel: 'from-home-file' }, fileName: join(home, 'planexec.json') });
+      const missing = configError(() => readConfigFile('~/nope.json', 'PLANEXEC_CONFIG', { HOME: home }));
+      expect(missing.message).toMatch(/^PLANEXEC_CONFIG .*nope\.json: cannot read the config file \(ENOENT/);
+      const broken = configError(() => readConfigFile('~/broken.json', '--config', { HOME: home }));
+      expect(broken.message).toMatch(/^--config .*broken\.json: the config file is not valid JSON/);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('names the config file and the setting that named it when a key in it is wrong', async () => {
+    const error = configError(() => load({}, { file: { logLevel: 'loud' }, fileName: '/etc/planexec.json', fileSetting: 'PLANEXEC_CONFIG' }));
+    expect(error.message).toContain('/etc/planexec.json (PLANEXEC_CONFIG)');
+    expect(error.message).toContain('logLevel:');
+  });
+});
+
+describe('the workspace root', () => {
+  let home: string;
+  beforeEach(() => {
+    home = realpathSync(mkdtempSync(join(tmpdir(), 'planexec-home-')));
+    mkdirSync(join(home, 'code', 'app'), { recursive: true });
+  });
+  afterEach(() => rmSync(home, { recursive: true, force: true }));
+
+  it('is none when nothing sets it and the working folder is the home folder (HOME from the env)', async () => {
+    const config = loadConfig({ HOME: home }, { cwd: home });
+    expect(config.root).toBeNull();
+    expect(config.sources.root).toBeNull();
+  });
+
+  it('is none when the working folder is / or a folder above the home folder', async () => {
+    expect(loadConfig({ HOME: home }, { cwd: '/' }).root).toBeNull();
+    expect(loadConfig({ HOME: home }, { cwd: dirname(home) }).root).toBeNull();
+  });
+
+  it('compares real paths: a symlink to the home folder is the home folder', async () => {
+    const link = join(tmpdir(), `planexec-home-link-${process.pid}`);
+    symlinkSync(home, link);
+    try {
+      expect(loadConfig({ HOME: home }, { cwd: link }).root).toBeNull();
+      expect(loadConfig({ HOME: link }, { cwd: home }).root).toBeNull();
+    } finally {
+      rmSync(link);
+    }
+  });
+
+  it('is the working folder when that is a project below the home folder', async () => {
+    expect(loadConfig({ HOME: home }, { cwd: join(home, 'code', 'app') }).root).toBe(join(home, 'code', 'app'));
+  });
+
+  it('takes an explicit PLANEXEC_ROOT of the home folder or / as given, with a start-up warning naming it', async () => {
+    const atHome = loadConfig({ HOME: home, PLANEXEC_ROOT: home }, { cwd: '/' });
+    expect(atHome.root).toBe(home);
+    expect(atHome.warnings).toHaveLength(1);
+    expect(atHome.warnings[0]).toMatch(new RegExp(`^PLANEXEC_ROOT is ${home}, your home folder: `));
+    const slash = loadConfig({ HOME: home }, { cwd: home, overrides: { root: '/' } });
+    expect(slash.root).toBe('/');
+    expect(slash.warnings[0]).toMatch(/^--root is \/, the root of the file system: /);
+    expect(loadConfig({ HOME: home, PLANEXEC_ROOT: join(home, 'code', 'app') }).warnings).toEqual([]);
+  });
+
+  it('records which setting gave the root and the database', async () => {
+    expect(load({ PLANEXEC_ROOT: '/a', PLANEXEC_DB: '/a.db' }).sources).toEqual({ root: 'PLANEXEC_ROOT', db: 'PLANEXEC_DB' });
+    expect(load({}, { overrides: { root: '/b', db: '/b.db' } }).sources).toEqual({ root: '--root', db: '--db' });
+    expect(load({}, { file: { root: '/c' }, fileName: '/etc/p.json', fileSetting: '--config' }).sources).toEqual({ root: '"root" in the config file /etc/p.json (--config)', db: null });
+    expect(load().sources).toEqual({ root: null, db: null });
+  });
+});
+
+describe('secret files and hard links', () => {
+  it('are withheld by default', async () => {
+    expect(load().files).toEqual({ allowSecretFiles: false, allowHardLinks: false });
+  });
+
+  it.each(['on', 'true', '1'])('PLANEXEC_ALLOW_SECRET_FILES and PLANEXEC_ALLOW_HARDLINKS set to %s allow them', (value) => {
+    expect(load({ PLANEXEC_ALLOW_SECRET_FILES: value, PLANEXEC_ALLOW_HARDLINKS: value }).files).toEqual({ allowSecretFiles: true, allowHardLinks: true });
+  });
+
+  it.each(['off', 'false', '0'])('both set to %s keep them withheld, also over a config file that allows them', (value) => {
+    const config = load({ PLANEXEC_ALLOW_SECRET_FILES: value, PLANEXEC_ALLOW_HARDLINKS: value }, { file: { allowSecretFiles: true, allowHardLinks: true } });
+    expect(config.files).toEqual({ allowSecretFiles: false, allowHardLinks: false });
+  });
+
+  it('names the variable when its value is not a boolean', async () => {
+    expect(configError(() => load({ PLANEXEC_ALLOW_SECRET_FILES: 'yes please' })).message).toContain('PLANEXEC_ALLOW_SECRET_FILES:');
+  });
+});
+
+describe('secret values', () => {
+  it('are the keys, tokens and secrets of the environment, longest first, and nothing else', async () => {
+    const env = {
+      OPENAI_API_KEY: ' azkey-0123 ',
+      PLANEXEC_EXECUTOR_API_KEY: 'exec-key-abcdefgh',
+      PLANEXEC_HTTP_TOKEN: 'tok1',
+      GITHUB_TOKEN: 'ghp_0123456789',
+      MY_SERVICE_SECRET: 'hunter2-hunter2',
+      SHORT_TOKEN: 'abc1234',
+      PATH: '/usr/bin:/bin',
+      HOME: '/home/ada',
+      PLANEXEC_PLANNER_TOKEN_BUDGET: '100000000',
+      PLANEXEC_PLANNER_MAX_OUTPUT_TOKENS: '80000000',
+    };
+    expect(secretValues(env)).toEqual(['exec-key-abcdefgh', 'hunter2-hunter2', 'ghp_0123456789', 'azkey-0123', 'tok1']);
+  });
+
+  it('ride on the config without showing up when it is serialised', async () => {
+    const config = load({ OPENAI_API_KEY: 'azkey-0123456789' });
+    expect(config.secrets).toEqual(['azkey-0123456789']);
+    expect(JSON.stringify(config)).not.toContain('azkey-0123456789');
+    expect(Object.keys(config)).not.toContain('secrets');
+  });
+});
+
+describe('checkPaths', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = realpathSync(mkdtempSync(join(tmpdir(), 'planexec-paths-')));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const at = (env: Record<string, string>, overrides: FileConfig = {}) => loadConfig({ HOME: dir, PLANEXEC_DB: join(dir, 'state', 'p.db'), ...env }, { cwd: dir, overrides });
+
+  it('accepts an existing root and creates the folder of the database', async () => {
+    mkdirSync(join(dir, 'app'));
+    checkPaths(at({ PLANEXEC_ROOT: '~/app', PLANEXEC_DB: '~/deep/er/state.db' }));
+    expect(statSync(join(dir, 'deep', 'er')).isDirectory()).toBe(true);
+  });
+
+  it('names PLANEXEC_ROOT (or --root) when the root is missing or a file', async () => {
+    expect(configError(() => checkPaths(at({ PLANEXEC_ROOT: '~/code/app' }))).message).toBe(
+      `PLANEXEC_ROOT ${join(dir, 'code', 'app')}: no such folder. Set PLANEXEC_ROOT to your project folder (an absolute path or ~/...), then restart.`,
+    );
+    writeFileSync(join(dir, 'file.txt'), 'x');
+    expect(configError(() => checkPaths(at({}, { root: 'file.txt' }))).message).toMatch(/^--root .*file\.txt: not a folder\./);
+  });
+
+  it('names PLANEXEC_DB (not the root) when the database folder cannot be created or the path is a folder', async () => {
+    writeFileSync(join(dir, 'blocker'), 'a file where a folder should be');
+    const error = configError(() => checkPaths(at({ PLANEXEC_DB: '~/blocker/state.db' })));
+    expect(error.message).toMatch(/^PLANEXEC_DB .*blocker\/state\.db: its folder .* cannot be created or written \(E(NOTDIR|EXIST)/);
+    expect(error.message).toContain('Set PLANEXEC_DB to a file in a folder you can write');
+    mkdirSync(join(dir, 'a-folder.db'));
+    expect(configError(() => checkPaths(at({}, { db: 'a-folder.db' }))).message).toMatch(/^--db .*a-folder\.db: is not a file\./);
+  });
+
+  it('names PLANEXEC_DB as the default when the default location cannot be used', async () => {
+    writeFileSync(join(dir, '.local'), 'not a folder');
+    const config = loadConfig({ HOME: dir }, { cwd: dir });
+    expect(configError(() => checkPaths(config)).message).toMatch(/^the database .* \(the default of PLANEXEC_DB\): its folder /);
+  });
+
+  it('leaves a :memory: database alone', async () => {
+    expect(() => checkPaths(loadConfig({ HOME: dir, PLANEXEC_DB: ':memory:' }, { cwd: dir }))).not.toThrow();
   });
 });

@@ -50,7 +50,7 @@ async function process(name: string, models: ModelProvider): Promise<CoreDeps> {
   const store = opened.store;
   const runtime = new Runtime({ store, clock, probe: { isRunning: () => null }, owner: { id: name, host: 'host', pid: 1 }, leaseMs: LEASE });
   await store.owners.upsert({ id: name, host: 'host', pid: 1, startedAt: clock.t, heartbeatAt: clock.t });
-  return { store, models: { planner: models, executor: models }, files: new MapWorkspaceReader({}), tokens: new WordTokenCounter(), clock, ids: new SequentialIds(`wf-${name}-`), owner: name, runtime, settings: SETTINGS };
+  return { store, models: { planner: models, executor: models }, files: new MapWorkspaceReader({}), tokens: new WordTokenCounter(), clock, ids: new SequentialIds(`wf-${name}-`), owner: name, runtime, settings: SETTINGS, redact: (text) => text };
 }
 
 beforeEach(() => {

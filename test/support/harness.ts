@@ -8,9 +8,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import type { ModelProvider } from '../../src/core/ports.js';
 import { compose, type Composed } from '../../src/main.js';
 import { createServer } from '../../src/mcp/server.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger, type Logger } from '../../src/log.js';
 import { startOpenAIStandin, type OpenAIStandin, type StandinOptions } from './openai-standin.js';
 
 export interface Harness extends Composed {
@@ -43,6 +44,14 @@ export interface HarnessOptions {
   clientCapabilities?: ConstructorParameters<typeof Client>[1];
   /** Reuse this folder (its database and workspace), as a restarted server would; it is kept on close. */
   dir?: string;
+  /** The working folder the config is resolved from (default: the harness's temp folder). */
+  cwd?: string;
+  /** Called with the client before it connects (e.g. to answer roots/list). */
+  onClient?: (client: Client) => void;
+  /** The server's logger (default: silent). */
+  log?: Logger;
+  /** Replaces the model provider (default: the real OpenAI adapter talking to the stand-in). */
+  models?: ModelProvider;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -59,11 +68,19 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       PLANEXEC_MAX_RETRIES: '0',
       ...opts.env,
     },
-    { cwd: dir },
+    { cwd: opts.cwd ?? dir },
   );
-  const composed = await compose(config);
-  const { server, cleanup } = createServer({ app: composed.app, log: createLogger('silent'), version: 'test', progressIntervalMs: config.progressIntervalMs });
+  const composed = await compose(config, opts.models ? { models: opts.models } : {});
+  const { server, cleanup } = createServer({
+    app: composed.app,
+    log: opts.log ?? createLogger('silent'),
+    version: 'test',
+    progressIntervalMs: config.progressIntervalMs,
+    clientRoots: config.sources.root === null,
+    redact: composed.redact,
+  });
   const client = new Client({ name: 'planexec-test', version: '1.0.0' }, opts.clientCapabilities);
+  opts.onClient?.(client);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   await client.connect(clientSide);

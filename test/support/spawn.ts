@@ -17,8 +17,8 @@ export interface RawServer {
   stderr(): string;
 }
 
-export function spawnServer(env: Record<string, string>): RawServer {
-  const child = spawn(process.execPath, [CLI], { env, stdio: ['pipe', 'pipe', 'pipe'] }) as ChildProcessWithoutNullStreams;
+export function spawnServer(env: Record<string, string>, opts: { cwd?: string; args?: string[] } = {}): RawServer {
+  const child = spawn(process.execPath, [CLI, ...(opts.args ?? [])], { env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] }) as ChildProcessWithoutNullStreams;
   // Writing to a server that has exited fails with EPIPE; the test reads that from `exited`.
   child.stdin.on('error', () => undefined);
   const lines: string[] = [];

@@ -32,7 +32,9 @@ export interface TestDeps extends CoreDeps {
   close(): Promise<void>;
 }
 
-export async function makeDeps(opts: { models?: ScriptedModelProvider; files?: Record<string, string>; settings?: Partial<CoreSettings> } = {}): Promise<TestDeps> {
+export async function makeDeps(
+  opts: { models?: ScriptedModelProvider; files?: Record<string, string>; settings?: Partial<CoreSettings>; redact?: (text: string) => string } = {},
+): Promise<TestDeps> {
   const { store, close } = await openSqliteStore(':memory:');
   const clock = new SteppingClock(1_000);
   // Not started: no heartbeat timer in unit tests; the owner row is written so liveness checks work.
@@ -50,6 +52,7 @@ export async function makeDeps(opts: { models?: ScriptedModelProvider; files?: R
     owner: 'test-owner',
     runtime,
     settings: { ...SETTINGS, ...opts.settings },
+    redact: opts.redact ?? ((text) => text),
     close,
   };
 }

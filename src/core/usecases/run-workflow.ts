@@ -251,7 +251,7 @@ async function stop(d: CoreDeps, workflowId: string, token: string, error: unkno
     const current = await tx.workflows.get(workflowId);
     // Only the run that holds the lock speaks for the workflow.
     if (!current || current.phase === 'cancelled' || current.lockOwner !== token) return;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = d.redact(error instanceof Error ? error.message : String(error));
     await tx.workflows.update(workflowId, signal.aborted ? { phase: 'cancelled' } : { phase: 'failed', lastError: message }, d.clock.now());
   });
 }

@@ -45,7 +45,7 @@ export const planTask = callTool({
   input: PlanTaskInput,
   output: PlanTaskOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  call: (ctx, args, extra) => ctx.run(extra, (ctl): Promise<Output> => ctx.app.planTask(args, ctl), render),
+  call: (ctx, args, extra) => ctx.run(extra, async (ctl): Promise<Output> => ctx.app.planTask({ ...args, root: await ctx.sessionRoot() }, ctl), render),
 });
 
 function render(r: Output): string {

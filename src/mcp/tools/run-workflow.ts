@@ -36,7 +36,7 @@ export const runWorkflow = taskTool({
       const args = raw as Args;
       // A refused call stores nothing, not even its task: check before the task row is written.
       try {
-        await ctx.app.checkRunInput(args);
+        await ctx.app.checkRunInput({ ...args, root: await ctx.sessionRoot() });
       } catch (error) {
         const refusal = ctx.error(error).content[0];
         throw new Refused(refusal?.type === 'text' ? refusal.text : String(error));
@@ -66,8 +66,8 @@ async function startRun(ctx: ToolContext, taskId: string, args: Args, extra: Req
   const signal = args.wait === false ? cancel.signal : AbortSignal.any([cancel.signal, extra.signal]);
   const input: CoreRunInput = args;
   const work = ctx.detach(
-    (s) =>
-      app.runWorkflow(input, {
+    async (s) =>
+      app.runWorkflow({ ...input, root: await ctx.sessionRoot() }, {
         signal: s,
         onProgress: (e) => reporter?.report(e),
         // The human can be asked only while a client waits on this call.
