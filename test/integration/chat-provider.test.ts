@@ -8,12 +8,13 @@ import { OpenAIResponsesProvider } from '../../src/adapters/openai/responses-pro
 import { isOpenAIEndpoint, type OpenAIProviderOptions } from '../../src/adapters/openai/sdk-client.js';
 import { DEFAULT_PRICES, priceUsage } from '../../src/core/cost.js';
 import type { CoreDeps } from '../../src/core/deps.js';
-import { ModelCallError, PlanexecError, type ModelFailure } from '../../src/core/errors.js';
+import { ModelCallError, PlanexecError } from '../../src/core/errors.js';
 import type { ModelProvider, ModelRequest } from '../../src/core/ports.js';
 import { executeSubtask } from '../../src/core/usecases/execute-subtask.js';
 import { planTask } from '../../src/core/usecases/plan-task.js';
 import { reviewResults } from '../../src/core/usecases/review-results.js';
 import { workflowStatus } from '../../src/core/usecases/workflow-status.js';
+import { modelFailure } from '../support/model-failure.js';
 import { startOpenAIStandin, type OpenAIStandin, type StandinReply, type StandinRequest } from '../support/openai-standin.js';
 import { plan, workflowResponder } from '../support/responders.js';
 import { makeDeps, type TestDeps } from '../unit/core-deps.js';
@@ -48,17 +49,6 @@ const ANSWER_SCHEMA = {
   required: ['answer'],
   additionalProperties: false,
 };
-
-async function failure(p: Promise<unknown>, reason: ModelFailure): Promise<ModelCallError> {
-  const outcome = await p.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  if (!('error' in outcome)) throw new Error(`expected a failure, got ${JSON.stringify(outcome.value)}`);
-  expect(outcome.error).toBeInstanceOf(ModelCallError);
-  expect((outcome.error as ModelCallError).reason).toBe(reason);
-  return outcome.error as ModelCallError;
-}
 
 const fast = { headers: { 'retry-after-ms': '0' } };
 const apiError = (status: number, message: string, code?: string): StandinReply => ({ error: { status, message, code: code ?? null }, ...fast });
@@ -133,7 +123,7 @@ describe('the Chat Completions request on the wire', () => {
     expect(standin.requests[0]!.headers.authorization).toBe(`Bearer ${LOCAL_PLACEHOLDER_KEY}`);
 
     const openai = chat({ apiKey: undefined, baseURL: undefined, settingNames: { apiKey: 'PLANEXEC_EXECUTOR_API_KEY', baseURL: 'PLANEXEC_EXECUTOR_BASE_URL' } });
-    const error = await failure(openai.generate(request()), 'no_api_key');
+    const error = await modelFailure(openai.generate(request()), 'no_api_key');
     expect(error.message).toContain('PLANEXEC_EXECUTOR_API_KEY');
     expect(error.hint).toContain('PLANEXEC_EXECUTOR_BASE_URL');
     expect(standin.requests).toHaveLength(1);
@@ -171,7 +161,7 @@ describe('what comes back', () => {
 
   it('reads an answer cut at the length limit as incomplete, billed with its usage', async () => {
     standin.script({ incomplete: { reason: 'max_output_tokens', text: 'half an ans' } });
-    const error = await failure(chat().generate(request()), 'incomplete');
+    const error = await modelFailure(chat().generate(request()), 'incomplete');
     expect(error.billed).toBe(true);
     expect(error.usage).toEqual({ input_tokens: standin.requests[0]!.usage!.inputTokens, cached_tokens: 0, output_tokens: standin.requests[0]!.usage!.outputTokens });
     expect(error.hint).toContain('PLANEXEC_EXECUTOR_MAX_OUTPUT_TOKENS');
@@ -179,16 +169,16 @@ describe('what comes back', () => {
 
   it('reads a content-filter stop as refused, and no choices or no text as empty, all billed', async () => {
     standin.script({ incomplete: { reason: 'content_filter', text: '' } }, { emptyOutput: true }, { text: '   ' });
-    const refused = await failure(chat().generate(request()), 'refused');
-    const none = await failure(chat().generate(request()), 'empty');
-    const blank = await failure(chat().generate(request()), 'empty');
+    const refused = await modelFailure(chat().generate(request()), 'refused');
+    const none = await modelFailure(chat().generate(request()), 'empty');
+    const blank = await modelFailure(chat().generate(request()), 'empty');
     expect([refused.billed, none.billed, blank.billed]).toEqual([true, true, true]);
     expect(none.message).toContain('no choices');
     expect(blank.message).toContain('no text');
   });
 
   it('refuses a request that continues a thread without sending it, so the core resends the record', async () => {
-    const error = await failure(chat().generate(request({ previousResponseId: 'resp_123' })), 'thread_lost');
+    const error = await modelFailure(chat().generate(request({ previousResponseId: 'resp_123' })), 'thread_lost');
     expect(error.billed).toBe(false);
     expect(standin.requests).toHaveLength(0);
   });
@@ -197,7 +187,7 @@ describe('what comes back', () => {
 describe('failures, mapped as the Responses adapter maps them', () => {
   it('maps 401 to auth naming the role\'s key setting, without the key', async () => {
     standin.script({ error: { status: 401, message: `Incorrect API key provided: ${API_KEY}.`, type: 'invalid_request_error' }, echoAuthorization: true });
-    const error = await failure(chat({ settingNames: { apiKey: 'PLANEXEC_PLANNER_API_KEY', baseURL: 'PLANEXEC_PLANNER_BASE_URL' } }).generate(request()), 'auth');
+    const error = await modelFailure(chat({ settingNames: { apiKey: 'PLANEXEC_PLANNER_API_KEY', baseURL: 'PLANEXEC_PLANNER_BASE_URL' } }).generate(request()), 'auth');
     expect(error.message).toContain('HTTP 401');
     expect(error.hint).toContain('PLANEXEC_PLANNER_API_KEY');
     expect(JSON.stringify([error.message, error.hint, error.details])).not.toContain(API_KEY);
@@ -205,20 +195,20 @@ describe('failures, mapped as the Responses adapter maps them', () => {
 
   it('maps 429 to rate_limit and insufficient_quota to quota', async () => {
     standin.script(apiError(429, 'Rate limit reached'), apiError(429, 'You exceeded your current quota', 'insufficient_quota'));
-    await failure(chat().generate(request()), 'rate_limit');
-    await failure(chat().generate(request()), 'quota');
+    await modelFailure(chat().generate(request()), 'rate_limit');
+    await modelFailure(chat().generate(request()), 'quota');
   });
 
   it('maps 5xx to server, pointing at the server behind the base URL rather than OpenAI\'s status page', async () => {
     standin.script(apiError(503, 'model is loading'));
-    const error = await failure(chat().generate(request()), 'server');
+    const error = await modelFailure(chat().generate(request()), 'server');
     expect(error.hint).toContain(standin.baseURL);
     expect(error.hint).not.toContain('status.openai.com');
   });
 
   it('maps a 400 to bad_request with the server\'s words, redacted, and a hint that names Chat Completions', async () => {
     standin.script(apiError(400, 'model "qwen9" not found, try pulling it first (key sk-live-0123456789abcdef)'));
-    const error = await failure(chat().generate(request({ model: 'qwen9' })), 'bad_request');
+    const error = await modelFailure(chat().generate(request({ model: 'qwen9' })), 'bad_request');
     expect(error.message).toContain('model "qwen9" not found');
     expect(error.message).not.toContain('sk-live-0123456789abcdef');
     expect(error.hint).toContain('Chat Completions');
@@ -227,7 +217,7 @@ describe('failures, mapped as the Responses adapter maps them', () => {
 
   it('times out on a body that never ends, within the whole-call deadline', async () => {
     standin.script({ text: 'slow', dripMs: 5_000, dripChunks: 50 });
-    const error = await failure(chat({ timeoutMs: 300 }).generate(request()), 'timeout');
+    const error = await modelFailure(chat({ timeoutMs: 300 }).generate(request()), 'timeout');
     expect(error.billed).toBe(true);
     expect(error.message).toContain('300 ms');
   });
@@ -238,7 +228,7 @@ describe('failures, mapped as the Responses adapter maps them', () => {
     const pending = chat().generate(request({ signal: controller.signal }));
     while (standin.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
     controller.abort();
-    const error = await failure(pending, 'aborted');
+    const error = await modelFailure(pending, 'aborted');
     expect(error.code).toBe('cancelled');
   });
 });

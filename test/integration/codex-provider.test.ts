@@ -7,9 +7,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CodexCliProvider, codexResponseId, parseCodexResponseId, renderHistoryPrompt, type CodexProviderOptions } from '../../src/adapters/codex/codex-provider.js';
 import { createModelProvider, PROVIDER_KINDS, PROVIDER_SETTINGS } from '../../src/adapters/providers.js';
 import { toStrictJsonSchema } from '../../src/core/json-schema.js';
-import { ModelCallError, type ModelFailure } from '../../src/core/errors.js';
+import { ModelCallError } from '../../src/core/errors.js';
 import { PlanSchema } from '../../src/core/plan.js';
 import type { ModelRequest } from '../../src/core/ports.js';
+import { modelFailure } from '../support/model-failure.js';
 import { FAKE_CODEX, fakeCodexHome, processGone, waitFor, type FakeCodexHome, type FakeCodexReply } from '../support/fake-codex-kit.js';
 
 const homes: FakeCodexHome[] = [];
@@ -50,17 +51,6 @@ function request(over: Partial<ModelRequest> = {}): ModelRequest {
 }
 
 const planner = (over: Partial<ModelRequest> = {}) => request({ model: 'gpt-5.4', role: 'planner', instructions: 'You are the planner.', cacheKey: 'planexec-planner', ...over });
-
-async function failure(p: Promise<unknown>, reason: ModelFailure): Promise<ModelCallError> {
-  const outcome = await p.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  if (!('error' in outcome)) throw new Error(`expected a failure, got ${JSON.stringify(outcome.value)}`);
-  expect(outcome.error).toBeInstanceOf(ModelCallError);
-  expect((outcome.error as ModelCallError).reason).toBe(reason);
-  return outcome.error as ModelCallError;
-}
 
 const execRuns = (h: FakeCodexHome) => h.runs().filter((r) => r.kind === 'exec');
 
@@ -196,7 +186,7 @@ describe('the planner thread', () => {
   it('reports thread_lost when the CLI has no such thread, so the core resends its record', async () => {
     const h = home([{ text: 'once' }], { text: 'never' });
     const unknown = '01a228df-2e07-7281-a769-cad02606aef9';
-    const error = await failure(codex(h).generate(planner({ previousResponseId: codexResponseId(unknown, { input_tokens: 1, cached_tokens: 0, output_tokens: 1, reasoning_tokens: 0 }) })), 'thread_lost');
+    const error = await modelFailure(codex(h).generate(planner({ previousResponseId: codexResponseId(unknown, { input_tokens: 1, cached_tokens: 0, output_tokens: 1, reasoning_tokens: 0 }) })), 'thread_lost');
     expect(error.message).toContain('no rollout found');
     expect(error.billed).toBe(false);
   });
@@ -204,13 +194,13 @@ describe('the planner thread', () => {
   it('reports thread_lost without running the CLI for a response id of another provider, or a turn the thread has moved past', async () => {
     const h = home([], { text: 'ok' });
     const p = codex(h);
-    await failure(p.generate(planner({ previousResponseId: 'resp_0123abcd' })), 'thread_lost');
+    await modelFailure(p.generate(planner({ previousResponseId: 'resp_0123abcd' })), 'thread_lost');
     expect(execRuns(h)).toHaveLength(0);
 
     const first = await p.generate(planner());
     await p.generate(planner({ previousResponseId: first.responseId }));
     // The core dropped the second exchange (say its answer was unusable) and continues from the first.
-    const moved = await failure(p.generate(planner({ previousResponseId: first.responseId })), 'thread_lost');
+    const moved = await modelFailure(p.generate(planner({ previousResponseId: first.responseId })), 'thread_lost');
     expect(moved.message).toMatch(/moved on/);
     expect(execRuns(h)).toHaveLength(2);
   });
@@ -221,13 +211,13 @@ describe('failures name what to do', () => {
     const h = home([{ text: 'never' }]);
     const byPath = codex(h, { bin: join(h.dir, 'no-such-codex') });
     expect(() => byPath.ready()).toThrow(ModelCallError);
-    const error = await failure(byPath.generate(request()), 'no_api_key');
+    const error = await modelFailure(byPath.generate(request()), 'no_api_key');
     expect(error.message).toContain('PLANEXEC_CODEX_BIN');
     expect(error.hint).toContain('npm i -g @openai/codex');
     expect(error.hint).toContain('codex login');
 
     const byName = codex(h, { bin: 'codex-not-installed-here' });
-    const named = await failure(byName.generate(request()), 'no_api_key');
+    const named = await modelFailure(byName.generate(request()), 'no_api_key');
     expect(named.message).toContain('on PATH');
     expect(h.runs()).toHaveLength(0);
   });
@@ -235,12 +225,12 @@ describe('failures name what to do', () => {
   it('a signed-out CLI seen by `codex login status`: auth, run `codex login`, and no exec at all', async () => {
     const h = home([{ text: 'never' }], undefined, { FAKE_CODEX_LOGIN: 'none' });
     const p = codex(h);
-    const error = await failure(p.generate(request()), 'auth');
+    const error = await modelFailure(p.generate(request()), 'auth');
     expect(error.message).toContain('Not logged in');
     expect(error.hint).toContain('codex login');
     expect(execRuns(h)).toHaveLength(0);
     // Not remembered: signing in while the server runs is enough.
-    await failure(p.generate(request()), 'auth');
+    await modelFailure(p.generate(request()), 'auth');
     expect(h.runs().filter((r) => r.kind === 'login')).toHaveLength(2);
   });
 
@@ -252,7 +242,7 @@ describe('failures name what to do', () => {
     ['server', 'server', /Retry in a minute/],
   ] as const)('a %s turn: %s, not billed, with a hint', async (fail, reason, hint) => {
     const h = home([{ fail }]);
-    const error = await failure(codex(h).generate(request()), reason);
+    const error = await modelFailure(codex(h).generate(request()), reason);
     expect(error.billed).toBe(false);
     expect(error.hint).toMatch(hint);
     expect(error.message.length).toBeGreaterThan(20);
@@ -260,13 +250,13 @@ describe('failures name what to do', () => {
 
   it('a quota message quotes the CLI\'s own words (when the limit resets)', async () => {
     const h = home([{ fail: 'quota' }]);
-    const error = await failure(codex(h).generate(request()), 'quota');
+    const error = await modelFailure(codex(h).generate(request()), 'quota');
     expect(error.message).toContain('try again at 8:55 PM');
   });
 
   it('a non-zero exit: failed with the end of stderr, redacted', async () => {
     const h = home([{ exit: 1, stderr: 'WARNING: proceeding, even though we could not create PATH aliases\nError: config broke near token sk-live-abcdef0123456789 and secret-value-42\n' }]);
-    const error = await failure(codex(h, { secrets: ['secret-value-42'] }).generate(request()), 'failed');
+    const error = await modelFailure(codex(h, { secrets: ['secret-value-42'] }).generate(request()), 'failed');
     expect(error.message).toContain('exited with code 1');
     expect(error.message).toContain('Error: config broke');
     expect(error.message).not.toContain('sk-live-abcdef0123456789');
@@ -277,26 +267,26 @@ describe('failures name what to do', () => {
 
   it('exit 2 (flags refused): failed, with a hint to update the CLI', async () => {
     const h = home([{ exit: 2, stderr: "error: unexpected argument '--ignore-user-config' found\n" }]);
-    const error = await failure(codex(h).generate(request()), 'failed');
+    const error = await modelFailure(codex(h).generate(request()), 'failed');
     expect(error.hint).toMatch(/update it/);
   });
 
   it('a turn that broke off without turn.completed: failed, billed', async () => {
     const h = home([{ exit: 1, stdout: '{"type":"thread.started","thread_id":"01a228df-2e07-7281-a769-cad02606aef9"}\n{"type":"turn.started"}\n' }]);
-    const error = await failure(codex(h).generate(request()), 'failed');
+    const error = await modelFailure(codex(h).generate(request()), 'failed');
     expect(error.billed).toBe(true);
   });
 
   it('an empty answer: empty, billed with its usage', async () => {
     const h = home([{ text: '  ', usage: { input_tokens: 50, cached_input_tokens: 0, output_tokens: 1 } }]);
-    const error = await failure(codex(h).generate(request()), 'empty');
+    const error = await modelFailure(codex(h).generate(request()), 'empty');
     expect(error.usage).toEqual({ input_tokens: 50, cached_tokens: 0, output_tokens: 1 });
   });
 
   it('a non-strict schema refused by the API: bad_request', async () => {
     const h = home([{ json: { a: 1 } }]);
     const loose = { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'string' } }, required: ['a'], additionalProperties: false };
-    const error = await failure(codex(h).generate(planner({ format: { name: 'x', schema: loose } })), 'bad_request');
+    const error = await modelFailure(codex(h).generate(planner({ format: { name: 'x', schema: loose } })), 'bad_request');
     expect(error.message).toContain("Missing 'b'");
   });
 });
@@ -314,7 +304,7 @@ describe('stopping a CLI', () => {
     const run = await hanging(h);
     expect(processGone(run.grandchild_pid!)).toBe(false);
     controller.abort();
-    const error = await failure(pending, 'aborted');
+    const error = await modelFailure(pending, 'aborted');
     expect(error.code).toBe('cancelled');
     expect(processGone(run.pid)).toBe(true);
     await waitFor(() => (processGone(run.grandchild_pid!) ? true : undefined));
@@ -327,7 +317,7 @@ describe('stopping a CLI', () => {
     const pending = codex(h, { killGraceMs: 100 }).generate(request({ signal: controller.signal }));
     const run = await hanging(h);
     controller.abort();
-    await failure(pending, 'aborted');
+    await modelFailure(pending, 'aborted');
     expect(processGone(run.pid)).toBe(true);
     await waitFor(() => (processGone(run.grandchild_pid!) ? true : undefined));
   });
@@ -336,7 +326,7 @@ describe('stopping a CLI', () => {
     const h = home([{ text: 'warm' }, { hang: true }]);
     const p = codex(h, { timeoutMs: 3_000 });
     await p.generate(request()); // the sign-in check is done: the timeout below bounds the CLI alone
-    const error = await failure(p.generate(request()), 'timeout');
+    const error = await modelFailure(p.generate(request()), 'timeout');
     const run = h.runs().find((r) => r.grandchild_pid !== undefined)!;
     expect(error.billed).toBe(true);
     expect(error.message).toContain('PLANEXEC_MODEL_TIMEOUT_MS');
@@ -347,7 +337,7 @@ describe('stopping a CLI', () => {
   it('killAll (server stop) ends every running CLI', async () => {
     const h = home([], { hang: true });
     const p = codex(h);
-    const calls = [p.generate(request()), p.generate(request())].map((c) => failure(c, 'aborted'));
+    const calls = [p.generate(request()), p.generate(request())].map((c) => modelFailure(c, 'aborted'));
     await waitFor(() => (h.runs().filter((r) => r.grandchild_pid !== undefined).length === 2 ? true : undefined));
     const runs = h.runs().filter((r) => r.grandchild_pid !== undefined);
     await p.killAll();
