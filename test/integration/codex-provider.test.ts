@@ -1,8 +1,8 @@
 // CodexCliProvider driving the fake Codex CLI (test/support/fake-codex.mjs) as a real process: what it
 // runs and sends, answers and usage shares on a kept thread, each failure's message, and that cancel,
 // timeout and server stop end the whole process group.
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CodexCliProvider, codexResponseId, parseCodexResponseId, renderHistoryPrompt, type CodexProviderOptions } from '../../src/adapters/codex/codex-provider.js';
 import { createModelProvider, PROVIDER_KINDS, PROVIDER_SETTINGS } from '../../src/adapters/providers.js';
@@ -183,6 +183,17 @@ describe('the planner thread', () => {
     expect(prompt.indexOf('{"subtasks":[1]}')).toBeLessThan(prompt.indexOf('Review s1.'));
   });
 
+  it('continues a thread another planexec process moved on meanwhile (the request is ahead of what this one saw)', async () => {
+    const h = home([], { text: 'ok', usage: { input_tokens: 100, cached_input_tokens: 0, output_tokens: 1 } });
+    const a = codex(h);
+    const b = codex(h);
+    const first = await a.generate(planner());
+    const second = await b.generate(planner({ previousResponseId: first.responseId }));
+    const third = await a.generate(planner({ previousResponseId: second.responseId }));
+    expect(third.usage).toEqual({ input_tokens: 100, cached_tokens: 0, output_tokens: 1 });
+    expect(execRuns(h).map((r) => r.resumed)).toEqual([false, true, true]);
+  });
+
   it('reports thread_lost when the CLI has no such thread, so the core resends its record', async () => {
     const h = home([{ text: 'once' }], { text: 'never' });
     const unknown = '01a228df-2e07-7281-a769-cad02606aef9';
@@ -220,6 +231,16 @@ describe('failures name what to do', () => {
     const named = await modelFailure(byName.generate(request()), 'no_api_key');
     expect(named.message).toContain('on PATH');
     expect(h.runs()).toHaveLength(0);
+  });
+
+  it('finds `codex` on the PATH of its environment by default, and takes a relative PLANEXEC_CODEX_BIN from the server\'s folder', async () => {
+    const h = home([], { text: 'ok' });
+    mkdirSync(join(h.dir, 'bin'));
+    symlinkSync(FAKE_CODEX, join(h.dir, 'bin', 'codex'));
+    h.env.PATH = `${join(h.dir, 'bin')}:${h.env.PATH}`;
+    expect((await codex(h, { bin: undefined }).generate(request())).text).toBe('ok');
+    expect((await codex(h, { bin: relative(process.cwd(), FAKE_CODEX) }).generate(request())).text).toBe('ok');
+    expect(execRuns(h)).toHaveLength(2);
   });
 
   it('a signed-out CLI seen by `codex login status`: auth, run `codex login`, and no exec at all', async () => {

@@ -4,9 +4,9 @@
 // never touches the workspace (planexec applies edits itself). The prompt goes in on stdin; the answer
 // and usage come from the JSONL events. How the CLI behaves, and why each flag is there:
 // docs/research/codex-exec.md ("Provider, step by step").
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ModelCallError, type ModelFailure } from '../../core/errors.js';
 import type { ModelProvider, ModelRequest, ModelResponse, ProviderCapabilities } from '../../core/ports.js';
@@ -141,21 +141,29 @@ export class CodexCliProvider implements ModelProvider {
 
   /** Throws ModelCallError no_api_key when the CLI cannot be found or run (a path check; no process). */
   ready(): void {
-    if (!this.resolveBin()) {
-      throw new ModelCallError('no_api_key', `The Codex CLI was not found: '${this.bin}' is not an executable file${this.bin.includes('/') ? '' : ' on PATH'} (PLANEXEC_CODEX_BIN).`, INSTALL_HINT);
-    }
+    this.executable();
+  }
+
+  /**
+   * The absolute path of the CLI (spawned by that path: the child runs in the private folder, where a
+   * relative path would not resolve). Throws no_api_key when there is none.
+   */
+  private executable(): string {
+    const found = this.resolveBin();
+    if (found) return found;
+    throw new ModelCallError('no_api_key', `The Codex CLI was not found: '${this.bin}' is not an executable file${this.bin.includes('/') ? '' : ' on PATH'} (PLANEXEC_CODEX_BIN).`, INSTALL_HINT);
   }
 
   private resolveBin(): string | null {
     const executable = (path: string) => {
       try {
         accessSync(path, constants.X_OK);
-        return true;
+        return statSync(path).isFile();
       } catch {
         return false;
       }
     };
-    if (this.bin.includes('/')) return executable(this.bin) ? this.bin : null;
+    if (this.bin.includes('/')) return executable(resolve(this.bin)) ? resolve(this.bin) : null;
     for (const dir of (this.env.PATH ?? '').split(delimiter)) {
       if (dir && isAbsolute(dir) && executable(join(dir, this.bin))) return join(dir, this.bin);
     }
@@ -163,8 +171,8 @@ export class CodexCliProvider implements ModelProvider {
   }
 
   async generate(req: ModelRequest): Promise<ModelResponse> {
-    this.ready();
-    await this.checkSignIn();
+    const bin = this.executable();
+    await this.checkSignIn(bin);
     const thread = this.threadOf(req);
     const work = this.workdir();
     let schemaFile: string | undefined;
@@ -175,7 +183,7 @@ export class CodexCliProvider implements ModelProvider {
     const ephemeral = !thread && req.role === 'executor';
     const prompt = !thread && req.history?.length ? renderHistoryPrompt(req.history, req.input) : req.input;
     const argv = [
-      this.bin,
+      bin,
       ...codexExecArgs({
         model: req.model,
         cwd: work,
@@ -229,7 +237,9 @@ export class CodexCliProvider implements ModelProvider {
     const parsed = parseCodexResponseId(req.previousResponseId);
     if (!parsed) throw lost(`'${req.previousResponseId}' is not a Codex thread (was this role on another provider before?)`);
     const latest = this.latest.get(parsed.threadId);
-    if (latest && parsed.totals && !sameTotals(latest, parsed.totals)) {
+    // Totals only grow along a thread. Behind what this process last saw: a later turn exists that the
+    // core did not keep. Ahead: another planexec process continued the thread meanwhile, which is fine.
+    if (latest && parsed.totals && parsed.totals.input_tokens < latest.input_tokens) {
       throw lost('the thread has moved on past the turn the request continues (an exchange planexec did not keep), and a Codex thread cannot be forked');
     }
     return { threadId: parsed.threadId, totals: parsed.totals ?? latest ?? null };
@@ -237,9 +247,11 @@ export class CodexCliProvider implements ModelProvider {
 
   private answerOf(run: CodexRun, req: ModelRequest, thread: { threadId: string; totals: CodexUsage | null } | null, ephemeral: boolean): ModelResponse {
     const total = run.usage;
+    // A resumed call reports the thread it continued; were it another (a new thread), its totals are all its own.
+    const continued = thread && run.threadId === thread.threadId ? thread : null;
     let usage: Usage | null = null;
-    if (total && (!thread || thread.totals)) {
-      const share = usageSince(total, thread?.totals ?? null);
+    if (total && (!continued || continued.totals)) {
+      const share = usageSince(total, continued?.totals ?? null);
       usage = { input_tokens: share.input_tokens, cached_tokens: share.cached_tokens, output_tokens: share.output_tokens };
     }
     const threadId = run.threadId;
@@ -253,10 +265,10 @@ export class CodexCliProvider implements ModelProvider {
   }
 
   /** `codex login status`, once per process while it succeeds: a signed-out CLI otherwise spends ~10 s retrying 401s per call. */
-  private checkSignIn(): Promise<void> {
+  private checkSignIn(bin: string): Promise<void> {
     // Shared by concurrent first calls, so not bound to one caller's signal: a cancelled caller finds
     // its signal aborted when its own CLI is started, and stops there.
-    const check = (this.signedIn ??= this.loginStatus());
+    const check = (this.signedIn ??= this.loginStatus(bin));
     // A failed check is not kept: the user may sign in (or install the CLI) while the server runs.
     check.catch(() => {
       if (this.signedIn === check) this.signedIn = null;
@@ -264,8 +276,8 @@ export class CodexCliProvider implements ModelProvider {
     return check;
   }
 
-  private async loginStatus(): Promise<void> {
-    const result = await this.runner.run({ argv: [this.bin, 'login', 'status'], cwd: this.workdir(), timeoutMs: Math.min(LOGIN_TIMEOUT_MS, this.opts.timeoutMs), tailBytes: 4096 });
+  private async loginStatus(bin: string): Promise<void> {
+    const result = await this.runner.run({ argv: [bin, 'login', 'status'], cwd: this.workdir(), timeoutMs: Math.min(LOGIN_TIMEOUT_MS, this.opts.timeoutMs), tailBytes: 4096 });
     if (result.spawnError) throw this.notRunnable(result.spawnError);
     const said = this.clean(result.outputTail.trim());
     if (result.exitCode === 0) {
@@ -362,10 +374,6 @@ export class CodexCliProvider implements ModelProvider {
   private clean(text: string): string {
     return redactSecrets(text, this.secrets);
   }
-}
-
-function sameTotals(a: CodexUsage, b: CodexUsage): boolean {
-  return a.input_tokens === b.input_tokens && a.cached_tokens === b.cached_tokens && a.output_tokens === b.output_tokens && a.reasoning_tokens === b.reasoning_tokens;
 }
 
 /** The last `limit` characters of a stream of text. */
