@@ -337,7 +337,7 @@ export class CodexCliProvider implements ModelProvider {
         result.exitCode === 2
           ? "The Codex CLI rejected planexec's arguments: update it (`npm i -g @openai/codex@latest`; planexec needs `exec --json`, `--output-schema` and `--ignore-user-config`)."
           : 'Retry; if it repeats, run `codex exec` by hand with the same model to see the whole error, and check `codex --version`.';
-      return ['failed', `The Codex CLI ${how}: ${said}`, hint];
+      return ['failed', said.startsWith('The Codex CLI') ? said : `The Codex CLI ${how}: ${said}`, hint];
     };
     const [reason, message, hint] = reasonOf();
     // A turn that started and broke off (a crash, an exit without turn.completed) may have been billed;
