@@ -5,12 +5,20 @@ import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CodexCliProvider, codexResponseId, parseCodexResponseId, renderHistoryPrompt, type CodexProviderOptions } from '../../src/adapters/codex/codex-provider.js';
+import { OpenAIChatProvider } from '../../src/adapters/openai/chat-provider.js';
 import { createModelProvider, PROVIDER_KINDS, PROVIDER_SETTINGS } from '../../src/adapters/providers.js';
+import type { CoreDeps } from '../../src/core/deps.js';
+import { executeSubtask } from '../../src/core/usecases/execute-subtask.js';
+import { planTask } from '../../src/core/usecases/plan-task.js';
+import { reviewResults } from '../../src/core/usecases/review-results.js';
 import { toStrictJsonSchema } from '../../src/core/json-schema.js';
 import { ModelCallError } from '../../src/core/errors.js';
 import { PlanSchema } from '../../src/core/plan.js';
 import type { ModelRequest } from '../../src/core/ports.js';
 import { modelFailure } from '../support/model-failure.js';
+import { startOpenAIStandin } from '../support/openai-standin.js';
+import { plan, workflowResponder } from '../support/responders.js';
+import { makeDeps } from '../unit/core-deps.js';
 import { FAKE_CODEX, fakeCodexHome, processGone, waitFor, type FakeCodexHome, type FakeCodexReply } from '../support/fake-codex-kit.js';
 
 const homes: FakeCodexHome[] = [];
@@ -366,6 +374,45 @@ describe('stopping a CLI', () => {
     for (const r of runs) {
       expect(processGone(r.pid)).toBe(true);
       await waitFor(() => (processGone(r.grandchild_pid!) ? true : undefined));
+    }
+  });
+});
+
+describe('through the core: the planner on Codex, the executor on Chat Completions', () => {
+  it('plans on a new Codex thread, executes on the chat server, and reviews by resuming the thread; usage per call in the journal', async () => {
+    const PLAN = plan([{ id: 's1' }]);
+    const h = home([
+      { json: PLAN, usage: { input_tokens: 2000, cached_input_tokens: 0, output_tokens: 100 } },
+      { json: { verdict: 'approve', reviews: [{ subtask_id: 's1', verdict: 'approve', feedback: '' }], summary: 'Done.' }, usage: { input_tokens: 2500, cached_input_tokens: 2000, output_tokens: 40 } },
+    ]);
+    const standin = await startOpenAIStandin({ responder: workflowResponder(PLAN) });
+    const d = await makeDeps({ files: { 'src/a.ts': 'export const a = 1;' } });
+    try {
+      const deps: CoreDeps = { ...d, models: { planner: codex(h), executor: new OpenAIChatProvider({ apiKey: undefined, baseURL: standin.baseURL, timeoutMs: 10_000, maxRetries: 0 }) } };
+      const planned = await planTask(deps, { request: 'Add a login page' });
+      const executed = await executeSubtask(deps, { workflow_id: planned.workflow_id, subtask_id: 's1' });
+      const reviewed = await reviewResults(deps, { workflow_id: planned.workflow_id });
+
+      expect(executed.output).toBe('OUTPUT-OF-s1');
+      expect(reviewed.verdict).toBe('approve');
+      expect(standin.requests.map((r) => r.endpoint)).toEqual(['chat.completions']);
+      const [planRun, reviewRun] = execRuns(h);
+      expect(execRuns(h)).toHaveLength(2);
+      expect(planRun!.argv[planRun!.argv.indexOf('-m') + 1]).toBe('gpt-5.4');
+      expect(planRun!.argv).toContain('--output-schema');
+      expect(reviewRun!.argv.slice(-3)).toEqual(['resume', planRun!.thread_id, '-']);
+      expect(reviewRun!.stdin).toContain('s1');
+
+      const calls = await d.store.calls.list(planned.workflow_id);
+      expect(calls.map((c) => [c.purpose, c.role, c.usage])).toEqual([
+        ['plan', 'planner', { input_tokens: 2000, cached_tokens: 0, output_tokens: 100 }],
+        ['execute', 'executor', expect.objectContaining({ input_tokens: standin.requests[0]!.usage!.inputTokens })],
+        ['review', 'planner', { input_tokens: 2500, cached_tokens: 2000, output_tokens: 40 }],
+      ]);
+      expect(calls.every((c) => !c.usageEstimated)).toBe(true);
+    } finally {
+      await d.close();
+      await standin.close();
     }
   });
 });
