@@ -7,6 +7,7 @@ import { ModelCallError } from '../../core/errors.js';
 import type { ModelRequest } from '../../core/ports.js';
 import { redactSecrets } from '../redact.js';
 
+/** The `openai` module, loaded on the first call. */
 export type Sdk = typeof import('openai');
 
 /** What the SDK logs through (OPENAI_LOG): it must never reach stdout, which carries MCP. */
@@ -25,6 +26,7 @@ export interface SettingNames {
   baseURL: string;
 }
 
+/** What messages name when the composition root gives no role-specific settings. */
 export const DEFAULT_SETTING_NAMES: SettingNames = { apiKey: 'OPENAI_API_KEY', baseURL: 'OPENAI_BASE_URL' };
 
 export interface OpenAIProviderOptions {
@@ -43,6 +45,7 @@ export interface OpenAIProviderOptions {
   settingNames?: SettingNames;
 }
 
+/** The SDK's default endpoint, named in messages when no base URL is set. */
 export const OPENAI_ENDPOINT = 'https://api.openai.com/v1';
 
 /** The hint of an answer cut off at the output cap. */
