@@ -321,6 +321,19 @@ describe('roles on different providers, through the core', () => {
     }
   });
 
+  it('a planner thread begun on the Codex CLI goes on from planexec\'s record after the role moved to the Responses API', async () => {
+    standin.script({ json: { answer: 'again' } });
+    const history = [{ input: 'Plan it.', output: '{"subtasks":[]}' }];
+    const codexHead = 'codex:01a228df-2e07-7281-a769-cad02606aef9:100:0:10:0';
+    const error = await modelFailure(responses().generate(request({ role: 'planner', previousResponseId: codexHead })), 'thread_lost');
+    expect(error.billed).toBe(false);
+    expect(standin.requests).toHaveLength(0);
+    // What the core sends next (journal.ts, structuredPlannerCall): the record, no previous_response_id.
+    await responses().generate(request({ role: 'planner', history, format: { name: 'answer', schema: ANSWER_SCHEMA } }));
+    expect(standin.requests[0]!.previousResponseId).toBeNull();
+    expect(standin.requests[0]!.inputText).toContain('Plan it.');
+  });
+
   it('reports a chat planner without key or base URL before anything is stored', async () => {
     const d = await core({ planner: chat({ apiKey: undefined, baseURL: undefined }), executor: chat() });
     const error = await planTask(d, { request: 'Add a login page' }).then(

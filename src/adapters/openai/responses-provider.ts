@@ -51,6 +51,11 @@ export class OpenAIResponsesProvider implements ModelProvider {
 
   async generate(req: ModelRequest): Promise<ModelResponse> {
     const { sdk, client } = await this.connect();
+    if (req.previousResponseId?.startsWith('codex:')) {
+      // A Codex CLI thread (src/adapters/codex/codex-provider.ts), from before this role's provider was
+      // switched: the API would refuse the id as malformed (400), not as a lost thread.
+      throw new ModelCallError('thread_lost', `The planner's thread is a Codex CLI thread, which the Responses API cannot continue.`, 'planexec sends the thread again from its own record.');
+    }
     const body: ResponseCreateParamsNonStreaming = {
       model: req.model,
       instructions: req.instructions,
