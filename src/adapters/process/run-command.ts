@@ -19,6 +19,11 @@ export interface RunCommandOptions extends CommandRequest {
   /** Called with the pid (= the process group id) right after the spawn; lets a caller record it. */
   onSpawn?: (pid: number) => void;
   /**
+   * Called with every chunk of output as it arrives, stream by stream (the tail merges them): for a
+   * caller that reads a protocol on stdout (the Codex CLI's JSONL events) and keeps stderr apart.
+   */
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  /**
    * While the command runs, this file holds {pid, startTime, host} of its process group, so that a
    * process started after this one died (kill -9 leaves the group running: it is not our child's
    * session) can end it with killRecordedGroups. Written right after the spawn (folders made as
@@ -239,9 +244,15 @@ export function runCommand(opts: RunCommandOptions): Promise<CommandResult> {
     let killing: Promise<void> | null = null;
     let settled = false;
 
-    const onData = (chunk: Buffer) => tail.push(chunk);
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    const onOutput = opts.onOutput;
+    child.stdout!.on('data', (chunk: Buffer) => {
+      tail.push(chunk);
+      onOutput?.('stdout', chunk);
+    });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      tail.push(chunk);
+      onOutput?.('stderr', chunk);
+    });
     if (opts.input !== undefined && child.stdin) {
       child.stdin.on('error', () => {}); // EPIPE when the command does not read its input
       child.stdin.end(opts.input);
@@ -346,7 +357,7 @@ export class CommandRunner implements CheckRunner {
   }
 
   /** runCommand with this runner's defaults, registered until it ends; same errors as runCommand. */
-  run(request: CommandRequest & Partial<Pick<RunCommandOptions, 'env' | 'killGraceMs' | 'onSpawn' | 'pidFile'>>): Promise<CommandResult> {
+  run(request: CommandRequest & Partial<Pick<RunCommandOptions, 'env' | 'killGraceMs' | 'onSpawn' | 'pidFile' | 'onOutput'>>): Promise<CommandResult> {
     const own = new AbortController();
     const signal = request.signal ? AbortSignal.any([request.signal, own.signal]) : own.signal;
     let pgid: number | undefined;
