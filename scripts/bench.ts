@@ -164,6 +164,8 @@ function threeWavesOfSix() {
       complexity: 'routine',
       output_format: 'text',
       relevant_files: [],
+      writes: [],
+      checks: [],
     })),
   );
   return { subtasks, coordination_notes: 'Three waves of six.' };

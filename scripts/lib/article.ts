@@ -94,6 +94,8 @@ export function authPlan() {
       complexity: 'routine',
       output_format: files[0]!.endsWith('.md') ? 'Markdown' : 'TypeScript or SQL code in one fenced block',
       relevant_files: files,
+      writes: [],
+      checks: [],
     })),
   );
   return { subtasks, coordination_notes: 'Four waves: foundations, services, routes and middleware, then tests and docs. Each builds on the one before.' };

@@ -18,8 +18,10 @@ export const PLAN_LIMITS = {
   coordination_notes: 4_000,
   /** Paths per subtask. */
   relevant_files: 20,
-  /** Characters of one path. */
+  /** Characters of one path (or one check command). */
   path: 300,
+  /** Checks per subtask. */
+  checks: 5,
 } as const;
 
 // Structural only: the Responses API's strict mode accepts this subset (no maxLength), so the limits
@@ -37,6 +39,15 @@ export const PlanSubtaskSchema = z.object({
   relevant_files: z
     .array(z.string())
     .describe(`Workspace-relative paths the executor should read (at most ${PLAN_LIMITS.relevant_files}, each at most ${PLAN_LIMITS.path} characters).`),
+  // Missing in an answer (an older stored plan, a fixture) means none: the wire schema still requires them.
+  writes: z
+    .array(z.string())
+    .default([])
+    .describe(`Workspace-relative paths this subtask may create, change or delete (at most ${PLAN_LIMITS.relevant_files}); empty for a subtask that only answers in text.`),
+  checks: z
+    .array(z.string())
+    .default([])
+    .describe('Commands that verify this subtask (e.g. "npm test"), one command each; they run only where the user allows them.'),
 });
 
 export const PlanSchema = z.object({
@@ -90,6 +101,19 @@ export function validatePlan(plan: Plan): string[] {
       const problem = relativePathProblem(file) ?? (namesRoot(file) ? 'names the workspace root, not a file' : tooLong(file, PLAN_LIMITS.path));
       if (problem) errors.push(`${label}: relevant file ${quoted(file)} ${problem}.`);
     }
+    if (s.writes.length > PLAN_LIMITS.relevant_files) {
+      errors.push(`${label}: writes lists ${s.writes.length} paths; the limit is ${PLAN_LIMITS.relevant_files}. Split the subtask.`);
+    }
+    for (const file of s.writes.slice(0, PLAN_LIMITS.relevant_files + 1)) {
+      const problem =
+        relativePathProblem(file) ?? (namesRoot(file) ? 'names the workspace root, not a file' : insideGit(file) ? 'is inside .git' : tooLong(file, PLAN_LIMITS.path));
+      if (problem) errors.push(`${label}: write path ${quoted(file)} ${problem}.`);
+    }
+    if (s.checks.length > PLAN_LIMITS.checks) errors.push(`${label}: checks lists ${s.checks.length} commands; the limit is ${PLAN_LIMITS.checks}.`);
+    for (const check of s.checks.slice(0, PLAN_LIMITS.checks + 1)) {
+      const problem = !check.trim() ? 'is empty' : tooLong(check, PLAN_LIMITS.path);
+      if (problem) errors.push(`${label}: check ${quoted(check)} ${problem}; give one command.`);
+    }
   }
   for (const s of subtasks) {
     for (const dep of s.depends_on) {
@@ -127,9 +151,15 @@ export function normalizeRelativePath(path: string): string {
   return normal === '' ? path : normal;
 }
 
-/** The plan with every subtask's relevant_files normalised and without repeats (first spelling's place kept). */
+/** The plan with every subtask's relevant_files and writes normalised and without repeats (first spelling's place kept), checks trimmed. */
 export function normalizePlan(plan: Plan): Plan {
-  return { ...plan, subtasks: plan.subtasks.map((s) => ({ ...s, relevant_files: [...new Set(s.relevant_files.map(normalizeRelativePath))] })) };
+  const normal = (paths: readonly string[]) => [...new Set(paths.map(normalizeRelativePath))];
+  return { ...plan, subtasks: plan.subtasks.map((s) => ({ ...s, relevant_files: normal(s.relevant_files), writes: normal(s.writes), checks: [...new Set(s.checks.map((c) => c.trim()))] })) };
+}
+
+/** A path inside the repository's .git folder (any segment named .git). */
+function insideGit(path: string): boolean {
+  return path.split(/[\\/]/).some((segment) => segment.toLowerCase() === '.git');
 }
 
 /** One dependency cycle (first node repeated at the end), or null. Unknown ids are ignored. */

@@ -15,6 +15,7 @@ import type {
   ThreadTurn,
   Usage,
   Workflow,
+  WorkflowChanges,
 } from './types.js';
 
 export interface StructuredFormat {
@@ -129,6 +130,8 @@ export type SubtaskPatch = Partial<
     | 'complexity'
     | 'output_format'
     | 'relevant_files'
+    | 'writes'
+    | 'checks'
   >
 > & {
   /** The plan version that dropped the subtask; null brings it back. */
@@ -191,6 +194,19 @@ export interface WorkflowRecords {
   insertDecision(workflowId: string, decision: HumanDecision, via: 'elicitation' | 'host', now: number): Promise<void>;
 }
 
+export type ChangesPatch = Partial<
+  Pick<WorkflowChanges, 'mode' | 'reason' | 'repo' | 'branch' | 'worktree' | 'prefix' | 'base' | 'head' | 'hostChecks' | 'baseChecks' | 'finalChecks' | 'merged' | 'discarded'>
+>;
+
+/** The changes aggregate: a workflow's worktree, branch, head and checks (see WorkflowChanges). */
+export interface ChangeRecords {
+  insert(changes: WorkflowChanges): Promise<void>;
+  get(workflowId: string): Promise<WorkflowChanges | null>;
+  update(workflowId: string, patch: ChangesPatch, now: number): Promise<void>;
+  /** Sets the apply lock to `next` if it is `expected` now (compare-and-set); true when it did. */
+  casLock(workflowId: string, expected: string | null, next: string | null): Promise<boolean>;
+}
+
 /** The call journal: one row per model call, written before it is sent and completed after. */
 export interface CallJournal {
   /** Returns the new row's id. */
@@ -245,6 +261,7 @@ export interface Store {
   readonly calls: CallJournal;
   readonly owners: OwnerRegistry;
   readonly tasks: TaskRecords;
+  readonly changes: ChangeRecords;
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
 }
 

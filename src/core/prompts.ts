@@ -15,6 +15,8 @@ Planning (Task: plan, Task: repair):
 - depends_on lists direct dependencies only. Leave independent work independent so it can run in parallel. No cycles.
 - complexity "routine": narrow, well-specified work (boilerplate, tests, docs, a function to a clear spec). "complex": needs design judgement or a wide view; it runs on the planner model, so use it sparingly.
 - relevant_files: workspace-relative paths (no leading "/", no ".."), only the files the subtask must read.
+- writes: the workspace-relative files the subtask may create, change or delete; the executor edits exactly these (any other edit is refused). A subtask that only answers in text (a design note, an analysis) has an empty writes. Subtasks that can run in parallel must not share any path in writes: when two pieces of work touch the same file, make one depend on the other, or give the file to one of them.
+- checks: commands that show the subtask's change works, one command each (e.g. "npm test", "node --test test/util.test.js"); they run in the workspace after its edits, and only where the user allows them. When the request lists host checks that fail before any change, name each in the checks of the subtask(s) meant to make it pass.
 - ids: short and unique, "s1", "s2", ...
 - coordination_notes: how the pieces fit together, for your own review later.
 
@@ -26,6 +28,28 @@ Reviewing (Task: review):
 - Give one review per listed subtask; the overall verdict is the most serious of them.
 
 Compacting (Task: compact): write a compact state summary a fresh conversation can continue from: the goal, how the subtasks fit together, the decisions made, what each subtask produced or still needs, and open questions.`;
+
+/** Instructions of an executor that edits files (a subtask with writes): edits go through apply_patch or a V4A patch. */
+export const EXECUTOR_EDIT_INSTRUCTIONS = `You are an executor of planexec. You carry out exactly one narrow subtask of a larger piece of software work that a planner has broken down, by editing files of the workspace.
+
+You receive: the goal of the whole workflow (one line), files from the workspace (their current content), the outputs of the subtasks yours depends on, then your subtask with the files you may write, and possibly feedback on your previous attempt (a reviewer's notes, or the output of a check that failed).
+
+Rules:
+- Do this subtask and nothing else. Edit only the files listed under "Files you may write"; any other edit is refused.
+- Make your edits with the apply_patch tool when you have it. Without it, put one patch in your answer, in the V4A format:
+*** Begin Patch
+*** Update File: path/relative/to/workspace
+@@ a line just above the change (optional)
+ context line (unchanged, starts with a space)
+-removed line
++added line
+*** Add File: path/of/new/file
++its first line
+*** Delete File: path/of/file/to/remove
+*** End Patch
+- Context and removed lines must match the file exactly as you were shown it; give about three lines of context around each change.
+- Besides the edits, answer with one or two sentences saying what you changed and any assumption you made. No other prose.
+- Where the feedback asks for changes or shows a failing check, fix that first.`;
 
 export const EXECUTOR_INSTRUCTIONS = `You are an executor of planexec. You carry out exactly one narrow subtask of a larger piece of software work that a planner has broken down.
 
@@ -46,11 +70,30 @@ export function renderFile(file: WorkspaceFile): string {
   return `=== ${file.path}${note} ===\n${file.content}`;
 }
 
-export function renderPlanInput(request: string, context: string | null, files: WorkspaceFile[]): string {
+/** How the host's checks ended on the base, for the plan: which pass now, which fail (goals of the work). */
+export interface BaseCheck {
+  command: string;
+  passed: boolean;
+  output_tail: string;
+}
+
+export function renderPlanInput(request: string, context: string | null, files: WorkspaceFile[], baseChecks: readonly BaseCheck[] = []): string {
   const parts = [`Task: plan\nRequest: ${request.trim()}`];
   if (context?.trim()) parts.push(`Context from the host:\n${context.trim()}`);
   if (files.length) parts.push(`Files:\n${files.map(renderFile).join('\n\n')}`);
+  if (baseChecks.length) {
+    const lines = baseChecks.map((c) => (c.passed ? `- \`${c.command}\`: passes now; it must keep passing.` : `- \`${c.command}\`: FAILS now, before any change. Output (end):\n${indent(c.output_tail)}`));
+    parts.push(`Host checks (they run after every subtask that changes files; the work is done when all pass):\n${lines.join('\n')}`);
+  }
   return parts.join('\n\n');
+}
+
+function indent(text: string): string {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
 }
 
 export function renderReplanInput(feedback: string, planVersion: number, subtasks: readonly Subtask[], threadState: string | null): string {
@@ -105,7 +148,7 @@ export interface ExecutorInputParts {
   goal: string;
   files: WorkspaceFile[];
   dependencies: DependencyOutput[];
-  subtask: Pick<Subtask, 'id' | 'title' | 'description' | 'output_format'>;
+  subtask: Pick<Subtask, 'id' | 'title' | 'description' | 'output_format'> & { writes?: readonly string[] };
   feedback: string | null;
   notes: string | null;
 }
@@ -119,7 +162,8 @@ export function renderExecutorInput(p: ExecutorInputParts): string {
     const deps = p.dependencies.map((d) => `### ${d.id}: ${d.title}\n${d.output}${d.truncated ? '\n[output cut for length]' : ''}`);
     parts.push(`## Outputs of the subtasks this one depends on\n${deps.join('\n\n')}`);
   }
-  parts.push(`## Subtask ${p.subtask.id}: ${p.subtask.title}\n${p.subtask.description}\n\nExpected output format: ${p.subtask.output_format}`);
+  const writes = p.subtask.writes?.length ? `\n\nFiles you may write:\n${p.subtask.writes.map((w) => `- ${w}`).join('\n')}` : '';
+  parts.push(`## Subtask ${p.subtask.id}: ${p.subtask.title}\n${p.subtask.description}\n\nExpected output format: ${p.subtask.output_format}${writes}`);
   if (p.feedback) parts.push(`## Review feedback on your previous attempt\n${p.feedback}`);
   if (p.notes) parts.push(`## Notes from the host\n${p.notes}`);
   return parts.join('\n\n');

@@ -56,6 +56,10 @@ export interface PlannedSubtask {
   complexity: Complexity;
   output_format: string;
   relevant_files: string[];
+  /** Workspace-relative paths the subtask may create, change or delete; empty: it only answers in text. */
+  writes: string[];
+  /** Commands the planner proposes to verify it; they run only where PLANEXEC_ALLOWED_CHECKS allows. */
+  checks: string[];
 }
 
 export interface Subtask extends PlannedSubtask {
@@ -129,7 +133,100 @@ export interface Execution {
   output: string;
   /** What the model was shown (files with byte ranges and sha256, dependencies, tokens). */
   context: ContextPacket;
+  /** For an edit subtask: what the attempt changed; null for a subtask that answers in text. */
+  changes: AttemptChanges | null;
+  /** For an edit subtask: how its checks ended (empty when none ran). */
+  checks: CheckResult[] | null;
   createdAt: number;
+}
+
+/** How one check command ended (PRODUCT.md, "Changes": execute_subtask out `checks[]`). */
+export interface CheckResult {
+  command: string;
+  exit_code: number | null;
+  timed_out: boolean;
+  duration_ms: number;
+  passed: boolean;
+  /** The last ~4 KB of its output (stdout and stderr). */
+  output_tail: string;
+  /** Whose check it is: the host's (always run) or the subtask's own (planner-proposed, allowed). */
+  source?: 'host' | 'subtask';
+}
+
+export type FileChangeStatus = 'added' | 'modified' | 'deleted';
+
+/** A path an attempt changed, relative to the workspace root. */
+export interface ChangedFile {
+  path: string;
+  status: FileChangeStatus;
+  insertions: number;
+  deletions: number;
+}
+
+/** An edit operation that was refused or failed, and why (sent back to the model). */
+export interface RejectedEdit {
+  path: string;
+  reason: string;
+}
+
+/** What one attempt of an edit subtask changed. */
+export interface AttemptChanges {
+  /** The commit on the workflow's branch; null when nothing applied, or when its checks failed (rolled back). */
+  commit: string | null;
+  /** The attempt's commit was reverted because a check failed. */
+  rolled_back: boolean;
+  files: ChangedFile[];
+  rejected: RejectedEdit[];
+  /** The attempt's diff (bounded), for review and for its history. */
+  diff: string;
+  diff_truncated: boolean;
+}
+
+/** The merge of a workflow's branch into the user's branch. */
+export interface MergeRecord {
+  commit: string;
+  mode: 'fast-forward' | 'merge-commit';
+  branch: string | null;
+  at: number;
+}
+
+/** The host's checks run on the head once every subtask was approved. */
+export interface FinalChecks {
+  head: string;
+  results: CheckResult[];
+  /** The planner was shown these failures once (a second failure on the same head goes to a human). */
+  reviewed: boolean;
+}
+
+/**
+ * A workflow's changes: the git worktree and branch its edit subtasks commit to, or why there is
+ * none (mode off). `head` is the last commit planexec recorded: after a crash the worktree is
+ * reset to it, so the branch and the journal agree.
+ */
+export interface WorkflowChanges {
+  workflowId: string;
+  mode: 'worktree' | 'off';
+  /** Why no changes are made (mode off), in words. */
+  reason: string | null;
+  /** The user's repository folder the workflow's root is in. */
+  repo: string | null;
+  branch: string | null;
+  worktree: string | null;
+  /** Where the workspace root sits inside the repository ('' at its top level, else 'dir/'). */
+  prefix: string;
+  base: string | null;
+  head: string | null;
+  /** The host's checks (always allowed), run after every attempt that changed files. */
+  hostChecks: string[];
+  /** How the host's checks ended on the base when the worktree was made. */
+  baseChecks: CheckResult[] | null;
+  finalChecks: FinalChecks | null;
+  merged: MergeRecord | null;
+  discarded: boolean;
+  /** The operation applying, committing or checking in the worktree now (one at a time). */
+  lockOwner: string | null;
+  createdAt: number;
+  updatedAt: number;
 }
 
 export interface Owner {

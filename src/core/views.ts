@@ -23,6 +23,8 @@ export interface PlannedSubtaskView {
   role: Subtask['role'];
   output_format: string;
   relevant_files: string[];
+  writes: string[];
+  checks: string[];
   status: Subtask['status'];
 }
 
@@ -36,6 +38,8 @@ export function plannedSubtaskView(s: Subtask): PlannedSubtaskView {
     role: s.role,
     output_format: s.output_format,
     relevant_files: s.relevant_files,
+    writes: s.writes,
+    checks: s.checks,
     status: s.status,
   };
 }

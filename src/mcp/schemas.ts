@@ -90,6 +90,8 @@ export const PlannedSubtask = z.object({
   role: Role,
   output_format: z.string(),
   relevant_files: z.array(z.string()),
+  writes: z.array(z.string()),
+  checks: z.array(z.string()),
   status: SubtaskStatus,
 });
 

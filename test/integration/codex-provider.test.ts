@@ -101,7 +101,7 @@ describe('a call', () => {
 
   it('answers plans with --output-schema: the strict schema in a private file, removed after the call', async () => {
     const plan = {
-      subtasks: [{ id: 's1', title: 'Parse', description: 'Write the parser.', depends_on: [], complexity: 'routine', output_format: 'a unified diff', relevant_files: [] }],
+      subtasks: [{ id: 's1', title: 'Parse', description: 'Write the parser.', depends_on: [], complexity: 'routine', output_format: 'a unified diff', relevant_files: [], writes: [], checks: [] }],
       coordination_notes: 'One step.',
     };
     const h = home([{ json: plan }]);

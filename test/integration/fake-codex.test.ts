@@ -71,7 +71,7 @@ describe('fake codex exec --json', () => {
 
   it('answers with JSON that fits the strict schema planexec sends for plans', async () => {
     const plan = {
-      subtasks: [{ id: 's1', title: 'Parse', description: 'Write the parser.', depends_on: [], complexity: 'routine', output_format: 'a unified diff', relevant_files: ['src/a.ts'] }],
+      subtasks: [{ id: 's1', title: 'Parse', description: 'Write the parser.', depends_on: [], complexity: 'routine', output_format: 'a unified diff', relevant_files: ['src/a.ts'], writes: ['src/a.ts'], checks: ['npm test'] }],
       coordination_notes: 'One step.',
     };
     const h = home([{ json: plan }]);

@@ -242,7 +242,7 @@ describe('budgets', () => {
 describe('compaction', () => {
   it('has the planner summarise its thread when it passes the threshold; the next review starts a new thread from the summary and every subtask state', async () => {
     const chain = plan([{ id: 'c1' }, { id: 'c2', depends_on: ['c1'] }, { id: 'c3', depends_on: ['c2'] }, { id: 'c4', depends_on: ['c3'] }]);
-    h = await startHarness({ env: { PLANEXEC_PLANNER_CONTEXT_LIMIT: '1500', PLANEXEC_COMPACT_AT: '0.8' }, standin: { responder: workflowResponder(chain) } });
+    h = await startHarness({ env: { PLANEXEC_PLANNER_CONTEXT_LIMIT: '1780', PLANEXEC_COMPACT_AT: '0.8' }, standin: { responder: workflowResponder(chain) } });
     const status = await h.ok<any>('run_workflow', { request: 'Build it in a chain' });
     expect(status.phase).toBe('completed');
 
@@ -269,7 +269,7 @@ describe('compaction that fails', () => {
     const chain = plan([{ id: 'c1' }, { id: 'c2', depends_on: ['c1'] }, { id: 'c3', depends_on: ['c2'] }, { id: 'c4', depends_on: ['c3'] }]);
     const base = workflowResponder(chain);
     h = await startHarness({
-      env: { PLANEXEC_PLANNER_CONTEXT_LIMIT: '1500' },
+      env: { PLANEXEC_PLANNER_CONTEXT_LIMIT: '1780' },
       standin: { responder: (req) => (req.schemaName === 'compaction' ? { json: { summary: '  ' } } : base(req)) },
     });
     const failed = await h.call('run_workflow', { request: 'Build it in a chain' });

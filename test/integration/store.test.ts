@@ -68,6 +68,8 @@ function subtask(over: Partial<Subtask> = {}): Subtask {
     complexity: 'routine',
     output_format: 'TypeScript',
     relevant_files: [],
+    writes: [],
+    checks: [],
     status: 'pending',
     attempts: 1,
     role: 'executor',
@@ -280,12 +282,12 @@ describe.each(backends)('Store on $name', ({ make }) => {
       await store.workflows.insert(workflow());
       const callId = await store.calls.begin(call({ purpose: 'execute', subtaskId: 's1' }));
       const context = { tokens: 12, files: [], dependencies: [], notes: null };
-      const first = await store.workflows.insertExecution({ workflowId: 'wf-1', subtaskId: 's1', attempt: 1, callId, role: 'executor', model: 'm', output: 'one', context, createdAt: 2_000 });
-      const second = await store.workflows.insertExecution({ workflowId: 'wf-1', subtaskId: 's1', attempt: 2, callId, role: 'planner', model: 'p', output: 'two', context, createdAt: 3_000 });
+      const first = await store.workflows.insertExecution({ workflowId: 'wf-1', subtaskId: 's1', attempt: 1, callId, role: 'executor', model: 'm', output: 'one', context, changes: null, checks: null, createdAt: 2_000 });
+      const second = await store.workflows.insertExecution({ workflowId: 'wf-1', subtaskId: 's1', attempt: 2, callId, role: 'planner', model: 'p', output: 'two', context, changes: null, checks: null, createdAt: 3_000 });
       expect(second).toBeGreaterThan(first);
       expect(await store.workflows.listExecutions('wf-1', 's1')).toEqual([
-        { id: first, workflowId: 'wf-1', subtaskId: 's1', attempt: 1, callId, role: 'executor', model: 'm', output: 'one', context, createdAt: 2_000 },
-        { id: second, workflowId: 'wf-1', subtaskId: 's1', attempt: 2, callId, role: 'planner', model: 'p', output: 'two', context, createdAt: 3_000 },
+        { id: first, workflowId: 'wf-1', subtaskId: 's1', attempt: 1, callId, role: 'executor', model: 'm', output: 'one', context, changes: null, checks: null, createdAt: 2_000 },
+        { id: second, workflowId: 'wf-1', subtaskId: 's1', attempt: 2, callId, role: 'planner', model: 'p', output: 'two', context, changes: null, checks: null, createdAt: 3_000 },
       ]);
       expect(await store.workflows.listRuns('wf-1')).toEqual([
         { subtaskId: 's1', attempt: 1, role: 'executor', model: 'm' },
@@ -576,7 +578,7 @@ describe('openSqliteStore', () => {
   it('creates the tables, records the migrations, and marks the file so planexec 0.1 refuses it', async () => {
     const { raw } = await openDb(join(dir, 'planexec.db'));
     const tables = (raw.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'planexec_%' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
-    expect(tables).toEqual(['decisions', 'executions', 'model_calls', 'owners', 'planner_turns', 'plans', 'reviews', 'subtasks', 'tasks', 'workflows']);
+    expect(tables).toEqual(['changes', 'decisions', 'executions', 'model_calls', 'owners', 'planner_turns', 'plans', 'reviews', 'subtasks', 'tasks', 'workflows']);
     expect((raw.prepare('SELECT name FROM planexec_migrations ORDER BY name').all() as { name: string }[]).map((m) => m.name)).toContain('001-baseline');
     expect(raw.pragma('user_version', { simple: true })).toBe(100);
   });
@@ -650,12 +652,12 @@ describe('openSqliteStore', () => {
     raw.close();
     const { raw: again } = await openDb(path);
     expect(objects(again)).toEqual(expect.arrayContaining(before));
-    expect(objects(again).filter((n) => !before.includes(n))).toEqual(['planner_turns', 'planner_turns_by_thread', 'sqlite_autoindex_planner_turns_1'].filter((n) => objects(again).includes(n)));
+    expect(objects(again).filter((n) => !before.includes(n)).sort()).toEqual(['changes', 'planner_turns', 'planner_turns_by_thread', 'sqlite_autoindex_changes_1']);
     // The baseline did not rebuild the table (0.1's own DDL is still there); the later migration added its column.
     const after = (again.prepare("SELECT sql FROM sqlite_master WHERE name = 'workflows'").get() as { sql: string }).sql;
     expect(after.startsWith((workflowsSql as { sql: string }).sql.split(',')[0]!)).toBe(true);
     expect(after).toContain('planner_thread');
-    expect((again.prepare('SELECT name FROM planexec_migrations ORDER BY name').all() as { name: string }[]).map((m) => m.name)).toEqual(['001-baseline', '002-usage-and-turns', '003-workflow-root']);
+    expect((again.prepare('SELECT name FROM planexec_migrations ORDER BY name').all() as { name: string }[]).map((m) => m.name)).toEqual(['001-baseline', '002-usage-and-turns', '003-workflow-root', '004-changes']);
   });
 });
 

@@ -375,7 +375,7 @@ function autoPlan(req: StandinRequest): unknown {
     depends_on: string[],
     complexity: 'routine' | 'complex',
     output_format: string,
-  ) => ({ id, title, description, depends_on, complexity, output_format, relevant_files: [] as string[] });
+  ) => ({ id, title, description, depends_on, complexity, output_format, relevant_files: [] as string[], writes: [] as string[], checks: [] as string[] });
   return {
     subtasks: [
       subtask('s1', 'Design the data model', `Design the data model needed for: ${request}`, [], 'complex', 'a markdown design note'),

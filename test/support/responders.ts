@@ -7,6 +7,8 @@ export interface PlanSubtask {
   depends_on?: string[];
   complexity?: 'routine' | 'complex';
   relevant_files?: string[];
+  writes?: string[];
+  checks?: string[];
 }
 
 export function plan(subtasks: PlanSubtask[]) {
@@ -19,6 +21,8 @@ export function plan(subtasks: PlanSubtask[]) {
       complexity: s.complexity ?? 'routine',
       output_format: 'text',
       relevant_files: s.relevant_files ?? [],
+      writes: s.writes ?? [],
+      checks: s.checks ?? [],
     })),
     coordination_notes: '',
   };

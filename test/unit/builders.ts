@@ -13,6 +13,8 @@ export function planned(id: string, depends_on: string[] = [], extra: Partial<Pl
     complexity: 'routine',
     output_format: 'a unified diff',
     relevant_files: [],
+    writes: [],
+    checks: [],
     ...extra,
   };
 }
@@ -28,6 +30,8 @@ export function subtask(id: string, status: SubtaskStatus = 'pending', extra: Pa
     complexity: 'routine',
     output_format: 'a unified diff',
     relevant_files: [],
+    writes: [],
+    checks: [],
     status,
     attempts: 1,
     role: 'executor',

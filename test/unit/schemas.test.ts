@@ -19,7 +19,7 @@ describe('schemas/', () => {
     const plan = JSON.parse(generateSchemas()['plan.schema.json']!);
     const item = plan.properties.subtasks.items;
     expect(plan.required).toEqual(['subtasks', 'coordination_notes']);
-    expect(item.required).toEqual(['id', 'title', 'description', 'depends_on', 'complexity', 'output_format', 'relevant_files']);
+    expect(item.required).toEqual(['id', 'title', 'description', 'depends_on', 'complexity', 'output_format', 'relevant_files', 'writes', 'checks']);
     expect(item.additionalProperties).toBe(false);
     expect(plan.additionalProperties).toBe(false);
   });

@@ -5,6 +5,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Migrator, sql, type Kysely, type Selectable, type Transaction, type Updateable } from 'kysely';
 import type {
   CallJournal,
+  ChangeRecords,
+  ChangesPatch,
   CallOutcome,
   NewModelCall,
   OwnerRegistry,
@@ -16,9 +18,9 @@ import type {
   WorkflowRecords,
   WorkflowSummary,
 } from '../../core/ports.js';
-import type { Execution, HumanDecision, ModelCall, Owner, PlanRecord, ReviewRecord, Subtask, ThreadTurn, Workflow } from '../../core/types.js';
+import type { Execution, HumanDecision, ModelCall, Owner, PlanRecord, ReviewRecord, Subtask, ThreadTurn, Workflow, WorkflowChanges } from '../../core/types.js';
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrations } from './migrations/index.js';
-import type { Dialect, ModelCallsTable, OwnersTable, PlansTable, SubtasksTable, Tables, TasksTable, WorkflowsTable } from './schema.js';
+import type { ChangesTable, Dialect, ModelCallsTable, OwnersTable, PlansTable, SubtasksTable, Tables, TasksTable, WorkflowsTable } from './schema.js';
 
 type Db = Kysely<Tables> | Transaction<Tables>;
 
@@ -51,6 +53,7 @@ export class KyselyStore implements Store {
   readonly calls: CallJournal;
   readonly owners: OwnerRegistry;
   readonly tasks: TaskRecords;
+  readonly changes: ChangeRecords;
   private readonly inside: AsyncLocalStorage<KyselyStore>;
 
   constructor(
@@ -63,6 +66,7 @@ export class KyselyStore implements Store {
     this.calls = new KyselyCalls(this);
     this.owners = new KyselyOwners(this);
     this.tasks = new KyselyTasks(this);
+    this.changes = new KyselyChanges(this);
   }
 
   async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
@@ -225,6 +229,8 @@ class KyselyWorkflows implements WorkflowRecords {
             complexity: s.complexity,
             output_format: s.output_format,
             relevant_files: json(s.relevant_files),
+            writes: json(s.writes),
+            checks: json(s.checks),
             status: s.status,
             attempts: s.attempts,
             role: s.role,
@@ -276,6 +282,8 @@ class KyselyWorkflows implements WorkflowRecords {
     if (patch.output_format !== undefined) set.output_format = patch.output_format;
     if (patch.relevant_files !== undefined) set.relevant_files = json(patch.relevant_files);
     if (patch.removedIn !== undefined) set.removed_in = patch.removedIn;
+    if (patch.writes !== undefined) set.writes = json(patch.writes);
+    if (patch.checks !== undefined) set.checks = json(patch.checks);
     await this.s.write((db) => db.updateTable('subtasks').set(set).where('workflow_id', '=', workflowId).where('id', '=', id).execute());
   }
 
@@ -292,6 +300,8 @@ class KyselyWorkflows implements WorkflowRecords {
           model: e.model,
           output: e.output,
           context: json(e.context),
+          changes: e.changes ? json(e.changes) : null,
+          checks: e.checks ? json(e.checks) : null,
           created_at: e.createdAt,
         })
         .returning('id')
@@ -312,6 +322,8 @@ class KyselyWorkflows implements WorkflowRecords {
       model: r.model,
       output: r.output,
       context: JSON.parse(r.context) as Execution['context'],
+      changes: r.changes === null ? null : (JSON.parse(r.changes) as Execution['changes']),
+      checks: r.checks === null ? null : (JSON.parse(r.checks) as Execution['checks']),
       createdAt: num(r.created_at),
     }));
   }
@@ -478,6 +490,11 @@ class KyselyOwners implements OwnerRegistry {
         .where((eb) => eb.or([eb('lock_owner', '=', owner), eb('lock_owner', 'like', sql<string>`${`${escapeLike(owner)}/%`} escape '\\'`)]))
         .execute();
       await db.updateTable('tasks').set({ owner: null }).where('owner', '=', owner).execute();
+      await db
+        .updateTable('changes')
+        .set({ lock_owner: null })
+        .where((eb) => eb.or([eb('lock_owner', '=', owner), eb('lock_owner', 'like', sql<string>`${`${escapeLike(owner)}/%`} escape '\\'`)]))
+        .execute();
       await db.deleteFrom('owners').where('id', '=', owner).execute();
       return { calls: Number(calls.numUpdatedRows), subtasks: Number(subtasks.numUpdatedRows) };
     });
@@ -542,6 +559,91 @@ class KyselyTasks implements TaskRecords {
   }
 }
 
+class KyselyChanges implements ChangeRecords {
+  constructor(private readonly s: KyselyStore) {}
+
+  async insert(c: WorkflowChanges): Promise<void> {
+    await this.s.write((db) =>
+      db
+        .insertInto('changes')
+        .values({
+          workflow_id: c.workflowId,
+          mode: c.mode,
+          reason: c.reason,
+          repo: c.repo,
+          branch: c.branch,
+          worktree: c.worktree,
+          prefix: c.prefix,
+          base: c.base,
+          head: c.head,
+          host_checks: json(c.hostChecks),
+          base_checks: c.baseChecks ? json(c.baseChecks) : null,
+          final_checks: c.finalChecks ? json(c.finalChecks) : null,
+          merged: c.merged ? json(c.merged) : null,
+          discarded: c.discarded ? 1 : 0,
+          lock_owner: c.lockOwner,
+          created_at: c.createdAt,
+          updated_at: c.updatedAt,
+        })
+        .execute(),
+    );
+  }
+
+  async get(workflowId: string): Promise<WorkflowChanges | null> {
+    const r = await this.s.read().selectFrom('changes').selectAll().where('workflow_id', '=', workflowId).executeTakeFirst();
+    if (!r) return null;
+    return {
+      workflowId: r.workflow_id,
+      mode: r.mode as WorkflowChanges['mode'],
+      reason: r.reason,
+      repo: r.repo,
+      branch: r.branch,
+      worktree: r.worktree,
+      prefix: r.prefix,
+      base: r.base,
+      head: r.head,
+      hostChecks: JSON.parse(r.host_checks) as string[],
+      baseChecks: r.base_checks === null ? null : (JSON.parse(r.base_checks) as WorkflowChanges['baseChecks']),
+      finalChecks: r.final_checks === null ? null : (JSON.parse(r.final_checks) as WorkflowChanges['finalChecks']),
+      merged: r.merged === null ? null : (JSON.parse(r.merged) as WorkflowChanges['merged']),
+      discarded: num(r.discarded) === 1,
+      lockOwner: r.lock_owner,
+      createdAt: num(r.created_at),
+      updatedAt: num(r.updated_at),
+    };
+  }
+
+  async update(workflowId: string, patch: ChangesPatch, now: number): Promise<void> {
+    const set: Updateable<ChangesTable> = { updated_at: now };
+    if (patch.mode !== undefined) set.mode = patch.mode;
+    if (patch.reason !== undefined) set.reason = patch.reason;
+    if (patch.repo !== undefined) set.repo = patch.repo;
+    if (patch.branch !== undefined) set.branch = patch.branch;
+    if (patch.worktree !== undefined) set.worktree = patch.worktree;
+    if (patch.prefix !== undefined) set.prefix = patch.prefix;
+    if (patch.base !== undefined) set.base = patch.base;
+    if (patch.head !== undefined) set.head = patch.head;
+    if (patch.hostChecks !== undefined) set.host_checks = json(patch.hostChecks);
+    if (patch.baseChecks !== undefined) set.base_checks = patch.baseChecks === null ? null : json(patch.baseChecks);
+    if (patch.finalChecks !== undefined) set.final_checks = patch.finalChecks === null ? null : json(patch.finalChecks);
+    if (patch.merged !== undefined) set.merged = patch.merged === null ? null : json(patch.merged);
+    if (patch.discarded !== undefined) set.discarded = patch.discarded ? 1 : 0;
+    await this.s.write((db) => db.updateTable('changes').set(set).where('workflow_id', '=', workflowId).execute());
+  }
+
+  async casLock(workflowId: string, expected: string | null, next: string | null): Promise<boolean> {
+    const result = await this.s.write((db) =>
+      db
+        .updateTable('changes')
+        .set({ lock_owner: next })
+        .where('workflow_id', '=', workflowId)
+        .where('lock_owner', expected === null ? 'is' : '=', expected)
+        .executeTakeFirst(),
+    );
+    return Number(result.numUpdatedRows) === 1;
+  }
+}
+
 function workflowFromRow(r: Selectable<WorkflowsTable>): Workflow {
   return {
     id: r.id,
@@ -575,6 +677,8 @@ function subtaskFromRow(r: Selectable<SubtasksTable>): Subtask {
     complexity: r.complexity as Subtask['complexity'],
     output_format: r.output_format,
     relevant_files: JSON.parse(r.relevant_files) as string[],
+    writes: JSON.parse(r.writes ?? '[]') as string[],
+    checks: JSON.parse(r.checks ?? '[]') as string[],
     status: r.status as Subtask['status'],
     attempts: num(r.attempts),
     role: r.role as Subtask['role'],

@@ -60,6 +60,10 @@ export interface SubtasksTable {
   lease_owner: string | null;
   claimed_from: string | null;
   removed_in: number | null;
+  /** JSON string[]: paths the subtask may write. */
+  writes: Generated<string>;
+  /** JSON string[]: checks the planner proposed for it. */
+  checks: Generated<string>;
   updated_at: number;
 }
 
@@ -107,6 +111,10 @@ export interface ExecutionsTable {
   output: string;
   /** JSON ContextPacket. */
   context: string;
+  /** JSON AttemptChanges (edit subtasks). */
+  changes: string | null;
+  /** JSON CheckResult[] (edit subtasks). */
+  checks: string | null;
   created_at: number;
 }
 
@@ -155,6 +163,30 @@ export interface TasksTable {
   updated_at: number;
 }
 
+export interface ChangesTable {
+  workflow_id: string;
+  mode: string;
+  reason: string | null;
+  repo: string | null;
+  branch: string | null;
+  worktree: string | null;
+  prefix: Generated<string>;
+  base: string | null;
+  head: string | null;
+  /** JSON string[]. */
+  host_checks: Generated<string>;
+  /** JSON CheckResult[]. */
+  base_checks: string | null;
+  /** JSON FinalChecks. */
+  final_checks: string | null;
+  /** JSON MergeRecord. */
+  merged: string | null;
+  discarded: Generated<number>;
+  lock_owner: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Tables {
   workflows: WorkflowsTable;
   plans: PlansTable;
@@ -166,6 +198,7 @@ export interface Tables {
   owners: OwnersTable;
   tasks: TasksTable;
   planner_turns: PlannerTurnsTable;
+  changes: ChangesTable;
 }
 
 export type Dialect = 'sqlite' | 'postgres';

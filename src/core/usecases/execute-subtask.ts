@@ -218,6 +218,8 @@ async function complete(d: CoreDeps, c: Claim, response: ModelResponse, opts: Ex
       model: request.model,
       output: response.text,
       context: report,
+      changes: null,
+      checks: null,
       createdAt: now,
     });
     // Taken over by another process while this call ran: the output stays in the history only.

@@ -5,12 +5,14 @@ import type { Dialect } from '../schema.js';
 import { baseline } from './001-baseline.js';
 import { usageAndTurns } from './002-usage-and-turns.js';
 import { workflowRoot } from './003-workflow-root.js';
+import { changes } from './004-changes.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '001-baseline': baseline(dialect),
     '002-usage-and-turns': usageAndTurns(dialect),
     '003-workflow-root': workflowRoot(),
+    '004-changes': changes(dialect),
   };
 }
 
