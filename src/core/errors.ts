@@ -79,7 +79,8 @@ export function modelOutputInvalid(message: string, hint: string, details: Recor
  * - timeout, aborted: sent, then given up on (the provider may bill it);
  * - thread_lost: the provider no longer has the thread the request continues (previous_response_id);
  * - incomplete, refused, failed, empty: the provider answered, but not with an answer (billed);
- * - bad_response: a malformed or cut-off response (billed as far as anyone can tell).
+ * - bad_response: a malformed or cut-off response (billed as far as anyone can tell);
+ * - tool_unsupported: the model does not take a tool the request offered (apply_patch); nothing billed.
  */
 export type ModelFailure =
   | 'no_api_key'
@@ -96,7 +97,8 @@ export type ModelFailure =
   | 'refused'
   | 'failed'
   | 'empty'
-  | 'bad_response';
+  | 'bad_response'
+  | 'tool_unsupported';
 
 const OUTPUT_FAILURES: ReadonlySet<ModelFailure> = new Set(['incomplete', 'refused', 'empty']);
 

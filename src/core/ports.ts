@@ -1,5 +1,6 @@
 // What the core needs from the outside world. Adapters in src/adapters implement these; tests use
 // real adapters (SQLite, the local OpenAI stand-in) or small scripted ones.
+import type { PatchOperation } from './patch/v4a.js';
 import type {
   CallPurpose,
   CallStatus,
@@ -32,6 +33,25 @@ export interface ProviderCapabilities {
   promptCacheControls: boolean;
   /** Enforces `format`'s JSON schema on the answer (otherwise the schema is only asked for in words). */
   structuredOutput: boolean;
+  /**
+   * Offers the Responses API's apply_patch tool: edits come back as `patchCalls` (V4A diffs).
+   * Without it, an editing executor writes a V4A patch in its answer text.
+   */
+  applyPatchTool: boolean;
+}
+
+/** One edit the model asked for through the apply_patch tool (the Responses API's apply_patch_call). */
+export interface PatchCall {
+  callId: string;
+  operation: PatchOperation;
+}
+
+/** What planexec answers one PatchCall with (the apply_patch_call_output item). */
+export interface PatchCallOutput {
+  callId: string;
+  status: 'completed' | 'failed';
+  /** Why it failed (sent to the model so it can correct the edit), or a short confirmation. */
+  output: string;
 }
 
 export interface ModelRequest {
@@ -48,6 +68,13 @@ export interface ModelRequest {
    */
   history?: readonly ThreadTurn[];
   format?: StructuredFormat;
+  /** Offer the apply_patch tool (providers with capabilities.applyPatchTool). */
+  applyPatch?: boolean;
+  /**
+   * The outcome of each PatchCall of the response this request continues (`previousResponseId`),
+   * sent before `input` (which may be empty).
+   */
+  patchOutputs?: readonly PatchCallOutput[];
   cacheKey: string;
   cacheRetention?: '24h' | 'in-memory';
   maxOutputTokens?: number;
@@ -57,14 +84,18 @@ export interface ModelRequest {
 export interface ModelResponse {
   /** The provider's id for this response (continues its thread); null when it has none. */
   responseId: string | null;
-  /** The answer: never empty (an empty answer is a ModelCallError 'empty'). */
+  /** The answer: never empty unless it carries patchCalls (an empty answer is a ModelCallError 'empty'). */
   text: string;
+  /** The apply_patch calls of the answer, in order (only when the request offered the tool). */
+  patchCalls?: PatchCall[];
   /** Tokens as the provider reported them; null when it reported none (the journal then estimates them). */
   usage: Usage | null;
 }
 
 /**
- * A model endpoint. The error contract, which every adapter keeps: `generate` resolves only with a
+ * A model endpoint. The error contract, which every adapter keeps (besides what follows: a request
+ * offering apply_patch to a model that does not take the tool rejects with 'tool_unsupported', and
+ * the core then asks for the patch in the answer text, remembering it per model): `generate` resolves only with a
  * real, complete answer; any other outcome throws a ModelCallError (src/core/errors.ts) whose
  * `reason` names it, whose `billed` says whether the provider may have charged for it (it answered,
  * or the request was cut off after it was sent) and whose `usage` carries what the provider reported,
@@ -298,6 +329,21 @@ export interface MissingFile {
  */
 export interface WorkspaceReader {
   read(root: string, path: string, maxBytes: number): Promise<WorkspaceFile | MissingFile>;
+}
+
+/**
+ * The files of a worktree as an editing executor changes them, confined to it: `root` is absolute,
+ * `path` relative to it. A path with a symlink anywhere on the way (a linked dependency folder such
+ * as node_modules, or a link out of the worktree) is refused, as are .git and what is not a regular
+ * file. Throws path_outside_root or file_unreadable (with the reason) for refused paths.
+ */
+export interface WorkspaceWriter {
+  /** The file's text (UTF-8), or null when it does not exist; a binary file (NUL bytes) is file_unreadable. */
+  readText(root: string, path: string): Promise<string | null>;
+  /** Writes the whole file, creating its folders; atomically (a crash leaves the old file or the new one). */
+  writeText(root: string, path: string, content: string): Promise<void>;
+  /** Deletes the file; nothing happens when it does not exist. */
+  remove(root: string, path: string): Promise<void>;
 }
 
 export interface TokenCounter {

@@ -104,7 +104,7 @@ describe('the Chat Completions request on the wire', () => {
     expect(bodyOf()).not.toHaveProperty('max_completion_tokens');
     expect(bodyOf()).not.toHaveProperty('prompt_cache_key');
     expect(bodyOf()).not.toHaveProperty('prompt_cache_retention');
-    expect(provider.capabilities).toEqual({ serverThreads: false, promptCacheControls: false, structuredOutput: true });
+    expect(provider.capabilities).toEqual({ serverThreads: false, promptCacheControls: false, structuredOutput: true, applyPatchTool: false });
   });
 
   it('claims prompt-cache controls only for OpenAI\'s own endpoint', () => {

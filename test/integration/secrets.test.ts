@@ -16,7 +16,7 @@ const PLAN = plan([{ id: 's1' }]);
 
 /** Plans like a model; every other call fails with an error that quotes the key and a token, or answers with them. */
 class LeakyProvider implements ModelProvider {
-  readonly capabilities: ProviderCapabilities = { serverThreads: true, promptCacheControls: true, structuredOutput: true };
+  readonly capabilities: ProviderCapabilities = { serverThreads: true, promptCacheControls: true, structuredOutput: true, applyPatchTool: false };
   private served = 0;
   constructor(private readonly executor: 'fails' | 'quotes') {}
 

@@ -21,7 +21,7 @@ const PLAN = JSON.stringify({ subtasks: [planned('s1'), planned('s2', ['s1'])], 
 
 /** Answers plans at once; an executor call waits for `gate` and fails if its signal aborts first. */
 class GatedModels implements ModelProvider {
-  readonly capabilities = { serverThreads: true, promptCacheControls: true, structuredOutput: true };
+  readonly capabilities = { serverThreads: true, promptCacheControls: true, structuredOutput: true, applyPatchTool: false };
   private n = 0;
   constructor(
     private readonly name: string,

@@ -68,7 +68,7 @@ export type ScriptedReply = { text: string; responseId?: string; usage?: Usage }
  */
 export class ScriptedModelProvider implements ModelProvider {
   /** Like the Responses API: threads kept on the provider's side (set serverThreads false to play a chat server). */
-  capabilities: ProviderCapabilities = { serverThreads: true, promptCacheControls: true, structuredOutput: true };
+  capabilities: ProviderCapabilities = { serverThreads: true, promptCacheControls: true, structuredOutput: true, applyPatchTool: false };
   readonly requests: ModelRequest[] = [];
   private readonly replies: ScriptedReply[];
   private served = 0;

@@ -117,7 +117,7 @@ export function renderHistoryPrompt(history: readonly ThreadTurn[], input: strin
  * failed (any other exit, with the end of what the CLI printed, redacted).
  */
 export class CodexCliProvider implements ModelProvider {
-  readonly capabilities: ProviderCapabilities = { serverThreads: true, promptCacheControls: false, structuredOutput: true };
+  readonly capabilities: ProviderCapabilities = { serverThreads: true, promptCacheControls: false, structuredOutput: true, applyPatchTool: false };
   private readonly bin: string;
   private readonly runner: CommandRunner;
   private readonly secrets: readonly string[];

@@ -34,7 +34,7 @@ export class OpenAIChatProvider implements ModelProvider {
 
   constructor(private readonly opts: OpenAIProviderOptions) {
     this.openai = isOpenAIEndpoint(opts.baseURL);
-    this.capabilities = { serverThreads: false, promptCacheControls: this.openai, structuredOutput: true };
+    this.capabilities = { serverThreads: false, promptCacheControls: this.openai, structuredOutput: true, applyPatchTool: false };
     this.secrets = [...(opts.secrets ?? []), ...(opts.apiKey ? [opts.apiKey] : [])];
     this.load = lazyClient(opts, () => this.key() ?? '');
   }

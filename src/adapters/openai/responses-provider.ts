@@ -13,7 +13,7 @@ import { DEFAULT_SETTING_NAMES, lazyClient, OUTPUT_CAP_HINT, sendWithin, type Ca
 export type { OpenAIProviderOptions, SdkLogger } from './sdk-client.js';
 
 export class OpenAIResponsesProvider implements ModelProvider {
-  readonly capabilities: ProviderCapabilities = { serverThreads: true, promptCacheControls: true, structuredOutput: true };
+  readonly capabilities: ProviderCapabilities = { serverThreads: true, promptCacheControls: true, structuredOutput: true, applyPatchTool: false };
   private readonly secrets: readonly string[];
   private readonly load: () => Promise<{ sdk: Sdk; client: OpenAIClient }>;
 
