@@ -117,6 +117,13 @@ export interface CommitRequest {
   trailers: Record<string, string>;
   /** Default: planexec <planexec@localhost> as author and committer. */
   author?: { name: string; email: string };
+  /**
+   * Commit only these paths (relative to the worktree's top level, '/' separated; a folder stands for
+   * the files under it): new, changed and deleted files among them. Each is taken literally (no glob,
+   * no pathspec magic). Other changes in the worktree (build output a check wrote, files staged by
+   * anyone) stay out of the commit, as they were. Absent: everything changed is committed.
+   */
+  paths?: readonly string[];
 }
 
 export type MergeRefusalReason =
@@ -152,7 +159,7 @@ export interface ChangesRepository {
   createWorktree(request: WorktreeRequest): Promise<WorktreeInfo>;
   /** Runs a check in the worktree (CheckRunner semantics), recorded so resetHard after a crash can end it. */
   runInWorktree(worktree: string, request: Omit<CommandRequest, 'cwd'>): Promise<CommandResult>;
-  /** Commits everything changed in the worktree; null when nothing changed. */
+  /** Commits everything changed in the worktree (or only `paths`); null when nothing (among them) changed. */
   commit(request: CommitRequest): Promise<string | null>;
   /** The newest commit in `since..HEAD` (or all of HEAD) carrying every trailer given; null if none. */
   findCommit(request: { worktree: string; trailers: Record<string, string>; since?: string }): Promise<string | null>;

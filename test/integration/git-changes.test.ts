@@ -300,6 +300,83 @@ describe('commit and findCommit', () => {
     expect(git(wt, 'rev-parse', 'HEAD')).toBe(base);
   });
 
+  it('with paths, commits only the changes among them and leaves other changes where they were', async () => {
+    await makeWorktree();
+    put(wt, 'src/app.js', 'one\n2\nthree\n');
+    put(wt, 'src/fresh.js', 'fresh\n');
+    put(wt, 'dist/bundle.js', 'built by a check\n');
+    put(wt, 'README.md', 'changed, not chosen\n');
+    const sha = await changes.commit({ worktree: wt, message: 'chosen', trailers, paths: ['src/app.js', './src//fresh.js'] });
+    expect(sha).toMatch(/^[0-9a-f]{40}$/);
+    expect(git(wt, 'show', '--name-status', '--format=', sha!).split('\n').sort()).toEqual(['A\tsrc/fresh.js', 'M\tsrc/app.js']);
+    expect(git(wt, 'log', '-1', '--format=%(trailers:key=Planexec-Subtask,valueonly)').trim()).toBe('s2');
+    // The build output is still untracked, the other edit still unstaged.
+    expect(git(wt, 'status', '--porcelain=v1', '-uall').split('\n').sort()).toEqual([' M README.md', '?? dist/bundle.js']);
+  });
+
+  it('with paths, commits a deleted file as deleted, and a folder path takes the files under it', async () => {
+    await makeWorktree();
+    rmSync(join(wt, 'src/old.js'));
+    put(wt, 'docs/a.md', 'a\n');
+    put(wt, 'docs/deep/b.md', 'b\n');
+    put(wt, 'elsewhere.txt', 'x\n');
+    const sha = await changes.commit({ worktree: wt, message: 'delete and add', trailers: {}, paths: ['src/old.js', 'docs/'] });
+    expect(git(wt, 'show', '--name-status', '--format=', sha!).split('\n').sort()).toEqual(['A\tdocs/a.md', 'A\tdocs/deep/b.md', 'D\tsrc/old.js']);
+    expect(git(wt, 'status', '--porcelain=v1', '-uall')).toBe('?? elsewhere.txt');
+  });
+
+  it('with paths, takes glob characters and pathspec magic literally', async () => {
+    await makeWorktree();
+    put(wt, '*.js', 'a file named star\n');
+    put(wt, 'match.js', 'a glob would take me\n');
+    put(wt, ':(top)odd', 'magic-looking name\n');
+    put(wt, 'odd', 'what the magic would name\n');
+    const sha = await changes.commit({ worktree: wt, message: 'literal', trailers: {}, paths: ['*.js', ':(top)odd'] });
+    expect(git(wt, 'show', '--name-only', '--format=', sha!).split('\n').sort()).toEqual(['*.js', ':(top)odd']);
+    expect(git(wt, 'status', '--porcelain=v1', '-uall').split('\n').sort()).toEqual(['?? match.js', '?? odd']);
+  });
+
+  it('with paths, skips paths without a change (gone, unchanged, ignored) and returns null when none changed', async () => {
+    await makeWorktree();
+    put(wt, '.gitignore', 'dist/\n');
+    put(wt, 'dist/out.js', 'ignored\n');
+    put(wt, 'other.txt', 'not chosen\n');
+    expect(await changes.commit({ worktree: wt, message: 'none', trailers: {}, paths: ['never-made.txt', 'README.md', 'dist/out.js'] })).toBeNull();
+    expect(await changes.commit({ worktree: wt, message: 'none', trailers: {}, paths: [] })).toBeNull();
+    expect(git(wt, 'rev-parse', 'HEAD')).toBe(base);
+    const sha = await changes.commit({ worktree: wt, message: 'some', trailers: {}, paths: ['never-made.txt', 'dist/out.js', '.gitignore'] });
+    expect(git(wt, 'show', '--name-only', '--format=', sha!)).toBe('.gitignore');
+  });
+
+  it('with paths, leaves what someone else staged staged and out of the commit', async () => {
+    await makeWorktree();
+    put(wt, 'staged-by-a-check.txt', 's\n');
+    git(wt, 'add', 'staged-by-a-check.txt');
+    put(wt, 'src/app.js', 'edited\n');
+    const sha = await changes.commit({ worktree: wt, message: 'only app', trailers: {}, paths: ['src/app.js'] });
+    expect(git(wt, 'show', '--name-only', '--format=', sha!)).toBe('src/app.js');
+    expect(git(wt, 'status', '--porcelain=v1', '-uall')).toBe('A  staged-by-a-check.txt');
+  });
+
+  it('refuses commit paths that leave the worktree, name it, or lie in .git, committing nothing', async () => {
+    await makeWorktree();
+    put(wt, 'a.txt', 'a\n');
+    for (const path of ['../x', '/etc/passwd', 'a/../../x', '.', './', '.git/config', 'sub/.GIT/x', '']) {
+      const error = await caught(changes.commit({ worktree: wt, message: 'm', trailers: {}, paths: ['a.txt', path] }));
+      expect(error.code, path).toBe('invalid_input');
+    }
+    expect(git(wt, 'rev-parse', 'HEAD')).toBe(base);
+  });
+
+  it('with paths, ignores pathspec settings from the environment', async () => {
+    const icase = new GitChanges({ env: { ...ISOLATED_GIT_ENV, GIT_ICASE_PATHSPECS: '1', GIT_GLOB_PATHSPECS: '1' } });
+    await makeWorktree();
+    put(wt, 'A.txt', 'upper\n');
+    put(wt, 'a.txt', 'lower\n');
+    const sha = await icase.commit({ worktree: wt, message: 'case', trailers: {}, paths: ['a.txt'] });
+    expect(git(wt, 'show', '--name-only', '--format=', sha!)).toBe('a.txt');
+  });
+
   it('finds the commit carrying every trailer given, and not one whose value only starts the same', async () => {
     await makeWorktree();
     put(wt, 'a.txt', 'a\n');

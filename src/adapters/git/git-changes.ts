@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { lstat, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { gitFailed, invalidInput, notFound } from '../../core/errors.js';
+import { normalizeRelativePath, relativePathProblem } from '../../core/plan.js';
 import type {
   ChangesDiff,
   ChangesRepository,
@@ -59,6 +60,32 @@ interface WorktreeEntry {
 
 function identityEnv(who: { name: string; email: string }): Record<string, string> {
   return { GIT_AUTHOR_NAME: who.name, GIT_AUTHOR_EMAIL: who.email, GIT_COMMITTER_NAME: who.name, GIT_COMMITTER_EMAIL: who.email };
+}
+
+/**
+ * Every pathspec of the command is a literal path: no glob, no ':(magic)'. The other three are set
+ * off because git refuses to start when literal is combined with any of them from the user's env.
+ * Source: git's pathspec.c (get_global_magic) and git(1), ENVIRONMENT.
+ */
+const LITERAL_PATHSPECS: Record<string, string> = {
+  GIT_LITERAL_PATHSPECS: '1',
+  GIT_GLOB_PATHSPECS: '0',
+  GIT_NOGLOB_PATHSPECS: '0',
+  GIT_ICASE_PATHSPECS: '0',
+};
+
+/** CommitRequest.paths checked and normalised ('./a//b/' -> 'a/b'), without repeats, in order. */
+function commitPaths(paths: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const raw of paths) {
+    const problem = relativePathProblem(raw);
+    if (problem) throw invalidInput(`Commit path '${raw}' ${problem}.`, 'Give paths relative to the worktree\'s top level.');
+    const path = normalizeRelativePath(raw);
+    if (!raw.split(/[\\/]/).some((segment) => segment !== '' && segment !== '.')) throw invalidInput(`Commit path '${raw}' names the worktree itself, not a file.`, 'Give the paths of the files to commit, or no paths to commit everything.');
+    if (path.split('/').some((segment) => segment.toLowerCase() === '.git')) throw invalidInput(`Commit path '${raw}' is inside .git.`, 'Give paths of files in the worktree.');
+    if (!out.includes(path)) out.push(path);
+  }
+  return out;
 }
 
 /** Do two changed paths touch each other (the same path, or one is a folder holding the other)? */
@@ -233,8 +260,17 @@ export class GitChanges implements ChangesRepository {
    * ignores, so never the linked dependency folders) with `message` followed by a trailer block
    * (`Key: value` lines, readable with `git log --format=%(trailers)`). Author and committer:
    * `author`, else PLANEXEC_IDENTITY. Returns the new commit's sha, or null when nothing changed.
-   * Throws invalid_input for an empty message or a trailer key/value git cannot hold (keys:
-   * letters, digits, '-'; values: one non-empty line).
+   *
+   * With `paths`, only the changes among those paths are staged and committed (`git add --all` and
+   * `git commit --only`, so deletions count and anything staged for other paths stays staged, not
+   * committed); every other change, untracked files included, is left as it was. Paths are relative
+   * to the worktree's top level (`request.worktree` is that folder) and taken literally: pathspec
+   * magic is off (GIT_LITERAL_PATHSPECS), so '*.ts' or ':x' name those very files. Paths without a
+   * change, and ignored ones, are skipped; null when none of them changed.
+   *
+   * Throws invalid_input for an empty message, a trailer key/value git cannot hold (keys: letters,
+   * digits, '-'; values: one non-empty line), or a path that is absolute, has '..', names the
+   * worktree itself or lies inside .git.
    */
   async commit(request: CommitRequest): Promise<string | null> {
     const message = request.message.replace(/\s+$/, '');
@@ -245,16 +281,27 @@ export class GitChanges implements ChangesRepository {
       return `${key}: ${value.trim()}`;
     });
     const cwd = request.worktree;
-    await this.git.run(['add', '--all', '--', '.'], { cwd });
+    let only: string[] | null = null;
+    if (request.paths === undefined) {
+      await this.git.run(['add', '--all', '--', '.'], { cwd });
+    } else {
+      const chosen = commitPaths(request.paths);
+      // `git add` fails on a pathspec that matches nothing (a file created and removed again) and on
+      // an ignored file named explicitly: keep only the paths git status sees a change under.
+      const dirty = chosen.length ? await this.dirtyPaths(cwd, false, chosen) : [];
+      only = chosen.filter((p) => dirty.some((d) => d === p || d.startsWith(`${p}/`)));
+      if (only.length === 0) return null;
+      await this.git.run(['add', '--all', '--', ...only], { cwd, env: LITERAL_PATHSPECS });
+    }
     const text = trailerLines.length ? `${message}\n\n${trailerLines.join('\n')}\n` : `${message}\n`;
     // Exit 1 with "nothing to commit" (LC_ALL=C) is the answer "no change", saving a `diff --cached`
     // spawn; hooks are off and the message is not empty, so nothing else makes commit exit 1. The
     // summary line "[branch <sha>] subject" (full sha with core.abbrev=40) saves a `rev-parse HEAD`.
-    const done = await this.git.run(['-c', 'core.abbrev=40', 'commit', '--no-verify', '--cleanup=verbatim', '--file=-'], {
+    const done = await this.git.run(['-c', 'core.abbrev=40', 'commit', '--no-verify', '--cleanup=verbatim', '--file=-', ...(only ? ['--only', '--', ...only] : [])], {
       cwd,
       input: text,
       okCodes: [0, 1],
-      env: identityEnv(request.author ?? PLANEXEC_IDENTITY),
+      env: { ...identityEnv(request.author ?? PLANEXEC_IDENTITY), ...(only ? LITERAL_PATHSPECS : {}) },
     });
     const said = done.stdout.toString('utf8');
     if (done.code === 1) {
@@ -502,12 +549,19 @@ export class GitChanges implements ChangesRepository {
     return (await this.git.run(['merge-base', '--is-ancestor', maybeAncestor, of], { cwd, okCodes: [0, 1] })).code === 0;
   }
 
-  /** Paths git status reports (staged, unstaged, untracked one by one; not ignored). */
-  private async dirtyPaths(cwd: string, optionalLocks: boolean): Promise<string[]> {
-    const { stdout } = await this.git.run(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--ignore-submodules=none'], {
+  /**
+   * Paths git status reports (staged, unstaged, untracked one by one; not ignored), relative to the
+   * top level; only under `literal` (literal pathspecs, relative to `cwd`) when given.
+   */
+  private async dirtyPaths(cwd: string, optionalLocks: boolean, literal?: readonly string[]): Promise<string[]> {
+    const args = ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--ignore-submodules=none'];
+    const { stdout } = await this.git.run(literal ? [...args, '--', ...literal] : args, {
       cwd,
-      // In the user's root, do not take index.lock just to refresh stat data (their git may be busy).
-      env: optionalLocks ? { GIT_OPTIONAL_LOCKS: '0' } : undefined,
+      env: {
+        // In the user's root, do not take index.lock just to refresh stat data (their git may be busy).
+        ...(optionalLocks ? { GIT_OPTIONAL_LOCKS: '0' } : {}),
+        ...(literal ? LITERAL_PATHSPECS : {}),
+      },
     });
     return nulFields(stdout).map((entry) => entry.slice(3));
   }
