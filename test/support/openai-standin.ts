@@ -99,7 +99,8 @@ export type StandinReply =
   /** responses: a completed response with `output: []`; chat: `choices: []`. */
   | ({ emptyOutput: true } & StandinDelivery)
   | {
-      error: { status: number; message: string; type?: string; code?: string | null };
+      /** `param` names the request field at fault, as the API does (e.g. 'tools' when a model does not take a tool). */
+      error: { status: number; message: string; type?: string; code?: string | null; param?: string | null };
       delayMs?: number;
       headers?: Record<string, string>;
       /** Append the request's Authorization header to the message, as some proxies do. */
@@ -748,7 +749,7 @@ export async function startOpenAIStandin(opts: StandinOptions = {}): Promise<Ope
       const e = reply.error;
       const auth = req.headers.authorization ?? '';
       const message = reply.echoAuthorization === true ? `${e.message} (request header Authorization: ${auth})` : e.message;
-      fail(new HttpError(e.status, { message, type: e.type ?? defaultErrorType(e.status), param: null, code: e.code ?? null }), reply.headers);
+      fail(new HttpError(e.status, { message, type: e.type ?? defaultErrorType(e.status), param: e.param ?? null, code: e.code ?? null }), reply.headers);
       return;
     }
     if ('hang' in reply) return; // unreachable: a hang only ends by abort or close

@@ -129,9 +129,27 @@ export async function sendWithin<T>(sdk: Sdk, ctx: CallContext, send: (signal: A
 const THREAD_LOST = /previous response with id .* not found/i;
 
 /**
+ * Does a 400/422 say the model does not take the apply_patch tool the request offered? OpenAI answers
+ * "Tool 'apply_patch' is not supported with <model>." (type invalid_request_error, param 'tools'; its
+ * hosted tools said "Hosted tool '<name>' is not supported with <model>."). OpenAI-compatible servers
+ * refuse the tool type ("Invalid value: 'apply_patch'. Supported values are: …", param tools[0].type)
+ * or tools altogether ("<model> does not support tools", as Ollama says). Refusals of the
+ * apply_patch_call_output items (call ids, outputs) are planexec's own mistakes and do not count.
+ */
+export function refusesApplyPatch(status: number | undefined, message: string, param: string | null | undefined): boolean {
+  if (status !== 400 && status !== 422) return false;
+  if (/\bcall[_ ]?id\b|call output|tool output/i.test(message)) return false;
+  const refusal = /not supported|unsupported|does not support|invalid value|unknown|not (?:available|enabled|allowed)/i;
+  if (typeof param === 'string' && /^tools(?:$|[[.])/.test(param) && refusal.test(message)) return true;
+  if (/apply_patch/i.test(message) && refusal.test(message)) return true;
+  return /does not support tools|\btools? (?:is|are) not supported/i.test(message);
+}
+
+/**
  * The ModelCallError for an error the SDK threw (or a deadline hit: `timedOut`). Reasons: aborted,
  * timeout (both billed), network, auth, quota, rate_limit, server, thread_lost (only for a request
- * that continues a thread), bad_request, and bad_response (billed) for a body that could not be read.
+ * that continues a thread), tool_unsupported (only for a request offering apply_patch; see
+ * refusesApplyPatch), bad_request, and bad_response (billed) for a body that could not be read.
  * Messages name the endpoint and the settings to check, never a secret.
  */
 export function describeSdkError(sdk: Sdk, error: unknown, ctx: CallContext, timedOut: boolean): ModelCallError {
@@ -176,6 +194,13 @@ export function describeSdkError(sdk: Sdk, error: unknown, ctx: CallContext, tim
     const message = clean(error.message);
     if (req.previousResponseId && (error.code === 'previous_response_not_found' || THREAD_LOST.test(message))) {
       return new ModelCallError('thread_lost', `The model endpoint no longer has the planner's thread (${message}).`, 'planexec sends the thread again from its own record.');
+    }
+    if (req.applyPatch && refusesApplyPatch(error.status, message, error.param)) {
+      return new ModelCallError(
+        'tool_unsupported',
+        `${req.model} does not take the apply_patch tool (HTTP ${error.status ?? '?'}): ${message.replace(/^\d{3} /, '')}`,
+        'planexec asks this model for its edits as a patch in its answer text instead.',
+      );
     }
     return new ModelCallError(
       'bad_request',
