@@ -21,6 +21,12 @@ const PriceSchema = z.strictObject({
   quota: z.number().nonnegative(),
 });
 
+/** A list of commands: a JSON array (config file), or one command per line (environment). */
+const commandList = z.preprocess(
+  (v) => (typeof v === 'string' ? v.split(/\r?\n/).map((x) => x.trim()).filter(Boolean) : v),
+  z.array(z.string().trim().min(1)),
+);
+
 /** What a config file may hold; every key optional. */
 export const FileConfigSchema = z.strictObject({
   plannerModel: z.string().min(1).optional(),
@@ -49,6 +55,13 @@ export const FileConfigSchema = z.strictObject({
   cachePriming: onOff.optional(),
   allowSecretFiles: onOff.optional(),
   allowHardLinks: onOff.optional(),
+  // Changes (PRODUCT.md "Changes"). Lists: JSON arrays in the file, one command per line in the env.
+  changes: z.enum(['worktree', 'off']).optional(),
+  checks: commandList.optional(),
+  allowedChecks: commandList.optional(),
+  checkTimeoutMs: positiveInt.optional(),
+  worktrees: z.string().min(1).optional(),
+  worktreeSetup: z.string().min(1).optional(),
 });
 export type FileConfig = z.infer<typeof FileConfigSchema>;
 
@@ -67,7 +80,7 @@ export interface Config {
    * '"root" in the config file /x.json'); null when it is the default. An explicit root wins over
    * the client's MCP roots; a default one does not.
    */
-  sources: { root: string | null; db: string | null };
+  sources: { root: string | null; db: string | null; worktrees: string | null };
   /** Start-up warnings about the configuration (an explicit root of / or the home folder). */
   warnings: string[];
   /** What the workspace reader may send: files that hold secrets by convention, files with several hard links. */
@@ -98,6 +111,8 @@ export interface Config {
   extendedCacheModels: string[];
   /** In a wave, run the first of the subtasks that share files before the others (prefix-cache hits). */
   cachePriming: boolean;
+  /** Changes: worktrees, checks, the setup command (PLANEXEC_CHANGES, PLANEXEC_CHECKS, ...). */
+  changes: { mode: 'worktree' | 'off'; hostChecks: string[]; allowedChecks: string[]; checkTimeoutMs: number; worktreesDir: string; setup: string | null };
   /**
    * Secret values to mask in every text that leaves planexec (see secretValues); not enumerable, so
    * it never shows up when the config is serialised or logged.
@@ -130,6 +145,12 @@ const ENV_KEYS: Record<string, keyof FileConfig> = {
   PLANEXEC_EXECUTOR_MAX_OUTPUT_TOKENS: 'executorMaxOutputTokens',
   PLANEXEC_ALLOW_SECRET_FILES: 'allowSecretFiles',
   PLANEXEC_ALLOW_HARDLINKS: 'allowHardLinks',
+  PLANEXEC_CHANGES: 'changes',
+  PLANEXEC_CHECKS: 'checks',
+  PLANEXEC_ALLOWED_CHECKS: 'allowedChecks',
+  PLANEXEC_CHECK_TIMEOUT_MS: 'checkTimeoutMs',
+  PLANEXEC_WORKTREES: 'worktrees',
+  PLANEXEC_WORKTREE_SETUP: 'worktreeSetup',
 };
 /** Config keys the command line can set, and their flags. */
 const FLAGS: Partial<Record<keyof FileConfig, string>> = { db: '--db', root: '--root' };
@@ -175,7 +196,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
   /** The setting that gave `key`, as the user wrote it; null for the default. */
   const sourceOf = (key: keyof FileConfig): string | null =>
     overrides[key] !== undefined ? (FLAGS[key] ?? key) : envConfig[key] !== undefined ? envName(key) : file[key] !== undefined ? `"${key}" in the ${fileLabel}` : null;
-  const sources = { root: sourceOf('root'), db: sourceOf('db') };
+  const sources = { root: sourceOf('root'), db: sourceOf('db'), worktrees: sourceOf('worktrees') };
 
   const xdg = env.XDG_STATE_HOME?.trim();
   const stateHome = xdg ? resolve(cwd, expandHome(xdg, home, 'XDG_STATE_HOME')) : join(home, '.local', 'state');
@@ -231,6 +252,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
     prices: Object.fromEntries(Object.entries({ ...DEFAULT_PRICES, ...(c.prices ?? {}) }).map(([model, price]) => [model, { ...price }])),
     extendedCacheModels: [...(c.extendedCacheModels ?? ['gpt-5.4'])],
     cachePriming: c.cachePriming ?? true,
+    changes: {
+      mode: c.changes ?? 'worktree',
+      hostChecks: [...(c.checks ?? [])],
+      allowedChecks: [...(c.allowedChecks ?? [])],
+      checkTimeoutMs: c.checkTimeoutMs ?? 600_000,
+      worktreesDir: resolve(cwd, expandHome(c.worktrees ?? join(stateHome, 'planexec', 'worktrees'), home, sources.worktrees ?? 'PLANEXEC_WORKTREES')),
+      setup: c.worktreeSetup ?? null,
+    },
   } as Omit<Config, 'secrets'> as Config;
   Object.defineProperty(config, 'secrets', { value: secretValues(env), enumerable: false });
   return deepFreeze(config);

@@ -3,7 +3,10 @@ import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import type Database from 'better-sqlite3';
 import { WorkspaceFileSystem } from './adapters/files/workspace-reader.js';
+import { WorktreeFiles } from './adapters/files/workspace-writer.js';
+import { GitChanges } from './adapters/git/git-changes.js';
 import { OpenAIResponsesProvider, type SdkLogger } from './adapters/openai/responses-provider.js';
+import { CommandRunner } from './adapters/process/run-command.js';
 import { secretRedactor } from './adapters/redact.js';
 import type { KyselyStore } from './adapters/store/kysely-store.js';
 import { openSqliteStore } from './adapters/store/sqlite.js';
@@ -34,6 +37,8 @@ export interface Composed {
   runtime: Runtime;
   /** Masks the configured secrets (and what looks like one) in a text; what the logger, core and server use. */
   redact: (text: string) => string;
+  /** Every command this process runs (git, checks): killAll() on stop, killAllNow() on exit. */
+  commands: CommandRunner;
   /** Closes the database (after runtime.stop()). */
   close(): Promise<void>;
 }
@@ -45,7 +50,13 @@ export interface Composed {
  */
 export async function compose(
   config: Config,
-  overrides: { models?: ModelProvider; onError?: (error: unknown, what: string) => void; sdkLogger?: SdkLogger } = {},
+  overrides: {
+    models?: ModelProvider;
+    onError?: (error: unknown, what: string) => void;
+    sdkLogger?: SdkLogger;
+    /** Told why changes are off for every workflow (git missing or too old). */
+    onNotice?: (message: string) => void;
+  } = {},
 ): Promise<Composed> {
   const { store, raw: db, close } = await openSqliteStore(config.dbPath);
   const me = processOwner();
@@ -66,10 +77,24 @@ export async function compose(
     ...(overrides.sdkLogger ? { logger: overrides.sdkLogger } : {}),
   });
   const redact = secretRedactor(config.secrets);
+  const commands = new CommandRunner();
+  let git: GitChanges | null = null;
+  if (config.changes.mode === 'worktree') {
+    git = new GitChanges({ runner: commands });
+    try {
+      await git.ready();
+    } catch (error) {
+      overrides.onNotice?.(`changes are off: ${(error as Error).message}`);
+      git = null;
+    }
+  }
+  const fileOptions = { allowSecretFiles: config.files.allowSecretFiles, allowHardLinks: config.files.allowHardLinks };
   const deps: CoreDeps = {
     store,
     models: { planner: overrides.models ?? provider, executor: overrides.models ?? provider },
-    files: new WorkspaceFileSystem({ allowSecretFiles: config.files.allowSecretFiles, allowHardLinks: config.files.allowHardLinks }),
+    files: new WorkspaceFileSystem(fileOptions),
+    writer: new WorktreeFiles(fileOptions),
+    git,
     tokens: new GptTokenCounter(),
     clock: systemClock,
     ids: randomIds,
@@ -93,10 +118,11 @@ export async function compose(
       defaultBudget: config.defaultBudget,
       compaction: config.compaction,
       cachePriming: config.cachePriming,
+      changes: config.changes,
     },
     redact,
   };
-  return { app: createPlanexec(deps), warmUp: () => provider.warm(), store, db, owner, runtime, redact, close };
+  return { app: createPlanexec(deps), warmUp: () => provider.warm(), store, db, owner, runtime, redact, commands, close };
 }
 
 const HELP = `planexec ${VERSION}: MCP server (stdio) that splits work between a planner and an executor model.
@@ -158,6 +184,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   try {
     composed = await compose(config, {
       onError: (error, what) => log.warn({ err: error }, `${what} failed; retrying at the next beat`),
+      onNotice: (message) => log.warn(message),
       // The OpenAI SDK's own logs (OPENAI_LOG) go to stderr with ours, never to stdout.
       sdkLogger: {
         error: (message, ...details) => log.error({ details }, `openai: ${message}`),
@@ -216,6 +243,8 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     setTimeout(() => process.exit(code), 900).unref();
     // Interrupted runs keep their phase (runtime.stopping), for the next process to resume them.
     runtime.stop();
+    // Checks and git commands end with the process: their whole process groups.
+    void composed.commands.killAll();
     void cleanup(400)
       .catch((error: unknown) => log.error({ err: error }, 'error while stopping'))
       .then(async () => {
@@ -229,6 +258,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  process.on('exit', () => composed.commands.killAllNow());
   process.on('unhandledRejection', (error) => log.error({ err: error }, 'unhandled rejection'));
 
   await serveStdio(server, { log, onStop: (why, failed) => stop(why, failed ? 1 : 0), stdout: protocolStdout() });

@@ -2,7 +2,7 @@
 import { fileUnreadable, PlanexecError } from './errors.js';
 import { missingDependencies, normalizeRelativePath } from './plan.js';
 import type { WorkspaceFile, WorkspaceReader } from './ports.js';
-import { EXECUTOR_INSTRUCTIONS, renderExecutorInput, type DependencyOutput } from './prompts.js';
+import { EXECUTOR_EDIT_INSTRUCTIONS, EXECUTOR_INSTRUCTIONS, renderExecutorInput, type DependencyOutput } from './prompts.js';
 import { clip, utf8Bytes } from './text.js';
 import type { Subtask, Workflow } from './types.js';
 
@@ -57,6 +57,13 @@ export interface BuildContextArgs {
   notes: string | null;
   files: WorkspaceReader;
   limits: ContextLimits;
+  /** Where the files are read: the workflow's worktree when it makes changes, else its root (default). */
+  root?: string | null;
+  /**
+   * The subtask edits files: the editing instructions, its writes listed, and the files it may write
+   * shown too (an edit needs their exact lines).
+   */
+  edit?: boolean;
 }
 
 export async function buildExecutorContext(a: BuildContextArgs): Promise<ExecutorContext> {
@@ -68,11 +75,13 @@ export async function buildExecutorContext(a: BuildContextArgs): Promise<Executo
   let remaining = a.limits.maxContextBytes;
   // Normalised, so one file named two ways is sent once (plans stored before normalisation too);
   // sorted, so subtasks that share files send them in the same order (a shared cacheable prefix).
-  for (const path of [...new Set(a.subtask.relevant_files.map(normalizeRelativePath))].sort()) {
+  const root = a.root === undefined ? a.workflow.root : a.root;
+  const paths = a.edit ? [...a.subtask.relevant_files, ...a.subtask.writes.filter((w) => !w.endsWith('/'))] : a.subtask.relevant_files;
+  for (const path of [...new Set(paths.map(normalizeRelativePath))].sort()) {
     let file;
     try {
-      if (a.workflow.root === null) throw noWorkspaceRoot(path);
-      file = await a.files.read(a.workflow.root, path, Math.min(a.limits.maxFileBytes, remaining));
+      if (root === null) throw noWorkspaceRoot(path);
+      file = await a.files.read(root, path, Math.min(a.limits.maxFileBytes, remaining));
     } catch (error) {
       // A folder or a special file the planner named: report it, do not fail the subtask over it.
       // (A path that leaves the workspace root still fails: that is not the planner's to decide.)
@@ -106,11 +115,12 @@ export async function buildExecutorContext(a: BuildContextArgs): Promise<Executo
     goal: a.workflow.goal,
     files: shown,
     dependencies,
-    subtask: a.subtask,
+    subtask: a.edit ? a.subtask : { ...a.subtask, writes: [] },
     feedback: a.subtask.feedback,
     notes: a.notes,
   });
-  return { instructions: EXECUTOR_INSTRUCTIONS, input, report: { files: fileReports, dependencies: depReports, notes: a.notes } };
+  const instructions = a.edit ? EXECUTOR_EDIT_INSTRUCTIONS : EXECUTOR_INSTRUCTIONS;
+  return { instructions, input, report: { files: fileReports, dependencies: depReports, notes: a.notes } };
 }
 
 function noWorkspaceRoot(path: string): PlanexecError {

@@ -1,6 +1,7 @@
 import type { ContextLimits } from './context.js';
 import type { PriceTable } from './cost.js';
-import type { Clock, IdSource, ModelProvider, Store, TokenCounter, WorkspaceReader } from './ports.js';
+import type { ChangesRepository } from './changes-ports.js';
+import type { Clock, IdSource, ModelProvider, Store, TokenCounter, WorkspaceReader, WorkspaceWriter } from './ports.js';
 import type { Runtime } from './runtime.js';
 import type { Role, TokenBudget } from './types.js';
 
@@ -28,6 +29,23 @@ export interface CoreSettings {
   compaction: { contextLimit: number | undefined; at: number };
   /** In a wave, run the first of the subtasks that share files before the others, so they hit the prefix cache. */
   cachePriming: boolean;
+  /** Changes: executors edit code in a git worktree per workflow, checks verify it (PRODUCT.md, "Changes"). */
+  changes: ChangesSettings;
+}
+
+export interface ChangesSettings {
+  /** PLANEXEC_CHANGES: 'worktree' (when the root is a git repository) or 'off'. */
+  mode: 'worktree' | 'off';
+  /** PLANEXEC_CHECKS: checks every workflow runs after each subtask that changed files (always allowed). */
+  hostChecks: readonly string[];
+  /** PLANEXEC_ALLOWED_CHECKS: patterns (`*` any run of characters) of planner-proposed checks that may run. */
+  allowedChecks: readonly string[];
+  /** PLANEXEC_CHECK_TIMEOUT_MS: one check is killed (its whole process group) after this, ms. */
+  checkTimeoutMs: number;
+  /** PLANEXEC_WORKTREES: the folder the workflows' worktrees are made in (absolute). */
+  worktreesDir: string;
+  /** PLANEXEC_WORKTREE_SETUP: a command run once in a new worktree (null: link the root's dependency folders instead). */
+  setup: string | null;
 }
 
 /** Everything the use cases need, injected by the composition root (src/cli.ts) or a test. */
@@ -36,6 +54,10 @@ export interface CoreDeps {
   /** The provider of each role's model (the same one for both, or one per role: PLANEXEC_*_PROVIDER). */
   models: Readonly<Record<Role, ModelProvider>>;
   files: WorkspaceReader;
+  /** Writes the files of a worktree for editing executors (confined to it). */
+  writer: WorkspaceWriter;
+  /** git, for changes; null where there is none (changes are then off). */
+  git: ChangesRepository | null;
   tokens: TokenCounter;
   clock: Clock;
   ids: IdSource;

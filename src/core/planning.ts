@@ -6,7 +6,7 @@ import { toStrictJsonSchema } from './json-schema.js';
 import { modelRequest, NEW_THREAD, structuredPlannerCall, type CallOptions, type PlannerThread, type StructuredResult } from './journal.js';
 import { normalizePlan, normalizeRelativePath, PlanSchema, relativePathProblem, validatePlan, type Plan } from './plan.js';
 import type { ModelRequest, WorkspaceFile } from './ports.js';
-import { PLANNER_INSTRUCTIONS, renderPlanInput } from './prompts.js';
+import { PLANNER_INSTRUCTIONS, renderPlanInput, type BaseCheck } from './prompts.js';
 import { roleFor } from './routing.js';
 import { goalLine, utf8Bytes } from './text.js';
 import type { PlannedSubtask, PlanRecord, Role, Subtask, TokenBudget, Workflow } from './types.js';
@@ -51,9 +51,11 @@ export async function requestPlan(
   files: WorkspaceFile[],
   budget: TokenBudget,
   opts: CallOptions,
+  baseChecks: readonly BaseCheck[] = [],
 ): Promise<StructuredResult<Plan>> {
   opts.onProgress?.({ message: `planning on ${d.settings.models.planner}`, progress: 0 });
-  return planCall(d, workflowId, budget, renderPlanInput(request, context, files), NEW_THREAD, 'Nothing was stored. Retry, or make the request narrower (fewer, larger pieces of work).', opts);
+  const input = renderPlanInput(request, context, files, baseChecks);
+  return planCall(d, workflowId, budget, input, NEW_THREAD, 'Nothing was stored. Retry, or make the request narrower (fewer, larger pieces of work).', opts);
 }
 
 /** The request a new workflow's plan call sends (for checks made before it is sent). */

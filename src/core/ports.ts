@@ -226,7 +226,7 @@ export interface WorkflowRecords {
 }
 
 export type ChangesPatch = Partial<
-  Pick<WorkflowChanges, 'mode' | 'reason' | 'repo' | 'branch' | 'worktree' | 'prefix' | 'base' | 'head' | 'hostChecks' | 'baseChecks' | 'finalChecks' | 'merged' | 'discarded'>
+  Pick<WorkflowChanges, 'mode' | 'reason' | 'repo' | 'branch' | 'worktree' | 'prefix' | 'base' | 'head' | 'files' | 'hostChecks' | 'baseChecks' | 'finalChecks' | 'merged' | 'discarded'>
 >;
 
 /** The changes aggregate: a workflow's worktree, branch, head and checks (see WorkflowChanges). */

@@ -3,7 +3,7 @@
 // (the request, files, outputs) comes after, most-shared parts first.
 import type { WorkspaceFile } from './ports.js';
 import { utf8Bytes } from './text.js';
-import type { Subtask } from './types.js';
+import type { CheckResult, Subtask } from './types.js';
 
 export const PLANNER_INSTRUCTIONS = `You are the planner of planexec, a planner/executor split for software work. You, the strong model, analyse requests, break them into subtasks, and review results. A cheaper executor model carries out each routine subtask; complex subtasks run on your model but with the same narrow context.
 
@@ -133,6 +133,17 @@ export function renderReviewInput(planVersion: number, items: ReviewItem[], thre
   });
   const state = threadState ? `${threadState}\n\n` : '';
   return `Task: review\n${state}Plan version ${planVersion}. Review the results of these ${items.length} subtask(s).\n\n${sections.join('\n\n')}`;
+}
+
+/**
+ * The review of a finished branch whose host checks fail: every subtask is approved, the checks say
+ * otherwise. The planner sends back (revise) the subtasks whose work must change, or escalates.
+ */
+export function renderFinalReviewInput(planVersion: number, failing: readonly CheckResult[], subtasks: readonly Subtask[], threadState: string | null = null): string {
+  const checks = failing.map((c) => `- \`${c.command}\` ${c.timed_out ? 'timed out' : `failed (exit code ${c.exit_code})`}. The end of its output:\n${c.output_tail.trim() || '(no output)'}`);
+  const list = subtasks.map((s) => `### Subtask ${s.id}: ${s.title}\nWrote: ${s.writes.join(', ')}`);
+  const state = threadState ? `${threadState}\n\n` : '';
+  return `Task: review\n${state}Plan version ${planVersion}. Every subtask is approved, but these host checks fail on the finished branch:\n${checks.join('\n')}\n\nFor each subtask below: revise (say exactly what to change so the checks pass) if its work must change, escalate if a human must decide, approve if it is not involved.\n\n${list.join('\n\n')}`;
 }
 
 export const COMPACT_INPUT = 'Task: compact\nThis conversation is getting long. Write the compact state summary now.';

@@ -182,6 +182,35 @@ export class Runtime {
     for (let waited = 0; this.operations.has(workflowId) && waited < timeoutMs; waited += 10) await new Promise((r) => setTimeout(r, 10));
   }
 
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  /** Runs `fn` after every earlier `serialize` call with the same key has settled (one at a time per key, in this process). */
+  async serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(key) ?? Promise.resolve();
+    const mine = previous.then(fn, fn);
+    const settled = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(key, settled);
+    try {
+      return await mine;
+    } finally {
+      if (this.queues.get(key) === settled) this.queues.delete(key);
+    }
+  }
+
+  private readonly toolRefusals = new Set<string>();
+
+  /** Models that refused the apply_patch tool in this process: their edits are asked for as a patch in the answer text. */
+  refusesPatchTool(model: string): boolean {
+    return this.toolRefusals.has(model);
+  }
+
+  rememberPatchToolRefusal(model: string): void {
+    this.toolRefusals.add(model);
+  }
+
   /** Aborts the model work running here on a workflow. */
   abort(workflowId: string, why: string): void {
     for (const c of this.operations.get(workflowId) ?? []) c.abort(new Error(why));

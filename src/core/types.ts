@@ -216,6 +216,8 @@ export interface WorkflowChanges {
   prefix: string;
   base: string | null;
   head: string | null;
+  /** What the branch changed from base to head (paths relative to the workspace root). */
+  files: ChangedFile[];
   /** The host's checks (always allowed), run after every attempt that changed files. */
   hostChecks: string[];
   /** How the host's checks ended on the base when the worktree was made. */

@@ -33,8 +33,21 @@ export interface PoolOptions {
   stopped(): boolean;
 }
 
-/** Runs every subtask of the groups through `run`, as described above. */
+/**
+ * Whether two subtasks may not run at the same time: their write sets share a file (or one writes
+ * a folder, written with a trailing '/', that holds a file the other writes).
+ */
+export function writesOverlap(a: Pick<Subtask, 'writes'>, b: Pick<Subtask, 'writes'>): boolean {
+  const covers = (x: string, y: string) => x === y || (x.endsWith('/') && y.startsWith(x));
+  return a.writes.some((x) => b.writes.some((y) => covers(x, y) || covers(y, x)));
+}
+
+/**
+ * Runs every subtask of the groups through `run`, as described above; a subtask whose writes
+ * overlap those of one running waits until that one has finished.
+ */
 export async function runGroups(groups: Subtask[][], o: PoolOptions, run: (s: Subtask) => Promise<void>): Promise<void> {
+  const running = new Set<Subtask>();
   const ready: Subtask[] = [];
   const held = new Map<Subtask, Subtask[]>();
   for (const group of groups) {
@@ -45,20 +58,27 @@ export async function runGroups(groups: Subtask[][], o: PoolOptions, run: (s: Su
   }
   let wake: () => void = () => undefined;
   let waiting = new Promise<void>((resolve) => (wake = resolve));
-  const release = (primer: Subtask) => {
-    const siblings = held.get(primer);
-    if (!siblings) return;
-    held.delete(primer);
-    ready.unshift(...siblings); // right after their primer: back to back
+  const wakeAll = () => {
     const woken = wake;
     waiting = new Promise<void>((resolve) => (wake = resolve));
     woken();
   };
+  const release = (done: Subtask) => {
+    running.delete(done);
+    const siblings = held.get(done);
+    if (siblings) {
+      held.delete(done);
+      ready.unshift(...siblings); // right after their primer: back to back
+    }
+    wakeAll();
+  };
   const worker = async () => {
     for (;;) {
       if (o.stopped()) return;
-      const next = ready.shift();
+      const index = ready.findIndex((s) => ![...running].some((r) => writesOverlap(r, s)));
+      const next = index < 0 ? undefined : ready.splice(index, 1)[0];
       if (next) {
+        running.add(next);
         try {
           await run(next);
         } finally {
@@ -66,7 +86,7 @@ export async function runGroups(groups: Subtask[][], o: PoolOptions, run: (s: Su
         }
         continue;
       }
-      if (held.size === 0) return;
+      if (held.size === 0 && ready.length === 0) return;
       await waiting;
     }
   };

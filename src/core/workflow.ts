@@ -7,7 +7,7 @@ import { readySubtasks } from './plan.js';
 import type { PlannerThread } from './journal.js';
 import type { Store } from './ports.js';
 import { renderThreadState } from './prompts.js';
-import type { Phase, Subtask, Workflow } from './types.js';
+import type { Phase, Subtask, Workflow, WorkflowChanges } from './types.js';
 
 /**
  * A workflow and the subtasks of its active plan, read from `store` (a transaction's handle, or by
@@ -48,13 +48,17 @@ const ids = (list: readonly Subtask[]) => list.map((s) => s.id).join(', ');
  * planexec process) is driving the workflow now; when known to be false, a workflow left mid-way
  * (its run stopped with its client or its process) is pointed at the call that resumes it.
  */
-export function nextStep(workflow: Workflow, subtasks: readonly Subtask[], active?: boolean): string {
+export function nextStep(workflow: Workflow, subtasks: readonly Subtask[], active?: boolean, changes?: WorkflowChanges | null): string {
   const workflow_id = workflow.id;
+  const branchPending = changes?.mode === 'worktree' && !changes.discarded && changes.head !== changes.base && changes.merged?.commit !== changes.head;
   if (active === false && workflow.phase === 'planning') {
     return `Nobody is planning this workflow now (the run that was planning it stopped with its client or its process). Resume it with ${call('run_workflow', { workflow_id })}.`;
   }
   switch (workflow.phase) {
     case 'completed':
+      if (branchPending) {
+        return `Every subtask is approved and the checks pass: bring branch ${changes!.branch} into your branch with ${call('merge_changes', { workflow_id })} (or drop it with discard_changes).`;
+      }
       return `Nothing left to do: every subtask is approved. Read an output in full with ${call('workflow_status', { workflow_id, subtask_id: subtasks[0]?.id ?? 's1' })}.`;
     case 'cancelled':
       return `The workflow was cancelled; completed work is kept. Resume it with ${call('run_workflow', { workflow_id })}.`;
@@ -66,6 +70,11 @@ export function nextStep(workflow: Workflow, subtasks: readonly Subtask[], activ
       break;
   }
   const human = subtasks.filter((s) => s.status === 'needs_human');
+  if (workflow.phase === 'needs_human' && human.length === 0) {
+    const s = subtasks.find((x) => x.writes.length > 0) ?? subtasks[0];
+    const decision = { subtask_id: s?.id ?? 's1', verdict: 'revise', feedback: 'what to change so the checks pass' };
+    return `A human must decide (last_error says why): send a subtask back with ${call('review_results', { workflow_id, decisions: [decision] })}, fix the branch yourself and call review_results again, or drop it with discard_changes.`;
+  }
   if (human.length) {
     const decision = { subtask_id: human[0]!.id, verdict: 'approve | revise | cancel', feedback: '...' };
     return `A human decision is needed on ${ids(human)}: read the planner's question with ${call('workflow_status', { workflow_id, subtask_id: human[0]!.id })}, then answer with ${call('review_results', { workflow_id, decisions: [decision] })}.`;
@@ -84,6 +93,9 @@ export function nextStep(workflow: Workflow, subtasks: readonly Subtask[], activ
   if (unreviewed.length) return `Call ${call('review_results', { workflow_id })} to review ${ids(unreviewed)}.`;
   const failed = subtasks.filter((s) => s.status === 'failed');
   if (failed.length) return `Subtasks ${ids(failed)} failed; retry one with ${call('execute_subtask', { workflow_id, subtask_id: failed[0]!.id })}.`;
+  if (subtasks.length && subtasks.every((s) => s.status === 'approved')) {
+    return `Every subtask is approved; the host checks must pass on the finished branch: call ${call('review_results', { workflow_id })} (or run_workflow) to run them.`;
+  }
   return `Check ${call('workflow_status', { workflow_id })}.`;
 }
 

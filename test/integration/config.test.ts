@@ -361,10 +361,11 @@ describe('the workspace root', () => {
   });
 
   it('records which setting gave the root and the database', async () => {
-    expect(load({ PLANEXEC_ROOT: '/a', PLANEXEC_DB: '/a.db' }).sources).toEqual({ root: 'PLANEXEC_ROOT', db: 'PLANEXEC_DB' });
-    expect(load({}, { overrides: { root: '/b', db: '/b.db' } }).sources).toEqual({ root: '--root', db: '--db' });
-    expect(load({}, { file: { root: '/c' }, fileName: '/etc/p.json', fileSetting: '--config' }).sources).toEqual({ root: '"root" in the config file /etc/p.json (--config)', db: null });
-    expect(load().sources).toEqual({ root: null, db: null });
+    expect(load({ PLANEXEC_ROOT: '/a', PLANEXEC_DB: '/a.db' }).sources).toEqual({ root: 'PLANEXEC_ROOT', db: 'PLANEXEC_DB', worktrees: null });
+    expect(load({}, { overrides: { root: '/b', db: '/b.db' } }).sources).toEqual({ root: '--root', db: '--db', worktrees: null });
+    expect(load({}, { file: { root: '/c' }, fileName: '/etc/p.json', fileSetting: '--config' }).sources).toEqual({ root: '"root" in the config file /etc/p.json (--config)', db: null, worktrees: null });
+    expect(load().sources).toEqual({ root: null, db: null, worktrees: null });
+    expect(load({ PLANEXEC_WORKTREES: '/w' }).sources.worktrees).toBe('PLANEXEC_WORKTREES');
   });
 });
 

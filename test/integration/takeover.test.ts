@@ -12,7 +12,7 @@ import { Runtime } from '../../src/core/runtime.js';
 import { executeSubtask } from '../../src/core/usecases/execute-subtask.js';
 import { planTask } from '../../src/core/usecases/plan-task.js';
 import { tryLockWorkflow } from '../../src/core/workflow.js';
-import { MapWorkspaceReader, SequentialIds, WordTokenCounter } from '../support/fakes.js';
+import { MapWorkspaceReader, MapWorkspaceWriter, SequentialIds, WordTokenCounter } from '../support/fakes.js';
 import { planned } from '../unit/builders.js';
 import { SETTINGS } from '../unit/core-deps.js';
 
@@ -50,7 +50,7 @@ async function process(name: string, models: ModelProvider): Promise<CoreDeps> {
   const store = opened.store;
   const runtime = new Runtime({ store, clock, probe: { isRunning: () => null }, owner: { id: name, host: 'host', pid: 1 }, leaseMs: LEASE });
   await store.owners.upsert({ id: name, host: 'host', pid: 1, startedAt: clock.t, heartbeatAt: clock.t });
-  return { store, models: { planner: models, executor: models }, files: new MapWorkspaceReader({}), tokens: new WordTokenCounter(), clock, ids: new SequentialIds(`wf-${name}-`), owner: name, runtime, settings: SETTINGS, redact: (text) => text };
+  return { store, models: { planner: models, executor: models }, files: new MapWorkspaceReader({}), writer: new MapWorkspaceWriter(), git: null, tokens: new WordTokenCounter(), clock, ids: new SequentialIds(`wf-${name}-`), owner: name, runtime, settings: SETTINGS, redact: (text) => text };
 }
 
 beforeEach(() => {

@@ -11,6 +11,7 @@ import type {
   TokenCounter,
   WorkspaceFile,
   WorkspaceReader,
+  WorkspaceWriter,
 } from '../../src/core/ports.js';
 import type { Usage } from '../../src/core/types.js';
 
@@ -43,6 +44,23 @@ export class MapWorkspaceReader implements WorkspaceReader {
       binary: false,
       sha256: sha256Hex(kept),
     };
+  }
+}
+
+/** A WorkspaceWriter over a Map of root + path -> text (unit tests of the core; no confinement rules). */
+export class MapWorkspaceWriter implements WorkspaceWriter {
+  readonly files = new Map<string, string>();
+
+  async readText(root: string, path: string): Promise<string | null> {
+    return this.files.get(`${root}/${path}`) ?? null;
+  }
+
+  async writeText(root: string, path: string, content: string): Promise<void> {
+    this.files.set(`${root}/${path}`, content);
+  }
+
+  async remove(root: string, path: string): Promise<void> {
+    this.files.delete(`${root}/${path}`);
   }
 }
 

@@ -5,7 +5,7 @@ import { openSqliteStore } from '../../src/adapters/store/sqlite.js';
 import { DEFAULT_PRICES } from '../../src/core/cost.js';
 import type { CoreDeps, CoreSettings } from '../../src/core/deps.js';
 import { Runtime } from '../../src/core/runtime.js';
-import { MapWorkspaceReader, ScriptedModelProvider, SequentialIds, SteppingClock, WordTokenCounter } from '../support/fakes.js';
+import { MapWorkspaceReader, MapWorkspaceWriter, ScriptedModelProvider, SequentialIds, SteppingClock, WordTokenCounter } from '../support/fakes.js';
 
 export const SETTINGS: CoreSettings = {
   root: '/workspace',
@@ -21,6 +21,7 @@ export const SETTINGS: CoreSettings = {
   defaultBudget: {},
   compaction: { contextLimit: undefined, at: 0.8 },
   cachePriming: true,
+  changes: { mode: 'off', hostChecks: [], allowedChecks: [], checkTimeoutMs: 60_000, worktreesDir: '/tmp/planexec-worktrees', setup: null },
 };
 
 export interface TestDeps extends CoreDeps {
@@ -46,6 +47,8 @@ export async function makeDeps(
     models: { planner: scripted, executor: scripted },
     scripted,
     files: new MapWorkspaceReader(opts.files),
+    writer: new MapWorkspaceWriter(),
+    git: null,
     tokens: new WordTokenCounter(),
     clock,
     ids: new SequentialIds(),

@@ -576,6 +576,7 @@ class KyselyChanges implements ChangeRecords {
           prefix: c.prefix,
           base: c.base,
           head: c.head,
+          files: json(c.files),
           host_checks: json(c.hostChecks),
           base_checks: c.baseChecks ? json(c.baseChecks) : null,
           final_checks: c.finalChecks ? json(c.finalChecks) : null,
@@ -602,6 +603,7 @@ class KyselyChanges implements ChangeRecords {
       prefix: r.prefix,
       base: r.base,
       head: r.head,
+      files: JSON.parse(r.files) as WorkflowChanges['files'],
       hostChecks: JSON.parse(r.host_checks) as string[],
       baseChecks: r.base_checks === null ? null : (JSON.parse(r.base_checks) as WorkflowChanges['baseChecks']),
       finalChecks: r.final_checks === null ? null : (JSON.parse(r.final_checks) as WorkflowChanges['finalChecks']),
@@ -623,6 +625,7 @@ class KyselyChanges implements ChangeRecords {
     if (patch.prefix !== undefined) set.prefix = patch.prefix;
     if (patch.base !== undefined) set.base = patch.base;
     if (patch.head !== undefined) set.head = patch.head;
+    if (patch.files !== undefined) set.files = json(patch.files);
     if (patch.hostChecks !== undefined) set.host_checks = json(patch.hostChecks);
     if (patch.baseChecks !== undefined) set.base_checks = patch.baseChecks === null ? null : json(patch.baseChecks);
     if (patch.finalChecks !== undefined) set.final_checks = patch.finalChecks === null ? null : json(patch.finalChecks);

@@ -173,6 +173,8 @@ export interface ChangesTable {
   prefix: Generated<string>;
   base: string | null;
   head: string | null;
+  /** JSON ChangedFile[]: what the branch changed, base..head. */
+  files: Generated<string>;
   /** JSON string[]. */
   host_checks: Generated<string>;
   /** JSON CheckResult[]. */

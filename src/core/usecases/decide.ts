@@ -7,8 +7,10 @@ import { roleFor } from '../routing.js';
 import { clip } from '../text.js';
 import type { AskHuman, HumanDecision, Subtask, Workflow } from '../types.js';
 import { derivePhase, findSubtask, isEnded, loadWorkflow } from '../workflow.js';
+import { finalChecksDue } from './final-checks.js';
 
-const DECIDABLE = new Set(['needs_human', 'completed']);
+// An approved subtask can be sent back by a human too (a finished branch whose checks fail, say).
+const DECIDABLE = new Set(['needs_human', 'completed', 'approved']);
 const QUESTION_OUTPUT_CHARS = 1_500;
 
 /**
@@ -48,7 +50,10 @@ export function applyDecisions(d: CoreDeps, workflowId: string, decisions: Human
     }
     const after = await tx.workflows.listSubtasks(workflowId);
     // A decision that lands after cancel_workflow (or a failure) does not reopen the workflow.
-    const phase = cancelled ? 'cancelled' : isEnded(workflow.phase) ? workflow.phase : derivePhase(after);
+    const derived = derivePhase(after);
+    // All approved: completed only once the host checks pass on the branch (review_results runs them).
+    const settled = derived === 'completed' && finalChecksDue(await tx.changes.get(workflowId)) ? 'reviewing' : derived;
+    const phase = cancelled ? 'cancelled' : isEnded(workflow.phase) ? workflow.phase : settled;
     await tx.workflows.update(workflowId, { phase }, now);
     return { workflow: { ...workflow, phase }, subtasks: after };
   });

@@ -6,7 +6,9 @@ import { beginCall, completeCall, errorUsage, failCall, modelRequest, responseUs
 import { missingDependencies, readySubtasks } from '../plan.js';
 import { roleFor } from '../routing.js';
 import type { ModelRequest, ModelResponse, Store } from '../ports.js';
-import type { Phase, Role, Subtask, SubtaskStatus, Workflow } from '../types.js';
+import type { ChangedFile, CheckResult, Phase, RejectedEdit, Role, Subtask, SubtaskStatus, Workflow, WorkflowChanges } from '../types.js';
+import { editsFiles, readRoot } from '../changes.js';
+import { executeEdits } from './execute-edits.js';
 import { outputPage } from '../views.js';
 import { derivePhase, findSubtask, isEnded, loadWorkflow, nextStep } from '../workflow.js';
 
@@ -36,6 +38,10 @@ export interface ExecuteSubtaskResult {
   usage: CallUsage;
   /** What the model was shown; `tokens` is the provider's count of the whole prompt. */
   context: ContextPacket | null;
+  /** For a subtask that edits files: what this attempt changed (commit, files, refused edits). */
+  changes?: { commit: string | null; rolled_back: boolean; files: ChangedFile[]; rejected: RejectedEdit[] } | null;
+  /** For a subtask that edits files: how its checks ended. */
+  checks?: CheckResult[];
   phase: Phase;
   ready: string[];
   next: string;
@@ -52,7 +58,7 @@ export function changedConcurrently(subtaskId: string): PlanexecError {
 }
 
 /** The subtask is still running under this process's claim (read through `store`). */
-async function stillOurs(d: CoreDeps, store: Store, workflowId: string, subtaskId: string): Promise<boolean> {
+export async function stillOurs(d: CoreDeps, store: Store, workflowId: string, subtaskId: string): Promise<boolean> {
   const s = (await store.workflows.listSubtasks(workflowId)).find((x) => x.id === subtaskId);
   return s?.status === 'running' && s.leaseOwner === d.owner;
 }
@@ -63,13 +69,19 @@ export function isConcurrent(error: unknown): boolean {
 }
 
 /** A subtask claimed by this process for one execution, with the request to send and its journal row. */
-interface Claim {
+export interface Claim {
   workflow: Workflow;
   subtask: Subtask;
   role: Role;
   request: ModelRequest;
   report: ContextReport;
   callId: number;
+  /** The workflow's changes (null for a workflow from before changes existed). */
+  changes: WorkflowChanges | null;
+  /** The subtask edits the worktree (see execute-edits.ts). */
+  edit: boolean;
+  /** Where its files are read (and, when it edits, written). */
+  root: string | null;
   /** This claim moved the workflow's phase to executing (from phaseBefore, at workflowUpdatedAt). */
   reopened: boolean;
   phaseBefore: Phase;
@@ -88,6 +100,7 @@ export async function executeSubtask(d: CoreDeps, input: ExecuteSubtaskInput, op
   if ('stored' in claimed) return claimed.stored;
   opts.onClaimed?.(claimed.workflow.id, claimed.subtask.id);
   opts.onProgress?.({ message: `executing ${claimed.subtask.id} on ${claimed.request.model} (attempt ${claimed.subtask.attempts})`, progress: 0, total: 1 });
+  if (claimed.edit) return executeEdits(d, claimed, opts);
   const response = await call(d, claimed, opts);
   return complete(d, claimed, response, opts);
 }
@@ -127,6 +140,9 @@ async function claim(d: CoreDeps, input: ExecuteSubtaskInput): Promise<Claim | {
   if (role === null) {
     throw invalidTransition(`Subtask '${subtask.id}' has used every rung of the escalation ladder.`, 'A human must decide: answer with review_results decisions.');
   }
+  const changes = await d.store.changes.get(workflow.id);
+  const edit = editsFiles(subtask, changes);
+  const root = readRoot(workflow, changes);
   const context = await buildExecutorContext({
     workflow,
     subtask,
@@ -134,8 +150,11 @@ async function claim(d: CoreDeps, input: ExecuteSubtaskInput): Promise<Claim | {
     notes: input.notes?.trim() || null,
     files: d.files,
     limits: d.settings.context,
+    root,
+    edit,
   });
   const request = modelRequest(d, role, context.instructions, context.input, 'executor');
+  if (edit && d.models[role].capabilities.applyPatchTool && !d.runtime.refusesPatchTool(request.model)) request.applyPatch = true;
   const need = await reservationFor(d, workflow.id, workflow.budget, request);
 
   // Claim the subtask and journal the call in one transaction, after checking that nobody claimed
@@ -151,7 +170,7 @@ async function claim(d: CoreDeps, input: ExecuteSubtaskInput): Promise<Claim | {
     const reopened = current.phase !== 'executing' && current.phase !== 'needs_human';
     if (reopened) await tx.workflows.update(workflow.id, { phase: 'executing' }, now);
     const callId = await beginCall(d, tx, { workflowId: workflow.id, subtaskId: subtask.id, purpose: 'execute', role }, request, need);
-    return { workflow, subtask, role, request, report: context.report, callId, reopened, phaseBefore: current.phase, workflowUpdatedAt: current.updatedAt };
+    return { workflow, subtask, role, request, report: context.report, callId, changes, edit, root, reopened, phaseBefore: current.phase, workflowUpdatedAt: current.updatedAt };
   });
 }
 
@@ -161,19 +180,7 @@ async function call(d: CoreDeps, c: Claim, opts: ExecuteOptions): Promise<ModelR
   try {
     return await d.models[c.role].generate({ ...c.request, signal: op.signal });
   } catch (error) {
-    const billed = await errorUsage(d, error, c.request, c.workflow.id);
-    // The workflow's phase goes back only if this call changed it and nobody (cancel_workflow)
-    // changed it since. If another process took the subtask over meanwhile, it is theirs: leave it.
-    const release = () =>
-      d.store.transaction(async (tx) => {
-        await failCall(d, tx, c.callId, error, billed);
-        if (!(await stillOurs(d, tx, c.workflow.id, c.subtask.id))) return;
-        await tx.workflows.updateSubtask(c.workflow.id, c.subtask.id, { status: c.subtask.status, leaseOwner: null, claimedFrom: null }, c.subtask.updatedAt);
-        if (c.reopened && (await tx.workflows.get(c.workflow.id))?.phase === 'executing') {
-          await tx.workflows.update(c.workflow.id, { phase: c.phaseBefore }, c.workflowUpdatedAt);
-        }
-      });
-    await persist(d, `releasing ${c.subtask.id} of ${c.workflow.id} after its call failed`, release);
+    await releaseClaim(d, c, error, c.callId);
     throw error;
   } finally {
     op.done();
@@ -181,11 +188,31 @@ async function call(d: CoreDeps, c: Claim, opts: ExecuteOptions): Promise<ModelR
 }
 
 /**
+ * Puts a claimed subtask back exactly as it was after its execution failed (the journal keeps the
+ * failed call `callId`, if given). The workflow's phase goes back only if the claim changed it and
+ * nobody (cancel_workflow) changed it since. If another process took the subtask over meanwhile,
+ * it is theirs: left alone.
+ */
+export async function releaseClaim(d: CoreDeps, c: Claim, error: unknown, callId: number | null): Promise<void> {
+  const billed = callId === null ? null : await errorUsage(d, error, c.request, c.workflow.id);
+  const release = () =>
+    d.store.transaction(async (tx) => {
+      if (callId !== null && billed) await failCall(d, tx, callId, error, billed);
+      if (!(await stillOurs(d, tx, c.workflow.id, c.subtask.id))) return;
+      await tx.workflows.updateSubtask(c.workflow.id, c.subtask.id, { status: c.subtask.status, leaseOwner: null, claimedFrom: null }, c.subtask.updatedAt);
+      if (c.reopened && (await tx.workflows.get(c.workflow.id))?.phase === 'executing') {
+        await tx.workflows.update(c.workflow.id, { phase: c.phaseBefore }, c.workflowUpdatedAt);
+      }
+    });
+  await persist(d, `releasing ${c.subtask.id} of ${c.workflow.id} after its execution failed`, release);
+}
+
+/**
  * Runs a write that settles a model call. If the storage refuses it (disk full, read-only, locked),
  * the write is kept and retried at each heartbeat until it goes through (so the answer is not lost
  * and the call not billed again), and the caller gets the StorageError saying so.
  */
-async function persist<T>(d: CoreDeps, what: string, write: () => Promise<T>): Promise<T> {
+export async function persist<T>(d: CoreDeps, what: string, write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (error) {
@@ -259,12 +286,13 @@ function firstReady(workflow: Workflow, subtasks: Subtask[]): Subtask {
   throw nothingToDo(`No subtask of workflow ${workflow.id} is ready to execute.`, nextStep(workflow, subtasks));
 }
 
-function result(
+/** The execute_subtask answer for a subtask as it is in `subtasks` now. */
+export function result(
   d: CoreDeps,
   workflow: Workflow,
   subtasks: Subtask[],
   subtask: Subtask,
-  extra: Pick<ExecuteSubtaskResult, 'executed' | 'usage' | 'context'>,
+  extra: Pick<ExecuteSubtaskResult, 'executed' | 'usage' | 'context'> & Partial<Pick<ExecuteSubtaskResult, 'changes' | 'checks'>>,
 ): ExecuteSubtaskResult {
   const output = outputPage(d, subtask.output ?? '');
   const marker = output.truncated
@@ -282,6 +310,8 @@ function result(
     role: subtask.role,
     usage: extra.usage,
     context: extra.context,
+    ...(extra.changes !== undefined ? { changes: extra.changes } : {}),
+    ...(extra.checks !== undefined ? { checks: extra.checks } : {}),
     phase: workflow.phase,
     ready: readySubtasks(subtasks).map((s) => s.id),
     next: nextStep(workflow, subtasks),

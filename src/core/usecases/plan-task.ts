@@ -3,8 +3,9 @@ import { checkTexts, invalidInput } from '../errors.js';
 import type { CallOptions, CallUsage } from '../journal.js';
 import { readySubtasks } from '../plan.js';
 import { firstPlan, newWorkflow, readPlanFiles, requestPlan, rootFor, toSubtasks } from '../planning.js';
-import type { Phase, PlanChanges, TokenBudget, Workflow } from '../types.js';
+import type { Phase, PlanChanges, Subtask, TokenBudget, Workflow } from '../types.js';
 import { revisePlan } from './revise-plan.js';
+import { abandonChanges, prepareChanges } from '../changes.js';
 import { plannedSubtaskView, type PlannedSubtaskView } from '../views.js';
 import { nextStep } from '../workflow.js';
 
@@ -19,6 +20,10 @@ export interface PlanTaskInput {
   confirm_plan_version?: number | undefined;
   /** The workspace root the host named for this session (MCP roots); default: the configured root. */
   root?: string | null | undefined;
+  /** 'off': no worktree even in a git repository (default: PLANEXEC_CHANGES). */
+  changes?: 'worktree' | 'off' | undefined;
+  /** Checks the host wants run after every subtask that changed files (added to PLANEXEC_CHECKS). */
+  checks?: string[] | undefined;
 }
 
 export interface PlanTaskResult {
@@ -57,25 +62,37 @@ export async function planTask(d: CoreDeps, input: PlanTaskInput, opts: CallOpti
 
   const workflowId = d.ids.workflowId();
   const budget = { ...d.settings.defaultBudget, ...input.budget };
-  const answer = await requestPlan(d, workflowId, request, input.context ?? null, files, budget, opts);
-  const now = d.clock.now();
-  const workflow: Workflow = {
-    ...newWorkflow(workflowId, request, input.context ?? null, budget, root, now),
-    phase: 'executing',
-    planVersion: 1,
-    plannerResponseId: answer.responseId,
-    coordinationNotes: answer.value.coordination_notes,
-  };
-  const subtasks = toSubtasks(workflowId, answer.value, now, d.settings.ladder);
-  await d.store.transaction(async (tx) => {
-    await tx.workflows.insert(workflow);
-    await tx.workflows.insertPlan(firstPlan(workflowId, answer.value, answer.responseId, now));
-    await tx.workflows.insertSubtasks(subtasks);
-    await tx.workflows.appendTurns(workflowId, workflow.plannerThread, answer.turns, now);
-  });
+  // The worktree is made and the host's checks run on the base first: a check that fails there is a
+  // goal of the plan. If planning fails, both go again: a refused call leaves nothing behind.
+  const changes = await prepareChanges(d, workflowId, root, input, opts.signal);
+  try {
+    const answer = await requestPlan(d, workflowId, request, input.context ?? null, files, budget, opts, changes.baseChecks ?? []);
+    const now = d.clock.now();
+    const workflow: Workflow = {
+      ...newWorkflow(workflowId, request, input.context ?? null, budget, root, now),
+      phase: 'executing',
+      planVersion: 1,
+      plannerResponseId: answer.responseId,
+      coordinationNotes: answer.value.coordination_notes,
+    };
+    const subtasks = toSubtasks(workflowId, answer.value, now, d.settings.ladder);
+    await d.store.transaction(async (tx) => {
+      await tx.workflows.insert(workflow);
+      await tx.workflows.insertPlan(firstPlan(workflowId, answer.value, answer.responseId, now));
+      await tx.workflows.insertSubtasks(subtasks);
+      await tx.workflows.appendTurns(workflowId, workflow.plannerThread, answer.turns, now);
+      await tx.changes.insert(changes);
+    });
+    return planned(workflow, subtasks, answer.usage);
+  } catch (error) {
+    await abandonChanges(d, changes);
+    throw error;
+  }
+}
 
+function planned(workflow: Workflow, subtasks: Subtask[], usage: CallUsage): PlanTaskResult {
   return {
-    workflow_id: workflowId,
+    workflow_id: workflow.id,
     phase: workflow.phase,
     plan_version: 1,
     subtasks: subtasks.map(plannedSubtaskView),
@@ -84,7 +101,7 @@ export async function planTask(d: CoreDeps, input: PlanTaskInput, opts: CallOpti
     changes: null,
     requires_confirmation: false,
     proposed_version: null,
-    usage: answer.usage,
+    usage,
     next: nextStep(workflow, subtasks),
   };
 }

@@ -8,6 +8,7 @@ import { roleFor } from '../routing.js';
 import { clip, clipBytes } from '../text.js';
 import type { HumanDecision, Phase, ReviewRecord, Subtask, Verdict, Workflow } from '../types.js';
 import { applyDecisions, askAbout } from './decide.js';
+import { finalChecksDue, runFinalChecks } from './final-checks.js';
 import { derivePhase, handedOver, isEnded, isNewThread, loadWorkflow, nextStep, plannerThreadOf, threadState, withWorkflowLock } from '../workflow.js';
 
 export interface ReviewResultsInput {
@@ -46,16 +47,51 @@ export async function reviewResults(d: CoreDeps, input: ReviewResultsInput, opts
     if (input.subtask_ids?.length) throw invalidInput('Give either subtask_ids (for the planner to review) or decisions (a human\'s), not both.', 'Send the decisions on their own.');
     return decide(d, workflow.id, input.decisions);
   }
-  const batch = pickBatch(workflow.id, subtasks, input.subtask_ids);
+  const changes = await d.store.changes.get(workflow.id);
+  // Everything approved, the branch not yet checked: this review is the host checks on the branch.
+  const finishing = !input.subtask_ids?.length && subtasks.length > 0 && subtasks.every((s) => s.status === 'approved') && finalChecksDue(changes);
+  const batch = finishing ? [] : pickBatch(workflow.id, subtasks, input.subtask_ids);
   // One planner thread per workflow: two reviews at once would fork it.
   return withWorkflowLock(d, workflow.id, opts.lockToken, async (token) => {
     const op = d.runtime.track(workflow.id, opts.signal);
     try {
+      if (finishing) return await finish(d, workflow.id, token, { ...opts, signal: op.signal });
       return await review(d, workflow, batch, token, { ...opts, signal: op.signal });
     } finally {
       op.done();
     }
   });
+}
+
+/** Runs the host's checks on the finished branch and reports how the workflow stands after them. */
+async function finish(d: CoreDeps, workflowId: string, token: string, opts: CallOptions, before: ReviewResultsResult | null = null): Promise<ReviewResultsResult> {
+  const outcome = await runFinalChecks(d, workflowId, token, opts);
+  const { workflow, subtasks } = await loadWorkflow(d, workflowId);
+  const changes = await d.store.changes.get(workflowId);
+  const failing = outcome.results.filter((r) => !r.passed).map((r) => `\`${r.command}\``);
+  const sentBack = subtasks.filter((s) => s.status !== 'approved');
+  const summary = failing.length
+    ? `The host checks ${failing.join(', ')} fail on the finished branch; ${sentBack.length ? `sent back: ${sentBack.map((s) => s.id).join(', ')}` : 'a human decides'}.`
+    : 'Every host check passes on the finished branch.';
+  const zero = sumUsage([]);
+  const add = (a: CallUsage, b: CallUsage): CallUsage => ({
+    calls: a.calls + b.calls,
+    input_tokens: a.input_tokens + b.input_tokens,
+    cached_tokens: a.cached_tokens + b.cached_tokens,
+    output_tokens: a.output_tokens + b.output_tokens,
+  });
+  const usage = add(before?.usage ?? zero, outcome.usage ?? zero);
+  return {
+    workflow_id: workflowId,
+    verdict: before && before.verdict !== 'approve' ? before.verdict : failing.length ? (sentBack.some((s) => s.status === 'needs_human') || sentBack.length === 0 ? 'escalate' : 'revise') : 'approve',
+    reviews: before?.reviews ?? [],
+    unreviewed: before?.unreviewed ?? [],
+    decisions: before?.decisions ?? [],
+    summary: before ? `${before.summary} ${summary}` : summary,
+    phase: workflow.phase,
+    usage,
+    next: nextStep(workflow, subtasks, undefined, changes),
+  };
 }
 
 async function review(d: CoreDeps, workflow: Workflow, batch: Subtask[], token: string, opts: CallOptions): Promise<ReviewResultsResult> {
@@ -113,7 +149,9 @@ async function review(d: CoreDeps, workflow: Workflow, batch: Subtask[], token: 
       }
     }
     const all = await tx.workflows.listSubtasks(workflow.id);
-    const phase = derivePhase(all);
+    const derived = derivePhase(all);
+    // All approved: completed only once the host checks pass on the branch (run below).
+    const phase = derived === 'completed' && finalChecksDue(await tx.changes.get(workflow.id)) ? 'reviewing' : derived;
     const current = (await tx.workflows.get(workflow.id))!;
     const kept = isEnded(current.phase) ? current.phase : phase;
     await tx.workflows.update(workflow.id, { phase: kept, plannerResponseId: answer.responseId }, now);
@@ -127,8 +165,9 @@ async function review(d: CoreDeps, workflow: Workflow, batch: Subtask[], token: 
   // The form closes if the workflow is cancelled meanwhile (opts.signal is the tracked operation's).
   const decisions = opts.askHuman && needHuman.length ? await askAbout(d, workflow.id, needHuman, opts.askHuman, opts.signal) : [];
   const final = decisions.length ? await loadWorkflow(d, workflow.id) : after;
+  const changes = await d.store.changes.get(workflow.id);
 
-  return {
+  const reviewed: ReviewResultsResult = {
     workflow_id: workflow.id,
     // Feedback is stored whole (the executor sees it all); the result shows a bounded part of each.
     // With no review left to apply (all re-executed meanwhile, or none given), the planner's own verdict stands.
@@ -139,8 +178,12 @@ async function review(d: CoreDeps, workflow: Workflow, batch: Subtask[], token: 
     summary: answer.value.summary,
     phase: final.workflow.phase,
     usage: answer.usage,
-    next: nextStep(final.workflow, final.subtasks),
+    next: nextStep(final.workflow, final.subtasks, undefined, changes),
   };
+  if (final.workflow.phase === 'reviewing' && final.subtasks.every((s) => s.status === 'approved') && finalChecksDue(changes)) {
+    return finish(d, workflow.id, token, opts, reviewed);
+  }
+  return reviewed;
 }
 
 /** The host passes a human's decisions: applied at once, no model call. */

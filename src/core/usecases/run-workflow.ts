@@ -13,8 +13,11 @@ import { derivePhase, isEnded, loadWorkflow, tryLockWorkflow, unlockWorkflow } f
 import { executeSubtask, isConcurrent } from './execute-subtask.js';
 import { firstPlan, newWorkflow, planRequest, readPlanFiles, requestPlan, rootFor, toSubtasks } from '../planning.js';
 import { HandedOverError } from '../runtime.js';
+import { abandonChanges, prepareChanges } from '../changes.js';
+import { splitCommand } from '../commands.js';
 import { checkBudget, reservationFor } from '../budget.js';
 import { reviewResults } from './review-results.js';
+import { finalChecksDue } from './final-checks.js';
 import { workflowStatus, type WorkflowStatusResult } from './workflow-status.js';
 
 export interface RunWorkflowInput {
@@ -26,6 +29,10 @@ export interface RunWorkflowInput {
   concurrency?: number | undefined;
   /** The workspace root the host named for this session (MCP roots); default: the configured root. */
   root?: string | null | undefined;
+  /** 'off': no worktree even in a git repository (default: PLANEXEC_CHANGES). */
+  changes?: 'worktree' | 'off' | undefined;
+  /** Checks the host wants run after every subtask that changed files (added to PLANEXEC_CHECKS). */
+  checks?: string[] | undefined;
 }
 
 export interface RunOptions extends CallOptions {
@@ -64,7 +71,17 @@ export async function runWorkflow(d: CoreDeps, input: RunWorkflowInput, opts: Ru
     files = await readPlanFiles(d, root, input.files ?? []);
     const need = await reservationFor(d, workflowId, budget, planRequest(d, request, input.context ?? null, files));
     if (need !== null) await checkBudget(d, d.store, workflowId, budget, 'planner', need);
-    await d.store.workflows.insert({ ...newWorkflow(workflowId, request, input.context ?? null, budget, root, d.clock.now()), lockOwner: token, files: input.files ?? [] });
+    const changes = await prepareChanges(d, workflowId, root, input, opts.signal);
+    const id = workflowId;
+    try {
+      await d.store.transaction(async (tx) => {
+        await tx.workflows.insert({ ...newWorkflow(id, request, input.context ?? null, budget, root, d.clock.now()), lockOwner: token, files: input.files ?? [] });
+        await tx.changes.insert(changes);
+      });
+    } catch (error) {
+      await abandonChanges(d, changes);
+      throw error;
+    }
   } else {
     workflowId = input.workflow_id!;
     const { workflow } = await loadWorkflow(d, workflowId);
@@ -108,6 +125,7 @@ export async function runWorkflow(d: CoreDeps, input: RunWorkflowInput, opts: Ru
  */
 export async function checkRunInput(d: CoreDeps, input: RunWorkflowInput): Promise<void> {
   requestOrWorkflow(input);
+  for (const check of input.checks ?? []) splitCommand(check);
   if (input.workflow_id) {
     await loadWorkflow(d, input.workflow_id);
     return;
@@ -140,7 +158,8 @@ async function resume(d: CoreDeps, workflowId: string, budget: TokenBudget | und
 async function plan(d: CoreDeps, workflowId: string, files: WorkspaceFile[] | null, opts: CallOptions): Promise<void> {
   const { workflow } = await loadWorkflow(d, workflowId);
   const read = files ?? (await readPlanFiles(d, workflow.root, workflow.files));
-  const answer = await requestPlan(d, workflowId, workflow.request, workflow.context, read, workflow.budget, opts);
+  const changes = await d.store.changes.get(workflowId);
+  const answer = await requestPlan(d, workflowId, workflow.request, workflow.context, read, workflow.budget, opts, changes?.baseChecks ?? []);
   const now = d.clock.now();
   await d.store.transaction(async (tx) => {
     await tx.workflows.insertPlan(firstPlan(workflowId, answer.value, answer.responseId, now));
@@ -186,6 +205,12 @@ async function drive(d: CoreDeps, workflowId: string, concurrency: number, token
     if (running.length) {
       report(`waiting for ${running.map((s) => s.id).join(', ')}, running in another call or process`);
       await sleep(POLL_MS, signal);
+      continue;
+    }
+    // Every subtask approved but the branch not checked yet (a run that stopped there, a human's approval).
+    if (workflow.phase === 'reviewing' && subtasks.length && subtasks.every((s) => s.status === 'approved') && finalChecksDue(await d.store.changes.get(workflowId))) {
+      report('running the host checks on the finished branch');
+      await reviewResults(d, { workflow_id: workflowId }, { ...opts, lockToken: token, onProgress: undefined });
       continue;
     }
     return true; // completed, or only subtasks that need a human are left

@@ -28,6 +28,7 @@ export function changes(dialect: Dialect) {
           .addColumn('prefix', 'text', (c) => c.notNull().defaultTo(''))
           .addColumn('base', 'text')
           .addColumn('head', 'text')
+          .addColumn('files', 'text', (c) => c.notNull().defaultTo('[]'))
           .addColumn('host_checks', 'text', (c) => c.notNull().defaultTo('[]'))
           .addColumn('base_checks', 'text')
           .addColumn('final_checks', 'text')

@@ -1,0 +1,141 @@
+// merge_changes and discard_changes: the workflow's branch brought into the user's current branch
+// (fast-forward or a merge commit; refused, naming the paths, when the user's uncommitted changes
+// touch the same files or the merge conflicts — nothing half-merged), or the worktree and branch
+// removed (approved, unmerged work needs confirm: true).
+import { withApplyLock } from '../changes.js';
+import type { CoreDeps } from '../deps.js';
+import { invalidInput, invalidTransition, PlanexecError } from '../errors.js';
+import type { ChangedFile, MergeRecord, Phase, WorkflowChanges } from '../types.js';
+import { isEnded, loadWorkflow } from '../workflow.js';
+
+export interface MergeChangesInput {
+  workflow_id: string;
+}
+
+export interface DiscardChangesInput {
+  workflow_id: string;
+  confirm?: boolean | undefined;
+}
+
+/** The changes of a workflow as tool results show them (workflow_status, run_workflow, merge/discard). */
+export interface ChangesView {
+  /** 'off': no worktree; `reason` says why. */
+  mode: 'worktree' | 'off';
+  reason: string | null;
+  branch: string | null;
+  worktree: string | null;
+  base: string | null;
+  head: string | null;
+  /** What the branch changed from base to head, relative to the workspace root. */
+  files: ChangedFile[];
+  /** The merge into the user's branch, once made. */
+  merged: MergeRecord | null;
+  discarded: boolean;
+}
+
+export interface ChangesResult {
+  workflow_id: string;
+  phase: Phase;
+  changes: ChangesView;
+  next: string;
+}
+
+/** The tool-result view of a workflow's changes. */
+export function changesView(c: WorkflowChanges): ChangesView {
+  return {
+    mode: c.mode,
+    reason: c.reason,
+    branch: c.branch,
+    worktree: c.discarded ? null : c.worktree,
+    base: c.base,
+    head: c.head,
+    files: c.files,
+    merged: c.merged,
+    discarded: c.discarded,
+  };
+}
+
+async function changesOf(d: CoreDeps, workflowId: string): Promise<WorkflowChanges> {
+  await loadWorkflow(d, workflowId);
+  const changes = await d.store.changes.get(workflowId);
+  if (!changes || changes.mode !== 'worktree') {
+    throw invalidTransition(
+      `Workflow ${workflowId} made no changes to merge: ${changes?.reason ?? 'it was planned before planexec made changes'}.`,
+      'Its subtasks answered in text; read them with workflow_status and apply what you want yourself.',
+    );
+  }
+  if (changes.discarded) throw invalidTransition(`The changes of workflow ${workflowId} were discarded.`, 'Nothing is left to merge or discard.');
+  return changes;
+}
+
+/**
+ * merge_changes: brings planexec/<workflow_id> into the branch checked out in the user's
+ * repository. Refused (nothing changed, the paths named) when the user's uncommitted changes touch
+ * files the branch changed, when the merge would conflict, or when the repository is mid-merge or
+ * on a detached HEAD; refused while a subtask is running. Throws not_found, invalid_transition,
+ * git_failed.
+ */
+export async function mergeChanges(d: CoreDeps, input: MergeChangesInput): Promise<ChangesResult> {
+  const changes = await changesOf(d, input.workflow_id);
+  const { workflow, subtasks } = await loadWorkflow(d, input.workflow_id);
+  const running = subtasks.filter((s) => s.status === 'running');
+  if (running.length) {
+    throw invalidTransition(`Subtasks ${running.map((s) => s.id).join(', ')} of ${workflow.id} are running.`, 'Wait for them (or cancel_workflow), then merge.');
+  }
+  if (changes.merged && changes.merged.commit === changes.head) return done(workflow.id, workflow.phase, changes, 'The branch was merged already.');
+  if (changes.head === changes.base) {
+    throw invalidTransition(`Workflow ${workflow.id} has committed nothing yet: its branch is where it started.`, 'Run its subtasks first (run_workflow {"workflow_id": ...}).');
+  }
+  return withApplyLock(d, workflow.id, undefined, async (locked) => {
+    const outcome = await d.git!.merge({ root: locked.repo!, branch: locked.branch!, message: `Merge ${locked.branch} (planexec workflow ${workflow.id})` });
+    if (outcome.kind === 'refused') {
+      const paths = outcome.paths.length ? ` Paths: ${outcome.paths.slice(0, 20).join(', ')}${outcome.paths.length > 20 ? `, and ${outcome.paths.length - 20} more` : ''}.` : '';
+      throw new PlanexecError('invalid_transition', `${outcome.message}${paths}`, `${outcome.hint} Nothing was merged; your working tree is as it was.`, {
+        reason: outcome.reason,
+        paths: outcome.paths,
+      });
+    }
+    const branch = await d.git!.currentBranch(locked.repo!);
+    const merged: MergeRecord = { commit: locked.head!, mode: outcome.kind === 'merged' ? outcome.mode : 'fast-forward', branch, at: d.clock.now() };
+    await d.store.changes.update(workflow.id, { merged }, d.clock.now());
+    const how = outcome.kind === 'merged' ? (outcome.mode === 'fast-forward' ? 'fast-forwarded' : 'merged with a merge commit') : 'already contained the branch';
+    return done(workflow.id, workflow.phase, { ...locked, merged }, `${branch ?? 'HEAD'} ${how}. Remove the worktree and branch with discard_changes {"workflow_id":"${workflow.id}"} when you no longer need them.`);
+  });
+}
+
+/**
+ * discard_changes: removes the workflow's worktree and branch. Approved work that was not merged is
+ * discarded only with confirm: true. A workflow still going is cancelled first. Throws not_found,
+ * invalid_input (confirm needed), invalid_transition, git_failed.
+ */
+export async function discardChanges(d: CoreDeps, input: DiscardChangesInput): Promise<ChangesResult> {
+  const changes = await changesOf(d, input.workflow_id);
+  const { workflow, subtasks } = await loadWorkflow(d, input.workflow_id);
+  const unmerged = changes.head !== changes.base && changes.merged?.commit !== changes.head;
+  const approved = subtasks.filter((s) => s.status === 'approved' && s.writes.length > 0).map((s) => s.id);
+  if (unmerged && approved.length && !input.confirm) {
+    throw invalidInput(
+      `Workflow ${workflow.id} has approved changes that were not merged (${approved.join(', ')}): discarding deletes them.`,
+      `Merge them with merge_changes, or call discard_changes {"workflow_id":"${workflow.id}","confirm":true} to delete them.`,
+    );
+  }
+  const running = subtasks.some((s) => s.status === 'running');
+  if (running) throw invalidTransition(`Workflow ${workflow.id} has subtasks running.`, `Cancel it first with cancel_workflow {"workflow_id":"${workflow.id}"}.`);
+  return withApplyLock(d, workflow.id, undefined, async (locked) => {
+    await d.git!.discard({ root: locked.repo!, worktree: locked.worktree!, branch: locked.branch! });
+    const now = d.clock.now();
+    const phase = await d.store.transaction(async (tx) => {
+      await tx.changes.update(workflow.id, { discarded: true }, now);
+      const current = (await tx.workflows.get(workflow.id))!;
+      // Nothing can be built on a branch that is gone: a workflow still going stops here.
+      if (isEnded(current.phase) || current.phase === 'completed') return current.phase;
+      await tx.workflows.update(workflow.id, { phase: 'cancelled', lastError: 'its changes were discarded' }, now);
+      return 'cancelled' as const;
+    });
+    return done(workflow.id, phase, { ...locked, discarded: true }, 'The worktree and the branch are gone. Start a new workflow for more work.');
+  });
+}
+
+function done(workflowId: string, phase: Phase, changes: WorkflowChanges, next: string): ChangesResult {
+  return { workflow_id: workflowId, phase, changes: changesView(changes), next };
+}
