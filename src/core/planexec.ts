@@ -3,6 +3,7 @@ import type { CoreDeps } from './deps.js';
 import type { CallOptions } from './journal.js';
 import { cancelWorkflow, type CancelWorkflowInput } from './usecases/cancel-workflow.js';
 import { executeSubtask, subtaskSnapshot, type ExecuteOptions, type ExecuteSubtaskInput } from './usecases/execute-subtask.js';
+import { discardChanges, mergeChanges, type DiscardChangesInput, type MergeChangesInput } from './usecases/merge-changes.js';
 import { planTask, type PlanTaskInput } from './usecases/plan-task.js';
 import { reviewResults, type ReviewResultsInput } from './usecases/review-results.js';
 import { checkRunInput, runWorkflow, type RunOptions, type RunWorkflowInput } from './usecases/run-workflow.js';
@@ -19,6 +20,8 @@ export function createPlanexec(deps: CoreDeps) {
     runWorkflow: (input: RunWorkflowInput, opts?: RunOptions) => runWorkflow(deps, input, opts),
     checkRunInput: (input: RunWorkflowInput) => checkRunInput(deps, input),
     cancelWorkflow: (input: CancelWorkflowInput) => cancelWorkflow(deps, input),
+    mergeChanges: (input: MergeChangesInput) => mergeChanges(deps, input),
+    discardChanges: (input: DiscardChangesInput) => discardChanges(deps, input),
   };
 }
 export type Planexec = ReturnType<typeof createPlanexec>;

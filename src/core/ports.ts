@@ -215,7 +215,7 @@ export interface WorkflowRecords {
   /** Executions of one subtask, oldest first. */
   listExecutions(workflowId: string, subtaskId: string): Promise<Execution[]>;
   /** Every execution of a workflow without outputs or context, oldest first. */
-  listRuns(workflowId: string): Promise<Array<Pick<Execution, 'subtaskId' | 'attempt' | 'role' | 'model'>>>;
+  listRuns(workflowId: string): Promise<Array<Pick<Execution, 'subtaskId' | 'attempt' | 'role' | 'model' | 'changes' | 'checks'>>>;
 
   insertReviews(workflowId: string, callId: number, planVersion: number, reviews: ReviewRecord[], now: number): Promise<void>;
   /** Appends completed planner exchanges to thread `thread` of the workflow. */

@@ -1,7 +1,7 @@
 // The shapes tool results carry (snake_case, as the product contract names them).
 import type { CoreDeps } from './deps.js';
 import { clipPage, type Clipped } from './text.js';
-import type { Subtask } from './types.js';
+import type { ChangedFile, CheckResult, Execution, MergeRecord, Subtask, WorkflowChanges } from './types.js';
 
 /**
  * o200k tokens of one output page as sent (JSON-escaped). A result carries the page twice (in
@@ -48,6 +48,20 @@ export interface RunView {
   attempt: number;
   role: Subtask['role'];
   model: string;
+  /** For an editing attempt: its commit on the branch (null: nothing applied, or rolled back). */
+  commit?: string | null;
+  /** For an editing attempt: the checks that failed (empty: all passed or none ran). */
+  failed_checks?: string[];
+}
+
+/** One execution as workflow_status lists it; the edit fields only for an attempt that edited. */
+export function runView(e: Pick<Execution, 'attempt' | 'role' | 'model' | 'changes' | 'checks'>): RunView {
+  const view: RunView = { attempt: e.attempt, role: e.role, model: e.model };
+  if (e.changes) {
+    view.commit = e.changes.rolled_back ? null : e.changes.commit;
+    view.failed_checks = (e.checks ?? []).filter((c) => !c.passed).map((c) => c.command);
+  }
+  return view;
 }
 
 export interface SubtaskStatusView {
@@ -60,8 +74,53 @@ export interface SubtaskStatusView {
   depends_on: string[];
   /** Every execution so far: the attempt and the rung (role, model) it ran on. */
   runs: RunView[];
+  /** The subtask's planner-proposed checks that PLANEXEC_ALLOWED_CHECKS does not allow (never run). */
+  refused_checks?: string[];
 }
 
-export function subtaskStatusView(s: Subtask, runs: RunView[] = []): SubtaskStatusView {
-  return { id: s.id, title: s.title, status: s.status, role: s.role, model: s.model, attempts: s.attempts, depends_on: s.depends_on, runs };
+export function subtaskStatusView(s: Subtask, runs: RunView[] = [], refused: string[] = []): SubtaskStatusView {
+  const view: SubtaskStatusView = { id: s.id, title: s.title, status: s.status, role: s.role, model: s.model, attempts: s.attempts, depends_on: s.depends_on, runs };
+  if (refused.length) view.refused_checks = refused;
+  return view;
+}
+
+/** The changes of a workflow as tool results show them (plan_task, workflow_status, run_workflow, merge/discard). */
+export interface ChangesView {
+  /** 'off': no worktree; `reason` says why. */
+  mode: 'worktree' | 'off';
+  reason: string | null;
+  /** planexec/<workflow_id>. */
+  branch: string | null;
+  /** The worktree's folder (null once discarded). */
+  worktree: string | null;
+  /** The commit the branch started from (the root's HEAD when the plan was made). */
+  base: string | null;
+  /** The branch's last commit. */
+  head: string | null;
+  /** What the branch changed from base to head, relative to the workspace root. */
+  files: ChangedFile[];
+  /** The merge into the user's branch, once made (`at`: ISO 8601). */
+  merged: (Omit<MergeRecord, 'at'> & { at: string }) | null;
+  discarded: boolean;
+  /** The host's checks on the base when the worktree was made (a failing one is a goal of the plan). */
+  base_checks: CheckResult[];
+  /** The host's checks on the finished branch, once every subtask was approved. */
+  final_checks: CheckResult[] | null;
+}
+
+/** The tool-result view of a workflow's changes. */
+export function changesView(c: WorkflowChanges): ChangesView {
+  return {
+    mode: c.mode,
+    reason: c.reason,
+    branch: c.branch,
+    worktree: c.discarded ? null : c.worktree,
+    base: c.base,
+    head: c.head,
+    files: c.files,
+    merged: c.merged ? { ...c.merged, at: new Date(c.merged.at).toISOString() } : null,
+    discarded: c.discarded,
+    base_checks: c.baseChecks ?? [],
+    final_checks: c.finalChecks?.results ?? null,
+  };
 }

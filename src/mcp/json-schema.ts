@@ -17,7 +17,8 @@ const SAFE_MAX = Number.MAX_SAFE_INTEGER;
  * Throws if the schema uses a keyword that differs between the two drafts (a tuple).
  */
 export function toolJsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
-  const { $schema: _ignored, ...json } = z.toJSONSchema(schema, { target: 'draft-7', io }) as Record<string, unknown>;
+  // `unrepresentable: 'any'` lets sameAs() (schemas.ts) stand as the object its meta describes.
+  const { $schema: _ignored, ...json } = z.toJSONSchema(schema, { target: 'draft-7', io, unrepresentable: 'any' }) as Record<string, unknown>;
   return tidy(json, io) as Record<string, unknown>;
 }
 

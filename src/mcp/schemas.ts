@@ -48,6 +48,15 @@ function distance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
+/**
+ * An output object whose shape tools/list spells out once elsewhere (`where`, e.g. "workflow_status
+ * `changes`"): advertised as `{type: "object", description: "As in <where>."}`, typed as T, checked
+ * to be an object. Each shape is written once in tools/list, which every host reads every session.
+ */
+export function sameAs<T extends object>(where: string) {
+  return z.custom<T>((v) => typeof v === 'object' && v !== null && !Array.isArray(v)).meta({ type: 'object', description: `As in ${where}.` });
+}
+
 /** An integer (its JSON Schema carries no ±(2^53 − 1) bounds: json-schema.ts drops them). */
 export const Int = () => z.number().int();
 
@@ -74,7 +83,7 @@ export const Cost = z
     usd_savings_pct: z.number().nullable(),
     unpriced_models: z.array(z.string()),
   })
-  .describe('Planner call = 1 quota unit, executor call = 0.3; baseline: the same calls on the planner model; calls on unpriced_models are left out of quota and usd.');
+  .describe('Planner call = 1 quota unit, executor call = 0.3; baseline: the same calls on the planner model; unpriced_models are left out.');
 
 export const TokenBudget = input({
   planner_tokens: z.number().int().positive().optional(),
@@ -103,7 +112,58 @@ export const SubtaskState = z.object({
   model: z.string().nullable(),
   attempts: Int(),
   depends_on: z.array(z.string()),
-  runs: z.array(z.object({ attempt: Int(), role: Role, model: z.string() })),
+  runs: z.array(
+    z.object({
+      attempt: Int(),
+      role: Role,
+      model: z.string(),
+      commit: z.string().nullable().optional().describe('Editing attempts (null: none kept).'),
+      failed_checks: z.array(z.string()).optional(),
+    }),
+  ),
+  refused_checks: z.array(z.string()).optional().describe('Not allowed by PLANEXEC_ALLOWED_CHECKS; not run.'),
+});
+
+/** In a plan_task / run_workflow input: the changes mode and the host's checks (PRODUCT.md, "Changes"). */
+export const ChangesMode = z.enum(['worktree', 'off']);
+export const HostChecks = z
+  .array(z.string().trim().min(1, 'a check must not be empty').max(2_000, 'a check is over 2,000 characters'))
+  .max(20, 'checks lists more than 20 commands')
+  .describe('Commands run in the worktree after every subtask that changed files (always allowed), e.g. "npm test".');
+
+export const ChangedFile = z.object({ path: z.string(), status: z.enum(['added', 'modified', 'deleted']), insertions: Int(), deletions: Int() });
+
+export const CheckResult = z.object({
+  command: z.string(),
+  exit_code: Int().nullable(),
+  timed_out: z.boolean(),
+  duration_ms: Int(),
+  passed: z.boolean(),
+  output_tail: z.string(),
+  source: z.enum(['host', 'subtask']).optional(),
+});
+
+/** A workflow's worktree and branch, or why it has none. */
+export const WorkflowChangesOut = z.object({
+  mode: ChangesMode,
+  reason: z.string().nullable().describe('Why no worktree (mode off).'),
+  branch: z.string().nullable(),
+  worktree: z.string().nullable(),
+  base: z.string().nullable(),
+  head: z.string().nullable(),
+  files: z.array(ChangedFile),
+  merged: z.object({ commit: z.string(), mode: z.enum(['fast-forward', 'merge-commit']), branch: z.string().nullable(), at: z.string() }).nullable(),
+  discarded: z.boolean(),
+  base_checks: z.array(CheckResult).describe('The host checks on the base; a failing one is a goal of the plan.'),
+  final_checks: z.array(sameAs<z.output<typeof CheckResult>>('`base_checks[]`')).nullable(),
+});
+
+/** What one editing attempt changed. */
+export const AttemptChangesOut = z.object({
+  commit: z.string().nullable(),
+  rolled_back: z.boolean().describe('A check failed: the commit was undone.'),
+  files: z.array(sameAs<z.output<typeof ChangedFile>>('workflow_status `changes.files[]`')),
+  rejected: z.array(z.object({ path: z.string(), reason: z.string() })),
 });
 
 export const FileReport = z.object({
@@ -131,3 +191,8 @@ export const PlanChanges = z.object({
   kept: z.array(z.string()),
   drops_work: z.array(z.string()).describe('Removed or changed subtasks with completed work.'),
 });
+
+type Shape<S extends z.ZodType> = z.output<S>;
+/** workflow_status spells these out; other tools' outputs refer to them (sameAs). */
+export const ChangesRef = sameAs<Shape<typeof WorkflowChangesOut>>('workflow_status `changes`');
+export const CheckRef = sameAs<Shape<typeof CheckResult>>('workflow_status `changes.base_checks[]`');

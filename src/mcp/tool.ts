@@ -66,10 +66,18 @@ export function toolDefinition(tool: Tool): ToolDefinition {
       description: tool.description,
       inputSchema: toolJsonSchema(tool.input, 'input') as ToolDefinition['inputSchema'],
       outputSchema: toolJsonSchema(tool.output, 'output') as ToolDefinition['outputSchema'],
-      annotations: tool.annotations,
+      annotations: withoutDefaults(tool.annotations),
       ...('task' in tool ? { execution: { taskSupport: 'optional' as const } } : {}),
     };
     definitions.set(tool, definition);
   }
   return definition;
+}
+
+/** The MCP spec's defaults for the hints (schema.ts, ToolAnnotations): a hint equal to its default goes unsent. */
+export const HINT_DEFAULTS = { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true } as const;
+
+/** The annotations without the hints that say what the default says (tools/list is read every session). */
+function withoutDefaults(annotations: ToolAnnotations): ToolAnnotations {
+  return Object.fromEntries(Object.entries(annotations).filter(([k, v]) => HINT_DEFAULTS[k as keyof typeof HINT_DEFAULTS] !== v)) as ToolAnnotations;
 }

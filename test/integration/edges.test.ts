@@ -61,7 +61,7 @@ describe('plan revisions racing executions', () => {
     await h.ok('execute_subtask', { workflow_id, subtask_id: 's1' });
     expect(revised).toBe(false);
     const answer = (await revision).structuredContent as any;
-    expect(answer).toMatchObject({ requires_confirmation: true, plan_version: 1, changes: { changed: ['s1'], drops_work: ['s1'] } });
+    expect(answer).toMatchObject({ requires_confirmation: true, plan_version: 1, plan_changes: { changed: ['s1'], drops_work: ['s1'] } });
     expect((await h.store.workflows.listSubtasks(workflow_id))[0]).toMatchObject({ status: 'completed', output: 'OUTPUT-OF-s1' });
   });
 });

@@ -1,6 +1,7 @@
 // The four tools through a real MCP Client, a real SQLite file and the real OpenAI adapter talking
 // to the local stand-in; assertions on what reached the "provider".
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HINT_DEFAULTS } from '../../src/mcp/tool.js';
 import { TOOLS } from '../../src/mcp/tools/index.js';
 import { EXECUTOR_INSTRUCTIONS, PLANNER_INSTRUCTIONS } from '../../src/core/prompts.js';
 import { startHarness, textOf, type Harness } from '../support/harness.js';
@@ -251,11 +252,23 @@ describe('a whole workflow through the MCP tools', () => {
     expect(list.unattached_usage).toMatchObject({ calls: 2, input_tokens: h.standin.requests.reduce((n, r) => n + r.usage!.inputTokens, 0) });
   });
 
-  it('lists the six tools with input and output schemas and truthful annotations', async () => {
-    const { tools } = await h.client.listTools();
+  it('lists the tools with input and output schemas and truthful annotations', async () => {
+    const { tools: listed } = await h.client.listTools();
+    // A hint left out means the spec's default (sent hints equal to it are dropped to save tokens).
+    const tools = listed.map((t) => ({ ...t, annotations: { ...HINT_DEFAULTS, ...t.annotations } }));
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
     expect(tools.map((t) => t.name)).toEqual(TOOLS.map((t) => t.name));
-    expect(Object.keys(byName).sort()).toEqual(['cancel_workflow', 'execute_subtask', 'plan_task', 'review_results', 'run_workflow', 'workflow_status']);
+    expect(Object.keys(byName).sort()).toEqual([
+      'cancel_workflow',
+      'discard_changes',
+      'execute_subtask',
+      'merge_changes',
+      'plan_task',
+      'review_results',
+      'run_workflow',
+      'workflow_status',
+    ]);
+    for (const t of TOOLS) expect(byName[t.name]!.annotations).toEqual({ ...HINT_DEFAULTS, ...t.annotations });
     for (const t of tools) {
       expect(t.inputSchema.type).toBe('object');
       expect(t.outputSchema?.type).toBe('object');
@@ -265,7 +278,9 @@ describe('a whole workflow through the MCP tools', () => {
     expect(byName.plan_task!.annotations).toMatchObject({ readOnlyHint: false, openWorldHint: true });
     // request is needed to start a workflow, not to revise one (workflow_id + feedback): the use case checks it.
     expect(byName.plan_task!.inputSchema.required ?? []).toEqual([]);
-    expect(Object.keys(byName.plan_task!.inputSchema.properties ?? {})).toEqual(['request', 'context', 'files', 'budget', 'workflow_id', 'feedback', 'confirm_plan_version']);
+    expect(Object.keys(byName.plan_task!.inputSchema.properties ?? {})).toEqual(['request', 'context', 'files', 'budget', 'workflow_id', 'feedback', 'confirm_plan_version', 'checks', 'changes']);
+    expect(byName.discard_changes!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
+    expect(byName.merge_changes!.annotations).toMatchObject({ destructiveHint: false, idempotentHint: true });
     expect(byName.run_workflow!.execution).toEqual({ taskSupport: 'optional' });
     expect(byName.cancel_workflow!.annotations).toMatchObject({ destructiveHint: false, idempotentHint: true });
   });

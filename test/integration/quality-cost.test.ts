@@ -135,7 +135,7 @@ describe('versioned plans', () => {
     h.standin.script({ json: v2 });
     const revised = await h.ok<any>('plan_task', { workflow_id, feedback: 'Replace s3 by s4, after s2.' });
     expect(revised).toMatchObject({ plan_version: 2, requires_confirmation: false, proposed_version: null });
-    expect(revised.changes).toEqual({ added: ['s4'], removed: ['s3'], changed: [], kept: ['s1', 's2'], drops_work: [] });
+    expect(revised.plan_changes).toEqual({ added: ['s4'], removed: ['s3'], changed: [], kept: ['s1', 's2'], drops_work: [] });
     const replan = h.standin.requests.at(-1)!;
     expect(replan.inputText).toMatch(/^Task: replan\n/);
     expect(replan.inputText).toContain('- s1 [approved] Title s1: Do s1.');
@@ -169,7 +169,7 @@ describe('versioned plans', () => {
     h.standin.script({ json: { ...rewritten, subtasks: [{ ...rewritten.subtasks[0]!, id: 's1', description: 'Do s1 differently.' }] } });
     const proposal = await h.ok<any>('plan_task', { workflow_id, feedback: 'Redo s1 differently; drop the rest.' });
     expect(proposal).toMatchObject({ requires_confirmation: true, proposed_version: 2, plan_version: 1 });
-    expect(proposal.changes.drops_work).toEqual(['s1']);
+    expect(proposal.plan_changes.drops_work).toEqual(['s1']);
     expect(proposal.next).toContain('"confirm_plan_version":2');
     const after = h.snapshot();
     expect(after.subtasks).toEqual(before.subtasks);
@@ -184,7 +184,7 @@ describe('versioned plans', () => {
     expect((await h.store.workflows.get(workflow_id))!.plannerResponseId).toBe(head);
     expect(applied).toMatchObject({ plan_version: 2, requires_confirmation: false });
     expect(applied.subtasks.map((s: any) => [s.id, s.status, s.description])).toEqual([['s1', 'pending', 'Do s1 differently.']]);
-    expect(applied.changes).toEqual({ added: [], removed: ['s2', 's3'], changed: ['s1'], kept: [], drops_work: ['s1', 's2'] });
+    expect(applied.plan_changes).toEqual({ added: [], removed: ['s2', 's3'], changed: ['s1'], kept: [], drops_work: ['s1', 's2'] });
     expect((await h.store.workflows.listExecutions(workflow_id, 's1')).map((e) => e.output)).toEqual(['OUTPUT-OF-s1']);
     const again = await h.call('plan_task', { workflow_id, confirm_plan_version: 2 });
     expect(textOf(again)).toMatch(/is active, not proposed/);

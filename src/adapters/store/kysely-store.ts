@@ -328,9 +328,16 @@ class KyselyWorkflows implements WorkflowRecords {
     }));
   }
 
-  async listRuns(workflowId: string): Promise<Array<Pick<Execution, 'subtaskId' | 'attempt' | 'role' | 'model'>>> {
-    const rows = await this.s.read().selectFrom('executions').select(['subtask_id', 'attempt', 'role', 'model']).where('workflow_id', '=', workflowId).orderBy('id').execute();
-    return rows.map((r) => ({ subtaskId: r.subtask_id, attempt: num(r.attempt), role: r.role as Execution['role'], model: r.model }));
+  async listRuns(workflowId: string): Promise<Array<Pick<Execution, 'subtaskId' | 'attempt' | 'role' | 'model' | 'changes' | 'checks'>>> {
+    const rows = await this.s.read().selectFrom('executions').select(['subtask_id', 'attempt', 'role', 'model', 'changes', 'checks']).where('workflow_id', '=', workflowId).orderBy('id').execute();
+    return rows.map((r) => ({
+      subtaskId: r.subtask_id,
+      attempt: num(r.attempt),
+      role: r.role as Execution['role'],
+      model: r.model,
+      changes: r.changes === null ? null : (JSON.parse(r.changes) as Execution['changes']),
+      checks: r.checks === null ? null : (JSON.parse(r.checks) as Execution['checks']),
+    }));
   }
 
   async insertReviews(workflowId: string, callId: number, planVersion: number, reviews: ReviewRecord[], now: number): Promise<void> {

@@ -5,7 +5,8 @@
 import { withApplyLock } from '../changes.js';
 import type { CoreDeps } from '../deps.js';
 import { invalidInput, invalidTransition, PlanexecError } from '../errors.js';
-import type { ChangedFile, MergeRecord, Phase, WorkflowChanges } from '../types.js';
+import type { MergeRecord, Phase, WorkflowChanges } from '../types.js';
+import { changesView, type ChangesView } from '../views.js';
 import { isEnded, loadWorkflow } from '../workflow.js';
 
 export interface MergeChangesInput {
@@ -17,42 +18,11 @@ export interface DiscardChangesInput {
   confirm?: boolean | undefined;
 }
 
-/** The changes of a workflow as tool results show them (workflow_status, run_workflow, merge/discard). */
-export interface ChangesView {
-  /** 'off': no worktree; `reason` says why. */
-  mode: 'worktree' | 'off';
-  reason: string | null;
-  branch: string | null;
-  worktree: string | null;
-  base: string | null;
-  head: string | null;
-  /** What the branch changed from base to head, relative to the workspace root. */
-  files: ChangedFile[];
-  /** The merge into the user's branch, once made. */
-  merged: MergeRecord | null;
-  discarded: boolean;
-}
-
 export interface ChangesResult {
   workflow_id: string;
   phase: Phase;
   changes: ChangesView;
   next: string;
-}
-
-/** The tool-result view of a workflow's changes. */
-export function changesView(c: WorkflowChanges): ChangesView {
-  return {
-    mode: c.mode,
-    reason: c.reason,
-    branch: c.branch,
-    worktree: c.discarded ? null : c.worktree,
-    base: c.base,
-    head: c.head,
-    files: c.files,
-    merged: c.merged,
-    discarded: c.discarded,
-  };
 }
 
 async function changesOf(d: CoreDeps, workflowId: string): Promise<WorkflowChanges> {

@@ -3,10 +3,10 @@ import { checkTexts, invalidInput } from '../errors.js';
 import type { CallOptions, CallUsage } from '../journal.js';
 import { readySubtasks } from '../plan.js';
 import { firstPlan, newWorkflow, readPlanFiles, requestPlan, rootFor, toSubtasks } from '../planning.js';
-import type { Phase, PlanChanges, Subtask, TokenBudget, Workflow } from '../types.js';
+import type { Phase, PlanChanges, Subtask, TokenBudget, Workflow, WorkflowChanges } from '../types.js';
 import { revisePlan } from './revise-plan.js';
 import { abandonChanges, prepareChanges } from '../changes.js';
-import { plannedSubtaskView, type PlannedSubtaskView } from '../views.js';
+import { changesView, plannedSubtaskView, type ChangesView, type PlannedSubtaskView } from '../views.js';
 import { nextStep } from '../workflow.js';
 
 export interface PlanTaskInput {
@@ -34,7 +34,9 @@ export interface PlanTaskResult {
   ready: string[];
   coordination_notes: string;
   /** For a revision: what it changes against the plan before it. */
-  changes: PlanChanges | null;
+  plan_changes: PlanChanges | null;
+  /** The workflow's git worktree and branch, or why it has none (mode off, `reason`). */
+  changes: ChangesView | null;
   /** A revision that would drop completed work waits, as plan version `proposed_version`, for confirmation. */
   requires_confirmation: boolean;
   proposed_version: number | null;
@@ -83,14 +85,14 @@ export async function planTask(d: CoreDeps, input: PlanTaskInput, opts: CallOpti
       await tx.workflows.appendTurns(workflowId, workflow.plannerThread, answer.turns, now);
       await tx.changes.insert(changes);
     });
-    return planned(workflow, subtasks, answer.usage);
+    return planned(workflow, subtasks, answer.usage, changes);
   } catch (error) {
     await abandonChanges(d, changes);
     throw error;
   }
 }
 
-function planned(workflow: Workflow, subtasks: Subtask[], usage: CallUsage): PlanTaskResult {
+function planned(workflow: Workflow, subtasks: Subtask[], usage: CallUsage, changes: WorkflowChanges): PlanTaskResult {
   return {
     workflow_id: workflow.id,
     phase: workflow.phase,
@@ -98,10 +100,11 @@ function planned(workflow: Workflow, subtasks: Subtask[], usage: CallUsage): Pla
     subtasks: subtasks.map(plannedSubtaskView),
     ready: readySubtasks(subtasks).map((s) => s.id),
     coordination_notes: workflow.coordinationNotes,
-    changes: null,
+    plan_changes: null,
+    changes: changesView(changes),
     requires_confirmation: false,
     proposed_version: null,
     usage,
-    next: nextStep(workflow, subtasks),
+    next: nextStep(workflow, subtasks, undefined, changes),
   };
 }

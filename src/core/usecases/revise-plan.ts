@@ -9,7 +9,7 @@ import { isDone, readySubtasks, type Plan } from '../plan.js';
 import { renderReplanInput } from '../prompts.js';
 import { roleFor } from '../routing.js';
 import type { PlanChanges, PlanRecord, Subtask, Workflow } from '../types.js';
-import { plannedSubtaskView } from '../views.js';
+import { changesView, plannedSubtaskView } from '../views.js';
 import { derivePhase, handedOver, isEnded, isNewThread, loadWorkflow, nextStep, plannerThreadOf, threadState, withWorkflowLock } from '../workflow.js';
 import { compactIfNeeded } from './compact.js';
 import type { Store } from '../ports.js';
@@ -28,6 +28,12 @@ export async function revisePlan(d: CoreDeps, input: PlanTaskInput & { workflow_
   const { workflow, subtasks } = await loadWorkflow(d, input.workflow_id);
   if (input.request?.trim() || input.files?.length) {
     throw invalidInput('A revision takes feedback, not a new request or files.', 'Pass workflow_id with feedback (or confirm_plan_version); start a new workflow without workflow_id.');
+  }
+  if (input.checks !== undefined || input.changes !== undefined) {
+    throw invalidInput(
+      'checks and changes are chosen when a workflow starts, not in a revision.',
+      'Leave them out of this call; to change them, start a new workflow (plan_task without workflow_id).',
+    );
   }
   if (input.feedback !== undefined && input.confirm_plan_version === undefined) checkTexts(['feedback', input.feedback, true]);
   const feedback = input.feedback?.trim() ?? '';
@@ -90,7 +96,7 @@ async function propose(d: CoreDeps, workflow: Workflow, subtasks: Subtask[], fee
     await tx.workflows.update(workflow.id, { plannerResponseId: answer.responseId }, now);
     return { proposed: true as const, changes, version, running };
   });
-  if (!outcome.proposed) return result(await loadWorkflow(d, workflow.id), outcome.changes, answer.usage);
+  if (!outcome.proposed) return result(d, await loadWorkflow(d, workflow.id), outcome.changes, answer.usage);
 
   const { changes, version, running } = outcome;
   const args = { workflow_id: workflow.id, confirm_plan_version: version };
@@ -99,7 +105,7 @@ async function propose(d: CoreDeps, workflow: Workflow, subtasks: Subtask[], fee
     running.length ? `${running.join(', ')} ${running.length === 1 ? 'is' : 'are'} running` : '',
   ].filter(Boolean);
   return {
-    ...result(await loadWorkflow(d, workflow.id), changes, answer.usage),
+    ...(await result(d, await loadWorkflow(d, workflow.id), changes, answer.usage)),
     subtasks: (await project(d, d.store, workflow.id, answer.value, now)).subtasks.map(plannedSubtaskView),
     ready: [],
     coordination_notes: answer.value.coordination_notes,
@@ -133,7 +139,7 @@ async function confirm(d: CoreDeps, workflow: Workflow, version: number): Promis
     await apply(d, tx, workflow.id, { ...record, status: 'active', changes: current }, now, undefined);
     return current;
   });
-  return result(await loadWorkflow(d, workflow.id), changes, sumUsage([]));
+  return result(d, await loadWorkflow(d, workflow.id), changes, sumUsage([]));
 }
 
 function runningNow(ids: string[]) {
@@ -215,8 +221,9 @@ async function apply(d: CoreDeps, tx: Store, workflowId: string, record: PlanRec
   );
 }
 
-function result(state: { workflow: Workflow; subtasks: Subtask[] }, changes: PlanChanges, usage: PlanTaskResult['usage']): PlanTaskResult {
+async function result(d: CoreDeps, state: { workflow: Workflow; subtasks: Subtask[] }, changes: PlanChanges, usage: PlanTaskResult['usage']): Promise<PlanTaskResult> {
   const { workflow, subtasks } = state;
+  const workspace = await d.store.changes.get(workflow.id);
   return {
     workflow_id: workflow.id,
     phase: workflow.phase,
@@ -224,10 +231,11 @@ function result(state: { workflow: Workflow; subtasks: Subtask[] }, changes: Pla
     subtasks: subtasks.map(plannedSubtaskView),
     ready: readySubtasks(subtasks).map((s) => s.id),
     coordination_notes: workflow.coordinationNotes,
-    changes,
+    plan_changes: changes,
+    changes: workspace ? changesView(workspace) : null,
     requires_confirmation: false,
     proposed_version: null,
     usage,
-    next: nextStep(workflow, subtasks),
+    next: nextStep(workflow, subtasks, undefined, workspace),
   };
 }

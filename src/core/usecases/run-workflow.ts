@@ -143,6 +143,9 @@ function requestOrWorkflow(input: RunWorkflowInput): void {
   if (Boolean(input.request?.trim()) === Boolean(input.workflow_id)) {
     throw invalidInput('Give either `request` (to start a workflow) or `workflow_id` (to continue one), not both or neither.', 'To resume, pass only workflow_id.');
   }
+  if (input.workflow_id && (input.checks !== undefined || input.changes !== undefined)) {
+    throw invalidInput('checks and changes are chosen when a workflow starts, not when it is resumed.', 'Pass only workflow_id to resume it; start a new workflow (request) for other checks.');
+  }
 }
 
 /** A cancelled, failed or needs_human workflow goes back to the phase its subtasks imply. */

@@ -6,7 +6,8 @@ import { invalidInput } from '../errors.js';
 import { readySubtasks } from '../plan.js';
 import { clip, clipBytes } from '../text.js';
 import type { ModelCall, Phase, PlanChanges, Role, Subtask, SubtaskStatus } from '../types.js';
-import { outputPage, subtaskStatusView, type RunView, type SubtaskStatusView } from '../views.js';
+import { changesView, outputPage, runView, subtaskStatusView, type ChangesView, type RunView, type SubtaskStatusView } from '../views.js';
+import { refusedChecks } from '../changes.js';
 import { Runtime } from '../runtime.js';
 import { findSubtask, loadWorkflow, nextStep } from '../workflow.js';
 
@@ -63,6 +64,8 @@ export interface WorkflowStatusResult {
   proposed_plan?: { version: number; feedback: string | null; changes: PlanChanges | null } | null;
   subtasks?: SubtaskStatusView[];
   ready?: string[];
+  /** The workflow's git worktree and branch (files changed, checks, merged), or why it has none. */
+  changes?: ChangesView | null;
   usage?: Record<Role, RoleUsage>;
   /** Tokens used (input + output of completed calls) against the workflow's budget, per role; limit null: none. */
   budget?: Record<Role, { used: number; limit: number | null }>;
@@ -99,12 +102,17 @@ export async function workflowStatus(d: CoreDeps, input: WorkflowStatusInput): P
   }
   const { workflow, subtasks } = await loadWorkflow(d, input.workflow_id);
   const active = workflow.lockOwner !== null && (await d.runtime.isAlive(Runtime.ownerOf(workflow.lockOwner)));
-  const [calls, plans, runList] = await Promise.all([d.store.calls.list(workflow.id), d.store.workflows.listPlans(workflow.id), d.store.workflows.listRuns(workflow.id)]);
+  const [calls, plans, runList, changes] = await Promise.all([
+    d.store.calls.list(workflow.id),
+    d.store.workflows.listPlans(workflow.id),
+    d.store.workflows.listRuns(workflow.id),
+    d.store.changes.get(workflow.id),
+  ]);
   const proposed = plans.findLast((p) => p.status === 'proposed');
   const runs = new Map<string, RunView[]>();
   for (const r of runList) {
     const list = runs.get(r.subtaskId) ?? [];
-    list.push({ attempt: r.attempt, role: r.role, model: r.model });
+    list.push(runView(r));
     runs.set(r.subtaskId, list);
   }
   const out: WorkflowStatusResult = {
@@ -115,8 +123,9 @@ export async function workflowStatus(d: CoreDeps, input: WorkflowStatusInput): P
     plan_version: workflow.planVersion,
     plan_changes: plans.find((p) => p.version === workflow.planVersion)?.changes ?? null,
     proposed_plan: proposed ? { version: proposed.version, feedback: proposed.feedback, changes: proposed.changes } : null,
-    subtasks: subtasks.map((s) => subtaskStatusView(s, runs.get(s.id))),
+    subtasks: subtasks.map((s) => subtaskStatusView(s, runs.get(s.id), refusedChecks(d, changes, s))),
     ready: readySubtasks(subtasks).map((s) => s.id),
+    changes: changes ? changesView(changes) : null,
     usage: usageByRole(calls),
     budget: {
       planner: { used: tokensUsed(calls, 'planner'), limit: limitOf(workflow.budget, 'planner') ?? null },
@@ -124,7 +133,7 @@ export async function workflowStatus(d: CoreDeps, input: WorkflowStatusInput): P
     },
     cost: costOf(calls, d.settings.prices, d.settings.models.planner),
     active,
-    next: nextStep(workflow, subtasks, active),
+    next: nextStep(workflow, subtasks, active, changes),
   };
   const warnings = priceWarnings(d, out.cost!.unpriced_models);
   if (warnings.length) out.warnings = warnings;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { callTool } from '../tool.js';
-import { CallUsage, ContextPacket, input, Int, Phase, Role, SubtaskId, SubtaskStatus, WorkflowId } from '../schemas.js';
+import { sameAs, AttemptChangesOut, CallUsage, CheckRef, ContextPacket, input, Int, Phase, Role, SubtaskId, SubtaskStatus, WorkflowId } from '../schemas.js';
+import { checkLine } from './changes.js';
 
 export const ExecuteSubtaskInput = input({
   workflow_id: WorkflowId,
@@ -21,7 +22,9 @@ export const ExecuteSubtaskOutput = z.object({
   model: z.string().nullable(),
   role: Role,
   usage: CallUsage,
-  context: ContextPacket.nullable(),
+  context: sameAs<z.output<typeof ContextPacket>>('workflow_status `subtask.context`').nullable(),
+  changes: AttemptChangesOut.nullable().optional().describe('Editing subtasks: what this attempt changed on the branch.'),
+  checks: z.array(CheckRef).optional(),
   phase: Phase,
   ready: z.array(z.string()),
   next: z.string(),
@@ -58,5 +61,13 @@ function render(r: Output): string {
   const how = r.executed
     ? `${r.status} on ${r.model} (attempt ${r.attempt}; ${r.usage.input_tokens} tokens in, ${r.usage.cached_tokens} cached, ${r.usage.output_tokens} out)`
     : `already ${r.status}; stored output returned (pass force: true to run it again)`;
-  return `Subtask ${r.subtask_id} of ${r.workflow_id}: ${how}.\n\n${r.output}\n\nNext: ${r.next}`;
+  const edits: string[] = [];
+  const c = r.changes;
+  if (c) {
+    const files = c.files.map((f) => `${f.path} +${f.insertions} -${f.deletions}`).join(', ') || 'no file';
+    edits.push(c.commit ? `Committed ${c.commit.slice(0, 10)}: ${files}.` : c.rolled_back ? `Rolled back (a check failed): ${files}.` : 'Nothing was committed.');
+    for (const x of c.rejected) edits.push(`Refused: ${x.path}: ${x.reason}`);
+  }
+  if (r.checks?.length) edits.push(`Checks: ${r.checks.map(checkLine).join('; ')}.`);
+  return [`Subtask ${r.subtask_id} of ${r.workflow_id}: ${how}.`, ...edits, '', r.output, '', `Next: ${r.next}`].join('\n');
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { callTool } from '../tool.js';
-import { CallUsage, input, Int, Phase, PlanChanges, PlannedSubtask, TokenBudget, WorkflowId } from '../schemas.js';
+import { renderChanges } from './changes.js';
+import { CallUsage, ChangesMode, HostChecks, input, Int, Phase, PlanChanges, PlannedSubtask, TokenBudget, ChangesRef, sameAs, WorkflowId } from '../schemas.js';
 
 export const PlanTaskInput = input({
   request: z
@@ -20,6 +21,8 @@ export const PlanTaskInput = input({
   workflow_id: WorkflowId.optional().describe('Revise this workflow\'s plan (with feedback) or apply a proposed one (with confirm_plan_version).'),
   feedback: z.string().max(50_000, 'feedback is over 50,000 characters').optional().describe('How the plan should change.'),
   confirm_plan_version: z.number().int().min(2).optional().describe('Apply this proposed plan version (one that drops completed work).'),
+  checks: HostChecks.optional(),
+  changes: ChangesMode.optional().describe('worktree (default in a git repository): edits on branch planexec/<workflow_id>; off: text only.'),
 });
 
 export const PlanTaskOutput = z.object({
@@ -29,7 +32,8 @@ export const PlanTaskOutput = z.object({
   subtasks: z.array(PlannedSubtask),
   ready: z.array(z.string()),
   coordination_notes: z.string(),
-  changes: PlanChanges.nullable(),
+  plan_changes: sameAs<z.output<typeof PlanChanges>>('workflow_status `plan_changes`').nullable(),
+  changes: ChangesRef.nullable(),
   requires_confirmation: z.boolean().describe('The revision drops completed work: it waits as proposed_version.'),
   proposed_version: Int().nullable(),
   usage: CallUsage,
@@ -53,8 +57,8 @@ function render(r: Output): string {
     const deps = s.depends_on.length ? ` (after ${s.depends_on.join(', ')})` : '';
     return `- ${s.id} ${s.title} [${s.complexity} -> ${s.role}]${deps}`;
   });
-  const c = r.changes;
-  const changed = c ? [`Changes: added ${c.added.join(', ') || 'none'}; removed ${c.removed.join(', ') || 'none'}; changed ${c.changed.join(', ') || 'none'}; kept ${c.kept.length}.`] : [];
+  const c = r.plan_changes;
+  const changed = c ? [`Plan changes: added ${c.added.join(', ') || 'none'}; removed ${c.removed.join(', ') || 'none'}; changed ${c.changed.join(', ') || 'none'}; kept ${c.kept.length}.`] : [];
   const head = r.requires_confirmation
     ? `Proposed plan v${r.proposed_version} for ${r.workflow_id} (not applied: it drops completed work of ${c?.drops_work.join(', ')}).`
     : `Planned workflow ${r.workflow_id} (plan v${r.plan_version}): ${r.subtasks.length} subtask(s), ${r.ready.length} ready.`;
@@ -62,6 +66,7 @@ function render(r: Output): string {
     head,
     ...changed,
     ...lines,
+    ...(r.changes ? renderChanges(r.changes) : []),
     `Planner tokens: ${r.usage.input_tokens} in (${r.usage.cached_tokens} cached), ${r.usage.output_tokens} out.`,
     `Next: ${r.next}`,
   ].join('\n');

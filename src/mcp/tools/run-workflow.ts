@@ -7,7 +7,7 @@ import { input, TokenBudget, WorkflowId } from '../schemas.js';
 import { TASK_POLL_MS } from '../task-store.js';
 import { taskTool } from '../tool.js';
 import { PlanTaskInput } from './plan-task.js';
-import { renderStatus, WorkflowStateOutput } from './workflow-status.js';
+import { renderStatus, RunStateOutput } from './workflow-status.js';
 
 export const RunWorkflowInput = input({
   request: PlanTaskInput.shape.request.describe('Start a new workflow for this request. Give this or workflow_id.'),
@@ -17,6 +17,8 @@ export const RunWorkflowInput = input({
   budget: TokenBudget.optional(),
   concurrency: z.number().int().min(1).max(32).optional().describe('Subtasks run at once (default PLANEXEC_CONCURRENCY).'),
   wait: z.boolean().optional().describe('false: answer at once with the workflow_id; the run goes on in the background.'),
+  checks: PlanTaskInput.shape.checks.describe('As in plan_task.'),
+  changes: PlanTaskInput.shape.changes.describe('As in plan_task.'),
 });
 type Args = z.infer<typeof RunWorkflowInput>;
 
@@ -29,7 +31,7 @@ export const runWorkflow = taskTool({
   description:
     'Plan a request (or pick up a workflow_id), then execute ready subtasks in parallel, review each wave in one planner call, re-execute what review sends back, until completed or a human is needed. Resumable after a restart; reports progress; wait:false answers at once. Also an MCP task.',
   input: RunWorkflowInput,
-  output: WorkflowStateOutput,
+  output: RunStateOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   task: (ctx) => ({
     createTask: async (raw, extra) => {

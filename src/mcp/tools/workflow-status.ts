@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { callTool } from '../tool.js';
-import { CallUsage, ContextPacket, Cost, input, Int, Phase, PlanChanges, Role, RoleUsage, SubtaskId, SubtaskState, SubtaskStatus, WorkflowId } from '../schemas.js';
+import { CallUsage, ContextPacket, Cost, input, Int, Phase, PlanChanges, Role, RoleUsage, SubtaskId, SubtaskState, SubtaskStatus, WorkflowChangesOut, WorkflowId, ChangesRef, sameAs } from '../schemas.js';
+import { renderChanges } from './changes.js';
 
 export const WorkflowStatusInput = input({
   workflow_id: WorkflowId.optional().describe('Leave out to list recent workflows.'),
@@ -20,18 +21,33 @@ export const WorkflowStateOutput = z.object({
   plan_version: Int().optional(),
   plan_changes: PlanChanges.nullable().optional(),
   proposed_plan: z
-    .object({ version: Int(), feedback: z.string().nullable(), changes: PlanChanges.nullable() })
+    .object({ version: Int(), feedback: z.string().nullable(), changes: sameAs<z.output<typeof PlanChanges>>('`plan_changes`').nullable() })
     .nullable()
     .optional()
     .describe('A revision waiting for plan_task {workflow_id, confirm_plan_version}.'),
   subtasks: z.array(SubtaskState).optional(),
   ready: z.array(z.string()).optional(),
+  changes: WorkflowChangesOut.nullable().optional(),
   usage: z.record(Role, RoleUsage).optional(),
   budget: z.record(Role, Used).optional().describe('Tokens used per role against the budget (limit null: none).'),
   cost: Cost.optional(),
   warnings: z.array(z.string()).optional().describe('Why a figure is incomplete, and what to do.'),
   notices: z.array(z.string()).optional(),
   next: z.string(),
+});
+
+/**
+ * run_workflow's answer: the state above, its nested objects referring to workflow_status's (sameAs),
+ * so that tools/list spells each shape once.
+ */
+export const RunStateOutput = WorkflowStateOutput.extend({
+  plan_changes: sameAs<z.output<typeof PlanChanges>>('workflow_status `plan_changes`').nullable().optional(),
+  proposed_plan: sameAs<NonNullable<z.output<typeof WorkflowStateOutput>['proposed_plan']>>('workflow_status `proposed_plan`').nullable().optional(),
+  subtasks: z.array(sameAs<z.output<typeof SubtaskState>>('workflow_status `subtasks[]`')).optional(),
+  changes: ChangesRef.nullable().optional(),
+  usage: sameAs<NonNullable<z.output<typeof WorkflowStateOutput>['usage']>>('workflow_status `usage`').optional(),
+  budget: sameAs<NonNullable<z.output<typeof WorkflowStateOutput>['budget']>>('workflow_status `budget`').optional(),
+  cost: sameAs<z.output<typeof Cost>>('workflow_status `cost`').optional(),
 });
 
 /** workflow_status: a workflow's state, with subtask_id also one subtask in full, or without workflow_id the recent workflows. */
@@ -89,9 +105,11 @@ export function renderStatus(r: StatusOutput): string {
   if (pc) lines.push(`Plan v${r.plan_version} changed: added ${pc.added.join(', ') || 'none'}; removed ${pc.removed.join(', ') || 'none'}; changed ${pc.changed.join(', ') || 'none'}.`);
   if (r.proposed_plan) lines.push(`Proposed plan v${r.proposed_plan.version} waits for confirmation (it drops completed work of ${r.proposed_plan.changes?.drops_work.join(', ') ?? '?'}).`);
   for (const s of r.subtasks ?? []) {
-    const runs = s.runs.length ? `; ran: ${s.runs.map((x) => `#${x.attempt} ${x.model}`).join(', ')}` : '';
+    const runs = s.runs.length ? `; ran: ${s.runs.map(runLine).join(', ')}` : '';
     lines.push(`- ${s.id} ${s.title}: ${s.status} (${s.role}, attempt ${s.attempts}${runs})`);
+    if (s.refused_checks?.length) lines.push(`  Not allowed, not run: ${s.refused_checks.join('; ')} (PLANEXEC_ALLOWED_CHECKS)`);
   }
+  if (r.changes) lines.push(...renderChanges(r.changes));
   if (r.budget) {
     const b = (x: { used: number; limit: number | null }) => (x.limit === null ? `${x.used} (no budget)` : `${x.used} of ${x.limit}`);
     lines.push(`Budget: planner ${b(r.budget.planner)} tokens; executor ${b(r.budget.executor)} tokens.`);
@@ -121,4 +139,10 @@ export function renderStatus(r: StatusOutput): string {
   }
   lines.push(`Next: ${r.next}`);
   return lines.join('\n');
+}
+
+function runLine(x: z.infer<typeof SubtaskState>['runs'][number]): string {
+  const edit = x.commit === undefined ? '' : x.commit ? ` ${x.commit.slice(0, 10)}` : ' no commit';
+  const failed = x.failed_checks?.length ? ` (failed: ${x.failed_checks.join(', ')})` : '';
+  return `#${x.attempt} ${x.model}${edit}${failed}`;
 }
