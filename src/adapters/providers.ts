@@ -114,7 +114,7 @@ export const PROVIDER_SETTINGS: Readonly<Record<ProviderKind, ProviderDescriptio
     caching: 'the server\'s own prefix cache; prompt_cache_key / prompt_cache_retention only on api.openai.com',
     structuredOutput: 'response_format json_schema, strict; servers that ignore it get one repair round',
     edits: 'a V4A patch in the answer text',
-    cost: 'usage the server reports (prompt_tokens, prompt_tokens_details.cached_tokens, completion_tokens); estimated when it reports none; local models need a price-table entry (0 for free)',
+    cost: 'usage the server reports (prompt_tokens, prompt_tokens_details.cached_tokens, completion_tokens; estimated when it reports none), priced with the price table; a model not in it costs $0 on a loopback or private base URL (Ollama, LM Studio), and is unpriced elsewhere until added under "prices"',
   },
   codex: {
     wire: 'the Codex CLI (`codex exec --json`) on the user\'s ChatGPT sign-in: the subscription\'s quota',
@@ -123,6 +123,6 @@ export const PROVIDER_SETTINGS: Readonly<Record<ProviderKind, ProviderDescriptio
     caching: 'automatic: the thread id is the cache key (planner threads hit it; one-shot executor calls may not)',
     structuredOutput: '--output-schema (strict json_schema)',
     edits: 'a V4A patch in the answer text (the CLI runs read-only; planexec applies edits)',
-    cost: 'turn.completed usage (the thread\'s running totals, diffed per call); counts against the ChatGPT plan, priced as API-equivalent',
+    cost: 'turn.completed usage (the thread\'s running totals, diffed per call); billed to the ChatGPT plan, so its calls count quota units and no USD',
   },
 };

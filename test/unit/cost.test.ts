@@ -102,6 +102,7 @@ describe('costOf', () => {
       baseline_usd: 0.07975,
       usd_savings_pct: 38.8,
       unpriced_models: [],
+      subscription_calls: 0,
     });
   });
 
@@ -125,6 +126,7 @@ describe('costOf', () => {
       baseline_usd: 1.82975,
       usd_savings_pct: 35.2,
       unpriced_models: [],
+      subscription_calls: 0,
     });
   });
 
@@ -137,6 +139,7 @@ describe('costOf', () => {
       baseline_usd: 0.0355,
       usd_savings_pct: 0,
       unpriced_models: [],
+      subscription_calls: 0,
     });
   });
 
@@ -149,6 +152,7 @@ describe('costOf', () => {
       baseline_usd: 0,
       usd_savings_pct: null,
       unpriced_models: [],
+      subscription_calls: 0,
     });
   });
 
@@ -163,6 +167,7 @@ describe('costOf', () => {
       baseline_usd: 0.08375,
       usd_savings_pct: 38.8,
       unpriced_models: ['mystery-model'],
+      subscription_calls: 0,
     });
   });
 
@@ -180,6 +185,7 @@ describe('costOf', () => {
       baseline_usd: null,
       usd_savings_pct: null,
       unpriced_models: [],
+      subscription_calls: 0,
     });
   });
 
@@ -199,6 +205,7 @@ describe('costOf', () => {
       baseline_usd: 60,
       usd_savings_pct: 75,
       unpriced_models: [],
+      subscription_calls: 0,
     });
   });
 });
