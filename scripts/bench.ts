@@ -12,7 +12,8 @@ import { loadConfig } from '../src/config.js';
 import { DEFAULT_PRICES, priceUsage } from '../src/core/cost.js';
 import { PLANNER_INSTRUCTIONS } from '../src/core/prompts.js';
 import { compose } from '../src/main.js';
-import { AUTH_REQUEST, authResponder, writeAuthWorkspace } from './lib/article.js';
+import { AUTH_REQUEST, authPlan, authResponder, writeAuthWorkspace } from './lib/article.js';
+import { FAKE_CODEX, fakeCodexHome, type FakeCodexReply } from '../test/support/fake-codex-kit.js';
 
 const line = (s = '') => process.stdout.write(`${s}\n`);
 const ms = (n: number) => `${n.toFixed(1)} ms`;
@@ -295,6 +296,127 @@ async function benchArticle(dir: string): Promise<void> {
   }
 }
 
+/**
+ * The article's table (../shared/seeds/, "Why This Matters"): messages per 5-hour window on a Pro
+ * plan, GPT-5.4 at 100% quota consumption, GPT-5.4-mini at ~30%.
+ */
+const ARTICLE_WINDOW = { 'gpt-5.4': [223, 1120], 'gpt-5.4-mini': [743, 3733] } as const;
+
+/** One run of the article's example through run_workflow with `env` on top of the defaults; the ledger's answer. */
+async function articleRun(dir: string, name: string, root: string, baseURL: string, env: Record<string, string> = {}) {
+  const config = loadConfig({
+    OPENAI_API_KEY: 'bench',
+    OPENAI_BASE_URL: baseURL,
+    PLANEXEC_DB: join(dir, `providers-${name}.db`),
+    PLANEXEC_ROOT: root,
+    PLANEXEC_LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const { app, runtime, close, warmUp } = await compose(config);
+  try {
+    await warmUp();
+    const status = await app.runWorkflow({ request: AUTH_REQUEST });
+    if (status.phase !== 'completed') throw new Error(`the ${name} run ended in phase ${status.phase}`);
+    return status;
+  } finally {
+    runtime.stop();
+    await close();
+  }
+}
+
+/**
+ * The fake Codex CLI's script for the article's run, in the order run_workflow makes its calls (the
+ * plan, then per wave every execution and one review): each reply carries the usage the stand-in
+ * reported for the same call of the responses/responses run (executions within a wave in the order
+ * they were sent there). The answers are the stand-in's; a review approves its wave.
+ */
+function codexScript(requests: StandinRequest[]): FakeCodexReply[] {
+  const usageOf = (r: StandinRequest) => ({ input_tokens: r.usage!.inputTokens, cached_input_tokens: r.usage!.cachedTokens, output_tokens: r.usage!.outputTokens });
+  const planner = requests.filter((r) => r.model === 'gpt-5.4');
+  const executor = requests.filter((r) => r.model !== 'gpt-5.4');
+  const waves = new Map<string, string[]>();
+  for (const s of authPlan().subtasks) waves.set(s.id.split('s')[0]!, [...(waves.get(s.id.split('s')[0]!) ?? []), s.id]);
+  const replies: FakeCodexReply[] = [{ json: authPlan(), usage: usageOf(planner[0]!) }];
+  let next = 0;
+  [...waves.values()].forEach((ids, w) => {
+    for (const _ of ids) {
+      const r = executor[next++]!;
+      replies.push({ text: r.outputText ?? '', usage: usageOf(r) });
+    }
+    const reviews = ids.map((subtask_id) => ({ subtask_id, verdict: 'approve', feedback: '' }));
+    replies.push({ json: { verdict: 'approve', reviews, summary: `Wave approved: ${ids.length} subtasks.` }, usage: usageOf(planner[w + 1]!) });
+  });
+  return replies;
+}
+
+async function benchProviders(dir: string): Promise<void> {
+  line();
+  line('== Providers: the article\'s example (1 plan, 45 routine subtasks, 4 reviews) per provider mix ==');
+  const root = join(dir, 'providers-workspace');
+  writeAuthWorkspace(root);
+  const standin = await startOpenAIStandin({ responder: authResponder });
+  const rows: Array<{ mix: string; calls: number; cost: NonNullable<Awaited<ReturnType<typeof articleRun>>['cost']> }> = [];
+  const money = (x: number | null) => (x === null ? 'n/a' : `$${x.toFixed(4)}`);
+  let codexQuota = NaN;
+  try {
+    const calls = (s: Awaited<ReturnType<typeof articleRun>>) => (s.usage!.planner.calls + s.usage!.executor.calls);
+    const responses = await articleRun(dir, 'responses', root, standin.baseURL);
+    rows.push({ mix: 'responses / responses (API key)', calls: calls(responses), cost: responses.cost! });
+    const reference = [...standin.requests].sort((a, b) => a.startedAt - b.startedAt);
+
+    standin.reset();
+    const chat = await articleRun(dir, 'chat', root, standin.baseURL, { PLANEXEC_EXECUTOR_PROVIDER: 'chat' });
+    rows.push({ mix: 'responses / chat (gpt-5.4-mini)', calls: calls(chat), cost: chat.cost! });
+
+    standin.reset();
+    const local = await articleRun(dir, 'local', root, standin.baseURL, { PLANEXEC_EXECUTOR_PROVIDER: 'chat', PLANEXEC_EXECUTOR_MODEL: 'qwen2.5-coder:32b' });
+    rows.push({ mix: 'responses / chat, local model', calls: calls(local), cost: local.cost! });
+
+    // Both roles on the Codex CLI: the fake CLI answers in run order with the same sizes as above.
+    const fake = fakeCodexHome(codexScript(reference));
+    const saved = Object.fromEntries(Object.keys(fake.env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, { FAKE_CODEX_SCRIPT: fake.env.FAKE_CODEX_SCRIPT, FAKE_CODEX_STATE: fake.env.FAKE_CODEX_STATE, FAKE_CODEX_LOG: fake.env.FAKE_CODEX_LOG, CODEX_HOME: fake.env.CODEX_HOME });
+    try {
+      const codex = await articleRun(dir, 'codex', root, standin.baseURL, { PLANEXEC_PLANNER_PROVIDER: 'codex', PLANEXEC_EXECUTOR_PROVIDER: 'codex', PLANEXEC_CODEX_BIN: FAKE_CODEX });
+      const runs = fake.runs().filter((r) => r.kind === 'exec').length;
+      if (runs !== 50) throw new Error(`the codex run made ${runs} CLI runs, not 50`);
+      rows.push({ mix: 'codex / codex (ChatGPT plan)', calls: calls(codex), cost: codex.cost! });
+      codexQuota = codex.cost!.quota_units!;
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      fake.cleanup();
+    }
+  } finally {
+    await standin.close();
+  }
+  line(`${'planner / executor'.padEnd(34)}${'calls'.padEnd(7)}${'quota units'.padEnd(13)}${'USD'.padEnd(11)}${'planner alone, same provider'.padEnd(30)}saved`);
+  for (const r of rows) {
+    const c = r.cost;
+    const baseline = `${c.baseline_quota_units} units, ${money(c.baseline_usd)}`;
+    const saved = `${c.savings_pct}% quota, ${c.usd_savings_pct === null ? 'n/a' : `${c.usd_savings_pct}%`} USD`;
+    line(`${r.mix.padEnd(34)}${String(r.calls).padEnd(7)}${String(c.quota_units).padEnd(13)}${money(c.usd).padEnd(11)}${baseline.padEnd(30)}${saved}${c.subscription_calls ? ` (${c.subscription_calls} calls on the subscription: no USD)` : ''}`);
+  }
+  line('The local model is served by the stand-in on 127.0.0.1 and is not in the price table: $0 and 0 quota units. The codex');
+  line('row runs the fake Codex CLI (test/support/fake-codex.mjs), scripted with the same answers and token counts as the');
+  line('first row in run order; the real CLI also sends its own base prompt (~5k tokens) with every call, which a subscription');
+  line('does not bill per token.');
+
+  // The article's table: messages per 5-hour window (Pro), GPT-5.4 at 100% quota, mini at ~30%.
+  const perMessage = codexQuota / 50;
+  const [lo, hi] = ARTICLE_WINDOW['gpt-5.4'];
+  const [miniLo, miniHi] = ARTICLE_WINDOW['gpt-5.4-mini'];
+  const n = (x: number) => Math.round(x).toLocaleString('en-US');
+  line();
+  line(`Codex (ChatGPT plan), effective messages per 5-hour window, from the article's table: "GPT-5.4 | 100% | 223-1120 (Pro)",`);
+  line(`"GPT-5.4-mini | ~30% | 743-3733 (Pro)". A quota unit is one GPT-5.4 message, so the window holds ${lo.toLocaleString('en-US')}-${hi.toLocaleString('en-US')} units.`);
+  line(`  single model (all 50 messages on gpt-5.4): 1.00 unit per message -> ${n(lo)}-${n(hi)} messages; ${(lo / 50).toFixed(1)}-${(hi / 50).toFixed(1)} runs of this feature`);
+  line(`  split (5 on gpt-5.4, 45 on mini, ledger ${codexQuota} units): ${perMessage.toFixed(2)} unit per message -> ${n(lo / perMessage)}-${n(hi / perMessage)} messages; ${(lo / codexQuota).toFixed(1)}-${(hi / codexQuota).toFixed(1)} runs (${(1 / perMessage).toFixed(2)}x)`);
+  line(`  check: mini alone at 0.3 unit -> ${n(lo / 0.3)}-${n(hi / 0.3)} messages; the article says ${miniLo.toLocaleString('en-US')}-${miniHi.toLocaleString('en-US')}`);
+}
+
 /** The stand-in's own timings, which tests must not assert: latency honoured, overrides, retries, close. */
 async function benchStandin(): Promise<void> {
   line();
@@ -337,6 +459,7 @@ async function main(): Promise<void> {
     await benchCore(standin, dir);
     await benchParallel(dir);
     await benchArticle(dir);
+    await benchProviders(dir);
     await benchStandin();
   } finally {
     await standin.close();

@@ -6,13 +6,125 @@ import { accessSync, constants, mkdirSync, readFileSync, realpathSync, statSync 
 import { homedir } from 'node:os';
 import { dirname, join, parse as parsePath, relative, resolve, sep, isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { PROVIDER_KINDS, type ProviderKind } from './adapters/providers.js';
 import { DEFAULT_PRICES } from './core/cost.js';
+import type { Role } from './core/types.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const positiveInt = z.coerce.number().int().positive();
 /** on/off, true/false, 1/0 (the environment's spelling), or a JSON boolean (a config file's). */
 const onOff = z.preprocess((v) => (v === 'on' || v === 'true' || v === '1' ? true : v === 'off' || v === 'false' || v === '0' ? false : v), z.boolean());
+
+// ---------------------------------------------------------------------------------------------
+// Providers (PRODUCT.md, "Providers"; issue 9): each role's provider kind, endpoint and key, and the
+// Codex CLI. Kept in one block: the schema keys, the variables, and providerConfig() below.
+
+const HTTP_URL_MESSAGE = 'must be an http:// or https:// URL, e.g. http://localhost:11434/v1';
+
+/** Config-file keys of the provider settings (API keys are read from the environment only). */
+const PROVIDER_FILE_SHAPE = {
+  plannerProvider: z.preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), z.enum(PROVIDER_KINDS, { error: `must be one of ${PROVIDER_KINDS.join(', ')}` })).optional(),
+  executorProvider: z.preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), z.enum(PROVIDER_KINDS, { error: `must be one of ${PROVIDER_KINDS.join(', ')}` })).optional(),
+  plannerBaseUrl: z.string().refine(isHttpUrl, HTTP_URL_MESSAGE).optional(),
+  executorBaseUrl: z.string().refine(isHttpUrl, HTTP_URL_MESSAGE).optional(),
+  codexBin: z.string().min(1).optional(),
+};
+
+const PROVIDER_ENV_KEYS = {
+  PLANEXEC_PLANNER_PROVIDER: 'plannerProvider',
+  PLANEXEC_EXECUTOR_PROVIDER: 'executorProvider',
+  PLANEXEC_PLANNER_BASE_URL: 'plannerBaseUrl',
+  PLANEXEC_EXECUTOR_BASE_URL: 'executorBaseUrl',
+  PLANEXEC_CODEX_BIN: 'codexBin',
+} as const;
+
+/** The API key variable of each role (environment only, like OPENAI_API_KEY). */
+const ROLE_KEY_VARS: Record<Role, string> = { planner: 'PLANEXEC_PLANNER_API_KEY', executor: 'PLANEXEC_EXECUTOR_API_KEY' };
+
+/** One role's model provider, resolved from the settings. */
+export interface RoleProviderConfig {
+  kind: ProviderKind;
+  /** The endpoint (responses, chat): PLANEXEC_<ROLE>_BASE_URL, else OPENAI_BASE_URL; undefined: OpenAI's. */
+  baseURL: string | undefined;
+  /**
+   * The key (responses, chat): PLANEXEC_<ROLE>_API_KEY, else OPENAI_API_KEY when the role's endpoint
+   * is OPENAI_BASE_URL's server (OpenAI's by default): a key is never sent to a server it was not set
+   * for. Not enumerable, so it never shows up when the config is serialised or logged.
+   */
+  readonly apiKey: string | undefined;
+  /** The settings that give the key and the endpoint, as the user set them; messages and hints name them. */
+  settingNames: { apiKey: string; baseURL: string };
+  /** The setting that chose the kind, as the user wrote it; null for the default (responses). */
+  kindSource: string | null;
+}
+
+/** True for an absolute http: or https: URL. */
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value.trim());
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+const OPENAI_ORIGIN = 'https://api.openai.com';
+
+function originOf(url: string | undefined): string {
+  return url ? new URL(url).origin : OPENAI_ORIGIN;
+}
+
+/**
+ * The provider settings of the config: each role's kind (default responses), endpoint and key, and
+ * the Codex CLI's path (`~` expanded; a bare name is looked up on PATH by the provider). Throws
+ * ConfigError naming the setting: an OPENAI_BASE_URL that is not http(s) while a role uses it (the
+ * other settings are checked by the schema). A Codex CLI that is not installed is not an error here:
+ * the server starts, and the tool call that needs it says so. Adds a warning for a base URL set for
+ * a role whose provider (codex) does not use it.
+ */
+function providerConfig(
+  c: FileConfig,
+  env: Readonly<Record<string, string | undefined>>,
+  at: { sourceOf: (key: keyof FileConfig) => string | null; home: string; warnings: string[] },
+): Pick<Config, 'providers' | 'codexBin'> {
+  const openaiBase = env.OPENAI_BASE_URL?.trim() || undefined;
+  const openaiKey = env.OPENAI_API_KEY?.trim() || undefined;
+  const kinds: Record<Role, ProviderKind> = { planner: c.plannerProvider ?? 'responses', executor: c.executorProvider ?? 'responses' };
+  if (openaiBase && !isHttpUrl(openaiBase) && Object.entries(kinds).some(([role, kind]) => kind !== 'codex' && !c[`${role as Role}BaseUrl`])) {
+    throw new ConfigError(`OPENAI_BASE_URL ${openaiBase}: ${HTTP_URL_MESSAGE}. Fix it, or leave it unset for OpenAI's own API.`);
+  }
+  const role = (r: Role): RoleProviderConfig => {
+    const baseKey = `${r}BaseUrl` as const;
+    const own = c[baseKey]?.trim();
+    const ownSource = own ? at.sourceOf(baseKey)! : null;
+    if (own && kinds[r] === 'codex') {
+      at.warnings.push(`${ownSource} is set, but the ${r}'s provider is codex, which does not use it (the Codex CLI calls the ChatGPT backend of its sign-in).`);
+    }
+    const baseURL = own || openaiBase;
+    const ownKey = env[ROLE_KEY_VARS[r]]?.trim() || undefined;
+    // OPENAI_API_KEY only goes to the server it belongs to (OPENAI_BASE_URL's, or OpenAI's).
+    const inherits = !ownKey && !!openaiKey && (!own || (isHttpUrl(openaiBase ?? OPENAI_ORIGIN) && originOf(own) === originOf(openaiBase)));
+    const out: Omit<RoleProviderConfig, 'apiKey'> = {
+      kind: kinds[r],
+      baseURL,
+      settingNames: {
+        apiKey: ownKey || own ? ROLE_KEY_VARS[r] : 'OPENAI_API_KEY',
+        baseURL: ownSource ?? 'OPENAI_BASE_URL',
+      },
+      kindSource: at.sourceOf(`${r}Provider`),
+    };
+    if (inherits) out.settingNames.apiKey = 'OPENAI_API_KEY';
+    Object.defineProperty(out, 'apiKey', { value: ownKey ?? (inherits ? openaiKey : undefined), enumerable: false });
+    return out as RoleProviderConfig;
+  };
+  const bin = c.codexBin?.trim();
+  return {
+    providers: { planner: role('planner'), executor: role('executor') },
+    codexBin: bin ? expandHome(bin, at.home, at.sourceOf('codexBin') ?? 'PLANEXEC_CODEX_BIN') : undefined,
+  };
+}
+// ---------------------------------------------------------------------------------------------
 
 const PriceSchema = z.strictObject({
   input: z.number().nonnegative(),
@@ -62,6 +174,7 @@ export const FileConfigSchema = z.strictObject({
   checkTimeoutMs: positiveInt.optional(),
   worktrees: z.string().min(1).optional(),
   worktreeSetup: z.string().min(1).optional(),
+  ...PROVIDER_FILE_SHAPE,
 });
 export type FileConfig = z.infer<typeof FileConfigSchema>;
 
@@ -118,6 +231,10 @@ export interface Config {
    * it never shows up when the config is serialised or logged.
    */
   readonly secrets: readonly string[];
+  /** Each role's model provider and endpoint (see "Providers" below). */
+  providers: Readonly<Record<Role, RoleProviderConfig>>;
+  /** PLANEXEC_CODEX_BIN, `~` expanded; undefined: `codex` on PATH. */
+  codexBin: string | undefined;
 }
 
 // Environment variable -> config key. Unset or empty variables are ignored.
@@ -151,6 +268,7 @@ const ENV_KEYS: Record<string, keyof FileConfig> = {
   PLANEXEC_CHECK_TIMEOUT_MS: 'checkTimeoutMs',
   PLANEXEC_WORKTREES: 'worktrees',
   PLANEXEC_WORKTREE_SETUP: 'worktreeSetup',
+  ...PROVIDER_ENV_KEYS,
 };
 /** Config keys the command line can set, and their flags. */
 const FLAGS: Partial<Record<keyof FileConfig, string>> = { db: '--db', root: '--root' };
@@ -260,6 +378,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
       worktreesDir: resolve(cwd, expandHome(c.worktrees ?? join(stateHome, 'planexec', 'worktrees'), home, sources.worktrees ?? 'PLANEXEC_WORKTREES')),
       setup: c.worktreeSetup ?? null,
     },
+    ...providerConfig(c, env, { sourceOf, home, warnings }),
   } as Omit<Config, 'secrets'> as Config;
   Object.defineProperty(config, 'secrets', { value: secretValues(env), enumerable: false });
   return deepFreeze(config);

@@ -5,20 +5,23 @@ import type Database from 'better-sqlite3';
 import { WorkspaceFileSystem } from './adapters/files/workspace-reader.js';
 import { WorktreeFiles } from './adapters/files/workspace-writer.js';
 import { GitChanges } from './adapters/git/git-changes.js';
-import { OpenAIResponsesProvider, type SdkLogger } from './adapters/openai/responses-provider.js';
 import { CommandRunner } from './adapters/process/run-command.js';
+import type { CodexLogger } from './adapters/codex/codex-provider.js';
+import { isPrivateEndpoint, type SdkLogger } from './adapters/openai/sdk-client.js';
+import { createModelProvider, type ProviderHandle, type ProviderKind } from './adapters/providers.js';
 import { secretRedactor } from './adapters/redact.js';
 import type { KyselyStore } from './adapters/store/kysely-store.js';
 import { openSqliteStore } from './adapters/store/sqlite.js';
 import { processOwner, processProbe, randomIds, systemClock } from './adapters/system.js';
 import { GptTokenCounter } from './adapters/tokens/gpt-token-counter.js';
 import { checkPaths, ConfigError, loadConfig, readConfigFile, secretValues, type Config, type FileConfig } from './config.js';
-import { unpricedModels } from './core/cost.js';
-import { StorageError } from './core/errors.js';
+import { unpricedModels, withLocalModels, type PriceTable } from './core/cost.js';
+import { ModelCallError, StorageError } from './core/errors.js';
 import type { CoreDeps } from './core/deps.js';
 import type { ModelProvider } from './core/ports.js';
 import { createPlanexec, type Planexec } from './core/planexec.js';
 import { Runtime } from './core/runtime.js';
+import type { Role } from './core/types.js';
 import { createLogger } from './log.js';
 import { createServer } from './mcp/server.js';
 import { serveStdio } from './mcp/stdio.js';
@@ -26,10 +29,30 @@ import { protocolStdout } from './stdout-guard.js';
 
 export const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
+/** A provider put in place of a role's (tests, benchmarks): one for both roles, or one per role. */
+export type ModelOverrides = ModelProvider | Partial<Record<Role, ModelProvider>>;
+
+/** A provider that cannot make any call as configured, found at start-up (the server starts regardless). */
+export interface ProviderProblem {
+  /** The roles served by that provider. */
+  roles: Role[];
+  kind: ProviderKind;
+  /** What is wrong and what to do (the provider's ready() error: message and hint). */
+  message: string;
+}
+
 export interface Composed {
   app: Planexec;
-  /** Loads the model SDK ahead of the first call. */
+  /** Loads the model SDK ahead of the first call (each role's provider; nothing for codex). */
   warmUp(): Promise<void>;
+  /** The provider kind of each role, as journaled with its calls. */
+  providers: Readonly<Record<Role, ProviderKind>>;
+  /** Providers (not replaced by an override) that cannot make a call as configured: no key, no Codex CLI. */
+  providerProblems(): ProviderProblem[];
+  /** Ends model calls still running in child processes (Codex CLIs) and waits for them; at shutdown. */
+  stopModels(): Promise<void>;
+  /** SIGKILL to those child processes, synchronously: for process.on('exit'). */
+  stopModelsNow(): void;
   store: KyselyStore;
   /** The SQLite connection underneath (tests inspect the file through it). */
   db: Database.Database;
@@ -39,21 +62,70 @@ export interface Composed {
   redact: (text: string) => string;
   /** Every command this process runs (git, checks): killAll() on stop, killAllNow() on exit. */
   commands: CommandRunner;
-  /** Closes the database (after runtime.stop()). */
+  /** Stops the model providers' child processes, then closes the database (after runtime.stop()). */
   close(): Promise<void>;
+}
+
+const ROLES: readonly Role[] = ['planner', 'executor'];
+
+/**
+ * The price table the ledger uses: the configured one, plus the models of roles served by a local
+ * Chat Completions server (loopback or private base URL) at $0 when the table has no price for them
+ * (withLocalModels in src/core/cost.ts states the rule).
+ */
+export function effectivePrices(config: Readonly<Config>): PriceTable {
+  return withLocalModels(
+    config.prices,
+    ROLES.map((role) => ({ model: config.models[role], provider: config.providers[role].kind, local: isPrivateEndpoint(config.providers[role].baseURL) })),
+  );
+}
+
+/**
+ * One provider per role from the settings (createModelProvider), one instance shared by both roles
+ * when they use the same kind, endpoint and key (the Codex CLI: always one). Roles in `replaced` get
+ * none. Never throws: missing keys or CLIs are reported by ready() and by the calls.
+ */
+function buildProviders(config: Readonly<Config>, replaced: ReadonlySet<Role>, loggers: { sdkLogger?: SdkLogger; codexLogger?: CodexLogger }): Partial<Record<Role, ProviderHandle>> {
+  const built = new Map<string, ProviderHandle>();
+  const out: Partial<Record<Role, ProviderHandle>> = {};
+  for (const role of ROLES) {
+    if (replaced.has(role)) continue;
+    const p = config.providers[role];
+    const key = p.kind === 'codex' ? 'codex' : JSON.stringify([p.kind, p.baseURL ?? '', p.apiKey ?? '', p.settingNames.apiKey, p.settingNames.baseURL]);
+    let handle = built.get(key);
+    if (!handle) {
+      handle = createModelProvider(p.kind, {
+        timeoutMs: config.openai.timeoutMs,
+        secrets: config.secrets,
+        apiKey: p.apiKey,
+        baseURL: p.baseURL,
+        maxRetries: config.openai.maxRetries,
+        settingNames: p.settingNames,
+        codexBin: config.codexBin,
+        ...(loggers.sdkLogger ? { sdkLogger: loggers.sdkLogger } : {}),
+        ...(loggers.codexLogger ? { codexLogger: loggers.codexLogger } : {}),
+      });
+      built.set(key, handle);
+    }
+    out[role] = handle;
+  }
+  return out;
 }
 
 /**
  * Builds the core over the real adapters: opens and migrates the database, registers this process
- * and starts its heartbeat. `models` can be replaced (tests, benchmarks). Throws StorageError when
- * the database cannot be used.
+ * and starts its heartbeat, and makes each role's model provider from the settings
+ * (PLANEXEC_<ROLE>_PROVIDER). `models` replaces them (tests, benchmarks): one provider for both
+ * roles, or one per role; the journal still records each role's configured provider kind. Throws
+ * StorageError when the database cannot be used.
  */
 export async function compose(
   config: Config,
   overrides: {
-    models?: ModelProvider;
+    models?: ModelOverrides;
     onError?: (error: unknown, what: string) => void;
     sdkLogger?: SdkLogger;
+    codexLogger?: CodexLogger;
     /** Told why changes are off for every workflow (git missing or too old). */
     onNotice?: (message: string) => void;
   } = {},
@@ -68,14 +140,12 @@ export async function compose(
     await close();
     throw error;
   }
-  const provider = new OpenAIResponsesProvider({
-    apiKey: config.openai.apiKey,
-    baseURL: config.openai.baseURL,
-    timeoutMs: config.openai.timeoutMs,
-    maxRetries: config.openai.maxRetries,
-    secrets: config.secrets,
-    ...(overrides.sdkLogger ? { logger: overrides.sdkLogger } : {}),
-  });
+  const given = overrides.models;
+  const replacement: Partial<Record<Role, ModelProvider>> = given === undefined ? {} : 'generate' in given ? { planner: given as ModelProvider, executor: given as ModelProvider } : given;
+  const handles = buildProviders(config, new Set(ROLES.filter((r) => replacement[r])), overrides);
+  const modelOf = (role: Role): ModelProvider => replacement[role] ?? handles[role]!.provider;
+  const distinct = [...new Set(Object.values(handles))];
+  const providers = { planner: config.providers.planner.kind, executor: config.providers.executor.kind };
   const redact = secretRedactor(config.secrets);
   const commands = new CommandRunner();
   let git: GitChanges | null = null;
@@ -91,7 +161,7 @@ export async function compose(
   const fileOptions = { allowSecretFiles: config.files.allowSecretFiles, allowHardLinks: config.files.allowHardLinks };
   const deps: CoreDeps = {
     store,
-    models: { planner: overrides.models ?? provider, executor: overrides.models ?? provider },
+    models: { planner: modelOf('planner'), executor: modelOf('executor') },
     files: new WorkspaceFileSystem(fileOptions),
     writer: new WorktreeFiles(fileOptions),
     git,
@@ -103,7 +173,8 @@ export async function compose(
     settings: {
       root: config.root,
       models: config.models,
-      prices: config.prices,
+      providers,
+      prices: effectivePrices(config),
       extendedCacheModels: config.extendedCacheModels,
       context: {
         maxFileBytes: config.limits.maxFileBytes,
@@ -122,7 +193,40 @@ export async function compose(
     },
     redact,
   };
-  return { app: createPlanexec(deps), warmUp: () => provider.warm(), store, db, owner, runtime, redact, commands, close };
+  const stopModels = async () => {
+    await Promise.all(distinct.map((h) => h.stop()));
+  };
+  return {
+    app: createPlanexec(deps),
+    warmUp: async () => {
+      await Promise.all(distinct.map((h) => h.warm()));
+    },
+    providers,
+    providerProblems: () => {
+      const problems: ProviderProblem[] = [];
+      for (const h of distinct) {
+        try {
+          h.provider.ready?.();
+        } catch (error) {
+          const message = error instanceof ModelCallError ? `${error.message} ${error.hint}` : (error as Error).message;
+          problems.push({ roles: ROLES.filter((r) => handles[r] === h), kind: h.kind, message });
+        }
+      }
+      return problems;
+    },
+    stopModels,
+    stopModelsNow: () => distinct.forEach((h) => h.stopNow()),
+    store,
+    db,
+    owner,
+    runtime,
+    redact,
+    commands,
+    close: async () => {
+      await stopModels();
+      await close();
+    },
+  };
 }
 
 const HELP = `planexec ${VERSION}: MCP server (stdio) that splits work between a planner and an executor model.
@@ -192,6 +296,10 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
         info: (message, ...details) => log.info({ details }, `openai: ${message}`),
         debug: (message, ...details) => log.debug({ details }, `openai: ${message}`),
       },
+      codexLogger: {
+        warn: (message, ...details) => log.warn({ details }, message),
+        debug: (message, ...details) => log.debug({ details }, message),
+      },
     });
   } catch (error) {
     if (error instanceof StorageError) {
@@ -222,8 +330,10 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
       'no workspace root: the working folder is / or the home folder (or holds it), which is never taken as one; files can be read once the host names an MCP root, or set PLANEXEC_ROOT',
     );
   }
-  if (!config.openai.apiKey) log.warn('OPENAI_API_KEY is not set: the tools are listed, but calls that need a model will answer with an error');
-  for (const model of unpricedModels(config.models, config.prices)) {
+  for (const problem of composed.providerProblems()) {
+    log.warn({ roles: problem.roles, provider: problem.kind }, `the ${problem.roles.join(' and ')}'s provider (${problem.kind}) cannot make calls yet: the tools are listed, but calls that need it will answer with an error. ${problem.message}`);
+  }
+  for (const model of unpricedModels(config.models, effectivePrices(config))) {
     log.warn({ model }, `model '${model}' is not in the price table: its calls are left out of quota units and USD; add it under "prices" in the config file`);
   }
 
@@ -245,7 +355,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     runtime.stop();
     // Checks and git commands end with the process: their whole process groups.
     void composed.commands.killAll();
-    void cleanup(400)
+    void Promise.all([cleanup(400), composed.stopModels()])
       .catch((error: unknown) => log.error({ err: error }, 'error while stopping'))
       .then(async () => {
         const released = await store.owners.release(owner, Date.now());
@@ -256,6 +366,8 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
         void composed.close().finally(() => process.exit(code));
       });
   };
+  // Whatever ends the process, no Codex CLI it started outlives it.
+  process.on('exit', () => composed.stopModelsNow());
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('exit', () => composed.commands.killAllNow());
@@ -264,5 +376,8 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   await serveStdio(server, { log, onStop: (why, failed) => stop(why, failed ? 1 : 0), stdout: protocolStdout() });
   // Once the host has had time to list the tools, load the model SDK off the critical path.
   setTimeout(() => void composed.warmUp().catch((error: unknown) => log.warn({ err: error }, 'could not load the OpenAI SDK')), 1_000).unref();
-  log.info({ version: VERSION, db: config.dbPath, root: config.root, planner: config.models.planner, executor: config.models.executor }, 'planexec ready');
+  log.info(
+    { version: VERSION, db: config.dbPath, root: config.root, planner: config.models.planner, executor: config.models.executor, providers: composed.providers },
+    'planexec ready',
+  );
 }

@@ -100,7 +100,8 @@ export interface ProviderDescription {
 export const PROVIDER_SETTINGS: Readonly<Record<ProviderKind, ProviderDescription>> = {
   responses: {
     wire: 'OpenAI Responses API (`openai` SDK), or any endpoint that serves /v1/responses',
-    settings: 'PLANEXEC_<ROLE>_API_KEY / _BASE_URL (default OPENAI_API_KEY / OPENAI_BASE_URL; a key is required), PLANEXEC_MODEL_TIMEOUT_MS, PLANEXEC_MAX_RETRIES',
+    settings:
+      '`PLANEXEC_<ROLE>_BASE_URL` (default `OPENAI_BASE_URL`), `PLANEXEC_<ROLE>_API_KEY` (default `OPENAI_API_KEY` on `OPENAI_BASE_URL`\'s server; a key is required), `PLANEXEC_MODEL_TIMEOUT_MS`, `PLANEXEC_MAX_RETRIES`',
     threads: 'kept by the provider (previous_response_id); resent from planexec\'s record if the provider lost it',
     caching: 'prompt_cache_key per role, prompt_cache_retention 24h where the model allows',
     structuredOutput: 'text.format json_schema, strict',
@@ -109,20 +110,21 @@ export const PROVIDER_SETTINGS: Readonly<Record<ProviderKind, ProviderDescriptio
   },
   chat: {
     wire: 'Chat Completions (`openai` SDK): Ollama, vLLM, LM Studio, OpenRouter, LiteLLM, OpenAI',
-    settings: 'PLANEXEC_<ROLE>_BASE_URL (default OPENAI_BASE_URL) / _API_KEY (default OPENAI_API_KEY; not needed for a local server given by base URL), PLANEXEC_MODEL_TIMEOUT_MS, PLANEXEC_MAX_RETRIES',
+    settings:
+      '`PLANEXEC_<ROLE>_BASE_URL` (default `OPENAI_BASE_URL`), `PLANEXEC_<ROLE>_API_KEY` (default `OPENAI_API_KEY` on `OPENAI_BASE_URL`\'s server; a local server given by base URL needs none), `PLANEXEC_MODEL_TIMEOUT_MS`, `PLANEXEC_MAX_RETRIES`',
     threads: 'kept by planexec (SQLite) and resent as messages on every planner call, compacted by the same rules',
     caching: 'the server\'s own prefix cache; prompt_cache_key / prompt_cache_retention only on api.openai.com',
     structuredOutput: 'response_format json_schema, strict; servers that ignore it get one repair round',
     edits: 'a V4A patch in the answer text',
-    cost: 'usage the server reports (prompt_tokens, prompt_tokens_details.cached_tokens, completion_tokens); estimated when it reports none; local models need a price-table entry (0 for free)',
+    cost: 'usage the server reports (prompt_tokens, prompt_tokens_details.cached_tokens, completion_tokens; estimated when it reports none), priced with the price table; a model not in it costs $0 on a loopback or private base URL (Ollama, LM Studio), and is unpriced elsewhere until added under "prices"',
   },
   codex: {
     wire: 'the Codex CLI (`codex exec --json`) on the user\'s ChatGPT sign-in: the subscription\'s quota',
-    settings: 'PLANEXEC_CODEX_BIN (default `codex` on PATH; sign in once with `codex login`), PLANEXEC_MODEL_TIMEOUT_MS',
+    settings: '`PLANEXEC_CODEX_BIN` (default `codex` on PATH; sign in once with `codex login`), `PLANEXEC_MODEL_TIMEOUT_MS`',
     threads: 'Codex threads continued with `exec resume`; rebuilt from planexec\'s record (in the prompt) when the CLI lost one',
     caching: 'automatic: the thread id is the cache key (planner threads hit it; one-shot executor calls may not)',
     structuredOutput: '--output-schema (strict json_schema)',
     edits: 'a V4A patch in the answer text (the CLI runs read-only; planexec applies edits)',
-    cost: 'turn.completed usage (the thread\'s running totals, diffed per call); counts against the ChatGPT plan, priced as API-equivalent',
+    cost: 'turn.completed usage (the thread\'s running totals, diffed per call); billed to the ChatGPT plan, so its calls count quota units and no USD',
   },
 };

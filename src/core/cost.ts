@@ -1,5 +1,20 @@
-// The savings ledger: usage per role from the call journal, priced per model and against the
-// planner-only baseline (the same calls and tokens, priced as planner-model calls).
+// The savings ledger: usage per role from the call journal, priced per model and per provider, and
+// against the planner-only baseline (the same calls and tokens, as planner-model calls on the
+// planner's provider).
+//
+// The rule per provider (issue 9; the README's "How cost and savings are computed" says the same):
+// - responses, chat: billed per token. USD and quota units come from the price table entry of the
+//   call's model. A model missing from the table is unpriced: left out of quota units and USD, named
+//   in unpriced_models and warned about, never guessed. The exception is a chat model served on the
+//   user's own machine or network (a loopback or private base URL: Ollama, LM Studio, vLLM): when it
+//   is not in the table it costs $0 and 0 quota units (withLocalModels, applied by the composition
+//   root, which alone knows the endpoints).
+// - codex: billed to the ChatGPT subscription behind the Codex CLI, not per token: its calls count
+//   quota units (the price table's quota of their model, the article's unit) and no USD
+//   (subscription_calls counts them; usd is null when every priced call is one).
+// - Baseline: every billed call as a call of the planner model on the planner's provider: its quota
+//   units always (when the planner model is priced), its USD only when that provider bills per token
+//   (a codex planner gives a baseline in quota units only).
 import type { ModelCall, Role, Usage } from './types.js';
 
 export interface ModelPrice {
@@ -40,6 +55,46 @@ export interface Cost {
   usd_savings_pct: number | null;
   /** Models of billed calls missing from the price table: their calls are left out of quota_units and usd. */
   unpriced_models: string[];
+  /** Priced calls billed to a subscription (codex): in quota_units, not in usd. */
+  subscription_calls: number;
+}
+
+/** How a provider charges for a call: per token (USD and quota units), or to a subscription (quota units only). */
+export type Billing = 'tokens' | 'subscription';
+
+/** The provider kind whose calls go to a subscription: the Codex CLI on a ChatGPT sign-in. */
+export const SUBSCRIPTION_PROVIDERS: readonly string[] = ['codex'];
+
+/** How calls of `provider` (a kind: responses, chat, codex) are billed; see the rule at the top of this file. */
+export function billingOf(provider: string): Billing {
+  return SUBSCRIPTION_PROVIDERS.includes(provider) ? 'subscription' : 'tokens';
+}
+
+/** A model served at no charge: $0 and 0 quota units. */
+export const FREE_PRICE: ModelPrice = { input: 0, cached: 0, output: 0, quota: 0 };
+
+/** One role's model and where it is served, for withLocalModels. */
+export interface RoleEndpoint {
+  model: string;
+  /** The provider kind (responses, chat, codex). */
+  provider: string;
+  /** The base URL is on this machine or a private network (loopback, 10/8, 172.16/12, 192.168/16, fc00::/7, ...). */
+  local: boolean;
+}
+
+/**
+ * `prices` with the models of roles served by a local Chat Completions server (provider chat, `local`)
+ * added at FREE_PRICE, when the table has no entry for them and no other role runs the same model name
+ * somewhere that bills (then the name is ambiguous, and stays unpriced). A price in the table always
+ * wins: a local proxy in front of a paid API (LiteLLM) is priced as the API. Pure; returns `prices`
+ * itself when nothing is added.
+ */
+export function withLocalModels(prices: PriceTable, roles: readonly RoleEndpoint[]): PriceTable {
+  const free = roles.filter((r) => r.provider === 'chat' && r.local && !prices[r.model]).map((r) => r.model);
+  const billed = new Set(roles.filter((r) => !(r.provider === 'chat' && r.local)).map((r) => r.model));
+  const added = [...new Set(free)].filter((m) => !billed.has(m));
+  if (!added.length) return prices;
+  return { ...prices, ...Object.fromEntries(added.map((m) => [m, { ...FREE_PRICE }])) };
 }
 
 function emptyUsage(): RoleUsage {
@@ -78,26 +133,34 @@ const savings = (actual: number | null, baseline: number | null) =>
 
 /**
  * Cost of the billed calls (every call with usage: completed, and failed or abandoned ones the
- * provider may have charged), and what the same calls would have cost on the planner model alone.
- * Calls on a model missing from the price table are left out of quota and USD (named in
- * unpriced_models); the savings compare the priced calls with their own baseline, so every figure
- * that can be computed is.
+ * provider may have charged), and what the same calls would have cost as calls of `plannerModel` on
+ * `plannerProvider` (the planner's provider kind; default responses). Per the rule at the top of this
+ * file: calls on a model missing from the price table are left out of quota and USD (named in
+ * unpriced_models); calls of a subscription provider (codex) count quota units but no USD. The
+ * savings compare each figure's calls with their own baseline (quota: the priced calls; USD: the
+ * calls billed in USD), so every figure that can be computed is. Quota units round to 2 decimals,
+ * USD to 8, percentages to 1.
  */
-export function costOf(calls: readonly ModelCall[], prices: PriceTable, plannerModel: string): Cost {
+export function costOf(calls: readonly ModelCall[], prices: PriceTable, plannerModel: string, plannerProvider = 'responses'): Cost {
   const baselinePrice = prices[plannerModel];
+  const baselineInUsd = baselinePrice !== undefined && billingOf(plannerProvider) === 'tokens';
   let quota = 0;
   let usd = 0;
   let priced = 0;
+  let inUsd = 0;
+  let subscription = 0;
+  let billedCalls = 0;
   let baselineQuota = 0;
   let baselineUsd = 0;
   let baselineOfPricedQuota = 0;
-  let baselineOfPricedUsd = 0;
+  let baselineOfUsd = 0;
   const unpriced = new Set<string>();
   for (const c of calls) {
     if (c.status === 'pending' || !c.usage) continue;
+    billedCalls += 1;
     const price = prices[c.model];
     const asPlannerQuota = baselinePrice?.quota ?? 0;
-    const asPlannerUsd = baselinePrice ? priceUsage(c.usage, baselinePrice) : 0;
+    const asPlannerUsd = baselineInUsd ? priceUsage(c.usage, baselinePrice) : 0;
     baselineQuota += asPlannerQuota;
     baselineUsd += asPlannerUsd;
     if (!price) {
@@ -106,21 +169,61 @@ export function costOf(calls: readonly ModelCall[], prices: PriceTable, plannerM
     }
     priced += 1;
     quota += price.quota;
-    usd += priceUsage(c.usage, price);
     baselineOfPricedQuota += asPlannerQuota;
-    baselineOfPricedUsd += asPlannerUsd;
+    if (billingOf(c.provider) === 'subscription') {
+      subscription += 1;
+      continue;
+    }
+    inUsd += 1;
+    usd += priceUsage(c.usage, price);
+    baselineOfUsd += asPlannerUsd;
   }
-  const anyPriced = priced > 0 || unpriced.size === 0;
+  const hasQuota = priced > 0 || billedCalls === 0;
+  const hasUsd = inUsd > 0 || billedCalls === 0;
   const hasBaseline = baselinePrice !== undefined;
   return {
-    quota_units: anyPriced ? round(quota, 2) : null,
+    quota_units: hasQuota ? round(quota, 2) : null,
     baseline_quota_units: hasBaseline ? round(baselineQuota, 2) : null,
-    savings_pct: anyPriced && hasBaseline ? savings(quota, baselineOfPricedQuota) : null,
-    usd: anyPriced ? round(usd, 8) : null,
-    baseline_usd: hasBaseline ? round(baselineUsd, 8) : null,
-    usd_savings_pct: anyPriced && hasBaseline ? savings(usd, baselineOfPricedUsd) : null,
+    savings_pct: hasQuota && hasBaseline ? savings(quota, baselineOfPricedQuota) : null,
+    usd: hasUsd ? round(usd, 8) : null,
+    baseline_usd: baselineInUsd ? round(baselineUsd, 8) : null,
+    usd_savings_pct: hasUsd && baselineInUsd ? savings(usd, baselineOfUsd) : null,
     unpriced_models: [...unpriced].sort(),
+    subscription_calls: subscription,
   };
+}
+
+/** Calls and tokens of one model on one provider for one role (workflow_status's calls_by_model). */
+export interface ModelUsage {
+  provider: string;
+  model: string;
+  role: Role;
+  /** Completed calls. */
+  calls: number;
+  /** Tokens of every call that billed any (as usageByRole counts them). */
+  input_tokens: number;
+  cached_tokens: number;
+  output_tokens: number;
+}
+
+/**
+ * The journal grouped by (role, provider, model): where every call went. Planner groups first, then
+ * in the order each group was first used. Counts as usageByRole does.
+ */
+export function usageByModel(calls: readonly ModelCall[]): ModelUsage[] {
+  const groups = new Map<string, ModelUsage>();
+  for (const c of calls) {
+    const key = JSON.stringify([c.role, c.provider, c.model]);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { provider: c.provider, model: c.model, role: c.role, calls: 0, input_tokens: 0, cached_tokens: 0, output_tokens: 0 }));
+    if (c.status === 'completed') g.calls += 1;
+    if (!c.usage || c.status === 'pending') continue;
+    g.input_tokens += c.usage.input_tokens;
+    g.cached_tokens += c.usage.cached_tokens;
+    g.output_tokens += c.usage.output_tokens;
+  }
+  const all = [...groups.values()];
+  return [...all.filter((g) => g.role === 'planner'), ...all.filter((g) => g.role !== 'planner')];
 }
 
 /** The configured models missing from the price table (warned about at start-up and in workflow_status). */

@@ -9,6 +9,11 @@ export interface CoreSettings {
   /** The workspace root new workflows read from unless the host names one (MCP roots); null: none. */
   root: string | null;
   models: Readonly<Record<Role, string>>;
+  /**
+   * The provider kind of each role ('responses', 'chat', 'codex'), journaled with every call and used
+   * by the cost rules (src/core/cost.ts: a codex call is billed to a subscription, not in USD).
+   */
+  providers: Readonly<Record<Role, string>>;
   prices: PriceTable;
   /** Models that accept `prompt_cache_retention: "24h"`. */
   extendedCacheModels: readonly string[];

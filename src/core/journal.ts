@@ -63,7 +63,8 @@ export function requestBytes(req: ModelRequest): number {
 /** Journals a call about to be sent (status pending) in `store` (the caller's transaction, or the root). Returns the row id. */
 export function beginCall(d: CoreDeps, store: Store, meta: CallMeta, req: ModelRequest, reservedTokens: number | null = null): Promise<number> {
   const { workflowId, subtaskId, purpose, role } = meta;
-  return store.calls.begin({ workflowId, subtaskId, purpose, role, model: req.model, owner: d.owner, startedAt: d.clock.now(), reservedTokens, requestBytes: requestBytes(req) });
+  const provider = d.settings.providers[req.role];
+  return store.calls.begin({ workflowId, subtaskId, purpose, role, model: req.model, provider, owner: d.owner, startedAt: d.clock.now(), reservedTokens, requestBytes: requestBytes(req) });
 }
 
 /** Tokens a call billed, and whether they are planexec's estimate rather than the provider's report. */

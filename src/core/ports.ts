@@ -122,6 +122,8 @@ export interface NewModelCall {
   role: Role;
   purpose: CallPurpose;
   model: string;
+  /** The provider kind the call goes to (CoreSettings.providers of its role). */
+  provider: string;
   owner: string;
   startedAt: number;
   /** Tokens the call may use, held against the budget until its usage is known (null: no budget). */

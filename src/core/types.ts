@@ -100,6 +100,8 @@ export interface ModelCall {
   role: Role;
   purpose: CallPurpose;
   model: string;
+  /** The provider kind that made the call ('responses', 'chat', 'codex': PLANEXEC_<ROLE>_PROVIDER). */
+  provider: string;
   status: CallStatus;
   owner: string;
   responseId: string | null;

@@ -82,8 +82,12 @@ export const Cost = z
     baseline_usd: z.number().nullable(),
     usd_savings_pct: z.number().nullable(),
     unpriced_models: z.array(z.string()),
+    subscription_calls: Int(),
   })
-  .describe('Planner call = 1 quota unit, executor call = 0.3; baseline: the same calls on the planner model; unpriced_models are left out.');
+  .describe('Planner call = 1 quota unit, executor call = 0.3; baseline: the same calls on the planner model and provider; unpriced_models: not in quota or usd; subscription_calls: not in usd.');
+
+/** Calls and tokens per role, provider and model. */
+export const ModelUsage = CallUsage.extend({ role: Role, provider: z.string(), model: z.string() });
 
 export const TokenBudget = input({
   planner_tokens: z.number().int().positive().optional(),

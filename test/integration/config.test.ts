@@ -455,3 +455,105 @@ describe('checkPaths', () => {
     expect(() => checkPaths(loadConfig({ HOME: dir, PLANEXEC_DB: ':memory:' }, { cwd: dir }))).not.toThrow();
   });
 });
+
+describe('providers per role', () => {
+  it('defaults both roles to the Responses API on OPENAI_BASE_URL with OPENAI_API_KEY, and codex to `codex` on PATH', async () => {
+    const config = load({ OPENAI_API_KEY: 'sk-main', OPENAI_BASE_URL: 'http://127.0.0.1:9999/v1' });
+    for (const role of ['planner', 'executor'] as const) {
+      const p = config.providers[role];
+      expect(p).toEqual({ kind: 'responses', baseURL: 'http://127.0.0.1:9999/v1', settingNames: { apiKey: 'OPENAI_API_KEY', baseURL: 'OPENAI_BASE_URL' }, kindSource: null });
+      expect(p.apiKey).toBe('sk-main');
+    }
+    expect(config.codexBin).toBeUndefined();
+  });
+
+  it('reads PLANEXEC_<ROLE>_PROVIDER, _BASE_URL and _API_KEY per role, naming the settings the user set', async () => {
+    const config = load({
+      OPENAI_API_KEY: 'sk-main',
+      PLANEXEC_PLANNER_PROVIDER: 'codex',
+      PLANEXEC_EXECUTOR_PROVIDER: ' Chat ',
+      PLANEXEC_EXECUTOR_BASE_URL: 'https://openrouter.ai/api/v1',
+      PLANEXEC_EXECUTOR_API_KEY: 'sk-or-executor',
+    });
+    expect(config.providers.planner.kind).toBe('codex');
+    expect(config.providers.planner.kindSource).toBe('PLANEXEC_PLANNER_PROVIDER');
+    expect(config.providers.executor).toEqual({
+      kind: 'chat',
+      baseURL: 'https://openrouter.ai/api/v1',
+      settingNames: { apiKey: 'PLANEXEC_EXECUTOR_API_KEY', baseURL: 'PLANEXEC_EXECUTOR_BASE_URL' },
+      kindSource: 'PLANEXEC_EXECUTOR_PROVIDER',
+    });
+    expect(config.providers.executor.apiKey).toBe('sk-or-executor');
+  });
+
+  it('keeps the role keys out of the serialised config and among the secrets', async () => {
+    const config = load({ OPENAI_API_KEY: 'sk-main-1234', PLANEXEC_PLANNER_API_KEY: 'sk-planner-5678', PLANEXEC_EXECUTOR_API_KEY: 'sk-executor-9012' });
+    expect(config.providers.planner.apiKey).toBe('sk-planner-5678');
+    const text = JSON.stringify(config);
+    for (const key of ['sk-main-1234', 'sk-planner-5678', 'sk-executor-9012']) {
+      expect(text).not.toContain(key);
+      expect(config.secrets).toContain(key);
+    }
+  });
+
+  it('sends OPENAI_API_KEY only to the server of OPENAI_BASE_URL (OpenAI by default), never to a role\'s own server', async () => {
+    const other = load({ OPENAI_API_KEY: 'sk-main', PLANEXEC_EXECUTOR_PROVIDER: 'chat', PLANEXEC_EXECUTOR_BASE_URL: 'http://localhost:11434/v1' });
+    expect(other.providers.executor.apiKey).toBeUndefined();
+    expect(other.providers.executor.settingNames.apiKey).toBe('PLANEXEC_EXECUTOR_API_KEY');
+    expect(other.providers.planner.apiKey).toBe('sk-main');
+    const same = load({ OPENAI_API_KEY: 'sk-main', PLANEXEC_PLANNER_BASE_URL: 'https://api.openai.com/v1' });
+    expect(same.providers.planner.apiKey).toBe('sk-main');
+    expect(same.providers.planner.settingNames).toEqual({ apiKey: 'OPENAI_API_KEY', baseURL: 'PLANEXEC_PLANNER_BASE_URL' });
+    const proxy = load({ OPENAI_API_KEY: 'sk-main', OPENAI_BASE_URL: 'http://proxy.internal:4000/v1', PLANEXEC_EXECUTOR_BASE_URL: 'http://proxy.internal:4000/other' });
+    expect(proxy.providers.executor.apiKey).toBe('sk-main');
+  });
+
+  it('takes the provider settings from the config file in camelCase, the environment winning', async () => {
+    const config = load(
+      { PLANEXEC_PLANNER_PROVIDER: 'responses' },
+      { file: { plannerProvider: 'chat', executorProvider: 'chat', executorBaseUrl: 'http://127.0.0.1:1234/v1', codexBin: '/opt/codex/bin/codex' }, fileName: '/etc/planexec.json' },
+    );
+    expect(config.providers.planner.kind).toBe('responses');
+    expect(config.providers.executor.kind).toBe('chat');
+    expect(config.providers.executor.kindSource).toBe('"executorProvider" in the config file /etc/planexec.json');
+    expect(config.providers.executor.baseURL).toBe('http://127.0.0.1:1234/v1');
+    expect(config.providers.executor.settingNames.baseURL).toBe('"executorBaseUrl" in the config file /etc/planexec.json');
+    expect(config.codexBin).toBe('/opt/codex/bin/codex');
+  });
+
+  it('expands ~ in PLANEXEC_CODEX_BIN from HOME and leaves a bare name for the PATH lookup', async () => {
+    expect(load({ HOME: '/home/ada', PLANEXEC_CODEX_BIN: '~/.npm-global/bin/codex' }).codexBin).toBe('/home/ada/.npm-global/bin/codex');
+    expect(load({ PLANEXEC_CODEX_BIN: 'codex-nightly' }).codexBin).toBe('codex-nightly');
+    expect(configError(() => load({ PLANEXEC_CODEX_BIN: '~bob/codex' })).message).toMatch(/^PLANEXEC_CODEX_BIN ~bob\/codex:/);
+  });
+
+  it('starts with codex chosen and no Codex CLI anywhere: the tool call says so, not the start-up', async () => {
+    const config = load({ PLANEXEC_PLANNER_PROVIDER: 'codex', PLANEXEC_EXECUTOR_PROVIDER: 'codex', PLANEXEC_CODEX_BIN: '/nonexistent/codex', PATH: '/nonexistent' });
+    expect(config.providers.planner.kind).toBe('codex');
+    expect(config.codexBin).toBe('/nonexistent/codex');
+  });
+
+  it('refuses an unknown provider kind, naming the setting and the kinds there are', async () => {
+    const error = configError(() => load({ PLANEXEC_EXECUTOR_PROVIDER: 'ollama' }));
+    expect(error.message).toMatch(/PLANEXEC_EXECUTOR_PROVIDER: must be one of responses, chat, codex/);
+    const fromFile = configError(() => load({}, { file: { plannerProvider: 'anthropic' }, fileName: '/x.json' }));
+    expect(fromFile.message).toMatch(/config file \/x\.json.*plannerProvider: must be one of responses, chat, codex/);
+  });
+
+  it('refuses a base URL that is not http(s), naming the setting', async () => {
+    expect(configError(() => load({ PLANEXEC_EXECUTOR_BASE_URL: 'localhost:11434/v1' })).message).toMatch(/PLANEXEC_EXECUTOR_BASE_URL: must be an http:\/\/ or https:\/\/ URL/);
+    expect(configError(() => load({ PLANEXEC_PLANNER_BASE_URL: 'ftp://example.com/v1' })).message).toMatch(/PLANEXEC_PLANNER_BASE_URL: must be an http/);
+    expect(configError(() => load({}, { file: { executorBaseUrl: 'file:///tmp/x' } })).message).toMatch(/executorBaseUrl: must be an http/);
+    expect(configError(() => load({ OPENAI_BASE_URL: 'api.openai.com' })).message).toMatch(/^OPENAI_BASE_URL api\.openai\.com: must be an http/);
+  });
+
+  it('does not check OPENAI_BASE_URL when no role uses it', async () => {
+    const config = load({ OPENAI_BASE_URL: 'not a url', PLANEXEC_PLANNER_PROVIDER: 'codex', PLANEXEC_EXECUTOR_BASE_URL: 'http://localhost:11434/v1' });
+    expect(config.providers.executor.baseURL).toBe('http://localhost:11434/v1');
+  });
+
+  it('warns about a base URL set for a role on codex, which does not use it', async () => {
+    const config = load({ PLANEXEC_PLANNER_PROVIDER: 'codex', PLANEXEC_PLANNER_BASE_URL: 'http://localhost:11434/v1' });
+    expect(config.warnings).toEqual([expect.stringMatching(/^PLANEXEC_PLANNER_BASE_URL is set, but the planner's provider is codex, which does not use it/)]);
+  });
+});

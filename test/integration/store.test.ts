@@ -84,7 +84,7 @@ function subtask(over: Partial<Subtask> = {}): Subtask {
 }
 
 function call(over: Partial<NewModelCall> = {}): NewModelCall {
-  return { workflowId: 'wf-1', subtaskId: null, role: 'planner', purpose: 'plan', model: 'gpt-5.4', owner: 'owner-a', startedAt: 1_000, ...over };
+  return { workflowId: 'wf-1', subtaskId: null, role: 'planner', purpose: 'plan', model: 'gpt-5.4', provider: 'responses', owner: 'owner-a', startedAt: 1_000, ...over };
 }
 
 const mode = (path: string): number => statSync(path).mode & 0o777;
@@ -215,7 +215,7 @@ describe.each(backends)('Store on $name', ({ make }) => {
 
     it('journals a call as pending without usage, then completes it with response id and usage', async () => {
       const store = await make();
-      const id = await store.calls.begin(call({ subtaskId: 's1', role: 'executor', purpose: 'execute', model: 'gpt-5.4-mini', reservedTokens: 5_000 }));
+      const id = await store.calls.begin(call({ subtaskId: 's1', role: 'executor', purpose: 'execute', model: 'gpt-5.4-mini', provider: 'chat', reservedTokens: 5_000 }));
       expect(await store.calls.list('wf-1')).toEqual([
         {
           id,
@@ -224,6 +224,7 @@ describe.each(backends)('Store on $name', ({ make }) => {
           role: 'executor',
           purpose: 'execute',
           model: 'gpt-5.4-mini',
+          provider: 'chat',
           status: 'pending',
           owner: 'owner-a',
           responseId: null,
@@ -629,10 +630,16 @@ describe('openSqliteStore', () => {
       `INSERT INTO workflows (id, request, goal, context, phase, plan_version, planner_response_id, coordination_notes, budget, created_at, updated_at)
        VALUES ('wf-old', 'r', 'g', NULL, 'executing', 1, NULL, '', '{}', 1, 1)`,
     ).run();
+    raw.prepare(
+      `INSERT INTO model_calls (workflow_id, subtask_id, role, purpose, model, status, owner, response_id, input_tokens, cached_tokens, output_tokens, error, started_at, ended_at)
+       VALUES ('wf-old', NULL, 'planner', 'plan', 'gpt-5.4', 'completed', 'o', 'resp_1', 10, 0, 5, NULL, 1, 2)`,
+    ).run();
     raw.close();
 
     const { store, raw: again } = await openDb(path);
     expect(await store.workflows.get('wf-old')).toMatchObject({ request: 'r', files: [], lockOwner: null, plannerSummary: null });
+    // Every call of a database from before providers were recorded was made by the Responses provider.
+    expect((await store.calls.list('wf-old')).map((c) => c.provider)).toEqual(['responses']);
     const columns = (again.prepare('PRAGMA table_info(model_calls)').all() as { name: string }[]).map((c) => c.name);
     expect(columns).toContain('reserved_tokens');
     expect(again.pragma('user_version', { simple: true })).toBe(100);
@@ -657,7 +664,7 @@ describe('openSqliteStore', () => {
     const after = (again.prepare("SELECT sql FROM sqlite_master WHERE name = 'workflows'").get() as { sql: string }).sql;
     expect(after.startsWith((workflowsSql as { sql: string }).sql.split(',')[0]!)).toBe(true);
     expect(after).toContain('planner_thread');
-    expect((again.prepare('SELECT name FROM planexec_migrations ORDER BY name').all() as { name: string }[]).map((m) => m.name)).toEqual(['001-baseline', '002-usage-and-turns', '003-workflow-root', '004-changes']);
+    expect((again.prepare('SELECT name FROM planexec_migrations ORDER BY name').all() as { name: string }[]).map((m) => m.name)).toEqual(['001-baseline', '002-usage-and-turns', '003-workflow-root', '004-changes', '005-call-provider']);
   });
 });
 

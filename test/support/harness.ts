@@ -8,8 +8,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import type { ModelProvider } from '../../src/core/ports.js';
-import { compose, type Composed } from '../../src/main.js';
+import { compose, type Composed, type ModelOverrides } from '../../src/main.js';
 import { createServer } from '../../src/mcp/server.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { startOpenAIStandin, type OpenAIStandin, type StandinOptions } from './openai-standin.js';
@@ -50,8 +49,8 @@ export interface HarnessOptions {
   onClient?: (client: Client) => void;
   /** The server's logger (default: silent). */
   log?: Logger;
-  /** Replaces the model provider (default: the real OpenAI adapter talking to the stand-in). */
-  models?: ModelProvider;
+  /** Replaces the model provider of both roles, or of one (default: each role's provider from the settings, talking to the stand-in). */
+  models?: ModelOverrides;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {

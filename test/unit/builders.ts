@@ -78,6 +78,7 @@ export function modelCall(extra: Partial<ModelCall> = {}): ModelCall {
     role: 'planner',
     purpose: 'plan',
     model: 'gpt-5.4',
+    provider: 'responses',
     status: 'completed',
     owner: 'test',
     responseId: 'resp',

@@ -10,6 +10,7 @@ import { MapWorkspaceReader, MapWorkspaceWriter, ScriptedModelProvider, Sequenti
 export const SETTINGS: CoreSettings = {
   root: '/workspace',
   models: { planner: 'gpt-5.4', executor: 'gpt-5.4-mini' },
+  providers: { planner: 'responses', executor: 'responses' },
   prices: DEFAULT_PRICES,
   extendedCacheModels: ['gpt-5.4'],
   context: { maxFileBytes: 64 * 1024, maxContextBytes: 256 * 1024, maxDependencyChars: 32_000 },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { costOf, DEFAULT_PRICES, priceUsage, usageByRole, type PriceTable } from '../../src/core/cost.js';
+import { billingOf, costOf, DEFAULT_PRICES, FREE_PRICE, priceUsage, usageByModel, usageByRole, withLocalModels, type PriceTable } from '../../src/core/cost.js';
 import type { ModelCall } from '../../src/core/types.js';
 import { modelCall } from './builders.js';
 
@@ -102,6 +102,7 @@ describe('costOf', () => {
       baseline_usd: 0.07975,
       usd_savings_pct: 38.8,
       unpriced_models: [],
+      subscription_calls: 0,
     });
   });
 
@@ -125,6 +126,7 @@ describe('costOf', () => {
       baseline_usd: 1.82975,
       usd_savings_pct: 35.2,
       unpriced_models: [],
+      subscription_calls: 0,
     });
   });
 
@@ -137,6 +139,7 @@ describe('costOf', () => {
       baseline_usd: 0.0355,
       usd_savings_pct: 0,
       unpriced_models: [],
+      subscription_calls: 0,
     });
   });
 
@@ -149,6 +152,7 @@ describe('costOf', () => {
       baseline_usd: 0,
       usd_savings_pct: null,
       unpriced_models: [],
+      subscription_calls: 0,
     });
   });
 
@@ -163,6 +167,7 @@ describe('costOf', () => {
       baseline_usd: 0.08375,
       usd_savings_pct: 38.8,
       unpriced_models: ['mystery-model'],
+      subscription_calls: 0,
     });
   });
 
@@ -180,6 +185,7 @@ describe('costOf', () => {
       baseline_usd: null,
       usd_savings_pct: null,
       unpriced_models: [],
+      subscription_calls: 0,
     });
   });
 
@@ -199,6 +205,122 @@ describe('costOf', () => {
       baseline_usd: 60,
       usd_savings_pct: 75,
       unpriced_models: [],
+      subscription_calls: 0,
     });
+  });
+});
+
+describe('cost per provider', () => {
+  // Prices as in the costOf block above:
+  //   planner  10,000 in (2,000 cached), 1,000 out: gpt-5.4 $0.0355
+  //   executor  4,000 in (1,000 cached),   500 out: mini $0.004575, as gpt-5.4 $0.01525
+  const planner = (extra: Partial<ModelCall> = {}) => plannerCall(usage(10_000, 2_000, 1_000), extra);
+  const executor = (extra: Partial<ModelCall> = {}) => executorCall(usage(4_000, 1_000, 500), extra);
+
+  it('billingOf puts codex calls on a subscription and every other provider per token', async () => {
+    expect(billingOf('codex')).toBe('subscription');
+    expect(billingOf('responses')).toBe('tokens');
+    expect(billingOf('chat')).toBe('tokens');
+  });
+
+  it('counts codex calls in quota units but not in USD, and says how many there were', async () => {
+    // Planner on responses, executor on codex: usd is the planner call alone; its USD baseline is itself.
+    const cost = costOf([planner(), executor({ provider: 'codex' }), executor({ provider: 'codex' })], DEFAULT_PRICES, 'gpt-5.4', 'responses');
+    expect(cost).toEqual({
+      quota_units: 1.6,
+      baseline_quota_units: 3,
+      savings_pct: 46.7,
+      usd: 0.0355,
+      // The planner alone on the Responses API: all three calls as gpt-5.4 calls, 0.0355 + 2 x 0.01525.
+      baseline_usd: 0.066,
+      usd_savings_pct: 0,
+      unpriced_models: [],
+      subscription_calls: 2,
+    });
+  });
+
+  it('gives no USD at all when every call went to a subscription, and a codex planner a baseline in quota units only', async () => {
+    const cost = costOf([planner({ provider: 'codex' }), executor({ provider: 'codex' })], DEFAULT_PRICES, 'gpt-5.4', 'codex');
+    expect(cost).toEqual({
+      quota_units: 1.3,
+      baseline_quota_units: 2,
+      savings_pct: 35,
+      usd: null,
+      baseline_usd: null,
+      usd_savings_pct: null,
+      unpriced_models: [],
+      subscription_calls: 2,
+    });
+  });
+
+  it('prices per-token calls of a codex planner\'s workflow in USD without a USD baseline', async () => {
+    const cost = costOf([planner({ provider: 'codex' }), executor({ provider: 'chat' })], DEFAULT_PRICES, 'gpt-5.4', 'codex');
+    expect(cost).toMatchObject({ quota_units: 1.3, usd: 0.004575, baseline_usd: null, usd_savings_pct: null, savings_pct: 35, subscription_calls: 1 });
+  });
+
+  it('leaves a codex call on a model without a price out of quota units as well, and names the model', async () => {
+    const cost = costOf([planner(), executor({ provider: 'codex', model: 'gpt-5.3-codex' })], DEFAULT_PRICES, 'gpt-5.4');
+    expect(cost).toMatchObject({ quota_units: 1, usd: 0.0355, subscription_calls: 0, unpriced_models: ['gpt-5.3-codex'] });
+  });
+
+  it('prices a local chat model added by withLocalModels at $0 and 0 quota units against the full planner baseline', async () => {
+    const prices = withLocalModels(DEFAULT_PRICES, [
+      { model: 'gpt-5.4', provider: 'responses', local: false },
+      { model: 'qwen2.5-coder:7b', provider: 'chat', local: true },
+    ]);
+    const cost = costOf([planner(), executor({ provider: 'chat', model: 'qwen2.5-coder:7b' })], prices, 'gpt-5.4');
+    // usd 0.0355 of 0.0355 + 0.01525 = 0.05075 -> 30.0% saved; quota 1 of 2 -> 50% saved
+    expect(cost).toEqual({
+      quota_units: 1,
+      baseline_quota_units: 2,
+      savings_pct: 50,
+      usd: 0.0355,
+      baseline_usd: 0.05075,
+      usd_savings_pct: 30,
+      unpriced_models: [],
+      subscription_calls: 0,
+    });
+  });
+});
+
+describe('withLocalModels', () => {
+  it('adds the model of a role on a local chat server at $0 and 0 quota units when the table has no price for it', async () => {
+    const prices = withLocalModels(DEFAULT_PRICES, [{ model: 'llama3.1:8b', provider: 'chat', local: true }]);
+    expect(prices['llama3.1:8b']).toEqual(FREE_PRICE);
+    expect(FREE_PRICE).toEqual({ input: 0, cached: 0, output: 0, quota: 0 });
+    expect(prices['gpt-5.4']).toEqual(DEFAULT_PRICES['gpt-5.4']);
+  });
+
+  it('keeps a price the table has: a local proxy in front of a paid API is priced as the API', async () => {
+    const prices = withLocalModels(DEFAULT_PRICES, [{ model: 'gpt-5.4-mini', provider: 'chat', local: true }]);
+    expect(prices['gpt-5.4-mini']).toEqual({ input: 0.75, cached: 0.075, output: 4.5, quota: 0.3 });
+  });
+
+  it('adds nothing for a chat server that is not local, for other providers, or for a model another role runs where it is billed', async () => {
+    expect(withLocalModels(DEFAULT_PRICES, [{ model: 'meta-llama/llama-3.1-8b-instruct', provider: 'chat', local: false }])).toBe(DEFAULT_PRICES);
+    expect(withLocalModels(DEFAULT_PRICES, [{ model: 'local-model', provider: 'responses', local: true }])).toBe(DEFAULT_PRICES);
+    const shared = withLocalModels(DEFAULT_PRICES, [
+      { model: 'same-name', provider: 'chat', local: true },
+      { model: 'same-name', provider: 'chat', local: false },
+    ]);
+    expect(shared['same-name']).toBeUndefined();
+  });
+});
+
+describe('usageByModel', () => {
+  it('groups calls by role, provider and model, planner groups first, counting completed calls and every billed token', async () => {
+    const calls = [
+      executorCall(usage(4_000, 1_000, 500), { provider: 'chat', model: 'qwen' }),
+      plannerCall(usage(10_000, 2_000, 1_000), { provider: 'codex' }),
+      executorCall(usage(1_000, 0, 100), { provider: 'chat', model: 'qwen', status: 'failed' }),
+      executorCall(null, { provider: 'chat', model: 'qwen', status: 'pending', endedAt: null }),
+      executorCall(usage(2_000, 0, 200), { provider: 'responses' }),
+      plannerCall(usage(5_000, 4_000, 300), { provider: 'codex', purpose: 'review' }),
+    ];
+    expect(usageByModel(calls)).toEqual([
+      { role: 'planner', provider: 'codex', model: 'gpt-5.4', calls: 2, input_tokens: 15_000, cached_tokens: 6_000, output_tokens: 1_300 },
+      { role: 'executor', provider: 'chat', model: 'qwen', calls: 1, input_tokens: 5_000, cached_tokens: 1_000, output_tokens: 600 },
+      { role: 'executor', provider: 'responses', model: 'gpt-5.4-mini', calls: 1, input_tokens: 2_000, cached_tokens: 0, output_tokens: 200 },
+    ]);
   });
 });

@@ -40,6 +40,7 @@ const journalRow = (over: Partial<ModelCall>): ModelCall => ({
   role: 'planner',
   purpose: 'plan',
   model: 'gpt-5.4',
+  provider: 'responses',
   status: 'completed',
   owner: 'test-owner',
   responseId: null,

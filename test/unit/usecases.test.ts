@@ -346,6 +346,7 @@ describe('workflowStatus', () => {
       baseline_usd: 0.05075,
       usd_savings_pct: 21,
       unpriced_models: [],
+      subscription_calls: 0,
     });
   });
 

@@ -2,6 +2,7 @@
 // options, the lazily built client, the deadline that bounds a whole call (the SDK's own timeout stops
 // counting once the headers are in), and the mapping of every SDK error to a ModelCallError (see
 // ModelProvider in src/core/ports.ts for the contract).
+import { BlockList, isIP } from 'node:net';
 import type OpenAIClient from 'openai';
 import { ModelCallError } from '../../core/errors.js';
 import type { ModelRequest } from '../../core/ports.js';
@@ -64,6 +65,36 @@ export function isOpenAIEndpoint(baseURL: string | undefined): boolean {
   } catch {
     return false;
   }
+}
+
+/** Loopback, private (RFC 1918, RFC 4193), link-local and carrier-grade NAT ranges: servers on this machine or the user's network. */
+const PRIVATE_RANGES = (() => {
+  const list = new BlockList();
+  for (const [net, prefix] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) list.addSubnet(net, prefix, 'ipv4');
+  for (const [net, prefix] of [['::1', 128], ['::', 128], ['fc00::', 7], ['fe80::', 10]] as const) list.addSubnet(net, prefix, 'ipv6');
+  return list;
+})();
+
+/**
+ * True when `baseURL` names a server on this machine or a private network: `localhost` (and
+ * `*.localhost`), or an IP address in a loopback, private, link-local or CGNAT range (127/8, 10/8,
+ * 172.16/12, 192.168/16, 169.254/16, 100.64/10, ::1, fc00::/7, fe80::/10). Host names are not
+ * resolved (no DNS at start-up): `http://ollama:11434` or `gpu-box.lan` count as not local. False for
+ * no URL (OpenAI's) or one that does not parse. Used for the cost rule of local chat models.
+ */
+export function isPrivateEndpoint(baseURL: string | undefined): boolean {
+  if (!baseURL) return false;
+  let host: string;
+  try {
+    host = new URL(baseURL).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  const family = isIP(bare);
+  if (family === 0) return false;
+  return PRIVATE_RANGES.check(bare, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 /**

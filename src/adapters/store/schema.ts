@@ -74,6 +74,8 @@ export interface ModelCallsTable {
   role: string;
   purpose: string;
   model: string;
+  /** The provider kind (responses, chat, codex); 'responses' for calls journaled before it was recorded. */
+  provider: Generated<string>;
   status: string;
   owner: string;
   response_id: string | null;

@@ -1,6 +1,6 @@
 import { limitOf, tokensUsed } from '../budget.js';
 import type { ContextPacket } from '../context.js';
-import { costOf, unpricedModels, usageByRole, type Cost, type RoleUsage } from '../cost.js';
+import { costOf, unpricedModels, usageByModel, usageByRole, type Cost, type ModelUsage, type RoleUsage } from '../cost.js';
 import type { CoreDeps } from '../deps.js';
 import { invalidInput } from '../errors.js';
 import { readySubtasks } from '../plan.js';
@@ -67,6 +67,8 @@ export interface WorkflowStatusResult {
   /** The workflow's git worktree and branch (files changed, checks, merged), or why it has none. */
   changes?: ChangesView | null;
   usage?: Record<Role, RoleUsage>;
+  /** Where the calls went: calls and tokens per role, provider and model (planner first). */
+  calls_by_model?: ModelUsage[];
   /** Tokens used (input + output of completed calls) against the workflow's budget, per role; limit null: none. */
   budget?: Record<Role, { used: number; limit: number | null }>;
   cost?: Cost;
@@ -127,11 +129,12 @@ export async function workflowStatus(d: CoreDeps, input: WorkflowStatusInput): P
     ready: readySubtasks(subtasks).map((s) => s.id),
     changes: changes ? changesView(changes) : null,
     usage: usageByRole(calls),
+    calls_by_model: usageByModel(calls),
     budget: {
       planner: { used: tokensUsed(calls, 'planner'), limit: limitOf(workflow.budget, 'planner') ?? null },
       executor: { used: tokensUsed(calls, 'executor'), limit: limitOf(workflow.budget, 'executor') ?? null },
     },
-    cost: costOf(calls, d.settings.prices, d.settings.models.planner),
+    cost: costOf(calls, d.settings.prices, d.settings.models.planner, d.settings.providers.planner),
     active,
     next: nextStep(workflow, subtasks, active, changes),
   };

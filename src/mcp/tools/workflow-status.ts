@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { callTool } from '../tool.js';
-import { CallUsage, ContextPacket, Cost, input, Int, Phase, PlanChanges, Role, RoleUsage, SubtaskId, SubtaskState, SubtaskStatus, WorkflowChangesOut, WorkflowId, ChangesRef, sameAs } from '../schemas.js';
+import { CallUsage, ChangesRef, ContextPacket, Cost, input, Int, ModelUsage, Phase, PlanChanges, Role, RoleUsage, sameAs, SubtaskId, SubtaskState, SubtaskStatus, WorkflowChangesOut, WorkflowId } from '../schemas.js';
 import { renderChanges } from './changes.js';
 
 export const WorkflowStatusInput = input({
@@ -52,6 +52,8 @@ export const RunStateOutput = WorkflowStateOutput.extend({
 
 /** workflow_status: a workflow's state, with subtask_id also one subtask in full, or without workflow_id the recent workflows. */
 export const WorkflowStatusOutput = WorkflowStateOutput.extend({
+  // Declared here only (run_workflow's answer carries it too): tools/list is sent to every host.
+  calls_by_model: z.array(ModelUsage).optional(),
   subtask: z
     .object({
       id: z.string(),
@@ -121,8 +123,12 @@ export function renderStatus(r: StatusOutput): string {
         `Executor: ${u.executor.calls} calls, ${u.executor.input_tokens} in (${u.executor.cached_tokens} cached), ${u.executor.output_tokens} out.`,
       `Cost: ${r.cost.quota_units ?? '?'} quota units vs ${r.cost.baseline_quota_units ?? '?'} planner-only (${r.cost.savings_pct ?? '?'}% saved); ` +
         `$${r.cost.usd ?? '?'} vs $${r.cost.baseline_usd ?? '?'}.` +
+        (r.cost.subscription_calls ? ` ${r.cost.subscription_calls} call(s) on a subscription (codex): quota units, no USD.` : '') +
         (r.cost.unpriced_models.length ? ` Not priced: ${r.cost.unpriced_models.join(', ')}.` : ''),
     );
+  }
+  if (r.calls_by_model?.length) {
+    lines.push(`Calls: ${r.calls_by_model.map((m) => `${m.role} ${m.provider}/${m.model} ${m.calls} (${m.input_tokens} in, ${m.output_tokens} out)`).join('; ')}.`);
   }
   for (const w of r.warnings ?? []) lines.push(`Warning: ${w}`);
   for (const n of r.notices ?? []) lines.push(`Note: ${n}`);

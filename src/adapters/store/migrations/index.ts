@@ -6,6 +6,7 @@ import { baseline } from './001-baseline.js';
 import { usageAndTurns } from './002-usage-and-turns.js';
 import { workflowRoot } from './003-workflow-root.js';
 import { changes } from './004-changes.js';
+import { callProvider } from './005-call-provider.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -13,6 +14,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '002-usage-and-turns': usageAndTurns(dialect),
     '003-workflow-root': workflowRoot(),
     '004-changes': changes(dialect),
+    '005-call-provider': callProvider(),
   };
 }
 
