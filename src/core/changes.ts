@@ -141,7 +141,8 @@ export type Overlay = Map<string, string | null>;
 /**
  * Why an operation on `path` is refused by planexec's rules, or null when it may go ahead: it must
  * be workspace-relative (no absolute path, no ..), outside .git, and inside the subtask's writes
- * (a listed file, or under a listed folder ending in '/').
+ * (a listed file, or under a listed folder: an entry covers what is under it, with or without a
+ * trailing '/', since plans are stored normalised).
  */
 export function editRefusal(path: string, writes: readonly string[]): string | null {
   const problem = relativePathProblem(path);
@@ -150,7 +151,7 @@ export function editRefusal(path: string, writes: readonly string[]): string | n
   if (normal.split('/').some((s) => s.toLowerCase() === '.git')) return 'it is inside .git';
   const allowed = writes.some((w) => {
     const entry = normalizeRelativePath(w);
-    return normal === entry || (w.endsWith('/') && normal.startsWith(`${entry}/`));
+    return normal === entry || normal.startsWith(`${entry}/`);
   });
   return allowed ? null : `it is not among the files this subtask may write (${writes.join(', ')})`;
 }

@@ -84,8 +84,11 @@ export async function buildExecutorContext(a: BuildContextArgs): Promise<Executo
       file = await a.files.read(root, path, Math.min(a.limits.maxFileBytes, remaining));
     } catch (error) {
       // A folder or a special file the planner named: report it, do not fail the subtask over it.
-      // (A path that leaves the workspace root still fails: that is not the planner's to decide.)
-      if (!(error instanceof PlanexecError) || error.code !== 'file_unreadable') throw error;
+      // (A relevant file that leaves the workspace root still fails: that is not the planner's to
+      // decide. A file only to be written is reported: any edit of it is refused when applied.)
+      const onlyWritten = a.edit && !a.subtask.relevant_files.some((f) => normalizeRelativePath(f) === path);
+      const reportable = error instanceof PlanexecError && (error.code === 'file_unreadable' || (onlyWritten && error.code === 'path_outside_root'));
+      if (!reportable) throw error;
       fileReports.push({ path, bytes: 0, sent_bytes: 0, range: [0, 0], truncated: false, missing: true, sha256: null, note: error.message });
       continue;
     }

@@ -38,7 +38,9 @@ export interface PoolOptions {
  * a folder, written with a trailing '/', that holds a file the other writes).
  */
 export function writesOverlap(a: Pick<Subtask, 'writes'>, b: Pick<Subtask, 'writes'>): boolean {
-  const covers = (x: string, y: string) => x === y || (x.endsWith('/') && y.startsWith(x));
+  // An entry names a file or a folder (with or without its trailing '/'): it covers itself and what is under it.
+  const bare = (p: string) => p.replace(/\/+$/, '');
+  const covers = (x: string, y: string) => bare(x) === bare(y) || bare(y).startsWith(`${bare(x)}/`);
   return a.writes.some((x) => b.writes.some((y) => covers(x, y) || covers(y, x)));
 }
 

@@ -291,8 +291,8 @@ describe.each(backends)('Store on $name', ({ make }) => {
         { id: second, workflowId: 'wf-1', subtaskId: 's1', attempt: 2, callId, role: 'planner', model: 'p', output: 'two', context, changes: null, checks: null, createdAt: 3_000 },
       ]);
       expect(await store.workflows.listRuns('wf-1')).toEqual([
-        { subtaskId: 's1', attempt: 1, role: 'executor', model: 'm' },
-        { subtaskId: 's1', attempt: 2, role: 'planner', model: 'p' },
+        { subtaskId: 's1', attempt: 1, role: 'executor', model: 'm', changes: null, checks: null },
+        { subtaskId: 's1', attempt: 2, role: 'planner', model: 'p', changes: null, checks: null },
       ]);
     });
 

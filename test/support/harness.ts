@@ -65,6 +65,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       PLANEXEC_DB: join(dir, 'state', 'planexec.db'),
       PLANEXEC_ROOT: root,
       PLANEXEC_MAX_RETRIES: '0',
+      PLANEXEC_WORKTREES: join(dir, 'worktrees'),
       ...opts.env,
     },
     { cwd: opts.cwd ?? dir },
@@ -115,6 +116,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     },
     async close() {
       composed.runtime.stop();
+      await composed.commands.killAll();
       await client.close();
       await cleanup(0);
       await composed.close();

@@ -82,6 +82,11 @@ async function converse(d: CoreDeps, c: Claim, signal: AbortSignal): Promise<Exc
   exchange.firstInput = exchange.usages[0]!.input_tokens;
 
   for (let round = 0; ; round++) {
+    // A follow-up answered without any edit: the model has nothing more to correct.
+    if (round > 0 && !response.patchCalls?.length && !response.text.includes('*** Begin Patch')) {
+      exchange.note = response.text.trim() || exchange.note;
+      break;
+    }
     const { ops, note, malformed } = operationsOf(response, request);
     exchange.note = note;
     const applied = await applyOperations(ops, c.subtask.writes, exchange.overlay, read);
