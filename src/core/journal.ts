@@ -195,6 +195,18 @@ export function sumUsage(usages: readonly Usage[]): CallUsage {
  * journaled. Throws model_output_invalid when the answer still does not parse, and the provider's
  * errors.
  */
+/**
+ * Throws budget_exceeded (nothing written, nothing sent) when a planner call of `input` on the
+ * workflow's thread cannot fit its planner budget: the same estimate the journaled call makes, taken
+ * before the workflow's lock so that a refused review or revision changes nothing. The journaled
+ * call checks again (compaction may change its input). Reads only.
+ */
+export async function precheckPlannerBudget(d: CoreDeps, workflow: { id: string; budget: TokenBudget; plannerResponseId: string | null }, input: string): Promise<void> {
+  const req: ModelRequest = { ...modelRequest(d, 'planner', PLANNER_INSTRUCTIONS, input), ...(workflow.plannerResponseId ? { previousResponseId: workflow.plannerResponseId } : {}) };
+  const need = await reservationFor(d, workflow.id, workflow.budget, req);
+  if (need !== null) await checkBudget(d, d.store, workflow.id, workflow.budget, 'planner', need);
+}
+
 export async function structuredPlannerCall<T>(
   d: CoreDeps,
   meta: Omit<CallMeta, 'role' | 'subtaskId'>,

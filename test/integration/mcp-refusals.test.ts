@@ -100,3 +100,16 @@ describe('plan_task confirm_plan_version refused before the workflow lock is tak
     await refused('review_results', { workflow_id }, /nothing_to_do/);
   });
 });
+
+describe('a review or a revision that cannot fit the planner budget is refused before the lock', () => {
+  it('budget_exceeded, and nothing written or sent', async () => {
+    h = await startHarness({ env: QUIET, standin: { responder: workflowResponder(TWO) } });
+    // The plan's own need, from its refusal; a budget just above it lets the plan through and no more.
+    const tooSmall = await h.call('plan_task', { request: 'Do two things.', budget: { planner_tokens: 10 } });
+    const need = Number(/this call needs about ([\d,]+)/.exec(textOf(tooSmall))![1]!.replace(/,/g, ''));
+    const { workflow_id } = await h.ok<{ workflow_id: string }>('plan_task', { request: 'Do two things.', budget: { planner_tokens: need + 50 } });
+    await h.ok('execute_subtask', { workflow_id, subtask_id: 's1' });
+    await refused('review_results', { workflow_id }, /budget_exceeded/);
+    await refused('plan_task', { workflow_id, feedback: 'Split s2 in two.' }, /budget_exceeded/);
+  });
+});

@@ -1,6 +1,6 @@
 import type { CoreDeps } from '../deps.js';
 import { invalidInput, invalidTransition, nothingToDo } from '../errors.js';
-import { structuredPlannerCall, sumUsage, type CallOptions, type CallUsage } from '../journal.js';
+import { precheckPlannerBudget, structuredPlannerCall, sumUsage, type CallOptions, type CallUsage } from '../journal.js';
 import { renderReviewInput } from '../prompts.js';
 import { compactIfNeeded } from './compact.js';
 import { reviewLimitProblems, ReviewSchema, worstVerdict, type Review } from '../review.js';
@@ -51,6 +51,8 @@ export async function reviewResults(d: CoreDeps, input: ReviewResultsInput, opts
   // Everything approved, the branch not yet checked: this review is the host checks on the branch.
   const finishing = !input.subtask_ids?.length && subtasks.length > 0 && subtasks.every((s) => s.status === 'approved') && finalChecksDue(changes);
   const batch = finishing ? [] : pickBatch(workflow.id, subtasks, input.subtask_ids);
+  // A review that cannot fit the budget is refused before the lock: a refused call writes nothing.
+  if (!finishing) await precheckPlannerBudget(d, workflow, renderReviewInput(workflow.planVersion, reviewItems(d, batch)));
   // One planner thread per workflow: two reviews at once would fork it.
   return withWorkflowLock(d, workflow.id, opts.lockToken, async (token) => {
     const op = d.runtime.track(workflow.id, opts.signal);
@@ -94,11 +96,16 @@ async function finish(d: CoreDeps, workflowId: string, token: string, opts: Call
   };
 }
 
-async function review(d: CoreDeps, workflow: Workflow, batch: Subtask[], token: string, opts: CallOptions): Promise<ReviewResultsResult> {
-  const items = batch.map((subtask) => {
+/** The subtasks of a review with their outputs clipped to settings.reviewOutputChars. */
+function reviewItems(d: CoreDeps, batch: readonly Subtask[]) {
+  return batch.map((subtask) => {
     const out = clip(subtask.output ?? '', d.settings.reviewOutputChars);
     return { subtask, output: out.text, outputTruncated: out.truncated };
   });
+}
+
+async function review(d: CoreDeps, workflow: Workflow, batch: Subtask[], token: string, opts: CallOptions): Promise<ReviewResultsResult> {
+  const items = reviewItems(d, batch);
   const wanted = new Set(batch.map((s) => s.id));
   // The planner thread may have moved on since we read the workflow (an earlier review), and may
   // need compacting before it takes this review.

@@ -4,7 +4,7 @@
 // completed or approved work is only proposed, until confirm_plan_version applies it.
 import type { CoreDeps } from '../deps.js';
 import { checkTexts, invalidInput, invalidTransition, notFound } from '../errors.js';
-import { sumUsage, type CallOptions } from '../journal.js';
+import { precheckPlannerBudget, sumUsage, type CallOptions } from '../journal.js';
 import { isDone, readySubtasks, type Plan } from '../plan.js';
 import { renderReplanInput } from '../prompts.js';
 import { roleFor } from '../routing.js';
@@ -48,6 +48,7 @@ export async function revisePlan(d: CoreDeps, input: PlanTaskInput & { workflow_
   if (running.length) throw runningNow(running.map((s) => s.id));
   // A refused confirmation writes nothing, not even the lock: check the version before taking it.
   if (input.confirm_plan_version !== undefined) await proposal(d, workflow, input.confirm_plan_version);
+  else await precheckPlannerBudget(d, workflow, renderReplanInput(feedback, workflow.planVersion, subtasks, null));
   return withWorkflowLock(d, workflow.id, opts.lockToken, async (token) => {
     if (input.confirm_plan_version !== undefined) return confirm(d, workflow, input.confirm_plan_version);
     const op = d.runtime.track(workflow.id, opts.signal);
