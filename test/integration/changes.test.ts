@@ -3,10 +3,11 @@
 // its trailers, runs the checks (node --test), retries a failing attempt without a review, and
 // merge_changes brings the branch into the user's branch.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { git, makeRepo } from '../support/git-repo.js';
 import { startHarness, textOf, type Harness } from '../support/harness.js';
 import type { Responder } from '../support/openai-standin.js';
 import { plan, subtaskOf, until, workflowResponder, type PlanSubtask } from '../support/responders.js';
@@ -25,28 +26,15 @@ afterEach(async () => {
   for (const d of extra.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' } }).trim();
-}
-
 /** A repository at the harness's root: add() is wrong, its `node --test` test fails. */
-function makeRepo(root: string, files: Record<string, string> = {}): void {
-  git(root, 'init', '-q', '-b', 'main');
-  git(root, 'config', 'user.email', 'user@example.com');
-  git(root, 'config', 'user.name', 'User');
-  const all = { 'math.mjs': BUGGY, 'math.test.mjs': TEST, 'README.md': '# Tiny\n', '.gitignore': 'node_modules/\n', ...files };
-  for (const [path, content] of Object.entries(all)) {
-    mkdirSync(join(root, path, '..'), { recursive: true });
-    writeFileSync(join(root, path), content);
-  }
-  git(root, 'add', '-A');
-  git(root, 'commit', '-q', '-m', 'Initial');
+function makeTinyRepo(root: string, files: Record<string, string> = {}): void {
+  makeRepo(root, { 'math.mjs': BUGGY, 'math.test.mjs': TEST, 'README.md': '# Tiny\n', '.gitignore': 'node_modules/\n', ...files });
 }
 
 /** The harness, over a fresh repository, with `responder` answering the models. */
 async function repoHarness(responder: Responder, env: Record<string, string> = {}, files?: Record<string, string>): Promise<Harness> {
   h = await startHarness({ env: { PLANEXEC_LEASE_MS: '600000', ...env }, standin: { responder } });
-  makeRepo(h.root, files);
+  makeTinyRepo(h.root, files);
   return h;
 }
 
@@ -109,7 +97,7 @@ describe('a workflow that edits code', () => {
     expect(merged.changes.merged).toMatchObject({ commit: done.changes.head, mode: 'fast-forward', branch: 'main' });
     expect(readFileSync(join(hh.root, 'math.mjs'), 'utf8')).toBe(FIXED);
     expect(readFileSync(join(hh.root, 'README.md'), 'utf8')).toBe('# Tiny\n\nMy own note.\n');
-    expect(git(hh.root, 'status', '--porcelain')).toBe('M README.md');
+    expect(git(hh.root, 'status', '--porcelain')).toBe(' M README.md');
     execFileSync(process.execPath, ['--test'], { cwd: hh.root, stdio: 'pipe' });
     // Merging again changes nothing; discarding needs no confirm once merged.
     expect((await hh.ok<any>('merge_changes', { workflow_id: id })).next).toContain('merged already');
@@ -371,7 +359,7 @@ describe('merge refusals leave nothing half-merged', () => {
     expect(textOf(refused)).toContain('math.mjs');
     expect(git(hh.root, 'rev-parse', 'HEAD')).toBe(head);
     expect(readFileSync(join(hh.root, 'math.mjs'), 'utf8')).toBe(`${BUGGY}// mine\n`);
-    expect(git(hh.root, 'status', '--porcelain')).toBe('M math.mjs');
+    expect(git(hh.root, 'status', '--porcelain')).toBe(' M math.mjs');
     expect((await hh.ok<any>('workflow_status', { workflow_id: id })).changes.merged).toBeNull();
   }, 60_000);
 

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PLAN_LIMITS } from '../../src/core/plan.js';
 import { REVIEW_LIMITS } from '../../src/core/review.js';
 import { TOOLS } from '../../src/mcp/tools/index.js';
+import { git, makeRepo } from '../support/git-repo.js';
 import { startHarness, textOf, type Harness } from '../support/harness.js';
 import type { StandinReply, StandinRequest } from '../support/openai-standin.js';
 import { reviewedIn, subtaskOf } from '../support/responders.js';
@@ -51,6 +52,15 @@ const MAX_PLAN = {
 const FLAT_PLAN = { ...MAX_PLAN, subtasks: MAX_PLAN.subtasks.map((s) => ({ ...s, depends_on: [] })) };
 
 let verdict: 'approve' | 'revise' = 'revise';
+
+/** Files one editing subtask creates, each at a long path of dense text (two 60-character folders deep). */
+const MANY = 1_000;
+const manyPath = (i: number) => `big/${dense(60, i)}/${dense(60, i + 7)}-${i}.txt`;
+function changesResponder(req: StandinRequest): StandinReply {
+  if (req.schemaName === 'plan') return { json: { subtasks: [{ ...MAX_PLAN.subtasks[0]!, id: 'many', depends_on: [], relevant_files: [], writes: ['big/'], checks: [] }], coordination_notes: '' } };
+  if (req.schemaName === 'review') return { json: { verdict: 'approve', reviews: reviewedIn(req).map((subtask_id) => ({ subtask_id, verdict: 'approve', feedback: dense(REVIEW_LIMITS.feedback) })), summary: dense(REVIEW_LIMITS.summary) } };
+  return { patchCalls: Array.from({ length: MANY }, (_, i) => ({ type: 'create_file' as const, path: manyPath(i), diff: `+${dense(200, i)}\n` })), text: dense(4_000) };
+}
 
 function responder(req: StandinRequest): StandinReply {
   if (req.schemaName === 'plan') return { json: req.inputText.includes('FLAT') ? FLAT_PLAN : MAX_PLAN };
@@ -169,6 +179,26 @@ describe('results stay under 10,000 tokens with maximal content', () => {
     expect(result.isError).toBe(true);
     expect(tokensOf(result)).toBeLessThanOrEqual(BOUND);
   }, 60_000);
+
+  it('changes: a branch of 1,000 files with long names through execute_subtask, workflow_status, merge_changes and discard_changes', async () => {
+    const edits = await startHarness({ env: { PLANEXEC_LEASE_MS: '600000' }, standin: { responder: changesResponder } });
+    try {
+      makeRepo(edits.root, { 'README.md': 'hello\n' });
+      const { workflow_id } = await edits.ok<{ workflow_id: string }>('plan_task', { request: 'Write many files' });
+      const executed = await edits.call('execute_subtask', { workflow_id, subtask_id: 'many' });
+      bounded(executed, 'execute_subtask many files');
+      expect((executed.structuredContent as any).changes.files.length).toBeGreaterThan(0);
+      bounded(await edits.call('workflow_status', { workflow_id }), 'workflow_status many files');
+      bounded(await edits.call('review_results', { workflow_id }), 'review_results many files');
+      const merged = await edits.call('merge_changes', { workflow_id });
+      bounded(merged, 'merge_changes many files');
+      expect(git(edits.root, 'rev-parse', 'HEAD')).toBe((merged.structuredContent as any).changes.merged.commit);
+      expect(git(edits.root, 'diff', '--shortstat', 'HEAD~1', 'HEAD')).toMatch(new RegExp(`^ ?${MANY} files changed`));
+      bounded(await edits.call('discard_changes', { workflow_id }), 'discard_changes many files');
+    } finally {
+      await edits.close();
+    }
+  }, 120_000);
 
   it('drove every tool of the registry', () => {
     expect([...driven].sort()).toEqual(TOOLS.map((t) => t.name).sort());

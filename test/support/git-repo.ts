@@ -66,3 +66,13 @@ export function tempRepo(files: Record<string, string> = { 'README.md': 'hello\n
   commitAll('initial');
   return { dir, root, commitAll, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** Makes the existing folder `root` a repository on branch main with `files` committed as "Initial". */
+export function makeRepo(root: string, files: Record<string, string>): void {
+  git(root, 'init', '-q', '-b', 'main');
+  git(root, 'config', 'user.name', 'Test User');
+  git(root, 'config', 'user.email', 'test@example.com');
+  for (const [path, content] of Object.entries(files)) put(root, path, content);
+  git(root, 'add', '-A');
+  git(root, 'commit', '-q', '-m', 'Initial');
+}
