@@ -220,11 +220,12 @@ describe('a workflow that edits code', () => {
 });
 
 describe('checks', () => {
-  const envCheck = "const leaked = Object.keys(process.env).filter((k) => /OPENAI|API_KEY|PLANEXEC_/.test(k));\nconsole.log('leaked:', leaked.join(','));\nprocess.exit(leaked.length ? 1 : 0);\n";
+  const envCheck = "const leaked = Object.keys(process.env).filter((k) => /OPENAI|API_KEY|PLANEXEC_|TOKEN/.test(k));\nconsole.log('leaked:', leaked.join(','));\nprocess.exit(leaked.length ? 1 : 0);\n";
 
   it('run without the provider keys in their environment', async () => {
     const saved = process.env.OPENAI_API_KEY;
     process.env.OPENAI_API_KEY = 'sk-in-the-server-environment';
+    process.env.CODEX_ACCESS_TOKEN = 'a-codex-workspace-token';
     try {
       const hh = await repoHarness(workflowResponder(plan([{ id: 'fix', writes: ['math.mjs'] }]), { executor: () => ({ patchCalls: [FIX], text: 'ok' }) }), {}, { 'env-check.mjs': envCheck });
       const planned = await hh.ok<any>('plan_task', { request: 'Fix', checks: ['node env-check.mjs'] });
@@ -233,6 +234,7 @@ describe('checks', () => {
       expect(result.checks).toMatchObject([{ command: 'node env-check.mjs', passed: true, exit_code: 0 }]);
       expect(result.checks[0].output_tail).toContain('leaked: \n');
     } finally {
+      delete process.env.CODEX_ACCESS_TOKEN;
       if (saved === undefined) delete process.env.OPENAI_API_KEY;
       else process.env.OPENAI_API_KEY = saved;
     }

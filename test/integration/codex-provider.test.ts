@@ -68,6 +68,8 @@ describe('a call', () => {
       OPENAI_API_KEY: 'sk-test-should-not-pass',
       CODEX_API_KEY: 'codex-key-should-not-pass',
       PLANEXEC_PLANNER_API_KEY: 'sk-planner-should-not-pass',
+      GITHUB_TOKEN: 'ghp-should-not-pass',
+      CODEX_ACCESS_TOKEN: 'workspace-access-token-passes',
       HTTPS_PROXY: 'http://proxy.invalid:3128',
     });
     const response = await codex(h).generate(request());
@@ -91,7 +93,9 @@ describe('a call', () => {
     expect(root.startsWith(h.dir)).toBe(true);
     expect(run!.cwd).toBe(root);
     expect(readdirSync(root)).toEqual([]);
-    expect(run!.env).toEqual(expect.arrayContaining(['PATH', 'HOME', 'CODEX_HOME', 'HTTPS_PROXY']));
+    // CODEX_ACCESS_TOKEN is the CLI's own sign-in for a ChatGPT workspace (the subscription path): it passes.
+    expect(run!.env).toEqual(expect.arrayContaining(['PATH', 'HOME', 'CODEX_HOME', 'HTTPS_PROXY', 'CODEX_ACCESS_TOKEN']));
+    expect(run!.env).not.toContain('GITHUB_TOKEN');
     expect(run!.env).not.toContain('OPENAI_API_KEY');
     expect(run!.env).not.toContain('CODEX_API_KEY');
     expect(run!.env).not.toContain('PLANEXEC_PLANNER_API_KEY');

@@ -31,7 +31,9 @@ export interface CodexProviderOptions {
   /**
    * The environment the CLI starts from (default process.env). It is always scrubbed (scrubEnv in
    * src/adapters/process/run-command.ts): provider keys, CODEX_API_KEY (API billing), *_TOKEN and
-   * PLANEXEC_* go; PATH, HOME, CODEX_HOME, proxy and CA variables stay.
+   * PLANEXEC_* go; PATH, HOME, CODEX_HOME, proxy and CA variables stay. CODEX_ACCESS_TOKEN (a
+   * ChatGPT workspace's token for automation: the subscription path, docs/research/codex-exec.md)
+   * is passed back to the CLI, and to nothing else.
    */
   env?: Record<string, string | undefined>;
   /** SIGTERM-to-SIGKILL grace when a CLI is stopped, ms (default 2000). */
@@ -130,7 +132,12 @@ export class CodexCliProvider implements ModelProvider {
   constructor(private readonly opts: CodexProviderOptions) {
     this.bin = opts.bin?.trim() || 'codex';
     this.env = opts.env ?? process.env;
-    this.runner = new CommandRunner({ env: this.env, ...(opts.killGraceMs !== undefined ? { killGraceMs: opts.killGraceMs } : {}) });
+    const access = this.env.CODEX_ACCESS_TOKEN?.trim();
+    this.runner = new CommandRunner({
+      env: this.env,
+      ...(access ? { passEnv: { CODEX_ACCESS_TOKEN: access } } : {}),
+      ...(opts.killGraceMs !== undefined ? { killGraceMs: opts.killGraceMs } : {}),
+    });
     this.secrets = opts.secrets ?? [];
   }
 

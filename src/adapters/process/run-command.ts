@@ -14,6 +14,11 @@ export type { CommandResult } from '../../core/changes-ports.js';
 export interface RunCommandOptions extends CommandRequest {
   /** The environment to start from (default process.env); scrubEnv is applied to it in every case. */
   env?: Record<string, string | undefined>;
+  /**
+   * Variables set after scrubbing: only a provider's own credential for its own CLI (the Codex CLI's
+   * CODEX_ACCESS_TOKEN), never for checks or git.
+   */
+  passEnv?: Record<string, string>;
   /** Milliseconds between SIGTERM and SIGKILL of the group on timeout or cancel; default 2000. */
   killGraceMs?: number;
   /** Called with the pid (= the process group id) right after the spawn; lets a caller record it. */
@@ -216,7 +221,7 @@ export function runCommand(opts: RunCommandOptions): Promise<CommandResult> {
   return new Promise<CommandResult>((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), {
       cwd: opts.cwd,
-      env: scrubEnv(opts.env ?? process.env),
+      env: { ...scrubEnv(opts.env ?? process.env), ...opts.passEnv },
       shell: false,
       detached: true,
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -349,7 +354,7 @@ export class CommandRunner implements CheckRunner {
    * @param defaults `env`: the environment commands start from (default process.env, always scrubbed);
    *   `killGraceMs`: SIGTERM-to-SIGKILL grace (default 2000).
    */
-  constructor(private readonly defaults: { env?: Record<string, string | undefined>; killGraceMs?: number } = {}) {}
+  constructor(private readonly defaults: { env?: Record<string, string | undefined>; passEnv?: Record<string, string>; killGraceMs?: number } = {}) {}
 
   /** How many commands are running now. */
   get size(): number {
@@ -363,6 +368,7 @@ export class CommandRunner implements CheckRunner {
     let pgid: number | undefined;
     const promise = runCommand({
       env: this.defaults.env,
+      passEnv: this.defaults.passEnv,
       killGraceMs: this.defaults.killGraceMs,
       ...request,
       signal,
