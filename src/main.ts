@@ -330,6 +330,13 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
       'no workspace root: the working folder is / or the home folder (or holds it), which is never taken as one; files can be read once the host names an MCP root, or set PLANEXEC_ROOT',
     );
   }
+  for (const role of ROLES) {
+    const p = config.providers[role];
+    // A chat server named by URL gets a placeholder key: fine for a local server, a 401 for most others.
+    if (p.kind === 'chat' && p.baseURL && !p.apiKey && !isPrivateEndpoint(p.baseURL)) {
+      log.warn({ role, baseURL: p.baseURL }, `the ${role}'s chat server ${p.baseURL} gets no key: if it needs one, set ${p.settingNames.apiKey} in the env of the planexec entry in your MCP host config`);
+    }
+  }
   for (const problem of composed.providerProblems()) {
     log.warn({ roles: problem.roles, provider: problem.kind }, `the ${problem.roles.join(' and ')}'s provider (${problem.kind}) cannot make calls yet: the tools are listed, but calls that need it will answer with an error. ${problem.message}`);
   }

@@ -109,4 +109,12 @@ describe('provider settings at start-up', () => {
     expect(s.stderr()).not.toMatch(/OPENAI_API_KEY/);
     expect(s.stderr()).not.toMatch(/executor's provider/);
   });
+
+  it('warns at start-up when a chat server on a public address gets no key, naming the setting; a local one gets no warning', async () => {
+    const s = start({ PLANEXEC_EXECUTOR_PROVIDER: 'chat', PLANEXEC_EXECUTOR_BASE_URL: 'https://openrouter.example/api/v1', PLANEXEC_PLANNER_PROVIDER: 'chat', PLANEXEC_PLANNER_BASE_URL: 'http://127.0.0.1:9/v1' });
+    await s.initialize();
+    await waitFor(() => (s.stderr().includes('gets no key') ? true : undefined));
+    expect(s.stderr()).toMatch(/the executor's chat server https:\/\/openrouter\.example\/api\/v1 gets no key: if it needs one, set PLANEXEC_EXECUTOR_API_KEY/);
+    expect(s.stderr()).not.toMatch(/the planner's chat server/);
+  });
 });
