@@ -1,10 +1,13 @@
 // Composition root: config -> database -> adapters -> core -> MCP server -> stdio transport.
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type Database from 'better-sqlite3';
 import { WorkspaceFileSystem } from './adapters/files/workspace-reader.js';
 import { WorktreeFiles } from './adapters/files/workspace-writer.js';
 import { GitChanges } from './adapters/git/git-changes.js';
+import { claimPidFolder } from './adapters/process/pid-folders.js';
 import { CommandRunner } from './adapters/process/run-command.js';
 import type { CodexLogger } from './adapters/codex/codex-provider.js';
 import { isPrivateEndpoint, type SdkLogger } from './adapters/openai/sdk-client.js';
@@ -85,7 +88,17 @@ export function effectivePrices(config: Readonly<Config>): PriceTable {
  * when they use the same kind, endpoint and key (the Codex CLI: always one). Roles in `replaced` get
  * none. Never throws: missing keys or CLIs are reported by ready() and by the calls.
  */
-function buildProviders(config: Readonly<Config>, replaced: ReadonlySet<Role>, loggers: { sdkLogger?: SdkLogger; codexLogger?: CodexLogger }): Partial<Record<Role, ProviderHandle>> {
+/** Where the per-process pid folders of Codex CLIs live: next to the database file, else in the temp folder. */
+function pidRootOf(config: Readonly<Config>): string {
+  const file = config.dbPath !== ':memory:' && isAbsolute(config.dbPath);
+  return file ? join(dirname(config.dbPath), 'codex-pids') : join(tmpdir(), `planexec-codex-pids-${process.getuid?.() ?? 'user'}`);
+}
+
+function buildProviders(
+  config: Readonly<Config>,
+  replaced: ReadonlySet<Role>,
+  loggers: { sdkLogger?: SdkLogger; codexLogger?: CodexLogger; pidDir?: string },
+): Partial<Record<Role, ProviderHandle>> {
   const built = new Map<string, ProviderHandle>();
   const out: Partial<Record<Role, ProviderHandle>> = {};
   for (const role of ROLES) {
@@ -104,6 +117,7 @@ function buildProviders(config: Readonly<Config>, replaced: ReadonlySet<Role>, l
         codexBin: config.codexBin,
         ...(loggers.sdkLogger ? { sdkLogger: loggers.sdkLogger } : {}),
         ...(loggers.codexLogger ? { codexLogger: loggers.codexLogger } : {}),
+        ...(loggers.pidDir ? { pidDir: loggers.pidDir } : {}),
       });
       built.set(key, handle);
     }
@@ -142,7 +156,11 @@ export async function compose(
   }
   const given = overrides.models;
   const replacement: Partial<Record<Role, ModelProvider>> = given === undefined ? {} : 'generate' in given ? { planner: given as ModelProvider, executor: given as ModelProvider } : given;
-  const handles = buildProviders(config, new Set(ROLES.filter((r) => replacement[r])), overrides);
+  const replaced = new Set(ROLES.filter((r) => replacement[r]));
+  // Codex CLIs record their process groups, so a server started after a crash ends what it left.
+  const usesCodex = ROLES.some((r) => !replaced.has(r) && config.providers[r].kind === 'codex');
+  const pidDir = usesCodex ? (await claimPidFolder(pidRootOf(config), process.pid, (pid) => processProbe.isRunning(me.host, pid) !== false)).folder : undefined;
+  const handles = buildProviders(config, replaced, { ...overrides, ...(pidDir ? { pidDir } : {}) });
   const modelOf = (role: Role): ModelProvider => replacement[role] ?? handles[role]!.provider;
   const distinct = [...new Set(Object.values(handles))];
   const providers = { planner: config.providers.planner.kind, executor: config.providers.executor.kind };

@@ -87,6 +87,26 @@ describe('both roles on the Codex CLI', () => {
   });
 });
 
+describe('after a crash', () => {
+  it('a server started after one was killed with -9 ends the Codex CLI it left running, and what that started', async () => {
+    fake = fakeCodexHome([{ json: ONE }], { hang: true });
+    const first = start({ ...fake.env, ...CODEX_BOTH });
+    await first.initialize();
+    const planned = (await first.call('plan_task', { request: 'Add a login page' })).structuredContent;
+    void first.call('execute_subtask', { workflow_id: planned.workflow_id, subtask_id: 's1' }).catch(() => undefined);
+    const hung = await waitFor(() => fake!.runs().find((r) => r.kind === 'exec' && r.grandchild_pid !== undefined));
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(processGone(hung.pid)).toBe(false); // nothing ran to end it
+
+    // A second server with a Codex role, on the same state folder.
+    const second = spawnServer({ PATH: process.env.PATH ?? '', HOME: dir, PLANEXEC_DB: join(dir, 'state.db'), PLANEXEC_ROOT: dir, PLANEXEC_LOG_LEVEL: 'warn', PLANEXEC_LEASE_MS: '600000', ...fake.env, ...CODEX_BOTH }, { cwd: dir });
+    server = second;
+    await second.initialize();
+    await waitFor(() => (processGone(hung.pid) && processGone(hung.grandchild_pid!) ? true : undefined));
+  });
+});
+
 describe('provider settings at start-up', () => {
   it('exits 2 naming PLANEXEC_EXECUTOR_PROVIDER when its kind is unknown', async () => {
     const s = start({ PLANEXEC_EXECUTOR_PROVIDER: 'ollama' });
