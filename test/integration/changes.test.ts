@@ -344,6 +344,43 @@ describe('scheduling', () => {
   }, 60_000);
 });
 
+describe('parallel execute_subtask calls on overlapping writes', () => {
+  const xPlan = plan([{ id: 'a', writes: ['x.txt'] }, { id: 'b', writes: ['x.txt'] }]);
+  const edit = (from: string, to: string) => ({ type: 'update_file' as const, path: 'x.txt', diff: `@@\n-${from}\n+${to}\n` });
+
+  it('the second edit is applied on top of the first, not written over it', async () => {
+    const hh = await repoHarness(
+      workflowResponder(xPlan, { executor: (id) => ({ patchCalls: [id === 'a' ? edit('one', 'ONE') : edit('three', 'THREE')], text: id, delayMs: 300 }) }),
+      {},
+      { 'x.txt': 'one\ntwo\nthree\n' },
+    );
+    const planned = await hh.ok<any>('plan_task', { request: 'Edit x' });
+    const [a, b] = await Promise.all(['a', 'b'].map((id) => hh.ok<any>('execute_subtask', { workflow_id: planned.workflow_id, subtask_id: id })));
+    expect([a.status, b.status]).toEqual(['completed', 'completed']);
+    const status = await hh.ok<any>('workflow_status', { workflow_id: planned.workflow_id });
+    expect(git(hh.root, 'show', `${status.changes.head}:x.txt`)).toBe('ONE\ntwo\nTHREE');
+    expect(trailers(hh.root, `${planned.changes.base}..${status.changes.head}`).map((t) => t[0]).sort()).toEqual(['a', 'b']);
+  }, 60_000);
+
+  it('an edit that no longer applies after the other committed goes back to its executor, and the first edit stays', async () => {
+    const hh = await repoHarness(
+      workflowResponder(xPlan, { executor: (id) => ({ patchCalls: [edit('two', id === 'a' ? 'TWO-A' : 'TWO-B')], text: id, delayMs: 300 }) }),
+      {},
+      { 'x.txt': 'one\ntwo\nthree\n' },
+    );
+    const planned = await hh.ok<any>('plan_task', { request: 'Edit x' });
+    const results = await Promise.all(['a', 'b'].map((id) => hh.ok<any>('execute_subtask', { workflow_id: planned.workflow_id, subtask_id: id })));
+    const won = results.find((r) => r.status === 'completed')!;
+    const lost = results.find((r) => r.status === 'pending')!;
+    expect(won).toBeDefined();
+    expect(lost).toBeDefined();
+    expect(lost.changes.rejected[0].reason).toMatch(/changed meanwhile/);
+    const status = await hh.ok<any>('workflow_status', { workflow_id: planned.workflow_id, subtask_id: lost.subtask_id });
+    expect(git(hh.root, 'show', `${status.changes.head}:x.txt`)).toBe(`one\nTWO-${won.subtask_id.toUpperCase()}\nthree`);
+    expect(status.subtask.feedback).toMatch(/Another subtask changed x\.txt/);
+  }, 60_000);
+});
+
 describe('merge refusals leave nothing half-merged', () => {
   async function finished(): Promise<{ hh: Harness; id: string }> {
     const hh = await repoHarness(workflowResponder(plan([{ id: 'fix', writes: ['math.mjs'] }]), { executor: () => ({ patchCalls: [FIX], text: 'ok' }) }));

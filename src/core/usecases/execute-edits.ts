@@ -27,6 +27,10 @@ interface Exchange {
   note: string;
   overlay: Overlay;
   applied: AppliedOperation[];
+  /** The operations that applied, in order, to apply again if their files changed meanwhile. */
+  okOps: Array<{ callId: string | null; operation: PatchOperation }>;
+  /** Each file's text when the attempt first read it (null: absent): what its edits were made on. */
+  baseline: Map<string, string | null>;
   /** The tokens the provider reported on the first call's prompt (the context packet's count). */
   firstInput: number;
   /** Journal row of the last call. */
@@ -51,8 +55,12 @@ export async function executeEdits(d: CoreDeps, c: Claim, opts: ExecuteOptions):
 /** The model exchange: the first call (on the claim's journal row), then follow-ups for what failed. */
 async function converse(d: CoreDeps, c: Claim, signal: AbortSignal): Promise<Exchange> {
   const provider = d.models[c.role];
-  const read = (path: string) => d.writer.readText(c.root!, path);
-  const exchange: Exchange = { usages: [], note: '', overlay: new Map(), applied: [], firstInput: 0, callId: c.callId };
+  const exchange: Exchange = { usages: [], note: '', overlay: new Map(), applied: [], okOps: [], baseline: new Map(), firstInput: 0, callId: c.callId };
+  const read = async (path: string) => {
+    const text = await d.writer.readText(c.root!, path);
+    if (!exchange.baseline.has(path)) exchange.baseline.set(path, text);
+    return text;
+  };
   let request = c.request;
   let response: ModelResponse;
   try {
@@ -90,6 +98,8 @@ async function converse(d: CoreDeps, c: Claim, signal: AbortSignal): Promise<Exc
     const { ops, note, malformed } = operationsOf(response, request);
     exchange.note = note;
     const applied = await applyOperations(ops, c.subtask.writes, exchange.overlay, read);
+    // One result per operation, in order.
+    ops.forEach((op, i) => applied[i]!.ok && exchange.okOps.push(op));
     if (malformed) applied.push({ callId: null, path: '(patch)', ok: false, message: malformed, refused: false });
     exchange.applied.push(...applied);
     const failed = applied.filter((a) => !a.ok);
@@ -182,15 +192,32 @@ async function commitAndCheck(
   c: Claim,
   x: Exchange,
   report: ContextPacket,
-  rejected: AttemptChanges['rejected'],
+  rejectedBefore: AttemptChanges['rejected'],
   changes: WorkflowChanges,
   signal: AbortSignal,
   opts: ExecuteOptions,
 ): Promise<ExecuteSubtaskResult> {
+  let rejected = rejectedBefore;
   if (!(await stillOurs(d, d.store, c.workflow.id, c.subtask.id))) throw takenOver(c.subtask.id);
   const git = d.git!;
   const worktree = changes.worktree!;
   const previous = changes.head!;
+  // The edits were made on the files as this attempt read them, before the lock: if another attempt
+  // (a parallel execute_subtask, another process) committed to them since, apply them again on the
+  // files as they are now, so that nothing it did is written over.
+  const moved = await changedSince(d, c.root!, x.baseline);
+  if (moved.length) {
+    const overlay: Overlay = new Map();
+    const again = await applyOperations(x.okOps, c.subtask.writes, overlay, (path) => d.writer.readText(c.root!, path));
+    const lost = again.filter((a) => !a.ok).map((a) => ({ path: a.path, reason: `${a.message} (${moved.join(', ')} changed meanwhile: another subtask's edit was committed first)` }));
+    rejected = [...rejected.filter((r) => !lost.some((l) => l.path === r.path)), ...lost];
+    x.overlay = overlay;
+    if (overlay.size === 0) {
+      const attempt: AttemptChanges = { commit: null, rolled_back: false, files: [], rejected, diff: '', diff_truncated: false };
+      const reasons = lost.map((l) => `- ${l.reason}`).join('\n');
+      return recordFailure(d, c, x, report, attempt, [], `Another subtask changed ${moved.join(', ')} while you worked, and your edits no longer apply:\n${reasons}\nMake them again on the files as shown now.`, opts);
+    }
+  }
   await writeOverlay(d, changes, x.overlay);
   const commit = await git.commit({
     worktree,
@@ -225,6 +252,16 @@ async function commitAndCheck(
   }
   const all = await git.diff({ worktree, from: changes.base!, to: commit, maxPatchBytes: 1 });
   return recordSuccess(d, c, x, report, attempt, checks, rootFiles(changes, all.files), opts);
+}
+
+/** The paths whose text in the worktree is no longer what `baseline` holds. */
+async function changedSince(d: CoreDeps, root: string, baseline: ReadonlyMap<string, string | null>): Promise<string[]> {
+  const moved: string[] = [];
+  for (const [path, before] of baseline) {
+    const now = await d.writer.readText(root, path).catch(() => undefined);
+    if (now !== before) moved.push(path);
+  }
+  return moved;
 }
 
 function firstLine(text: string): string {
