@@ -166,15 +166,13 @@ export async function compose(
   const providers = { planner: config.providers.planner.kind, executor: config.providers.executor.kind };
   const redact = secretRedactor(config.secrets);
   const commands = new CommandRunner();
-  let git: GitChanges | null = null;
-  if (config.changes.mode === 'worktree') {
-    git = new GitChanges({ runner: commands });
-    try {
-      await git.ready();
-    } catch (error) {
-      overrides.onNotice?.(`changes are off: ${(error as Error).message}`);
-      git = null;
-    }
+  // git is there even with PLANEXEC_CHANGES=off: a workflow may still ask for changes: "worktree".
+  let git: GitChanges | null = new GitChanges({ runner: commands });
+  try {
+    await git.ready();
+  } catch (error) {
+    if (config.changes.mode === 'worktree') overrides.onNotice?.(`changes are off: ${(error as Error).message}`);
+    git = null;
   }
   const fileOptions = { allowSecretFiles: config.files.allowSecretFiles, allowHardLinks: config.files.allowHardLinks };
   const deps: CoreDeps = {

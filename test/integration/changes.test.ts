@@ -307,8 +307,8 @@ describe('checks', () => {
     const cancelled = await hh.ok<any>('cancel_workflow', { workflow_id: started.workflow_id });
     expect(cancelled.phase).toBe('cancelled');
     await until(() => !alive(parent) && !alive(child), 'the check and its child to be gone', 10_000);
-    const status = await hh.ok<any>('workflow_status', { workflow_id: started.workflow_id });
     await until(async () => (await hh!.ok<any>('workflow_status', { workflow_id: started.workflow_id })).subtasks[0].status === 'pending', 'the subtask to be released');
+    const status = await hh.ok<any>('workflow_status', { workflow_id: started.workflow_id });
     expect(status.changes.head).toBe(status.changes.base);
     expect(git(status.changes.worktree, 'status', '--porcelain')).toBe('');
     expect(readFileSync(join(status.changes.worktree, 'math.mjs'), 'utf8')).toBe(BUGGY);

@@ -4,7 +4,10 @@
 // excludes, safe.directory, autocrlf): planexec's commits should look like the user's git would make them.
 import { spawn } from 'node:child_process';
 import { gitFailed } from '../../core/errors.js';
-import { scrubEnv } from '../process/run-command.js';
+import { scrubEnv, signalGroup } from '../process/run-command.js';
+
+/** SIGTERM-to-SIGKILL grace of a git command past its timeout, ms. */
+const KILL_GRACE_MS = 2_000;
 
 /**
  * `-c` settings put before every git command, and why:
@@ -69,8 +72,9 @@ export class GitExec {
   /**
    * @param baseEnv environment git starts from (scrubbed with scrubEnv): production passes
    *   process.env; tests pass one with GIT_CONFIG_GLOBAL=/dev/null and GIT_CONFIG_NOSYSTEM=1.
-   * @param timeoutMs a git command still running after this many ms gets SIGTERM (git removes its
-   *   lock files on SIGTERM) and the call fails with git_failed.
+   * @param timeoutMs a git command still running after this many ms gets SIGTERM, with its whole
+   *   process group (git removes its lock files on SIGTERM), SIGKILL 2 s later, and the call fails
+   *   with git_failed.
    */
   constructor(
     baseEnv: Record<string, string | undefined>,
@@ -107,10 +111,12 @@ export class GitExec {
     const okCodes = opts.okCodes ?? [0];
     const hint = opts.hint ?? 'Check the repository with `git status` in that folder; fix what git says and try again.';
     return new Promise<GitOutput>((resolve, reject) => {
+      // Its own process group, so that a timeout ends what git started too (helpers, remote transports).
       const child = spawn(this.binary, full, {
         cwd: opts.cwd,
         env: opts.env ? { ...this.env, ...opts.env } : this.env,
         shell: false,
+        detached: true,
         stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
         windowsHide: true,
       });
@@ -134,9 +140,13 @@ export class GitExec {
         child.stdin.on('error', () => {});
         child.stdin.end(opts.input);
       }
+      let hardKill: NodeJS.Timeout | undefined;
       const timer = setTimeout(() => {
         timedOut = true;
-        child.kill('SIGTERM');
+        // SIGTERM first: git removes its lock files on it. SIGKILL the group if it lingers.
+        if (child.pid !== undefined) signalGroup(child.pid, 'SIGTERM');
+        hardKill = setTimeout(() => child.pid !== undefined && signalGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
+        hardKill.unref();
       }, this.timeoutMs);
       child.on('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
@@ -146,6 +156,7 @@ export class GitExec {
       });
       child.on('close', (code) => {
         clearTimeout(timer);
+        clearTimeout(hardKill);
         stderr = this.redact(stderr).slice(-2048);
         if (timedOut) return reject(gitFailed(shown, `timed out after ${this.timeoutMs} ms`, 'The repository may be very large or locked by another git process; try again, or set PLANEXEC_CHANGES=off.'));
         if (code !== null && okCodes.includes(code)) {

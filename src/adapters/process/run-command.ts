@@ -169,7 +169,8 @@ class Tail {
   }
 }
 
-function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+/** Sends `signal` to process group `pgid`; false when the group is gone (ESRCH). Never throws. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
   try {
     process.kill(-pgid, signal);
     return true;
