@@ -33,9 +33,25 @@ const steps = (fixChecks: string[] = []) =>
     { id: 'notes', writes: ['NOTES.md'], depends_on: ['fix'] },
   ]);
 
-/** A check that, while `flag` exists, starts a child, writes both pids to `pids` and hangs; else passes. */
-const hangScript = (flag: string, pids: string) =>
-  `import { spawn } from 'node:child_process';\nimport { existsSync, renameSync, writeFileSync } from 'node:fs';\nif (existsSync(${JSON.stringify(flag)})) {\n  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });\n  writeFileSync(${JSON.stringify(`${pids}.tmp`)}, JSON.stringify([process.pid, child.pid]));\n  renameSync(${JSON.stringify(`${pids}.tmp`)}, ${JSON.stringify(pids)});\n  setInterval(() => {}, 1000);\n}\n`;
+/**
+ * A check that, while `flag` exists, starts a child, writes both pids to `pids` and hangs; else it
+ * passes. With `count`, it counts its runs in that file and hangs only from run `from` on.
+ */
+const hangScript = (flag: string, pids: string, count?: { file: string; from: number }) =>
+  [
+    "import { spawn } from 'node:child_process';",
+    "import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';",
+    count
+      ? `const run = (existsSync(${JSON.stringify(count.file)}) ? Number(readFileSync(${JSON.stringify(count.file)}, 'utf8')) : 0) + 1;\nwriteFileSync(${JSON.stringify(count.file)}, String(run));`
+      : 'const run = 1;',
+    `if (existsSync(${JSON.stringify(flag)}) && run >= ${count?.from ?? 1}) {`,
+    "  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });",
+    `  writeFileSync(${JSON.stringify(`${pids}.tmp`)}, JSON.stringify([process.pid, child.pid]));`,
+    `  renameSync(${JSON.stringify(`${pids}.tmp`)}, ${JSON.stringify(pids)});`,
+    '  setInterval(() => {}, 1000);',
+    '}',
+    '',
+  ].join('\n');
 
 /**
  * A `git` that, for the `commit` subcommand while `flag` exists, writes its pid to `pidFile` and
@@ -257,7 +273,13 @@ describe('kill -9 of a server that makes changes, then resume on the same databa
     leftovers.push(pids);
     makeRepo({ 'hang.mjs': hangScript(flag, pids) });
     writeFileSync(flag, '');
-    standin.setResponder(workflowResponder(steps(['node hang.mjs']), { executor: (id) => (id === 'fix' ? { patchCalls: [FIX], text: 'add() adds now.' } : { patchCalls: [NOTES], text: 'Noted.' }) }));
+    let fixCalls = 0;
+    standin.setResponder(
+      workflowResponder(steps(['node hang.mjs']), {
+        // Notes that differ, so that the retry's commit differs from the interrupted one (same tree, parent and second otherwise).
+        executor: (id) => (id === 'fix' ? { patchCalls: [FIX], text: ++fixCalls === 1 ? 'First try.' : 'Second try.' } : { patchCalls: [NOTES], text: 'Noted.' }),
+      }),
+    );
     const env = { PLANEXEC_ALLOWED_CHECKS: 'node hang.mjs' };
 
     const first = await start(env);
@@ -285,6 +307,7 @@ describe('kill -9 of a server that makes changes, then resume on the same databa
     await until(() => !alive(check) && !alive(grandchild), 'the orphaned check and its child to be gone', 20_000);
     const c = expectBranchAndJournalAgree(workflowId);
     expect(gitCode(repo, 'merge-base', '--is-ancestor', interrupted, c.branch)).not.toBe(0);
+    expect(git(repo, 'log', '--format=%B', `${c.base}..${c.branch}`)).not.toContain('First try.');
     expect(readFileSync(join(c.worktree, 'math.mjs'), 'utf8')).toBe(FIXED);
     // fix ran twice (the interrupted attempt and its retry); the retry was shown the recorded head's
     // file and its patch applied at once, with nothing refused.
@@ -392,5 +415,45 @@ describe('kill -9 of a server that makes changes, then resume on the same databa
     expect(git(repo, 'ls-tree', '-r', '--name-only', c.branch).split('\n')).not.toContain('scratch.txt');
     expect(git(repo, 'log', '--format=%B', `${c.base}..${c.branch}`)).not.toContain('First try.');
     expect(calls(workflowId).filter((x) => x.subtask_id === 'fix' && x.purpose === 'execute').map((x) => x.status)).toEqual(['completed', 'completed']);
+  }, 120_000);
+
+  it('during the final host checks: the next server ends the orphaned check before it runs them again, and nothing is executed or committed again', async () => {
+    const flag = join(dir, 'hang-flag');
+    const pids = join(dir, 'check-pids.json');
+    leftovers.push(pids);
+    // Host check runs: 1 on the base, 2 after fix, 3 after notes, 4 the final checks (which hang).
+    makeRepo({ 'hang.mjs': hangScript(flag, pids, { file: join(dir, 'check-runs'), from: 4 }) });
+    writeFileSync(flag, '');
+    standin.setResponder(workflowResponder(steps(), { executor: (id) => (id === 'fix' ? { patchCalls: [FIX], text: 'add() adds now.' } : { patchCalls: [NOTES], text: 'Noted.' }) }));
+
+    const first = await start();
+    const started = await first.call('run_workflow', { request: 'Fix add()', checks: ['node hang.mjs'], wait: false });
+    expect(started.isError, JSON.stringify(started.content)).toBeFalsy();
+    const workflowId = started.structuredContent.workflow_id as string;
+    await until(() => existsSync(pids), 'the final checks to start', 60_000);
+    const [check, grandchild] = pidsIn(pids) as [number, number];
+    // The window: both subtasks are recorded and approved, the worktree is clean at the recorded head.
+    const before = changesRow(workflowId);
+    expect(query<{ id: string; status: string }>('SELECT id, status FROM subtasks WHERE workflow_id = ? ORDER BY id', workflowId)).toEqual([
+      { id: 'fix', status: 'approved' },
+      { id: 'notes', status: 'approved' },
+    ]);
+    expect(git(before.worktree, 'rev-parse', 'HEAD')).toBe(before.head);
+    expect(git(before.worktree, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+    await killHard(first);
+    expect(alive(check) && alive(grandchild)).toBe(true);
+    rmSync(flag);
+
+    const second = await start();
+    const resumed = await second.call('run_workflow', { workflow_id: workflowId });
+    expect(resumed.isError, JSON.stringify(resumed.content)).toBeFalsy();
+    expect(resumed.structuredContent.phase).toBe('completed');
+    expect(resumed.structuredContent.changes.final_checks).toMatchObject([{ command: 'node hang.mjs', passed: true }]);
+
+    await until(() => !alive(check) && !alive(grandchild), 'the orphaned check and its child to be gone', 20_000);
+    const c = expectBranchAndJournalAgree(workflowId);
+    expect(c.head).toBe(before.head);
+    expect(requestsFor('fix')).toHaveLength(1);
+    expect(requestsFor('notes')).toHaveLength(1);
   }, 120_000);
 });
