@@ -263,8 +263,8 @@ function expectBranchAndJournalAgree(workflowId: string): ChangesRow {
   return c;
 }
 
-/** The model shown the file as it is at the recorded head (what a retry must start from). */
-const shownBuggy = (r: StandinRequest) => r.inputText.includes('return a - b;') && !r.inputText.includes('return a + b;');
+/** The model was shown the files as they are at the recorded head (what a retry must start from), nothing the dead attempt wrote. */
+const shownBuggy = (r: StandinRequest) => r.inputText.includes('return a - b;') && !r.inputText.includes('return a + b;') && !r.inputText.includes('left by the interrupted attempt');
 
 describe('kill -9 of a server that makes changes, then resume on the same database', () => {
   it('mid-check: the next server ends the orphaned check and its child, the attempt runs again from the recorded head and is committed once', async () => {
