@@ -1,7 +1,7 @@
 // Crash safety of changes (PRODUCT.md "Changes"; issue 8, item 8) with the built server, real git and
-// kill -9: a server killed while a check runs, between writing an attempt's files and committing
-// them, or between committing and recording the commit, leaves a worktree that the next server puts
-// back at the head planexec recorded before it resumes. Then the branch holds one commit per subtask,
+// kill -9: a server killed while an attempt's check runs, between writing an attempt's files and
+// committing them, between committing and recording the commit, or during the final host checks,
+// leaves a worktree that the next server puts back at the head planexec recorded before it resumes. Then the branch holds one commit per subtask,
 // each recorded execution's commit is on it, the recorded head is its tip, and every executor call
 // the provider answered is in the journal once.
 //
