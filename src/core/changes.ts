@@ -362,10 +362,10 @@ export function checkFeedback(failed: readonly CheckResult[]): string {
 export async function withApplyLock<T>(d: CoreDeps, workflowId: string, signal: AbortSignal | undefined, fn: (changes: WorkflowChanges) => Promise<T>): Promise<T> {
   return d.runtime.serialize(`apply:${workflowId}`, async () => {
     const token = d.runtime.newLockToken();
-    await takeDbLock(d, workflowId, token, signal);
+    const fromDead = await takeDbLock(d, workflowId, token, signal);
     try {
       const changes = (await d.store.changes.get(workflowId))!;
-      await cleanWorktree(d, changes);
+      await cleanWorktree(d, changes, fromDead);
       return await fn(changes);
     } finally {
       await d.store.changes.casLock(workflowId, token, null);
@@ -373,17 +373,32 @@ export async function withApplyLock<T>(d: CoreDeps, workflowId: string, signal: 
   });
 }
 
-async function takeDbLock(d: CoreDeps, workflowId: string, token: string, signal: AbortSignal | undefined): Promise<void> {
+/**
+ * Puts the worktree back at the recorded head when a process died holding its apply lock (killed
+ * between writing an attempt's files and recording its commit, or during a check): call before
+ * reading the worktree for a model, so a retry starts from the recorded files, not from what the
+ * dead attempt left. Only then does it take the lock (and run git); otherwise it returns `changes`
+ * as given. Returns the changes as stored after. Throws as withApplyLock.
+ */
+export async function recoverWorktree(d: CoreDeps, changes: WorkflowChanges | null): Promise<WorkflowChanges | null> {
+  if (!changes || changes.mode !== 'worktree' || changes.discarded || changes.lockOwner === null) return changes;
+  if (await d.runtime.isAlive(ownerOf(changes.lockOwner))) return changes;
+  await withApplyLock(d, changes.workflowId, undefined, async () => undefined);
+  return d.store.changes.get(changes.workflowId);
+}
+
+/** Takes the apply lock in the database; resolves true when it was taken from a dead holder. */
+async function takeDbLock(d: CoreDeps, workflowId: string, token: string, signal: AbortSignal | undefined): Promise<boolean> {
   for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
     if (signal?.aborted) throw signal.reason;
     const taken = await d.store.transaction(async (tx) => {
       const current = await tx.changes.get(workflowId);
       if (!current) throw invalidTransition(`Workflow ${workflowId} makes no changes.`, 'Nothing to apply.');
       const holder = current.lockOwner;
-      if (holder !== null && (await d.runtime.isAlive(ownerOf(holder), tx))) return false;
-      return tx.changes.casLock(workflowId, holder, token);
+      if (holder !== null && (await d.runtime.isAlive(ownerOf(holder), tx))) return null;
+      return (await tx.changes.casLock(workflowId, holder, token)) ? { fromDead: holder !== null } : null;
     });
-    if (taken) return;
+    if (taken) return taken.fromDead;
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
 }
@@ -393,12 +408,18 @@ function ownerOf(lockToken: string): string {
   return slash < 0 ? lockToken : lockToken.slice(0, slash);
 }
 
-/** Back to the recorded head when the worktree differs from it (a crash between applying and recording). */
-async function cleanWorktree(d: CoreDeps, changes: WorkflowChanges): Promise<void> {
+/**
+ * Back to the recorded head when the worktree differs from it (a crash between applying and
+ * recording). After a dead holder (`force`) always: a check it left running (its final checks run at
+ * the recorded head, in a clean worktree) is ended only by the reset.
+ */
+async function cleanWorktree(d: CoreDeps, changes: WorkflowChanges, force: boolean): Promise<void> {
   if (changes.mode !== 'worktree' || !changes.worktree || !changes.head || changes.discarded) return;
   const git = d.git!;
-  const [status, head] = await Promise.all([git.status(changes.worktree), git.head(changes.worktree)]);
-  if (status.clean && head === changes.head) return;
+  if (!force) {
+    const [status, head] = await Promise.all([git.status(changes.worktree), git.head(changes.worktree)]);
+    if (status.clean && head === changes.head) return;
+  }
   await git.resetHard({ worktree: changes.worktree, commit: changes.head });
 }
 

@@ -262,7 +262,9 @@ export interface OwnerRegistry {
    * Lets go of everything `owner` holds, in one transaction: its pending calls become `abandoned`
    * (sent, outcome unknown; their input is estimated from requestBytes at 4 bytes a token and
    * marked estimated, since the provider may well have billed them), its running subtasks go back to the status they were claimed from,
-   * its workflow locks are cleared, its tasks are orphaned, and its owner row is deleted.
+   * its workflow locks are cleared, its tasks are orphaned, and its owner row is deleted. The apply
+   * lock of its changes (changes.lock_owner) is kept: held by a dead owner, it tells the next process
+   * that the worktree may hold an attempt never recorded (see recoverWorktree in changes.ts).
    */
   release(owner: string, now: number): Promise<{ calls: number; subtasks: number }>;
 }

@@ -498,11 +498,8 @@ class KyselyOwners implements OwnerRegistry {
         .where((eb) => eb.or([eb('lock_owner', '=', owner), eb('lock_owner', 'like', sql<string>`${`${escapeLike(owner)}/%`} escape '\\'`)]))
         .execute();
       await db.updateTable('tasks').set({ owner: null }).where('owner', '=', owner).execute();
-      await db
-        .updateTable('changes')
-        .set({ lock_owner: null })
-        .where((eb) => eb.or([eb('lock_owner', '=', owner), eb('lock_owner', 'like', sql<string>`${`${escapeLike(owner)}/%`} escape '\\'`)]))
-        .execute();
+      // changes.lock_owner (the apply lock) is kept: a dead holder there means its worktree may hold
+      // an attempt it did not record, which the next taker resets first (withApplyLock, recoverWorktree).
       await db.deleteFrom('owners').where('id', '=', owner).execute();
       return { calls: Number(calls.numUpdatedRows), subtasks: Number(subtasks.numUpdatedRows) };
     });

@@ -7,7 +7,7 @@ import { missingDependencies, readySubtasks } from '../plan.js';
 import { roleFor } from '../routing.js';
 import type { ModelRequest, ModelResponse, Store } from '../ports.js';
 import type { ChangedFile, CheckResult, Phase, RejectedEdit, Role, Subtask, SubtaskStatus, Workflow, WorkflowChanges } from '../types.js';
-import { editsFiles, readRoot } from '../changes.js';
+import { editsFiles, readRoot, recoverWorktree } from '../changes.js';
 import { executeEdits } from './execute-edits.js';
 import { outputPage } from '../views.js';
 import { derivePhase, findSubtask, isEnded, loadWorkflow, nextStep } from '../workflow.js';
@@ -140,7 +140,9 @@ async function claim(d: CoreDeps, input: ExecuteSubtaskInput): Promise<Claim | {
   if (role === null) {
     throw invalidTransition(`Subtask '${subtask.id}' has used every rung of the escalation ladder.`, 'A human must decide: answer with review_results decisions.');
   }
-  const changes = await d.store.changes.get(workflow.id);
+  // A process that died applying an attempt may have left its files in the worktree: reset them
+  // before they are read for this one (its context, and the files its edits apply to).
+  const changes = await recoverWorktree(d, await d.store.changes.get(workflow.id));
   const edit = editsFiles(subtask, changes);
   const root = readRoot(workflow, changes);
   const context = await buildExecutorContext({

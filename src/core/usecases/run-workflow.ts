@@ -152,7 +152,9 @@ function requestOrWorkflow(input: RunWorkflowInput): void {
 async function resume(d: CoreDeps, workflowId: string, budget: TokenBudget | undefined): Promise<void> {
   await d.store.transaction(async (tx) => {
     const { workflow, subtasks } = await loadWorkflow(d, workflowId, tx);
-    const phase = workflow.planVersion === 0 ? 'planning' : derivePhase(subtasks);
+    // Every subtask approved is not completed while the host's final checks are due (a run stopped in them).
+    const derived = derivePhase(subtasks);
+    const phase = workflow.planVersion === 0 ? 'planning' : derived === 'completed' && finalChecksDue(await tx.changes.get(workflowId)) ? 'reviewing' : derived;
     await tx.workflows.update(workflowId, { phase, lastError: null, ...(budget ? { budget: { ...workflow.budget, ...budget } } : {}) }, d.clock.now());
   });
 }
