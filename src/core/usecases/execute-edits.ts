@@ -218,18 +218,25 @@ async function commitAndCheck(
       return recordFailure(d, c, x, report, attempt, [], `Another subtask changed ${moved.join(', ')} while you worked, and your edits no longer apply:\n${reasons}\nMake them again on the files as shown now.`, opts);
     }
   }
-  await writeOverlay(d, changes, x.overlay);
-  const commit = await git.commit({
-    worktree,
-    message: `${c.subtask.title}\n\n${firstLine(x.note)}`.trim(),
-    trailers: {
-      'Planexec-Workflow': c.workflow.id,
-      'Planexec-Subtask': c.subtask.id,
-      'Planexec-Attempt': String(c.subtask.attempts),
-      'Planexec-Model': c.request.model,
-    },
-    paths: repoPaths(changes, x.overlay),
-  });
+  let commit: string | null;
+  try {
+    await writeOverlay(d, changes, x.overlay);
+    commit = await git.commit({
+      worktree,
+      message: `${c.subtask.title}\n\n${firstLine(x.note)}`.trim(),
+      trailers: {
+        'Planexec-Workflow': c.workflow.id,
+        'Planexec-Subtask': c.subtask.id,
+        'Planexec-Attempt': String(c.subtask.attempts),
+        'Planexec-Model': c.request.model,
+      },
+      paths: repoPaths(changes, x.overlay),
+    });
+  } catch (error) {
+    // Nothing half-written stays for the next attempt to read: back to the recorded head.
+    await git.resetHard({ worktree, commit: previous }).catch(() => undefined);
+    throw error;
+  }
   if (commit === null) {
     const attempt: AttemptChanges = { commit: null, rolled_back: false, files: [], rejected, diff: '', diff_truncated: false };
     return recordFailure(d, c, x, report, attempt, [], 'Your edits left every file as it was, so nothing changed. Make the change this subtask asks for.', opts);
