@@ -174,6 +174,7 @@ export const FileConfigSchema = z.strictObject({
   checkTimeoutMs: positiveInt.optional(),
   worktrees: z.string().min(1).optional(),
   worktreeSetup: z.string().min(1).optional(),
+  requester: z.string().trim().min(1).optional(),
   ...PROVIDER_FILE_SHAPE,
 });
 export type FileConfig = z.infer<typeof FileConfigSchema>;
@@ -235,6 +236,8 @@ export interface Config {
   providers: Readonly<Record<Role, RoleProviderConfig>>;
   /** PLANEXEC_CODEX_BIN, `~` expanded; undefined: `codex` on PATH. */
   codexBin: string | undefined;
+  /** PLANEXEC_REQUESTER: who this server's requests come from when no HTTP token names them (src/mcp/requester.ts). */
+  requester: string | null;
 }
 
 // Environment variable -> config key. Unset or empty variables are ignored.
@@ -268,6 +271,7 @@ const ENV_KEYS: Record<string, keyof FileConfig> = {
   PLANEXEC_CHECK_TIMEOUT_MS: 'checkTimeoutMs',
   PLANEXEC_WORKTREES: 'worktrees',
   PLANEXEC_WORKTREE_SETUP: 'worktreeSetup',
+  PLANEXEC_REQUESTER: 'requester',
   ...PROVIDER_ENV_KEYS,
 };
 /** Config keys the command line can set, and their flags. */
@@ -378,6 +382,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
       worktreesDir: resolve(cwd, expandHome(c.worktrees ?? join(stateHome, 'planexec', 'worktrees'), home, sources.worktrees ?? 'PLANEXEC_WORKTREES')),
       setup: c.worktreeSetup ?? null,
     },
+    requester: c.requester ?? null,
     ...providerConfig(c, env, { sourceOf, home, warnings }),
   } as Omit<Config, 'secrets'> as Config;
   Object.defineProperty(config, 'secrets', { value: secretValues(env), enumerable: false });

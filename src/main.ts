@@ -338,6 +338,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     // An explicit PLANEXEC_ROOT (or --root, or "root" in the file) wins over the client's MCP roots.
     clientRoots: config.sources.root === null,
     redact: composed.redact,
+    requester: config.requester,
   });
   for (const warning of config.warnings) log.warn(warning);
   if (config.root === null) {

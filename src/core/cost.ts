@@ -132,6 +132,48 @@ const savings = (actual: number | null, baseline: number | null) =>
   actual === null || baseline === null || baseline === 0 ? null : round((1 - actual / baseline) * 100, 1);
 
 /**
+ * Calls of one model on one provider, summed: the unit costOfGroups prices. The store's ledger
+ * (CallJournal.ledger) answers these from SQL aggregates; callGroups makes them from journal rows.
+ * Tokens are summed over the billed calls (not pending, with usage), as usageByRole counts them.
+ */
+export interface CallGroup {
+  provider: string;
+  model: string;
+  /** Completed calls. */
+  calls: number;
+  /** Calls that billed tokens (every call with usage that is not pending): each uses its model's quota once. */
+  billed_calls: number;
+  input_tokens: number;
+  cached_tokens: number;
+  output_tokens: number;
+  /** Sum over the billed calls of max(0, input - cached): the input priced at the uncached rate. */
+  uncached_tokens: number;
+}
+
+/** The journal's rows grouped by (provider, model), in the order each group was first used. */
+export function callGroups(calls: readonly ModelCall[]): CallGroup[] {
+  const groups = new Map<string, CallGroup>();
+  for (const c of calls) {
+    const key = JSON.stringify([c.provider, c.model]);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { provider: c.provider, model: c.model, calls: 0, billed_calls: 0, input_tokens: 0, cached_tokens: 0, output_tokens: 0, uncached_tokens: 0 }));
+    if (c.status === 'completed') g.calls += 1;
+    if (c.status === 'pending' || !c.usage) continue;
+    g.billed_calls += 1;
+    g.input_tokens += c.usage.input_tokens;
+    g.cached_tokens += c.usage.cached_tokens;
+    g.output_tokens += c.usage.output_tokens;
+    g.uncached_tokens += Math.max(0, c.usage.input_tokens - c.usage.cached_tokens);
+  }
+  return [...groups.values()];
+}
+
+/** USD of a group's billed tokens at `price` (as priceUsage, call by call). */
+function priceGroup(g: CallGroup, price: ModelPrice): number {
+  return (g.uncached_tokens * price.input + g.cached_tokens * price.cached + g.output_tokens * price.output) / 1_000_000;
+}
+
+/**
  * Cost of the billed calls (every call with usage: completed, and failed or abandoned ones the
  * provider may have charged), and what the same calls would have cost as calls of `plannerModel` on
  * `plannerProvider` (the planner's provider kind; default responses). Per the rule at the top of this
@@ -142,6 +184,11 @@ const savings = (actual: number | null, baseline: number | null) =>
  * USD to 8, percentages to 1.
  */
 export function costOf(calls: readonly ModelCall[], prices: PriceTable, plannerModel: string, plannerProvider = 'responses'): Cost {
+  return costOfGroups(callGroups(calls), prices, plannerModel, plannerProvider);
+}
+
+/** costOf over calls already grouped by (provider, model): the same figures, by the same rules. */
+export function costOfGroups(groups: readonly CallGroup[], prices: PriceTable, plannerModel: string, plannerProvider = 'responses'): Cost {
   const baselinePrice = prices[plannerModel];
   const baselineInUsd = baselinePrice !== undefined && billingOf(plannerProvider) === 'tokens';
   let quota = 0;
@@ -155,27 +202,28 @@ export function costOf(calls: readonly ModelCall[], prices: PriceTable, plannerM
   let baselineOfPricedQuota = 0;
   let baselineOfUsd = 0;
   const unpriced = new Set<string>();
-  for (const c of calls) {
-    if (c.status === 'pending' || !c.usage) continue;
-    billedCalls += 1;
-    const price = prices[c.model];
-    const asPlannerQuota = baselinePrice?.quota ?? 0;
-    const asPlannerUsd = baselineInUsd ? priceUsage(c.usage, baselinePrice) : 0;
+  for (const g of groups) {
+    if (g.billed_calls === 0) continue;
+    const n = g.billed_calls;
+    billedCalls += n;
+    const price = prices[g.model];
+    const asPlannerQuota = (baselinePrice?.quota ?? 0) * n;
+    const asPlannerUsd = baselineInUsd ? priceGroup(g, baselinePrice) : 0;
     baselineQuota += asPlannerQuota;
     baselineUsd += asPlannerUsd;
     if (!price) {
-      unpriced.add(c.model);
+      unpriced.add(g.model);
       continue;
     }
-    priced += 1;
-    quota += price.quota;
+    priced += n;
+    quota += price.quota * n;
     baselineOfPricedQuota += asPlannerQuota;
-    if (billingOf(c.provider) === 'subscription') {
-      subscription += 1;
+    if (billingOf(g.provider) === 'subscription') {
+      subscription += n;
       continue;
     }
-    inUsd += 1;
-    usd += priceUsage(c.usage, price);
+    inUsd += n;
+    usd += priceGroup(g, price);
     baselineOfUsd += asPlannerUsd;
   }
   const hasQuota = priced > 0 || billedCalls === 0;

@@ -34,6 +34,7 @@ export function newWorkflow(id: string, request: string, context: string | null,
     files: [],
     plannerThread: 0,
     root,
+    requester: null,
     createdAt: now,
     updatedAt: now,
   };

@@ -1,5 +1,6 @@
 // What the core needs from the outside world. Adapters in src/adapters implement these; tests use
 // real adapters (SQLite, the local OpenAI stand-in) or small scripted ones.
+import type { CallGroup } from './cost.js';
 import type { PatchOperation } from './patch/v4a.js';
 import type {
   CallPurpose,
@@ -116,6 +117,19 @@ export interface WorkflowSummary {
   done: number;
 }
 
+/** Which workflows a listing or the ledger covers: all (no requester), or one requester's (Workflow.requester). */
+export interface LedgerFilter {
+  requester?: string | undefined;
+}
+
+/** What CallJournal.ledger answers. */
+export interface Ledger {
+  /** Workflows covered. */
+  workflows: number;
+  /** Their calls per (provider, model). */
+  groups: CallGroup[];
+}
+
 export interface NewModelCall {
   workflowId: string;
   subtaskId: string | null;
@@ -193,8 +207,8 @@ export interface TaskRecord {
 export interface WorkflowRecords {
   insert(workflow: Workflow): Promise<void>;
   get(id: string): Promise<Workflow | null>;
-  /** Most recently updated first. */
-  list(limit: number): Promise<WorkflowSummary[]>;
+  /** Most recently updated first; with `requester`, only the workflows it asked for. */
+  list(limit: number, filter?: LedgerFilter): Promise<WorkflowSummary[]>;
   update(id: string, patch: WorkflowPatch, now: number): Promise<void>;
   /** Sets the workflow's lock to `next` if it is `expected` now (compare-and-set); true when it did. */
   casLock(id: string, expected: string | null, next: string | null): Promise<boolean>;
@@ -247,6 +261,14 @@ export interface CallJournal {
   finish(id: number, outcome: CallOutcome): Promise<void>;
   /** A workflow's calls, oldest first. */
   list(workflowId: string): Promise<ModelCall[]>;
+  /**
+   * The ledger of the stored workflows (all, or the requester's): how many there are, and the calls
+   * journaled for them summed per (provider, model) in SQL aggregates, for costOfGroups to price.
+   * Token fields are token counts over the billed calls (not pending, with usage); `calls` counts
+   * the completed ones. Calls of workflows never stored are not in it (see unattachedUsage). Groups
+   * are ordered by provider, then model; a group with no calls is not listed.
+   */
+  ledger(filter?: LedgerFilter): Promise<Ledger>;
   /** Completed calls journaled for a workflow that was never stored (plans that stayed invalid). */
   unattachedUsage(): Promise<{ calls: number; input_tokens: number; cached_tokens: number; output_tokens: number }>;
 }

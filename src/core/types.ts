@@ -44,6 +44,11 @@ export interface Workflow {
   plannerThread: number;
   /** Absolute path of the workspace root its files are read from; null: none (no file can be read). */
   root: string | null;
+  /**
+   * Who asked for it, as the MCP layer names them (src/mcp/requester.ts): the HTTP token's name, else
+   * PLANEXEC_REQUESTER, else the MCP client's declared name; null: not recorded (older workflows).
+   */
+  requester: string | null;
   createdAt: number;
   updatedAt: number;
 }

@@ -8,10 +8,11 @@ import type { Planexec } from '../core/planexec.js';
 import type { AskHuman } from '../core/types.js';
 import type { Logger } from '../log.js';
 import type { ProgressReporter } from './progress.js';
+import type { RequesterExtra } from './requester.js';
 import type { SqliteTaskStore } from './task-store.js';
 
 /** The part of the SDK's request handler `extra` that planexec uses. */
-export interface RequestExtra {
+export interface RequestExtra extends RequesterExtra {
   signal: AbortSignal;
   _meta?: { progressToken?: string | number } | undefined;
   sendNotification(notification: ServerNotification): Promise<void>;
@@ -49,4 +50,6 @@ export interface ToolContext {
   taskRuns: Map<string, AbortController>;
   /** The root the client named for this session (MCP roots), for new workflows; undefined: the configured one. */
   sessionRoot(): Promise<string | undefined>;
+  /** Who asks in this request, for the workflows it creates (the rule in requester.ts); null: unknown. */
+  requester(extra: RequestExtra): string | null;
 }

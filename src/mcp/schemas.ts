@@ -57,6 +57,14 @@ export function sameAs<T extends object>(where: string) {
   return z.custom<T>((v) => typeof v === 'object' && v !== null && !Array.isArray(v)).meta({ type: 'object', description: `As in ${where}.` });
 }
 
+/**
+ * A string field whose values tools/list spells out once elsewhere (an enum at `where`): advertised as
+ * `{type: "string", description: "As in <where>."}`, checked against `values`.
+ */
+export function sameValuesAs<const V extends readonly string[]>(values: V, where: string) {
+  return z.custom<V[number]>((v) => typeof v === 'string' && values.includes(v)).meta({ type: 'string', description: `As in ${where}.` });
+}
+
 /** An integer (its JSON Schema carries no ±(2^53 − 1) bounds: json-schema.ts drops them). */
 export const Int = () => z.number().int();
 
@@ -200,3 +208,5 @@ type Shape<S extends z.ZodType> = z.output<S>;
 /** workflow_status spells these out; other tools' outputs refer to them (sameAs). */
 export const ChangesRef = sameAs<Shape<typeof WorkflowChangesOut>>('workflow_status `changes`');
 export const CheckRef = sameAs<Shape<typeof CheckResult>>('workflow_status `changes.base_checks[]`');
+/** The calls and tokens of one tool call (plan_task, execute_subtask, review_results `usage`). */
+export const CallUsageRef = sameAs<Shape<typeof CallUsage>>('workflow_status `unattached_usage`');

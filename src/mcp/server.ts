@@ -9,6 +9,7 @@ import type { ToolContext } from './context.js';
 import { progressReporter } from './progress.js';
 import { redactingTransport, type Redact } from './redact.js';
 import { errorResult, toolResult } from './result.js';
+import { requesterOf } from './requester.js';
 import { SessionRoots } from './roots.js';
 import { SqliteTaskStore } from './task-store.js';
 import { registerTool, toolDefinition } from './tool.js';
@@ -25,6 +26,8 @@ export interface ServerDeps {
   clientRoots: boolean;
   /** Masks secrets in every message sent to the client and every stored task result. */
   redact: Redact;
+  /** PLANEXEC_REQUESTER: the requester of this server's requests that carry no token name (requester.ts). */
+  requester?: string | null;
 }
 
 const INSTRUCTIONS = `planexec splits software work between a strong planner model and a cheap executor model.
@@ -90,6 +93,7 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: (g
     progress: (extra) => progressReporter(extra, deps.progressIntervalMs),
     asker: (signal) => humanAsker(server, signal, log),
     sessionRoot: () => roots.current(),
+    requester: (extra) => requesterOf(server.server, extra, deps.requester ?? null),
   };
   for (const tool of TOOLS) registerTool(ctx, tool);
   // The SDK converts the zod schemas itself, with no say in the result; planexec lists the same

@@ -10,7 +10,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { upgradeLegacy } from '../../src/adapters/store/legacy/index.js';
 import { openSqliteStore, type OpenedSqlite } from '../../src/adapters/store/sqlite.js';
 import { StorageError } from '../../src/core/errors.js';
-import type { NewModelCall, Store } from '../../src/core/ports.js';
+import { callGroups, type CallGroup } from '../../src/core/cost.js';
+import type { CallOutcome, NewModelCall, Store } from '../../src/core/ports.js';
 import type { Subtask, Workflow } from '../../src/core/types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -51,6 +52,7 @@ function workflow(over: Partial<Workflow> = {}): Workflow {
     files: [],
     plannerThread: 0,
     root: '/workspace',
+    requester: null,
     createdAt: 1_000,
     updatedAt: 1_000,
     ...over,
@@ -129,6 +131,7 @@ describe.each(backends)('Store on $name', ({ make }) => {
         lastError: 'it broke',
         plannerSummary: 'summary',
         files: ['src/a.ts', 'docs/ü b.md'],
+        requester: 'ada@team',
         createdAt: 1_795_000_000_000,
         updatedAt: 1_795_000_000_001,
       });
@@ -505,6 +508,77 @@ describe.each(backends)('Store on $name', ({ make }) => {
     it('answers an empty list when there are no workflows', async () => {
       expect(await (await make()).workflows.list(5)).toEqual([]);
     });
+
+    it("lists only the requester's workflows when given one, most recent first, within the limit", async () => {
+      const store = await make();
+      await store.workflows.insert(workflow({ id: 'wf-a1', requester: 'ada', updatedAt: 1_000 }));
+      await store.workflows.insert(workflow({ id: 'wf-b1', requester: 'bob', updatedAt: 2_000 }));
+      await store.workflows.insert(workflow({ id: 'wf-a2', requester: 'ada', updatedAt: 3_000 }));
+      await store.workflows.insert(workflow({ id: 'wf-n', requester: null, updatedAt: 4_000 }));
+      await store.workflows.insert(workflow({ id: 'wf-a3', requester: 'ada', updatedAt: 5_000 }));
+      expect((await store.workflows.list(10, { requester: 'ada' })).map((l) => [l.workflow.id, l.workflow.requester])).toEqual([
+        ['wf-a3', 'ada'],
+        ['wf-a2', 'ada'],
+        ['wf-a1', 'ada'],
+      ]);
+      expect((await store.workflows.list(2, { requester: 'ada' })).map((l) => l.workflow.id)).toEqual(['wf-a3', 'wf-a2']);
+      expect((await store.workflows.list(10, { requester: 'bob' })).map((l) => l.workflow.id)).toEqual(['wf-b1']);
+      expect(await store.workflows.list(10, { requester: 'nobody' })).toEqual([]);
+      expect((await store.workflows.list(10, {})).map((l) => l.workflow.id)).toEqual(['wf-a3', 'wf-n', 'wf-a2', 'wf-b1', 'wf-a1']);
+    });
+  });
+
+  describe('the ledger', () => {
+    const done = (input_tokens: number, cached_tokens: number, output_tokens: number): CallOutcome => ({ status: 'completed', responseId: 'r', usage: { input_tokens, cached_tokens, output_tokens }, endedAt: 1_100 });
+    const byKey = (a: CallGroup, b: CallGroup) => (a.provider + '\0' + a.model < b.provider + '\0' + b.model ? -1 : 1);
+
+    /** ada: wf-a (responses planner and executor, a billed failure, a pending call, an unbilled failure) and wf-b (codex); bob: wf-c; wf-d: no requester; wf-x: never stored. */
+    async function journal(store: Store): Promise<void> {
+      await store.workflows.insert(workflow({ id: 'wf-a', requester: 'ada' }));
+      await store.workflows.insert(workflow({ id: 'wf-b', requester: 'ada' }));
+      await store.workflows.insert(workflow({ id: 'wf-c', requester: 'bob' }));
+      await store.workflows.insert(workflow({ id: 'wf-d', requester: null }));
+      const mini = { role: 'executor' as const, purpose: 'execute' as const, model: 'gpt-5.4-mini' };
+      await store.calls.finish(await store.calls.begin(call({ workflowId: 'wf-a' })), done(1_000, 200, 100));
+      await store.calls.finish(await store.calls.begin(call({ workflowId: 'wf-a', ...mini })), done(500, 0, 50));
+      await store.calls.finish(await store.calls.begin(call({ workflowId: 'wf-a', ...mini })), { status: 'failed', usage: { input_tokens: 300, cached_tokens: 100, output_tokens: 0 }, usageEstimated: true, error: 'cut off', endedAt: 1_100 });
+      await store.calls.finish(await store.calls.begin(call({ workflowId: 'wf-a', ...mini })), { status: 'failed', error: 'HTTP 500', endedAt: 1_100 });
+      await store.calls.begin(call({ workflowId: 'wf-a', ...mini }));
+      // Cached above input (a provider's rounding): no negative uncached input.
+      await store.calls.finish(await store.calls.begin(call({ workflowId: 'wf-b', ...mini, provider: 'codex' })), done(400, 500, 10));
+      await store.calls.finish(await store.calls.begin(call({ workflowId: 'wf-c' })), done(2_000, 0, 300));
+      await store.calls.finish(await store.calls.begin(call({ workflowId: 'wf-d', ...mini, provider: 'chat', model: 'qwen' })), done(70, 7, 7));
+      await store.calls.finish(await store.calls.begin(call({ workflowId: 'wf-x' })), done(999, 0, 9));
+    }
+
+    it("sums one requester's calls per provider and model: completed calls, and the tokens and count of every billed call", async () => {
+      const store = await make();
+      await journal(store);
+      expect(await store.calls.ledger({ requester: 'ada' })).toEqual({
+        workflows: 2,
+        groups: [
+          { provider: 'codex', model: 'gpt-5.4-mini', calls: 1, billed_calls: 1, input_tokens: 400, cached_tokens: 500, output_tokens: 10, uncached_tokens: 0 },
+          { provider: 'responses', model: 'gpt-5.4', calls: 1, billed_calls: 1, input_tokens: 1_000, cached_tokens: 200, output_tokens: 100, uncached_tokens: 800 },
+          { provider: 'responses', model: 'gpt-5.4-mini', calls: 1, billed_calls: 2, input_tokens: 800, cached_tokens: 100, output_tokens: 50, uncached_tokens: 700 },
+        ],
+      });
+      expect(await store.calls.ledger({ requester: 'bob' })).toEqual({
+        workflows: 1,
+        groups: [{ provider: 'responses', model: 'gpt-5.4', calls: 1, billed_calls: 1, input_tokens: 2_000, cached_tokens: 0, output_tokens: 300, uncached_tokens: 2_000 }],
+      });
+      expect(await store.calls.ledger({ requester: 'nobody' })).toEqual({ workflows: 0, groups: [] });
+    });
+
+    it('covers every stored workflow without a filter, leaves out calls of workflows never stored, and agrees with callGroups over the journal rows', async () => {
+      const store = await make();
+      await journal(store);
+      const ledger = await store.calls.ledger();
+      expect(ledger.workflows).toBe(4);
+      expect(ledger.groups.find((g) => g.provider === 'responses' && g.model === 'gpt-5.4')).toMatchObject({ calls: 2, billed_calls: 2, input_tokens: 3_000 });
+      const rows = (await Promise.all(['wf-a', 'wf-b', 'wf-c', 'wf-d'].map((id) => store.calls.list(id)))).flat();
+      expect(ledger.groups).toEqual(callGroups(rows).sort(byKey));
+      expect(await (await make()).calls.ledger()).toEqual({ workflows: 0, groups: [] });
+    });
   });
 
   describe('owners', () => {
@@ -659,12 +733,12 @@ describe('openSqliteStore', () => {
     raw.close();
     const { raw: again } = await openDb(path);
     expect(objects(again)).toEqual(expect.arrayContaining(before));
-    expect(objects(again).filter((n) => !before.includes(n)).sort()).toEqual(['changes', 'planner_turns', 'planner_turns_by_thread', 'sqlite_autoindex_changes_1']);
+    expect(objects(again).filter((n) => !before.includes(n)).sort()).toEqual(['changes', 'planner_turns', 'planner_turns_by_thread', 'sqlite_autoindex_changes_1', 'workflows_by_requester']);
     // The baseline did not rebuild the table (0.1's own DDL is still there); the later migration added its column.
     const after = (again.prepare("SELECT sql FROM sqlite_master WHERE name = 'workflows'").get() as { sql: string }).sql;
     expect(after.startsWith((workflowsSql as { sql: string }).sql.split(',')[0]!)).toBe(true);
     expect(after).toContain('planner_thread');
-    expect((again.prepare('SELECT name FROM planexec_migrations ORDER BY name').all() as { name: string }[]).map((m) => m.name)).toEqual(['001-baseline', '002-usage-and-turns', '003-workflow-root', '004-changes', '005-call-provider']);
+    expect((again.prepare('SELECT name FROM planexec_migrations ORDER BY name').all() as { name: string }[]).map((m) => m.name)).toEqual(['001-baseline', '002-usage-and-turns', '003-workflow-root', '004-changes', '005-call-provider', '006-workflow-requester']);
   });
 });
 

@@ -78,6 +78,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     progressIntervalMs: config.progressIntervalMs,
     clientRoots: config.sources.root === null,
     redact: composed.redact,
+    requester: config.requester,
   });
   const client = new Client({ name: 'planexec-test', version: '1.0.0' }, opts.clientCapabilities);
   opts.onClient?.(client);

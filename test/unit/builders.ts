@@ -62,6 +62,7 @@ export function workflow(extra: Partial<Workflow> = {}): Workflow {
     files: [],
     plannerThread: 0,
     root: '/workspace',
+    requester: null,
     createdAt: 0,
     updatedAt: 0,
     ...extra,

@@ -377,7 +377,8 @@ describe('workflowStatus', () => {
 
   it('workflowStatus without an id lists recent workflows, and loadWorkflow of an unknown id is not_found', async () => {
     const d = await setup();
-    expect((await workflowStatus(d, {}))).toEqual({ workflows: [], next: 'No workflows yet: call plan_task with a request to start one.' });
+    const empty = await workflowStatus(d, {});
+    expect([empty.workflows, empty.totals?.workflows, empty.totals?.calls, empty.next]).toEqual([[], 0, 0, 'No workflows yet: call plan_task with a request to start one.']);
     const id = await planned3(d);
     expect((await workflowStatus(d, {})).workflows?.map((w) => [w.workflow_id, w.phase, w.goal, w.subtasks, w.done])).toEqual([
       [id, 'executing', 'Add a login page', 3, 0],

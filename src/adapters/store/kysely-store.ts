@@ -2,12 +2,14 @@
 // core's types here; JSON values are TEXT. Outside a transaction, reads run as they are and writes
 // each run in their own transaction; inside one, everything goes through the bound handle.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Migrator, sql, type Kysely, type Selectable, type Transaction, type Updateable } from 'kysely';
+import { Migrator, sql, type Expression, type Kysely, type Selectable, type SqlBool, type Transaction, type Updateable } from 'kysely';
 import type {
   CallJournal,
   ChangeRecords,
   ChangesPatch,
   CallOutcome,
+  Ledger,
+  LedgerFilter,
   NewModelCall,
   OwnerRegistry,
   Store,
@@ -124,6 +126,7 @@ class KyselyWorkflows implements WorkflowRecords {
           files: json(w.files),
           planner_thread: w.plannerThread,
           root: w.root,
+          requester: w.requester,
           created_at: w.createdAt,
           updated_at: w.updatedAt,
         })
@@ -136,8 +139,8 @@ class KyselyWorkflows implements WorkflowRecords {
     return row ? workflowFromRow(row) : null;
   }
 
-  async list(limit: number): Promise<WorkflowSummary[]> {
-    const rows = await this.s
+  async list(limit: number, filter: LedgerFilter = {}): Promise<WorkflowSummary[]> {
+    let query = this.s
       .read()
       .selectFrom('workflows as w')
       .leftJoin('subtasks as s', (join) => join.onRef('s.workflow_id', '=', 'w.id').on('s.removed_in', 'is', null))
@@ -146,11 +149,9 @@ class KyselyWorkflows implements WorkflowRecords {
         eb.fn.count<number>('s.id').as('subtask_count'),
         eb.fn.coalesce(eb.fn.sum<number>(eb.case().when('s.status', 'in', ['completed', 'approved']).then(1).else(0).end()), eb.lit(0)).as('done_count'),
       ])
-      .groupBy('w.id')
-      .orderBy('w.updated_at', 'desc')
-      .orderBy('w.id')
-      .limit(limit)
-      .execute();
+      .groupBy('w.id');
+    if (filter.requester !== undefined) query = query.where('w.requester', '=', filter.requester);
+    const rows = await query.orderBy('w.updated_at', 'desc').orderBy('w.id').limit(limit).execute();
     return rows.map((r) => ({ workflow: workflowFromRow(r), subtasks: num(r.subtask_count), done: num(r.done_count) }));
   }
 
@@ -422,6 +423,52 @@ class KyselyCalls implements CallJournal {
     return rows.map(callFromRow);
   }
 
+  async ledger(filter: LedgerFilter = {}): Promise<Ledger> {
+    const db = this.s.read();
+    let workflows = db.selectFrom('workflows').select((eb) => eb.fn.countAll<number>().as('n'));
+    if (filter.requester !== undefined) workflows = workflows.where('requester', '=', filter.requester);
+    // The same rules as callGroups (src/core/cost.ts), in SQL: a call billed tokens when it is not
+    // pending and has usage; its uncached input is max(0, input - cached).
+    let groups = db
+      .selectFrom('model_calls as c')
+      .innerJoin('workflows as w', 'w.id', 'c.workflow_id')
+      .select((eb) => {
+        const billed = eb.and([eb('c.status', '<>', 'pending'), eb('c.input_tokens', 'is not', null)]);
+        const input = eb.fn.coalesce('c.input_tokens', eb.lit(0));
+        const cached = eb.fn.coalesce('c.cached_tokens', eb.lit(0));
+        const sumIf = (condition: Expression<SqlBool>, value: Expression<number>) =>
+          eb.fn.coalesce(eb.fn.sum<number>(eb.case().when(condition).then(value).else(eb.lit(0)).end()), eb.lit(0));
+        return [
+          'c.provider',
+          'c.model',
+          sumIf(eb('c.status', '=', 'completed'), eb.lit(1)).as('calls'),
+          sumIf(billed, eb.lit(1)).as('billed_calls'),
+          sumIf(billed, input).as('input_tokens'),
+          sumIf(billed, cached).as('cached_tokens'),
+          sumIf(billed, eb.fn.coalesce('c.output_tokens', eb.lit(0))).as('output_tokens'),
+          sumIf(eb.and([billed, eb(input, '>', cached)]), eb(input, '-', cached)).as('uncached_tokens'),
+        ];
+      })
+      .groupBy(['c.provider', 'c.model'])
+      .orderBy('c.provider')
+      .orderBy('c.model');
+    if (filter.requester !== undefined) groups = groups.where('w.requester', '=', filter.requester);
+    const [count, rows] = await Promise.all([workflows.executeTakeFirstOrThrow(), groups.execute()]);
+    return {
+      workflows: num(count.n),
+      groups: rows.map((r) => ({
+        provider: r.provider,
+        model: r.model,
+        calls: num(r.calls),
+        billed_calls: num(r.billed_calls),
+        input_tokens: num(r.input_tokens),
+        cached_tokens: num(r.cached_tokens),
+        output_tokens: num(r.output_tokens),
+        uncached_tokens: num(r.uncached_tokens),
+      })),
+    };
+  }
+
   async unattachedUsage(): Promise<{ calls: number; input_tokens: number; cached_tokens: number; output_tokens: number }> {
     const r = await this.s
       .read()
@@ -669,6 +716,7 @@ function workflowFromRow(r: Selectable<WorkflowsTable>): Workflow {
     files: JSON.parse(r.files ?? '[]') as string[],
     plannerThread: num(r.planner_thread),
     root: r.root ?? null,
+    requester: r.requester ?? null,
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
   };

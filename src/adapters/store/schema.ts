@@ -22,6 +22,8 @@ export interface WorkflowsTable {
   planner_thread: Generated<number>;
   /** Absolute path of the workspace root the workflow reads files from; null: none recorded. */
   root: string | null;
+  /** Who asked for the workflow (Workflow.requester); null: not recorded. */
+  requester: string | null;
   created_at: number;
   updated_at: number;
 }

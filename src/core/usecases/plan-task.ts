@@ -20,6 +20,8 @@ export interface PlanTaskInput {
   confirm_plan_version?: number | undefined;
   /** The workspace root the host named for this session (MCP roots); default: the configured root. */
   root?: string | null | undefined;
+  /** Who asks, recorded on a new workflow (Workflow.requester); set by the MCP layer, never by the tool's caller. */
+  requester?: string | null | undefined;
   /** 'off': no worktree even in a git repository (default: PLANEXEC_CHANGES). */
   changes?: 'worktree' | 'off' | undefined;
   /** Checks the host wants run after every subtask that changed files (added to PLANEXEC_CHECKS). */
@@ -72,6 +74,7 @@ export async function planTask(d: CoreDeps, input: PlanTaskInput, opts: CallOpti
     const now = d.clock.now();
     const workflow: Workflow = {
       ...newWorkflow(workflowId, request, input.context ?? null, budget, root, now),
+      requester: input.requester ?? null,
       phase: 'executing',
       planVersion: 1,
       plannerResponseId: answer.responseId,

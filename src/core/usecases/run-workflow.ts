@@ -29,6 +29,8 @@ export interface RunWorkflowInput {
   concurrency?: number | undefined;
   /** The workspace root the host named for this session (MCP roots); default: the configured root. */
   root?: string | null | undefined;
+  /** Who asks, recorded on a new workflow (Workflow.requester); set by the MCP layer, never by the tool's caller. */
+  requester?: string | null | undefined;
   /** 'off': no worktree even in a git repository (default: PLANEXEC_CHANGES). */
   changes?: 'worktree' | 'off' | undefined;
   /** Checks the host wants run after every subtask that changed files (added to PLANEXEC_CHECKS). */
@@ -75,7 +77,7 @@ export async function runWorkflow(d: CoreDeps, input: RunWorkflowInput, opts: Ru
     const id = workflowId;
     try {
       await d.store.transaction(async (tx) => {
-        await tx.workflows.insert({ ...newWorkflow(id, request, input.context ?? null, budget, root, d.clock.now()), lockOwner: token, files: input.files ?? [] });
+        await tx.workflows.insert({ ...newWorkflow(id, request, input.context ?? null, budget, root, d.clock.now()), lockOwner: token, files: input.files ?? [], requester: input.requester ?? null });
         await tx.changes.insert(changes);
       });
     } catch (error) {

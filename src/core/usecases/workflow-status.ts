@@ -1,6 +1,6 @@
 import { limitOf, tokensUsed } from '../budget.js';
 import type { ContextPacket } from '../context.js';
-import { costOf, unpricedModels, usageByModel, usageByRole, type Cost, type ModelUsage, type RoleUsage } from '../cost.js';
+import { costOf, costOfGroups, unpricedModels, usageByModel, usageByRole, type Cost, type ModelUsage, type RoleUsage } from '../cost.js';
 import type { CoreDeps } from '../deps.js';
 import { invalidInput } from '../errors.js';
 import { readySubtasks } from '../plan.js';
@@ -15,6 +15,8 @@ export interface WorkflowStatusInput {
   workflow_id?: string | undefined;
   subtask_id?: string | undefined;
   offset?: number | undefined;
+  /** Without workflow_id: list and total only the workflows this requester asked for (Workflow.requester). */
+  requester?: string | undefined;
 }
 
 export interface SubtaskDetail {
@@ -46,7 +48,24 @@ export interface WorkflowListItem {
   goal: string;
   subtasks: number;
   done: number;
+  /** Who asked for it (Workflow.requester); null: not recorded. */
+  requester: string | null;
   updated_at: string;
+}
+
+/**
+ * The ledger of the workflows a listing covers (all stored workflows, or the requester's; not only
+ * those listed): calls and tokens summed as usageByRole counts them, priced as `cost` is (costOf).
+ */
+export interface LedgerTotals {
+  workflows: number;
+  /** Completed calls. */
+  calls: number;
+  /** Tokens of every call that billed any. */
+  input_tokens: number;
+  cached_tokens: number;
+  output_tokens: number;
+  cost: Cost;
 }
 
 export interface WorkflowStatusResult {
@@ -74,6 +93,8 @@ export interface WorkflowStatusResult {
   cost?: Cost;
   subtask?: SubtaskDetail;
   workflows?: WorkflowListItem[];
+  /** With the list: the ledger of every workflow it covers. */
+  totals?: LedgerTotals;
   /** Model calls of plans that never became a workflow (they were billed all the same). */
   unattached_usage?: { calls: number; input_tokens: number; cached_tokens: number; output_tokens: number };
   /** What makes a figure incomplete (a model missing from the price table), and what to do about it. */
@@ -95,12 +116,16 @@ const REQUEST_CHARS = 2_000;
 /**
  * workflow_status: one workflow (phase, subtasks and their runs, usage, budget, cost against the
  * planner model alone, optionally one subtask's output paged by `offset` characters), or without
- * workflow_id the most recent workflows. Reads only. Throws not_found, invalid_input, storage_unavailable.
+ * workflow_id the most recent workflows (all, or one requester's) and the ledger's totals over all of
+ * them. Reads only. Throws not_found, invalid_input, storage_unavailable.
  */
 export async function workflowStatus(d: CoreDeps, input: WorkflowStatusInput): Promise<WorkflowStatusResult> {
   if (!input.workflow_id) {
     if (input.subtask_id) throw invalidInput('subtask_id needs a workflow_id.', 'Pass the workflow_id the subtask belongs to.');
-    return listRecent(d);
+    return listRecent(d, input.requester);
+  }
+  if (input.requester !== undefined) {
+    throw invalidInput('requester filters the list of workflows, not one workflow.', 'Leave out workflow_id to list the requester\'s workflows, or leave out requester.');
   }
   const { workflow, subtasks } = await loadWorkflow(d, input.workflow_id);
   const active = workflow.lockOwner !== null && (await d.runtime.isAlive(Runtime.ownerOf(workflow.lockOwner)));
@@ -178,20 +203,41 @@ async function detail(d: CoreDeps, s: Subtask, workflowId: string, offset: numbe
   };
 }
 
-async function listRecent(d: CoreDeps): Promise<WorkflowStatusResult> {
-  const workflows = (await d.store.workflows.list(RECENT)).map(({ workflow, subtasks, done }) => ({
+async function listRecent(d: CoreDeps, requester: string | undefined): Promise<WorkflowStatusResult> {
+  const filter = { requester };
+  const [summaries, ledger] = await Promise.all([d.store.workflows.list(RECENT, filter), d.store.calls.ledger(filter)]);
+  const workflows = summaries.map(({ workflow, subtasks, done }) => ({
     workflow_id: workflow.id,
     phase: workflow.phase,
     goal: workflow.goal,
     subtasks,
     done,
+    requester: workflow.requester,
     updated_at: new Date(workflow.updatedAt).toISOString(),
   }));
+  const sum = (key: 'calls' | 'input_tokens' | 'cached_tokens' | 'output_tokens') => ledger.groups.reduce((n, g) => n + g[key], 0);
+  const totals: LedgerTotals = {
+    workflows: ledger.workflows,
+    calls: sum('calls'),
+    input_tokens: sum('input_tokens'),
+    cached_tokens: sum('cached_tokens'),
+    output_tokens: sum('output_tokens'),
+    cost: costOfGroups(ledger.groups, d.settings.prices, d.settings.models.planner, d.settings.providers.planner),
+  };
   const next = workflows.length
     ? 'Pass a workflow_id to see one workflow in full.'
-    : 'No workflows yet: call plan_task with a request to start one.';
-  const unattached = await d.store.calls.unattachedUsage();
-  return unattached.calls ? { workflows, unattached_usage: unattached, next } : { workflows, next };
+    : requester === undefined
+      ? 'No workflows yet: call plan_task with a request to start one.'
+      : `No workflows of requester '${requester}': leave out requester to list everyone's.`;
+  const out: WorkflowStatusResult = { workflows, totals, next };
+  // Calls of plans that never became a workflow have no requester: shown only in the unfiltered list.
+  if (requester === undefined) {
+    const unattached = await d.store.calls.unattachedUsage();
+    if (unattached.calls) out.unattached_usage = unattached;
+  }
+  const warnings = priceWarnings(d, totals.cost.unpriced_models);
+  if (warnings.length) out.warnings = warnings;
+  return out;
 }
 
 /** Warnings about figures that cannot be complete: models (configured or used) missing from the price table. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { callTool } from '../tool.js';
-import { sameAs, AttemptChangesOut, CallUsage, CheckRef, ContextPacket, input, Int, Phase, Role, SubtaskId, SubtaskStatus, WorkflowId } from '../schemas.js';
+import { sameAs, AttemptChangesOut, CallUsageRef, CheckRef, ContextPacket, input, Int, Phase, Role, SubtaskId, SubtaskStatus, WorkflowId } from '../schemas.js';
 import { checkLine } from './changes.js';
 
 export const ExecuteSubtaskInput = input({
@@ -21,7 +21,7 @@ export const ExecuteSubtaskOutput = z.object({
   output_truncated: z.boolean(),
   model: z.string().nullable(),
   role: Role,
-  usage: CallUsage,
+  usage: CallUsageRef,
   context: sameAs<z.output<typeof ContextPacket>>('workflow_status `subtask.context`').nullable(),
   changes: AttemptChangesOut.nullable().optional().describe('Editing subtasks: what this attempt changed on the branch.'),
   checks: z.array(CheckRef).optional(),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { callTool } from '../tool.js';
 import { renderChanges } from './changes.js';
-import { CallUsage, ChangesMode, HostChecks, input, Int, Phase, PlanChanges, PlannedSubtask, TokenBudget, ChangesRef, sameAs, WorkflowId } from '../schemas.js';
+import { CallUsageRef, ChangesMode, HostChecks, input, Int, Phase, PlanChanges, PlannedSubtask, TokenBudget, ChangesRef, sameAs, WorkflowId } from '../schemas.js';
 
 export const PlanTaskInput = input({
   request: z
@@ -36,7 +36,7 @@ export const PlanTaskOutput = z.object({
   changes: ChangesRef.nullable(),
   requires_confirmation: z.boolean().describe('The revision drops completed work: it waits as proposed_version.'),
   proposed_version: Int().nullable(),
-  usage: CallUsage,
+  usage: CallUsageRef,
   next: z.string(),
 });
 type Output = z.infer<typeof PlanTaskOutput>;
@@ -49,7 +49,7 @@ export const planTask = callTool({
   input: PlanTaskInput,
   output: PlanTaskOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  call: (ctx, args, extra) => ctx.run(extra, async (ctl): Promise<Output> => ctx.app.planTask({ ...args, root: await ctx.sessionRoot() }, ctl), render),
+  call: (ctx, args, extra) => ctx.run(extra, async (ctl): Promise<Output> => ctx.app.planTask({ ...args, root: await ctx.sessionRoot(), requester: ctx.requester(extra) }, ctl), render),
 });
 
 function render(r: Output): string {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { callTool } from '../tool.js';
-import { CallUsage, input, Phase, SubtaskId, Verdict, WorkflowId } from '../schemas.js';
+import { CallUsageRef, input, Phase, SubtaskId, Verdict, WorkflowId } from '../schemas.js';
 
 const Decision = input({
   subtask_id: SubtaskId,
@@ -27,7 +27,7 @@ export const ReviewResultsOutput = z.object({
   decisions: z.array(z.object({ subtask_id: z.string(), verdict: z.enum(['approve', 'revise', 'cancel']), feedback: z.string() })).describe("A human's decisions made in this call."),
   summary: z.string(),
   phase: Phase,
-  usage: CallUsage,
+  usage: CallUsageRef,
   next: z.string(),
 });
 type Output = z.infer<typeof ReviewResultsOutput>;

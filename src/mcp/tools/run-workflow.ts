@@ -69,7 +69,7 @@ async function startRun(ctx: ToolContext, taskId: string, args: Args, extra: Req
   const input: CoreRunInput = args;
   const work = ctx.detach(
     async (s) =>
-      app.runWorkflow({ ...input, root: await ctx.sessionRoot() }, {
+      app.runWorkflow({ ...input, root: await ctx.sessionRoot(), requester: ctx.requester(extra) }, {
         signal: s,
         onProgress: (e) => reporter?.report(e),
         // The human can be asked only while a client waits on this call.

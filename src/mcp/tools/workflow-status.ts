@@ -1,12 +1,15 @@
 import { z } from 'zod';
 import { callTool } from '../tool.js';
-import { CallUsage, ChangesRef, ContextPacket, Cost, input, Int, ModelUsage, Phase, PlanChanges, Role, RoleUsage, sameAs, SubtaskId, SubtaskState, SubtaskStatus, WorkflowChangesOut, WorkflowId } from '../schemas.js';
+import { CallUsage, ChangesRef, ContextPacket, Cost, input, Int, ModelUsage, Phase, PlanChanges, Role, RoleUsage, sameAs, sameValuesAs, SubtaskId, SubtaskState, SubtaskStatus, WorkflowChangesOut, WorkflowId } from '../schemas.js';
+import { PHASES } from '../../core/types.js';
+import { REQUESTER_CHARS } from '../requester.js';
 import { renderChanges } from './changes.js';
 
 export const WorkflowStatusInput = input({
   workflow_id: WorkflowId.optional().describe('Leave out to list recent workflows.'),
   subtask_id: SubtaskId.optional().describe("Also this subtask in full: output (paged), feedback, inputs."),
   offset: z.number().int().min(0).optional().describe('Where the output page starts, in characters.'),
+  requester: z.string().trim().min(1).max(REQUESTER_CHARS).optional().describe("Only this requester's workflows."),
 });
 
 const Used = z.object({ used: Int(), limit: Int().nullable() });
@@ -76,8 +79,9 @@ export const WorkflowStatusOutput = WorkflowStateOutput.extend({
     })
     .optional(),
   workflows: z
-    .array(z.object({ workflow_id: z.string(), phase: Phase, goal: z.string(), subtasks: Int(), done: Int(), updated_at: z.string() }))
+    .array(z.object({ workflow_id: z.string(), phase: sameValuesAs(PHASES, '`phase`'), goal: z.string(), subtasks: Int(), done: Int(), requester: z.string().nullable(), updated_at: z.string() }))
     .optional(),
+  totals: CallUsage.extend({ workflows: Int(), cost: sameAs<z.output<typeof Cost>>('`cost`') }).optional(),
   unattached_usage: CallUsage.optional().describe('Calls of plans that never became a workflow.'),
 });
 export type StatusOutput = z.infer<typeof WorkflowStatusOutput>;
@@ -86,7 +90,7 @@ export const workflowStatus = callTool({
   name: 'workflow_status',
   title: 'Workflow status',
   description:
-    "A workflow's phase, subtasks, tokens per role and cost against the planner model alone; with subtask_id also that subtask's output (paged). Without workflow_id: recent workflows.",
+    "A workflow's phase, subtasks, tokens per role and cost against the planner model alone; with subtask_id also that subtask's output (paged). Without workflow_id: recent workflows and totals over all.",
   input: WorkflowStatusInput,
   output: WorkflowStatusOutput,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -98,8 +102,10 @@ export function renderStatus(r: StatusOutput): string {
   if (r.workflows) {
     const u = r.unattached_usage;
     const extra = u ? [`Plans that never became a workflow used ${u.calls} calls, ${u.input_tokens} tokens in and ${u.output_tokens} out.`] : [];
-    if (!r.workflows.length) return [...extra, r.next].join('\n');
-    return [...r.workflows.map((w) => `- ${w.workflow_id} [${w.phase}] ${w.done}/${w.subtasks} done — ${w.goal}`), ...extra, r.next].join('\n');
+    if (r.totals) extra.unshift(totalsLine(r.totals));
+    extra.push(...(r.warnings ?? []).map((w) => `Warning: ${w}`));
+    const by = (w: (typeof r.workflows)[number]) => (w.requester === null ? '' : ` (by ${w.requester})`);
+    return [...r.workflows.map((w) => `- ${w.workflow_id} [${w.phase}] ${w.done}/${w.subtasks} done${by(w)} — ${w.goal}`), ...extra, r.next].join('\n');
   }
   const lines = [`Workflow ${r.workflow_id} [${r.phase}], plan v${r.plan_version}: ${r.request?.split('\n')[0] ?? ''}`];
   if (r.last_error) lines.push(`Stopped on: ${r.last_error}`);
@@ -121,10 +127,7 @@ export function renderStatus(r: StatusOutput): string {
     lines.push(
       `Planner: ${u.planner.calls} calls, ${u.planner.input_tokens} in (${u.planner.cached_tokens} cached), ${u.planner.output_tokens} out. ` +
         `Executor: ${u.executor.calls} calls, ${u.executor.input_tokens} in (${u.executor.cached_tokens} cached), ${u.executor.output_tokens} out.`,
-      `Cost: ${r.cost.quota_units ?? '?'} quota units vs ${r.cost.baseline_quota_units ?? '?'} planner-only (${r.cost.savings_pct ?? '?'}% saved); ` +
-        `$${r.cost.usd ?? '?'} vs $${r.cost.baseline_usd ?? '?'}.` +
-        (r.cost.subscription_calls ? ` ${r.cost.subscription_calls} call(s) on a subscription (codex): quota units, no USD.` : '') +
-        (r.cost.unpriced_models.length ? ` Not priced: ${r.cost.unpriced_models.join(', ')}.` : ''),
+      `Cost: ${costLine(r.cost)}`,
     );
   }
   if (r.calls_by_model?.length) {
@@ -145,6 +148,23 @@ export function renderStatus(r: StatusOutput): string {
   }
   lines.push(`Next: ${r.next}`);
   return lines.join('\n');
+}
+
+function totalsLine(t: NonNullable<StatusOutput['totals']>): string {
+  return (
+    `Totals over ${t.workflows} workflow(s): ${t.calls} calls, ${t.input_tokens} tokens in (${t.cached_tokens} cached), ${t.output_tokens} out; ` +
+    costLine(t.cost)
+  );
+}
+
+/** A Cost in one line: quota units and USD against the planner-only baseline. */
+function costLine(c: z.output<typeof Cost>): string {
+  return (
+    `${c.quota_units ?? '?'} quota units vs ${c.baseline_quota_units ?? '?'} planner-only (${c.savings_pct ?? '?'}% saved); ` +
+    `$${c.usd ?? '?'} vs $${c.baseline_usd ?? '?'}${c.usd_savings_pct === null ? '' : ` (${c.usd_savings_pct}% saved)`}.` +
+    (c.subscription_calls ? ` ${c.subscription_calls} call(s) on a subscription (codex): quota units, no USD.` : '') +
+    (c.unpriced_models.length ? ` Not priced: ${c.unpriced_models.join(', ')}.` : '')
+  );
 }
 
 function runLine(x: z.infer<typeof SubtaskState>['runs'][number]): string {

@@ -7,6 +7,7 @@ import { usageAndTurns } from './002-usage-and-turns.js';
 import { workflowRoot } from './003-workflow-root.js';
 import { changes } from './004-changes.js';
 import { callProvider } from './005-call-provider.js';
+import { workflowRequester } from './006-workflow-requester.js';
 
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -15,6 +16,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '003-workflow-root': workflowRoot(),
     '004-changes': changes(dialect),
     '005-call-provider': callProvider(),
+    '006-workflow-requester': workflowRequester(),
   };
 }
 
