@@ -183,6 +183,7 @@ export function parseListenAddress(value: string, setting: string): { host: stri
     new ConfigError(`${setting} ${text}: ${why}. Write HOST:PORT (e.g. 127.0.0.1:8787, or 0.0.0.0:8787 with PLANEXEC_HTTP_TOKEN set), or just the port for 127.0.0.1.`);
   let host: string;
   let portText: string;
+  if (text.includes('/')) throw fail('write the address alone, without http:// or a path (planexec serves /mcp)');
   const v6 = /^\[([^\]]+)\]:(\d*)$/.exec(text);
   if (/^\d+$/.test(text)) [host, portText] = ['127.0.0.1', text];
   else if (v6) [host, portText] = [v6[1]!, v6[2]!];

@@ -54,12 +54,27 @@ export interface HttpHandle {
   /** http://host:port/mcp, with the port actually bound. */
   url: string;
   port: number;
-  /** Sessions open now. */
-  sessionCount(): number;
+  /** The sessions open now. */
+  sessions(): SessionInfo[];
+  /** Closes the sessions idle for more than `idleMs` (default: the configured idle time), as the timer does; returns how many. */
+  closeIdle(idleMs?: number): number;
   /** New requests are answered 503 from now on (the process is stopping). */
   stopAccepting(): void;
   /** Closes every session (their in-flight calls are aborted by the SDK), then the listener and its connections. */
   close(): Promise<void>;
+}
+
+/** One session as sessions() shows it. */
+export interface SessionInfo {
+  id: string;
+  /** The requester name of its token; null when the server asks no token. */
+  requester: string | null;
+  /** HTTP requests of the session still open (its standing GET stream, calls' SSE streams). */
+  open: number;
+  /** JSON-RPC requests received and not yet answered. */
+  inFlight: number;
+  /** ms since its last request, response or stream end. */
+  idleMs: number;
 }
 
 interface Session {
@@ -253,15 +268,20 @@ export async function serveHttp(opts: HttpServeOptions): Promise<HttpHandle> {
     session.server.close().catch((error: unknown) => log.warn({ err: error }, 'closing an MCP session failed'));
   }
 
-  const sweep = setInterval(() => {
+  /** Closes the sessions with no open request, no call in flight, and no activity for more than `after` ms. */
+  function closeIdle(after: number): number {
     const now = Date.now();
-    for (const s of sessions.values()) {
-      if (s.open === 0 && s.pending.size === 0 && now - s.lastSeen > idleMs) {
+    let closed = 0;
+    for (const s of [...sessions.values()]) {
+      if (s.open === 0 && s.pending.size === 0 && now - s.lastSeen > after) {
         log.info({ session: s.id, requester: s.requester, idle_s: Math.round((now - s.lastSeen) / 1000) }, 'closed an idle MCP session');
         end(s);
+        closed += 1;
       }
     }
-  }, Math.max(10, Math.min(60_000, Math.floor(idleMs / 2))));
+    return closed;
+  }
+  const sweep = setInterval(() => closeIdle(idleMs), Math.max(10, Math.min(60_000, Math.floor(idleMs / 2))));
   sweep.unref();
 
   function authenticate(header: string | undefined): (typeof tokens)[number] | null | 'missing' {
@@ -300,7 +320,8 @@ export async function serveHttp(opts: HttpServeOptions): Promise<HttpHandle> {
   return {
     url: `http://${shown}:${port}${MCP_PATH}`,
     port,
-    sessionCount: () => sessions.size,
+    sessions: () => [...sessions.values()].map((s) => ({ id: s.id, requester: s.requester, open: s.open, inFlight: s.pending.size, idleMs: Date.now() - s.lastSeen })),
+    closeIdle: (after = idleMs) => closeIdle(after),
     stopAccepting: () => {
       accepting = false;
     },
