@@ -330,6 +330,7 @@ export async function serveHttp(opts: HttpServeOptions): Promise<HttpHandle> {
       clearInterval(sweep);
       const all = [...sessions.values()];
       sessions.clear();
+      if (all.length) log.info({ sessions: all.length }, 'closing the MCP sessions');
       await Promise.allSettled(all.map((s) => s.server.close()));
       await closeListener(listener);
     },
