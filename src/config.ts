@@ -257,7 +257,8 @@ export function parseHttpTokens(value: string | undefined): HttpToken[] {
  * The HTTP settings, or null for stdio (no address set). Throws ConfigError naming the setting: a
  * bad address or origin, a bad PLANEXEC_HTTP_TOKEN, and a non-loopback address without a token
  * (anyone who reached it could spend the configured keys). Adds a warning for a loopback server
- * without a token (any local user or program can use it).
+ * without a token (any local user or program can use it), and for no configured root (a client's
+ * MCP root names the folder read, anywhere on this machine).
  */
 function httpConfig(
   c: FileConfig,
@@ -274,6 +275,11 @@ function httpConfig(
     );
   }
   if (tokens.length === 0) at.warnings.push(`${source}: PLANEXEC_HTTP_TOKEN is not set, so any program on this machine can use the server; set it to ask every request for a bearer token.`);
+  if (at.sourceOf('root') === null) {
+    at.warnings.push(
+      `${source}: PLANEXEC_ROOT is not set, so each session's root is the folder its host names as MCP root: any client can have the models read a folder of this machine. Set PLANEXEC_ROOT to the project checkout the team works on.`,
+    );
+  }
   const originsSource = at.sourceOf('httpAllowedOrigins') ?? 'PLANEXEC_HTTP_ALLOWED_ORIGINS';
   const allowedOrigins = (c.httpAllowedOrigins ?? []).map((o) => {
     let url: URL | null = null;

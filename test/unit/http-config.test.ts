@@ -131,9 +131,10 @@ describe('loadConfig http', () => {
     expect(load({ PLANEXEC_HTTP: '0.0.0.0:8787', PLANEXEC_HTTP_TOKEN: TOKEN }).http).toMatchObject({ host: '0.0.0.0', loopback: false });
   });
 
-  it('warns when a loopback server asks no token', () => {
-    expect(load({ PLANEXEC_HTTP: ':8787' }).warnings).toEqual([expect.stringMatching(/PLANEXEC_HTTP_TOKEN is not set, so any program on this machine can use the server/)]);
-    expect(load({ PLANEXEC_HTTP: ':8787', PLANEXEC_HTTP_TOKEN: TOKEN }).warnings).toEqual([]);
+  it('warns when a loopback server asks no token, and when no root is configured', () => {
+    expect(load({ PLANEXEC_HTTP: ':8787', PLANEXEC_ROOT: '/srv/app' }).warnings).toEqual([expect.stringMatching(/PLANEXEC_HTTP_TOKEN is not set, so any program on this machine can use the server/)]);
+    expect(load({ PLANEXEC_HTTP: ':8787', PLANEXEC_HTTP_TOKEN: TOKEN }).warnings).toEqual([expect.stringMatching(/^PLANEXEC_HTTP: PLANEXEC_ROOT is not set, so each session's root is the folder its host names/)]);
+    expect(load({ PLANEXEC_HTTP: ':8787', PLANEXEC_HTTP_TOKEN: TOKEN, PLANEXEC_ROOT: '/srv/app' }).warnings).toEqual([]);
   });
 
   it('reads allowed origins from a comma list or a JSON array, and refuses what is not an origin', () => {
