@@ -3,6 +3,7 @@
 // Paths: a leading `~` is the env's HOME; relative paths are resolved against the working folder.
 // Every error names the setting at fault (the variable, the flag, or the key of the config file).
 import { accessSync, constants, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join, parse as parsePath, relative, resolve, sep, isAbsolute } from 'node:path';
 import { z } from 'zod';
@@ -126,6 +127,178 @@ function providerConfig(
 }
 // ---------------------------------------------------------------------------------------------
 
+// ---------------------------------------------------------------------------------------------
+// Streamable HTTP (issue 10): `--http HOST:PORT` (PLANEXEC_HTTP, "http" in the file), the bearer
+// tokens (PLANEXEC_HTTP_TOKEN, environment only: a secret) and the extra browser origins allowed
+// (PLANEXEC_HTTP_ALLOWED_ORIGINS). Kept in one block: the schema keys, the variables, httpConfig().
+
+/** Config-file keys of the HTTP settings (the token is read from the environment only). */
+const HTTP_FILE_SHAPE = {
+  http: z.string().trim().min(1).optional(),
+  httpAllowedOrigins: z
+    .preprocess((v) => (typeof v === 'string' ? v.split(/[\s,]+/).filter(Boolean) : v), z.array(z.string().trim().min(1)))
+    .optional(),
+};
+
+const HTTP_ENV_KEYS = { PLANEXEC_HTTP: 'http', PLANEXEC_HTTP_ALLOWED_ORIGINS: 'httpAllowedOrigins' } as const;
+
+/** The requester name of a PLANEXEC_HTTP_TOKEN that is one token without a name. */
+export const DEFAULT_REQUESTER = 'default';
+/** Shortest token accepted: a guessable token on a network port is no lock at all. */
+export const MIN_TOKEN_CHARS = 16;
+const REQUESTER_NAME = /^[A-Za-z0-9][\w.@-]{0,63}$/;
+
+/** One bearer token and the requester name it stands for. */
+export interface HttpToken {
+  name: string;
+  readonly token: string;
+}
+
+/** Where and how `planexec --http` serves MCP (Streamable HTTP at /mcp). */
+export interface HttpSettings {
+  /** The address to listen on, as net.Server.listen takes it (IPv6 without brackets). */
+  host: string;
+  /** 0: any free port (the log says which). */
+  port: number;
+  /** The host is a loopback address (127.0.0.0/8, ::1, localhost): Host headers are checked, a token is optional. */
+  loopback: boolean;
+  /** The setting that gave the address, as the user wrote it ('--http', 'PLANEXEC_HTTP', '"http" in the config file …'). */
+  source: string;
+  /** Browser origins allowed besides the server's own loopback ones (scheme://host[:port]). */
+  allowedOrigins: string[];
+  /**
+   * The accepted bearer tokens (PLANEXEC_HTTP_TOKEN), each with its requester name; empty: no token
+   * is asked (loopback only). Not enumerable, so it never shows up when the config is serialised.
+   */
+  readonly tokens: readonly HttpToken[];
+}
+
+/**
+ * `HOST:PORT`, `:PORT` or `PORT` (loopback 127.0.0.1), `[v6]:PORT`. Throws ConfigError naming
+ * `setting` when it is none of these or the port is not 0–65535.
+ */
+export function parseListenAddress(value: string, setting: string): { host: string; port: number; loopback: boolean } {
+  const text = value.trim();
+  const fail = (why: string) =>
+    new ConfigError(`${setting} ${text}: ${why}. Write HOST:PORT (e.g. 127.0.0.1:8787, or 0.0.0.0:8787 with PLANEXEC_HTTP_TOKEN set), or just the port for 127.0.0.1.`);
+  let host: string;
+  let portText: string;
+  if (text.includes('/')) throw fail('write the address alone, without http:// or a path (planexec serves /mcp)');
+  const v6 = /^\[([^\]]+)\]:(\d*)$/.exec(text);
+  if (/^\d+$/.test(text)) [host, portText] = ['127.0.0.1', text];
+  else if (v6) [host, portText] = [v6[1]!, v6[2]!];
+  else {
+    const colon = text.lastIndexOf(':');
+    if (colon < 0) throw fail('no port');
+    [host, portText] = [text.slice(0, colon) || '127.0.0.1', text.slice(colon + 1)];
+    if (host.includes(':')) throw fail('an IPv6 address must be in brackets, e.g. [::1]:8787');
+  }
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65_535) throw fail('the port must be a number from 0 to 65535');
+  if (v6 && isIP(host) !== 6) throw fail(`${host} is not an IPv6 address`);
+  if (!v6 && !isIP(host) && !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(host)) throw fail(`${host} is not an address or host name`);
+  return { host, port: Number(portText), loopback: isLoopbackHost(host) };
+}
+
+/** 127.0.0.0/8, ::1 (and its long forms, and ::ffff:127.x), or the name localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) === 6) return /^(0{0,4}:){2,7}0{0,3}1$/.test(h) || /^::ffff:127\./.test(h);
+  return false;
+}
+
+/**
+ * The tokens of PLANEXEC_HTTP_TOKEN: one token (requester DEFAULT_REQUESTER), or one `name=token` per
+ * line. A single line reads as `name=token` only when the part before `=` is a requester name and
+ * the part after it is a whole token (so a base64 token ending in `=` stays one token). Throws
+ * ConfigError naming the variable, never quoting a token: a token under MIN_TOKEN_CHARS, a bad name,
+ * a name or a token given twice.
+ */
+export function parseHttpTokens(value: string | undefined): HttpToken[] {
+  const lines = (value ?? '').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  if (lines.length === 0) return [];
+  const named = (line: string) => {
+    const eq = line.indexOf('=');
+    return eq > 0 ? { name: line.slice(0, eq).trim(), token: line.slice(eq + 1).trim() } : null;
+  };
+  const single = lines.length === 1 ? named(lines[0]!) : null;
+  const entries =
+    lines.length > 1
+      ? lines.map((line, i) => {
+          const entry = named(line);
+          if (!entry) throw new ConfigError(`PLANEXEC_HTTP_TOKEN: line ${i + 1} is not name=token. With several tokens, write one name=token per line (the name is the requester the ledger shows).`);
+          return entry;
+        })
+      : single && REQUESTER_NAME.test(single.name) && single.token.length >= MIN_TOKEN_CHARS
+        ? [single]
+        : [{ name: DEFAULT_REQUESTER, token: lines[0]! }];
+  const names = new Set<string>();
+  const tokens = new Set<string>();
+  for (const [i, { name, token }] of entries.entries()) {
+    const where = entries.length > 1 ? `PLANEXEC_HTTP_TOKEN line ${i + 1} (${REQUESTER_NAME.test(name) ? name : 'bad name'})` : 'PLANEXEC_HTTP_TOKEN';
+    if (!REQUESTER_NAME.test(name)) throw new ConfigError(`${where}: a requester name is 1 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit.`);
+    if (token.length < MIN_TOKEN_CHARS || /\s/.test(token)) {
+      throw new ConfigError(`${where}: a token must be at least ${MIN_TOKEN_CHARS} characters without spaces. Make one with: openssl rand -hex 32`);
+    }
+    if (names.has(name)) throw new ConfigError(`${where}: the name ${name} is given twice; give each requester one name.`);
+    if (tokens.has(token)) throw new ConfigError(`${where}: the same token is given twice; give each requester its own token.`);
+    names.add(name);
+    tokens.add(token);
+  }
+  return entries.map(({ name, token }) => {
+    const out = { name } as HttpToken;
+    Object.defineProperty(out, 'token', { value: token, enumerable: false });
+    return out;
+  });
+}
+
+/**
+ * The HTTP settings, or null for stdio (no address set). Throws ConfigError naming the setting: a
+ * bad address or origin, a bad PLANEXEC_HTTP_TOKEN, and a non-loopback address without a token
+ * (anyone who reached it could spend the configured keys). Adds a warning for a loopback server
+ * without a token (any local user or program can use it), and for no configured root (a client's
+ * MCP root names the folder read, anywhere on this machine).
+ */
+function httpConfig(
+  c: FileConfig,
+  env: Readonly<Record<string, string | undefined>>,
+  at: { sourceOf: (key: keyof FileConfig) => string | null; warnings: string[] },
+): HttpSettings | null {
+  if (c.http === undefined) return null;
+  const source = at.sourceOf('http')!;
+  const { host, port, loopback } = parseListenAddress(c.http, source);
+  const tokens = parseHttpTokens(env.PLANEXEC_HTTP_TOKEN);
+  if (!loopback && tokens.length === 0) {
+    throw new ConfigError(
+      `${source} ${c.http}: ${host} is not a loopback address and PLANEXEC_HTTP_TOKEN is not set, so anyone who can reach the port could run workflows on your keys. Set PLANEXEC_HTTP_TOKEN (e.g. openssl rand -hex 32; see the README, "Team server"), or bind 127.0.0.1.`,
+    );
+  }
+  if (tokens.length === 0) at.warnings.push(`${source}: PLANEXEC_HTTP_TOKEN is not set, so any program on this machine can use the server; set it to ask every request for a bearer token.`);
+  if (at.sourceOf('root') === null) {
+    at.warnings.push(
+      `${source}: PLANEXEC_ROOT is not set, so each session's root is the folder its host names as MCP root: any client can have the models read a folder of this machine. Set PLANEXEC_ROOT to the project checkout the team works on.`,
+    );
+  }
+  const originsSource = at.sourceOf('httpAllowedOrigins') ?? 'PLANEXEC_HTTP_ALLOWED_ORIGINS';
+  const allowedOrigins = (c.httpAllowedOrigins ?? []).map((o) => {
+    let url: URL | null = null;
+    try {
+      url = new URL(o);
+    } catch {
+      // reported below
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== o.replace(/\/$/, '')) {
+      throw new ConfigError(`${originsSource}: ${o} is not an origin. Write scheme://host[:port] with no path, e.g. https://tools.example.com, separated by commas.`);
+    }
+    return url.origin;
+  });
+  const out = { host, port, loopback, source, allowedOrigins } as Omit<HttpSettings, 'tokens'>;
+  Object.defineProperty(out, 'tokens', { value: tokens, enumerable: false });
+  return out as HttpSettings;
+}
+// ---------------------------------------------------------------------------------------------
+
 const PriceSchema = z.strictObject({
   input: z.number().nonnegative(),
   cached: z.number().nonnegative(),
@@ -176,6 +349,7 @@ export const FileConfigSchema = z.strictObject({
   worktreeSetup: z.string().min(1).optional(),
   requester: z.string().trim().min(1).optional(),
   ...PROVIDER_FILE_SHAPE,
+  ...HTTP_FILE_SHAPE,
 });
 export type FileConfig = z.infer<typeof FileConfigSchema>;
 
@@ -238,6 +412,8 @@ export interface Config {
   codexBin: string | undefined;
   /** PLANEXEC_REQUESTER: who this server's requests come from when no HTTP token names them (src/mcp/requester.ts). */
   requester: string | null;
+  /** Streamable HTTP (--http, PLANEXEC_HTTP); null: MCP over stdio. */
+  http: HttpSettings | null;
 }
 
 // Environment variable -> config key. Unset or empty variables are ignored.
@@ -273,9 +449,10 @@ const ENV_KEYS: Record<string, keyof FileConfig> = {
   PLANEXEC_WORKTREE_SETUP: 'worktreeSetup',
   PLANEXEC_REQUESTER: 'requester',
   ...PROVIDER_ENV_KEYS,
+  ...HTTP_ENV_KEYS,
 };
 /** Config keys the command line can set, and their flags. */
-const FLAGS: Partial<Record<keyof FileConfig, string>> = { db: '--db', root: '--root' };
+const FLAGS: Partial<Record<keyof FileConfig, string>> = { db: '--db', root: '--root', http: '--http' };
 
 /** A setting is wrong; the message names it and says what to do. main() exits with code 2. */
 export class ConfigError extends Error {
@@ -384,6 +561,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
     },
     requester: c.requester ?? null,
     ...providerConfig(c, env, { sourceOf, home, warnings }),
+    http: httpConfig(c, env, { sourceOf, warnings }),
   } as Omit<Config, 'secrets'> as Config;
   Object.defineProperty(config, 'secrets', { value: secretValues(env), enumerable: false });
   return deepFreeze(config);
@@ -466,6 +644,14 @@ export function secretValues(env: Readonly<Record<string, string | undefined>>):
   for (const [name, raw] of Object.entries(env)) {
     const value = raw?.trim();
     if (value && (NAMED_SECRETS.test(name) ? value.length >= 4 : SECRET_NAME.test(name) && value.length >= 8)) out.add(value);
+    // Several `name=token` lines: each line and each token is a secret on its own (names are not).
+    if (value && name === 'PLANEXEC_HTTP_TOKEN') {
+      for (const line of value.split(/\r?\n/).map((l) => l.trim())) {
+        const token = line.slice(line.indexOf('=') + 1).trim();
+        if (line.length >= 4) out.add(line);
+        if (token.length >= 4) out.add(token);
+      }
+    }
   }
   return [...out].sort((a, b) => b.length - a.length);
 }

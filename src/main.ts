@@ -26,7 +26,8 @@ import { createPlanexec, type Planexec } from './core/planexec.js';
 import { Runtime } from './core/runtime.js';
 import type { Role } from './core/types.js';
 import { createLogger } from './log.js';
-import { createServer } from './mcp/server.js';
+import type { HttpHandle } from './mcp/http.js';
+import { createScope, createServer, stopScope, type ServerDeps } from './mcp/server.js';
 import { serveStdio } from './mcp/stdio.js';
 import { protocolStdout } from './stdout-guard.js';
 
@@ -245,11 +246,14 @@ export async function compose(
   };
 }
 
-const HELP = `planexec ${VERSION}: MCP server (stdio) that splits work between a planner and an executor model.
+const HELP = `planexec ${VERSION}: MCP server that splits work between a planner and an executor model.
 
-Usage: planexec [--config file.json] [--db path] [--root dir]
+Usage: planexec [--config file.json] [--db path] [--root dir] [--http HOST:PORT]
 
 MCP hosts start it with no arguments; it speaks MCP on stdin/stdout and logs to stderr.
+--http HOST:PORT serves MCP over Streamable HTTP at http://HOST:PORT/mcp instead, for a team
+to share one server (":PORT" or "PORT" alone: 127.0.0.1); set PLANEXEC_HTTP_TOKEN, which a
+non-loopback address requires (see the README, "Team server").
 Configuration comes from the environment (OPENAI_API_KEY, PLANEXEC_*; see the README),
 a JSON config file (--config or PLANEXEC_CONFIG), and these flags, which win.
 `;
@@ -264,6 +268,7 @@ function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | null {
       config: { type: 'string' },
       db: { type: 'string' },
       root: { type: 'string' },
+      http: { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -280,6 +285,7 @@ function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | null {
   const overrides: FileConfig = {};
   if (values.db) overrides.db = values.db;
   if (values.root) overrides.root = values.root;
+  if (values.http !== undefined) overrides.http = values.http;
   const config = loadConfig(env, { file, fileName, fileSetting, overrides });
   checkPaths(config);
   return config;
@@ -330,7 +336,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     return;
   }
   const { app, store, owner, runtime } = composed;
-  const { server, cleanup } = createServer({
+  const serverDeps: ServerDeps = {
     app,
     log,
     version: VERSION,
@@ -339,7 +345,17 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     clientRoots: config.sources.root === null,
     redact: composed.redact,
     requester: config.requester,
-  });
+  };
+  // Over HTTP, one server per session, all in one scope (shutdown reaches every session's work).
+  const scope = createScope();
+  const stdio = config.http ? null : createServer({ ...serverDeps, scope });
+  let http: HttpHandle | null = null;
+  /** Cancels in-flight calls, waits at most `graceMs` for their journal rows, and closes the transport(s). */
+  const cleanup = async (graceMs: number) => {
+    http?.stopAccepting();
+    await stopScope(scope, graceMs);
+    await (stdio ? stdio.server.close() : http?.close());
+  };
   for (const warning of config.warnings) log.warn(warning);
   if (config.root === null) {
     log.info(
@@ -397,11 +413,36 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
   process.on('exit', () => composed.commands.killAllNow());
   process.on('unhandledRejection', (error) => log.error({ err: error }, 'unhandled rejection'));
 
-  await serveStdio(server, { log, onStop: (why, failed) => stop(why, failed ? 1 : 0), stdout: protocolStdout() });
+  let url: string | undefined;
+  if (stdio) {
+    await serveStdio(stdio.server, { log, onStop: (why, failed) => stop(why, failed ? 1 : 0), stdout: protocolStdout() });
+  } else {
+    const settings = config.http!;
+    // Loaded only in HTTP mode: stdio start-up does not pay for the HTTP transport's modules.
+    const { serveHttp } = await import('./mcp/http.js');
+    try {
+      http = await serveHttp({ ...settings, tokens: settings.tokens, log, newSession: () => createServer({ ...serverDeps, scope }).server });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const why = code === 'EADDRINUSE' ? 'the port is in use (another server?)' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : code === 'EADDRNOTAVAIL' ? 'no interface of this machine has that address' : (error as Error).message;
+      process.stderr.write(redact(`planexec: ${settings.source} ${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${settings.port}: cannot listen: ${why}. Choose another address or port.\n`));
+      stop(`cannot listen on ${settings.host}:${settings.port}: ${why}`, 1);
+      return;
+    }
+    url = http.url;
+  }
   // Once the host has had time to list the tools, load the model SDK off the critical path.
   setTimeout(() => void composed.warmUp().catch((error: unknown) => log.warn({ err: error }, 'could not load the OpenAI SDK')), 1_000).unref();
   log.info(
-    { version: VERSION, db: config.dbPath, root: config.root, planner: config.models.planner, executor: config.models.executor, providers: composed.providers },
-    'planexec ready',
+    {
+      version: VERSION,
+      db: config.dbPath,
+      root: config.root,
+      planner: config.models.planner,
+      executor: config.models.executor,
+      providers: composed.providers,
+      ...(url ? { url, requesters: config.http!.tokens.map((t) => t.name) } : {}),
+    },
+    url ? `planexec ready: MCP over Streamable HTTP at ${url}` : 'planexec ready',
   );
 }

@@ -28,6 +28,40 @@ export interface ServerDeps {
   redact: Redact;
   /** PLANEXEC_REQUESTER: the requester of this server's requests that carry no token name (requester.ts). */
   requester?: string | null;
+  /**
+   * What this server shares with the other sessions of the process (Streamable HTTP: one server per
+   * session); default: its own. Work that outlives a request (wait:false, MCP tasks) belongs to the
+   * scope, so it goes on when the session that started it ends, and stopScope() ends it.
+   */
+  scope?: ServerScope;
+}
+
+/**
+ * What the MCP servers of one process share: the shutdown signal that aborts every call and
+ * background run, the in-flight work shutdown waits for, and the runs behind MCP tasks (so
+ * tasks/cancel reaches a run from any session).
+ */
+export interface ServerScope {
+  readonly shutdown: AbortController;
+  readonly inflight: Set<Promise<unknown>>;
+  readonly taskRuns: Map<string, AbortController>;
+}
+
+/** A fresh scope: nothing in flight, not shut down. */
+export function createScope(): ServerScope {
+  return { shutdown: new AbortController(), inflight: new Set(), taskRuns: new Map() };
+}
+
+/**
+ * Aborts every call and background run of `scope` and waits, at most `graceMs` (ms), for them to
+ * settle their journal rows. Never throws.
+ */
+export async function stopScope(scope: ServerScope, graceMs: number): Promise<void> {
+  scope.shutdown.abort(new Error('planexec is shutting down'));
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise((resolve) => (timer = setTimeout(resolve, graceMs)));
+  await Promise.race([Promise.allSettled([...scope.inflight]), grace]);
+  clearTimeout(timer);
 }
 
 const INSTRUCTIONS = `planexec splits software work between a strong planner model and a cheap executor model.
@@ -35,9 +69,14 @@ Simplest: run_workflow {request} plans, executes every subtask (in parallel wher
 Step by step: plan_task {request} -> execute_subtask {workflow_id} for each ready subtask (follow "next") -> review_results {workflow_id} -> repeat until phase is "completed".
 workflow_status shows any workflow's state, tokens and cost against the planner model alone; without arguments it lists recent workflows. cancel_workflow stops one; run_workflow {workflow_id} resumes it.`;
 
+/**
+ * One MCP server (one session: stdio, or one Streamable HTTP session) over `deps.app`. `cleanup`
+ * stops the whole scope (see stopScope), then closes this server's transport.
+ */
 export function createServer(deps: ServerDeps): { server: McpServer; cleanup: (graceMs?: number) => Promise<void> } {
   const { app, log } = deps;
-  const taskRuns = new Map<string, AbortController>();
+  const scope = deps.scope ?? createScope();
+  const { taskRuns, inflight, shutdown } = scope;
   let ctx: ToolContext | null = null;
   const tasks = new SqliteTaskStore(app.deps.store, app.deps.clock, app.deps.owner, deps.redact, {
     onCancel: (task) => {
@@ -57,8 +96,6 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: (g
   server.connect = (transport) => connect(redactingTransport(transport, deps.redact));
   const roots = new SessionRoots(server, log, deps.clientRoots);
   roots.attach();
-  const shutdown = new AbortController();
-  const inflight = new Set<Promise<unknown>>();
   const track = <T>(p: Promise<T>): Promise<T> => {
     inflight.add(p);
     void p.then(
@@ -102,11 +139,7 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: (g
 
   /** Cancels in-flight calls and waits (at most `graceMs`) for them to settle their journal rows. */
   const cleanup = async (graceMs = 500) => {
-    shutdown.abort(new Error('planexec is shutting down'));
-    let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise((resolve) => (timer = setTimeout(resolve, graceMs)));
-    await Promise.race([Promise.allSettled([...inflight]), grace]);
-    clearTimeout(timer);
+    await stopScope(scope, graceMs);
     await server.close();
   };
   return { server, cleanup };
