@@ -273,7 +273,7 @@ export async function serveHttp(opts: HttpServeOptions): Promise<HttpHandle> {
     const now = Date.now();
     let closed = 0;
     for (const s of [...sessions.values()]) {
-      if (s.open === 0 && s.pending.size === 0 && now - s.lastSeen > after) {
+      if (s.open === 0 && s.pending.size === 0 && now - s.lastSeen >= after) {
         log.info({ session: s.id, requester: s.requester, idle_s: Math.round((now - s.lastSeen) / 1000) }, 'closed an idle MCP session');
         end(s);
         closed += 1;
