@@ -105,7 +105,7 @@ export const PROVIDER_SETTINGS: Readonly<Record<ProviderKind, ProviderDescriptio
     threads: 'kept by the provider (previous_response_id); resent from planexec\'s record if the provider lost it',
     caching: 'prompt_cache_key per role, prompt_cache_retention 24h where the model allows',
     structuredOutput: 'text.format json_schema, strict',
-    edits: 'the apply_patch tool (V4A diffs)',
+    edits: 'the apply_patch tool (V4A diffs); a model that refuses the tool writes a V4A patch in its answer text instead',
     cost: 'usage the API reports per response (input, cached, output tokens), priced with the price table',
   },
   chat: {
