@@ -426,6 +426,16 @@ describe('merge refusals leave nothing half-merged', () => {
   }, 60_000);
 });
 
+describe('PLANEXEC_CHANGES=off', () => {
+  it('turns changes off for workflows that do not ask, and a workflow asking for changes: "worktree" still gets them', async () => {
+    const hh = await repoHarness(workflowResponder(plan([{ id: 'fix', writes: ['math.mjs'] }])), { PLANEXEC_CHANGES: 'off' });
+    const plain = await hh.ok<any>('plan_task', { request: 'Fix' });
+    expect(plain.changes).toMatchObject({ mode: 'off', reason: 'changes are turned off (PLANEXEC_CHANGES=off)' });
+    const asked = await hh.ok<any>('plan_task', { request: 'Fix', changes: 'worktree' });
+    expect(asked.changes).toMatchObject({ mode: 'worktree', branch: `planexec/${asked.workflow_id}` });
+  }, 60_000);
+});
+
 describe('without a repository', () => {
   it('works as before, and says why no changes were made', async () => {
     h = await startHarness({ standin: { responder: workflowResponder(plan([{ id: 's1', writes: ['a.txt'] }])) } });
