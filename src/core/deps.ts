@@ -53,7 +53,7 @@ export interface ChangesSettings {
   setup: string | null;
 }
 
-/** Everything the use cases need, injected by the composition root (src/cli.ts) or a test. */
+/** Everything the use cases need, injected by the composition root (src/main.ts compose) or a test. */
 export interface CoreDeps {
   store: Store;
   /** The provider of each role's model (the same one for both, or one per role: PLANEXEC_*_PROVIDER). */

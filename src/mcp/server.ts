@@ -67,7 +67,8 @@ export async function stopScope(scope: ServerScope, graceMs: number): Promise<vo
 const INSTRUCTIONS = `planexec splits software work between a strong planner model and a cheap executor model.
 Simplest: run_workflow {request} plans, executes every subtask (in parallel where the plan allows) and reviews, until done; pass wait:false to get the workflow_id at once and follow it with workflow_status.
 Step by step: plan_task {request} -> execute_subtask {workflow_id} for each ready subtask (follow "next") -> review_results {workflow_id} -> repeat until phase is "completed".
-workflow_status shows any workflow's state, tokens and cost against the planner model alone; without arguments it lists recent workflows. cancel_workflow stops one; run_workflow {workflow_id} resumes it.`;
+workflow_status shows any workflow's state, tokens and cost against the planner model alone; without arguments it lists recent workflows. cancel_workflow stops one; run_workflow {workflow_id} resumes it.
+In a git repository the executors edit the code on branch planexec/<workflow_id> in a worktree of its own, checked by the commands in "checks"; your files change only when you call merge_changes {workflow_id} (discard_changes drops the branch).`;
 
 /**
  * One MCP server (one session: stdio, or one Streamable HTTP session) over `deps.app`. `cleanup`

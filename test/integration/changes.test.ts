@@ -243,6 +243,14 @@ describe('checks', () => {
   /** A check that starts a child, writes both pids, and hangs while `flag` exists. */
   const hang = (flag: string, pids: string) =>
     `import { spawn } from 'node:child_process';\nimport { existsSync, writeFileSync } from 'node:fs';\nif (existsSync(${JSON.stringify(flag)})) {\n  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });\n  writeFileSync(${JSON.stringify(pids)}, JSON.stringify([process.pid, child.pid]));\n  setInterval(() => {}, 1000);\n}\n`;
+  /** The check's two pids once its file is whole (it may be seen created but not yet written). */
+  const pidsIn = (file: string): [number, number] | null => {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as [number, number];
+    } catch {
+      return null;
+    }
+  };
   const alive = (pid: number) => {
     try {
       process.kill(pid, 0);
@@ -267,7 +275,7 @@ describe('checks', () => {
     const result = await hh.ok<any>('execute_subtask', { workflow_id: planned.workflow_id, subtask_id: 'fix' });
     expect(result.checks).toMatchObject([{ command: 'node hang.mjs', passed: false, timed_out: true, exit_code: null }]);
     expect(result.changes).toMatchObject({ rolled_back: true, commit: null });
-    const [parent, child] = JSON.parse(readFileSync(pids, 'utf8')) as [number, number];
+    const [parent, child] = pidsIn(pids)!;
     await until(() => !alive(parent) && !alive(child), 'the check and its child to be gone', 10_000);
   }, 60_000);
 
@@ -302,8 +310,8 @@ describe('checks', () => {
     const planned = await hh.ok<any>('plan_task', { request: 'Fix', checks: ['node hang.mjs'] });
     writeFileSync(flag, '');
     const started = await hh.ok<any>('run_workflow', { workflow_id: planned.workflow_id, wait: false });
-    await until(() => existsSync(pids), 'the check after the edit', 20_000);
-    const [parent, child] = JSON.parse(readFileSync(pids, 'utf8')) as [number, number];
+    await until(() => pidsIn(pids) !== null, 'the check after the edit', 20_000);
+    const [parent, child] = pidsIn(pids)!;
     const cancelled = await hh.ok<any>('cancel_workflow', { workflow_id: started.workflow_id });
     expect(cancelled.phase).toBe('cancelled');
     await until(() => !alive(parent) && !alive(child), 'the check and its child to be gone', 10_000);

@@ -343,7 +343,8 @@ async function recordFailure(
   );
   opts.onProgress?.({ message: `${c.subtask.id}: attempt ${c.subtask.attempts} failed (${attempt.rolled_back ? 'checks failed, rolled back' : 'nothing applied'})`, progress: 1, total: 1 });
   const now = findSubtask(after.workflow, after.subtasks, c.subtask.id);
-  return result(d, after.workflow, after.subtasks, now, { executed: true, usage: sumUsage(x.usages), context: report, changes: summary(attempt), checks });
+  const failed = { output: `${output}\n\n${feedback}`.trim(), attempt: c.subtask.attempts };
+  return result(d, after.workflow, after.subtasks, now, { executed: true, usage: sumUsage(x.usages), context: report, changes: summary(attempt), checks, failed });
 }
 
 function execution(c: Claim, x: Exchange, report: ContextPacket, output: string, attempt: AttemptChanges, checks: CheckResult[], now: number) {

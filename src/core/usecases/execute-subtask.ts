@@ -294,18 +294,25 @@ export function result(
   workflow: Workflow,
   subtasks: Subtask[],
   subtask: Subtask,
-  extra: Pick<ExecuteSubtaskResult, 'executed' | 'usage' | 'context'> & Partial<Pick<ExecuteSubtaskResult, 'changes' | 'checks'>>,
+  extra: Pick<ExecuteSubtaskResult, 'executed' | 'usage' | 'context'> &
+    Partial<Pick<ExecuteSubtaskResult, 'changes' | 'checks'>> & {
+      /** An attempt that failed (its edits did not apply, or its checks failed): what it did, and its number. */
+      failed?: { output: string; attempt: number };
+    },
 ): ExecuteSubtaskResult {
-  const output = outputPage(d, subtask.output ?? '');
-  const marker = output.truncated
-    ? `\n\n[output truncated: ${output.text.length} of ${output.total} characters shown. Get the rest with workflow_status ${JSON.stringify({ workflow_id: workflow.id, subtask_id: subtask.id, offset: output.text.length })}]`
-    : '';
+  const output = outputPage(d, extra.failed?.output ?? subtask.output ?? '');
+  // The stored output pages through workflow_status; a failed attempt's record is not the subtask's output.
+  const marker = !output.truncated
+    ? ''
+    : extra.failed
+      ? `\n\n[output cut: ${output.text.length} of ${output.total} characters shown]`
+      : `\n\n[output truncated: ${output.text.length} of ${output.total} characters shown. Get the rest with workflow_status ${JSON.stringify({ workflow_id: workflow.id, subtask_id: subtask.id, offset: output.text.length })}]`;
   return {
     workflow_id: workflow.id,
     subtask_id: subtask.id,
     status: subtask.status,
     executed: extra.executed,
-    attempt: subtask.attempts,
+    attempt: extra.failed?.attempt ?? subtask.attempts,
     output: output.text + marker,
     output_truncated: output.truncated,
     model: subtask.model,
