@@ -434,6 +434,51 @@ describe('merge refusals leave nothing half-merged', () => {
   }, 60_000);
 });
 
+describe('the host checks on the finished branch', () => {
+  // `node --test` fails on the base and no subtask is meant to fix it: each attempt passes (the
+  // failure is not held against it), and the finished branch still fails the check.
+  const notes = plan([{ id: 'notes', writes: ['NOTES.md'] }]);
+  const finalReview = (req: { inputText: string }) => req.inputText.includes('these host checks fail on the finished branch');
+
+  it('go to one planner review; approved anyway, the workflow ends needs_human naming the check (never a loop)', async () => {
+    const hh = await repoHarness(
+      workflowResponder(notes, { executor: () => ({ patchCalls: [{ type: 'create_file', path: 'NOTES.md', diff: '+n\n' }], text: 'ok' }) }),
+    );
+    const done = await hh.ok<any>('run_workflow', { request: 'Write notes', checks: ['node --test'] });
+    expect(done.phase).toBe('needs_human');
+    expect(done.last_error).toMatch(/host checks fail on the branch: `node --test`/);
+    expect(done.changes.final_checks).toMatchObject([{ command: 'node --test', passed: false }]);
+    const reviews = hh.standin.requests.filter((r) => r.schemaName === 'review');
+    expect(reviews.filter(finalReview)).toHaveLength(1);
+    expect(reviews.find(finalReview)!.inputText).toMatch(/AssertionError|strictly equal/);
+    // Asking again does not ask the planner again at the same head.
+    const again = await hh.ok<any>('run_workflow', { workflow_id: done.workflow_id });
+    expect(again.phase).toBe('needs_human');
+    expect(hh.standin.requests.filter((r) => r.schemaName === 'review' && finalReview(r))).toHaveLength(1);
+  }, 60_000);
+
+  it('a revise from that review sends the subtask back with the check output, and the fixed branch completes', async () => {
+    let attempts = 0;
+    const hh = await repoHarness((req) => {
+      if (req.schemaName === 'plan') return { json: plan([{ id: 'fix', writes: ['math.mjs', 'NOTES.md'] }]) };
+      if (req.schemaName === 'review') {
+        const verdict = finalReview(req) ? 'revise' : 'approve';
+        return { json: { verdict, reviews: [{ subtask_id: 'fix', verdict, feedback: verdict === 'revise' ? 'Fix add() too.' : '' }], summary: 's' } };
+      }
+      attempts += 1;
+      return attempts === 1
+        ? { patchCalls: [{ type: 'create_file', path: 'NOTES.md', diff: '+n\n' }], text: 'notes only' }
+        : { patchCalls: [FIX], text: 'fixed add' };
+    });
+    const done = await hh.ok<any>('run_workflow', { request: 'Write notes and fix add', checks: ['node --test'] });
+    expect(done.phase).toBe('completed');
+    expect(done.changes.final_checks).toMatchObject([{ command: 'node --test', passed: true }]);
+    const second = executorRequests(hh)[1]!;
+    expect(second.inputText).toContain('Fix add() too.');
+    expect(second.inputText).toContain('These host checks fail on the branch');
+  }, 60_000);
+});
+
 describe('PLANEXEC_CHANGES=off', () => {
   it('turns changes off for workflows that do not ask, and a workflow asking for changes: "worktree" still gets them', async () => {
     const hh = await repoHarness(workflowResponder(plan([{ id: 'fix', writes: ['math.mjs'] }])), { PLANEXEC_CHANGES: 'off' });

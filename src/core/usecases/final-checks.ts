@@ -11,6 +11,7 @@ import { roleFor } from '../routing.js';
 import type { CheckResult, Subtask, WorkflowChanges } from '../types.js';
 import { derivePhase, handedOver, isEnded, isNewThread, plannerThreadOf, threadState } from '../workflow.js';
 import { withApplyLock } from '../changes.js';
+import { compactIfNeeded } from './compact.js';
 
 /**
  * Whether a workflow whose subtasks are all approved still needs its final checks: it makes changes,
@@ -51,10 +52,12 @@ export async function runFinalChecks(d: CoreDeps, workflowId: string, token: str
   }
 
   // One planner review of the failures, in its own thread, as a review is.
-  const workflow = (await d.store.workflows.get(workflowId))!;
   const subtasks = await d.store.workflows.listSubtasks(workflowId);
   const listed = subtasks.filter((s) => s.writes.length > 0);
   const wanted = new Set(listed.map((s) => s.id));
+  const before = (await d.store.workflows.get(workflowId))!;
+  // As every planner call on the thread: compacted first when it would carry too much.
+  const workflow = await compactIfNeeded(d, before, renderFinalReviewInput(before.planVersion, failing, listed, null), opts);
   const state = (await isNewThread(d, workflow)) ? threadState(workflow, subtasks) : null;
   const answer = await structuredPlannerCall(
     d,
