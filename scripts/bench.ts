@@ -662,7 +662,7 @@ async function benchChanges(dir: string): Promise<void> {
     );
     line(`planexec's own apply + commit per subtask (model answer -> commit made, minus waiting for the workflow's apply lock), ${all.length} subtasks:`);
     line(`  p50 ${ms(ownP50)}, p90 ${ms(of((l) => l.own, 90))}, max ${ms(Math.max(...all.map((l) => l.own)))} (target p50 <= 50 ms: ${verdict(ownP50 <= 50)})`);
-    line(`  of which in git: p50 ${ms(of((l) => l.git, 50))} (${percentile(all.map((l) => l.gitSpawns), 50)} spawns: worktree status and HEAD, then status, add and commit)`);
+    line(`  of which in git: p50 ${ms(of((l) => l.git, 50))} (${percentile(all.map((l) => l.gitSpawns), 50)} spawns: the crash check's status with HEAD, then add and commit)`);
     line(`  answer -> commit as measured, lock wait included: p50 ${ms(of((l) => l.answerToCommit, 50))}, p90 ${ms(of((l) => l.answerToCommit, 90))}; the wait alone: p50 ${ms(of((l) => l.lockWait, 50))}, max ${ms(Math.max(...all.map((l) => l.lockWait)))}`);
     line(`  after the commit, without the checks (diffs, recording, the lock released): p50 ${ms(of((l) => l.afterCommit, 50))}`);
     const money = (x: number | null | undefined) => `$${(x ?? NaN).toFixed(4)}`;

@@ -169,7 +169,8 @@ export interface ChangesRepository {
    * tracked files reset, untracked files removed, ignored ones kept.
    */
   resetHard(request: { worktree: string; commit?: string }): Promise<void>;
-  status(worktree: string): Promise<{ clean: boolean; paths: string[] }>;
+  /** HEAD's commit (null before the first) and the paths with changes (not ignored ones), in one git call. */
+  status(worktree: string): Promise<{ clean: boolean; paths: string[]; head: string | null }>;
   merge(request: { root: string; branch: string; message?: string }): Promise<MergeResult>;
   discard(request: { root: string; worktree: string; branch: string }): Promise<{ removedWorktree: boolean; deletedBranch: boolean }>;
 }

@@ -397,8 +397,8 @@ function ownerOf(lockToken: string): string {
 async function cleanWorktree(d: CoreDeps, changes: WorkflowChanges): Promise<void> {
   if (changes.mode !== 'worktree' || !changes.worktree || !changes.head || changes.discarded) return;
   const git = d.git!;
-  const [status, head] = await Promise.all([git.status(changes.worktree), git.head(changes.worktree)]);
-  if (status.clean && head === changes.head) return;
+  const status = await git.status(changes.worktree);
+  if (status.clean && status.head === changes.head) return;
   await git.resetHard({ worktree: changes.worktree, commit: changes.head });
 }
 
