@@ -3,7 +3,7 @@
 // `npm run bench -- <section> ...` runs only the sections named (see SECTIONS).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { autoResponder, startOpenAIStandin, type OpenAIStandin, type StandinPatchCall, type StandinRequest } from '../test/support/openai-standin.js';
@@ -551,11 +551,18 @@ interface Landing {
   lockWait: number;
   /** answerToCommit - lockWait: planexec's own apply + commit. */
   own: number;
-  /** Time in git spawns within `own`, and how many. */
+  /** Time in git spawns within `own`, and which ('status commit'). */
   git: number;
-  gitSpawns: number;
+  gitSpawns: string;
   /** After the commit, until the lock is released, without the checks: diff and recording. */
   afterCommit: number;
+}
+
+/** The git command of a GitExec.run call ('commit' of ['-c', 'core.abbrev=40', 'commit', ...]). */
+function gitVerb(args: readonly string[]): string {
+  let i = 0;
+  while (args[i] === '-c') i += 2;
+  return args[i] ?? '?';
 }
 
 function landings(spans: ReturnType<typeof instrument>, requests: readonly StandinRequest[]): Landing[] {
@@ -579,7 +586,7 @@ function landings(spans: ReturnType<typeof instrument>, requests: readonly Stand
       lockWait,
       own: answerToCommit - lockWait,
       git: inOwn.reduce((n, g) => n + (g.end - g.start), 0),
-      gitSpawns: inOwn.length,
+      gitSpawns: inOwn.map((g) => gitVerb(g.args)).join(', '),
       afterCommit: hold.end - commit.end - covered(spans.checks, commit.end, hold.end),
     });
   }
@@ -591,6 +598,8 @@ async function benchChanges(dir: string): Promise<void> {
   const RUNS = 5;
   line();
   line(`== Changes: ${CHANGE_MODULES} edit subtasks over a small git repository, check \`${CHANGES_CHECK}\`, ${LATENCY} ms per model call ==`);
+  // Git spawns and checks are processes: their figures follow the machine's load (other work on it).
+  line(`machine: ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (1, 5, 15 min) at the start`);
   const root = join(dir, 'changes-repo');
   writeChangesRepo(root);
   let failFirst: string | null = null;
@@ -662,7 +671,10 @@ async function benchChanges(dir: string): Promise<void> {
     );
     line(`planexec's own apply + commit per subtask (model answer -> commit made, minus waiting for the workflow's apply lock), ${all.length} subtasks:`);
     line(`  p50 ${ms(ownP50)}, p90 ${ms(of((l) => l.own, 90))}, max ${ms(Math.max(...all.map((l) => l.own)))} (target p50 <= 50 ms: ${verdict(ownP50 <= 50)})`);
-    line(`  of which in git: p50 ${ms(of((l) => l.git, 50))} (${percentile(all.map((l) => l.gitSpawns), 50)} spawns: the crash check's status with HEAD, then add and commit)`);
+    const sequences = new Map<string, number>();
+    for (const l of all) sequences.set(l.gitSpawns, (sequences.get(l.gitSpawns) ?? 0) + 1);
+    const spawns = [...sequences].sort((a, b) => b[1] - a[1]).map(([seq, n]) => `${seq} (${n}x)`).join('; ');
+    line(`  of which in git: p50 ${ms(of((l) => l.git, 50))}; the spawns: ${spawns}`);
     line(`  answer -> commit as measured, lock wait included: p50 ${ms(of((l) => l.answerToCommit, 50))}, p90 ${ms(of((l) => l.answerToCommit, 90))}; the wait alone: p50 ${ms(of((l) => l.lockWait, 50))}, max ${ms(Math.max(...all.map((l) => l.lockWait)))}`);
     line(`  after the commit, without the checks (diffs, recording, the lock released): p50 ${ms(of((l) => l.afterCommit, 50))}`);
     const money = (x: number | null | undefined) => `$${(x ?? NaN).toFixed(4)}`;

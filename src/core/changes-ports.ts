@@ -124,6 +124,13 @@ export interface CommitRequest {
    * anyone) stay out of the commit, as they were. Absent: everything changed is committed.
    */
   paths?: readonly string[];
+  /**
+   * Among `paths`, the files the caller created (nothing was at the path before): staged with
+   * `git add` first, while `git commit --only` takes the others itself, in one spawn. Absent: every
+   * path is staged first. A wrong entry costs a spawn or two (the commit falls back to asking git
+   * status), never a wrong commit.
+   */
+  created?: readonly string[];
 }
 
 export type MergeRefusalReason =

@@ -348,6 +348,26 @@ describe('commit and findCommit', () => {
     expect(git(wt, 'show', '--name-only', '--format=', sha!)).toBe('.gitignore');
   });
 
+  it('with paths and the created ones named, commits new, changed and deleted files; a wrong list changes nothing in the commit', async () => {
+    await makeWorktree();
+    put(wt, 'src/app.js', 'one\n2\nthree\n');
+    put(wt, 'src/fresh.js', 'fresh\n');
+    rmSync(join(wt, 'src/old.js'));
+    put(wt, 'README.md', 'changed, not chosen\n');
+    const paths = ['src/app.js', 'src/fresh.js', 'src/old.js'];
+    const sha = await changes.commit({ worktree: wt, message: 'hinted', trailers: {}, paths, created: ['src/fresh.js'] });
+    expect(git(wt, 'show', '--name-status', '--format=', sha!).split('\n').sort()).toEqual(['A\tsrc/fresh.js', 'D\tsrc/old.js', 'M\tsrc/app.js']);
+    // No created file named although there is one, and a changed file named as created.
+    put(wt, 'src/app.js', 'again\n');
+    put(wt, 'src/second.js', 'second\n');
+    const next = await changes.commit({ worktree: wt, message: 'unhinted', trailers: {}, paths: ['src/app.js', 'src/second.js'], created: [] });
+    expect(git(wt, 'show', '--name-status', '--format=', next!).split('\n').sort()).toEqual(['A\tsrc/second.js', 'M\tsrc/app.js']);
+    put(wt, 'src/app.js', 'third\n');
+    const third = await changes.commit({ worktree: wt, message: 'misnamed', trailers: {}, paths: ['src/app.js'], created: ['src/app.js'] });
+    expect(git(wt, 'show', '--name-status', '--format=', third!)).toBe('M\tsrc/app.js');
+    expect(git(wt, 'status', '--porcelain=v1', '-uall')).toBe(' M README.md');
+  });
+
   it('with paths, skips a folder with no file in it (git add takes it, commit --only does not know it)', async () => {
     await makeWorktree();
     mkdirSync(join(wt, 'empty/inner'), { recursive: true });

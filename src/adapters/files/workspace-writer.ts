@@ -68,7 +68,8 @@ interface Target {
  * readText: the file's text, decoded from UTF-8 exactly (a BOM and CR LF line ends are kept), or
  * null when nothing exists at the path (also when a parent is a file). writeText: writes the UTF-8
  * bytes of `content` through a temp file in the same folder (mode of the file it replaces, else
- * 0644 under the umask; renamed over the target), creating missing folders; a crash of the process
+ * 0644 under the umask; renamed over the target), creating missing folders, and answers whether it
+ * created the file (true) or replaced one (false); a crash of the process
  * leaves the old file or the new one, and at worst a '.planexec-*.tmp' file that git sees as
  * untracked. Nothing is fsynced: what an attempt writes counts only once it is committed (git makes
  * its objects durable), and after any crash, the machine's included, the worktree is reset to the
@@ -113,7 +114,7 @@ export class WorktreeFiles implements WorkspaceWriter {
     }
   }
 
-  async writeText(root: string, path: string, content: string): Promise<void> {
+  async writeText(root: string, path: string, content: string): Promise<boolean> {
     const target = await checkTarget(root, path);
     const existing = await walk(target, 'write');
     const dirPath = join(target.root, ...target.segments.slice(0, -1));
@@ -146,6 +147,7 @@ export class WorktreeFiles implements WorkspaceWriter {
     } finally {
       await dir.close();
     }
+    return existing === null;
   }
 
   async remove(root: string, path: string): Promise<void> {

@@ -273,9 +273,10 @@ export class GitChanges implements ChangesRepository {
    * (`Key: value` lines, readable with `git log --format=%(trailers)`). Author and committer:
    * `author`, else PLANEXEC_IDENTITY. Returns the new commit's sha, or null when nothing changed.
    *
-   * With `paths`, only the changes among those paths are staged and committed (`git add --all` and
-   * `git commit --only`, so deletions count and anything staged for other paths stays staged, not
-   * committed); every other change, untracked files included, is left as it was. Paths are relative
+   * With `paths`, only the changes among those paths are staged and committed (`git add --all` of
+   * the `created` ones, or of all when it is absent, then `git commit --only`, so deletions count and
+   * anything staged for other paths stays staged, not committed); every other change, untracked
+   * files included, is left as it was. Paths are relative
    * to the worktree's top level (`request.worktree` is that folder) and taken literally: pathspec
    * magic is off (GIT_LITERAL_PATHSPECS), so '*.ts' or ':x' name those very files. Paths without a
    * change, and ignored ones, are skipped; null when none of them changed.
@@ -301,12 +302,14 @@ export class GitChanges implements ChangesRepository {
     }
     const chosen = commitPaths(request.paths);
     if (chosen.length === 0) return null;
-    // Two spawns in the usual case (add, commit): the chosen paths are staged as they are. `git add`
-    // refuses a path that matches nothing (a file created and removed again: exit 128) and an
-    // ignored one named explicitly (exit 1), and `commit --only` a path git does not know (a folder
-    // with nothing in it); then only the paths git status sees a change under are taken (a third spawn).
-    const added = await this.git.run(['add', '--all', '--', ...chosen], { cwd, env: LITERAL_PATHSPECS, okCodes: [0, 1, 128] });
-    if (added.code === 0) {
+    // One spawn when every path is a file git knows (`commit --only` stages and commits them), two
+    // with new files (staged first). `git add` refuses a path that matches nothing (a file created
+    // and removed again: exit 128) and an ignored one named explicitly (exit 1), and `commit --only`
+    // a path git does not know (a new file not staged, a folder with nothing in it); then only the
+    // paths git status sees a change under are staged and committed (two or three spawns more).
+    const fresh = request.created === undefined ? chosen : commitPaths(request.created).filter((p) => chosen.some((c) => p === c || p.startsWith(`${c}/`)));
+    const added = fresh.length ? (await this.git.run(['add', '--all', '--', ...fresh], { cwd, env: LITERAL_PATHSPECS, okCodes: [0, 1, 128] })).code : 0;
+    if (added === 0) {
       const sha = await this.commitStaged(cwd, text, env, chosen);
       if (sha !== undefined) return sha;
     }

@@ -191,7 +191,7 @@ async function commitAndCheck(
   const git = d.git!;
   const worktree = changes.worktree!;
   const previous = changes.head!;
-  await writeOverlay(d, changes, x.overlay);
+  const created = await writeOverlay(d, changes, x.overlay);
   const commit = await git.commit({
     worktree,
     message: `${c.subtask.title}\n\n${firstLine(x.note)}`.trim(),
@@ -202,6 +202,7 @@ async function commitAndCheck(
       'Planexec-Model': c.request.model,
     },
     paths: repoPaths(changes, x.overlay),
+    created,
   });
   if (commit === null) {
     const attempt: AttemptChanges = { commit: null, rolled_back: false, files: [], rejected, diff: '', diff_truncated: false };
