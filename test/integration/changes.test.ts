@@ -312,7 +312,8 @@ describe('checks', () => {
     const planned = await hh.ok<any>('plan_task', { request: 'Fix', checks: ['node hang.mjs'] });
     writeFileSync(flag, '');
     const started = await hh.ok<any>('run_workflow', { workflow_id: planned.workflow_id, wait: false });
-    await until(() => existsSync(pids), 'the check after the edit', 20_000);
+    // The check creates the file, then writes it: wait for the whole record.
+    await until(() => existsSync(pids) && readFileSync(pids, 'utf8').endsWith(']'), 'the check after the edit', 20_000);
     const [parent, child] = JSON.parse(readFileSync(pids, 'utf8')) as [number, number];
     const cancelled = await hh.ok<any>('cancel_workflow', { workflow_id: started.workflow_id });
     expect(cancelled.phase).toBe('cancelled');
