@@ -657,6 +657,7 @@ async function benchChanges(dir: string): Promise<void> {
     const warm: Array<Awaited<ReturnType<typeof run>>> = [];
     for (let i = 0; i < RUNS; i++) warm.push(await run(null));
     const retry = await run('fix-3');
+    if (retry.calls.filter((c) => c === 'exec:fix-3').length !== 2) throw new Error(`fix-3 was not retried once: ${retry.calls.join(', ')}`);
 
     const walls = warm.map((r) => r.wall);
     const p50Run = [...warm].sort((a, b) => a.wall - b.wall)[Math.floor((RUNS - 1) / 2)]!;
