@@ -1,17 +1,20 @@
 // `npm run bench`: performance figures of the built server over stdio against the local stand-in
 // (zero model latency unless stated). Prints figures and the targets; it asserts nothing.
-import { spawn } from 'node:child_process';
+// `npm run bench -- <section> ...` runs only the sections named (see SECTIONS).
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { autoResponder, startOpenAIStandin, type OpenAIStandin, type StandinRequest } from '../test/support/openai-standin.js';
+import { autoResponder, startOpenAIStandin, type OpenAIStandin, type StandinPatchCall, type StandinRequest } from '../test/support/openai-standin.js';
+import { plan, subtaskOf, workflowResponder } from '../test/support/responders.js';
 import { CLI, connectServer } from './lib/stdio-client.js';
 import OpenAI from 'openai';
 import { loadConfig } from '../src/config.js';
 import { DEFAULT_PRICES, priceUsage } from '../src/core/cost.js';
 import { PLANNER_INSTRUCTIONS } from '../src/core/prompts.js';
 import { compose } from '../src/main.js';
+import { GitExec } from '../src/adapters/git/git-exec.js';
 import { AUTH_REQUEST, authPlan, authResponder, writeAuthWorkspace } from './lib/article.js';
 import { FAKE_CODEX, fakeCodexHome, type FakeCodexReply } from '../test/support/fake-codex-kit.js';
 
@@ -417,6 +420,280 @@ async function benchProviders(dir: string): Promise<void> {
   line(`  check: mini alone at 0.3 unit -> ${n(lo / 0.3)}-${n(hi / 0.3)} messages; the article says ${miniLo.toLocaleString('en-US')}-${miniHi.toLocaleString('en-US')}`);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Changes: six edit subtasks over a small repository, checked with `node --test`
+
+const CHANGE_MODULES = 6;
+const CHANGES_CHECK = 'node --test';
+
+/** Module k of the changes row's repository: offset<k> subtracts where it should add, and no test catches it yet. */
+const moduleText = (k: number) => `export function scale${k}(x) {\n  return x * ${k};\n}\n\nexport function offset${k}(x) {\n  return x - ${k};\n}\n`;
+const moduleTest = (k: number) =>
+  `import test from 'node:test';\nimport assert from 'node:assert';\nimport { scale${k} } from './mod${k}.mjs';\n\ntest('scale${k}', () => assert.strictEqual(scale${k}(2), ${2 * k}));\n`;
+
+/** A git repository of CHANGE_MODULES modules and their tests, on which `node --test` passes. */
+function writeChangesRepo(root: string): void {
+  mkdirSync(root, { recursive: true });
+  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', ...args], { cwd: root, stdio: 'pipe' });
+  git('init', '-q', '-b', 'main');
+  writeFileSync(join(root, 'package.json'), '{ "type": "module", "private": true }\n');
+  for (let k = 1; k <= CHANGE_MODULES; k++) {
+    writeFileSync(join(root, `mod${k}.mjs`), moduleText(k));
+    writeFileSync(join(root, `mod${k}.test.mjs`), moduleTest(k));
+  }
+  git('add', '-A');
+  git('commit', '-q', '-m', 'Six modules');
+}
+
+/** Subtask fix-k's edits: offset<k> fixed (`wrong`: off by one, so the new test fails) and a test that catches the bug. */
+function fixCalls(k: number, wrong: boolean): StandinPatchCall[] {
+  return [
+    { type: 'update_file', path: `mod${k}.mjs`, diff: `@@ export function offset${k}(x) {\n-  return x - ${k};\n+  return x + ${wrong ? k + 1 : k};\n }\n` },
+    {
+      type: 'update_file',
+      path: `mod${k}.test.mjs`,
+      diff: `@@\n-import { scale${k} } from './mod${k}.mjs';\n+import { scale${k}, offset${k} } from './mod${k}.mjs';\n \n test('scale${k}', () => assert.strictEqual(scale${k}(2), ${2 * k}));\n+test('offset${k}', () => assert.strictEqual(offset${k}(1), ${1 + k}));\n`,
+    },
+  ];
+}
+
+/** fix-1..fix-4 in parallel, then fix-5 (after fix-1) and fix-6 (after fix-2); write sets disjoint. */
+const changesPlan = () =>
+  plan(
+    Array.from({ length: CHANGE_MODULES }, (_, i) => {
+      const k = i + 1;
+      const files = [`mod${k}.mjs`, `mod${k}.test.mjs`];
+      return { id: `fix-${k}`, depends_on: k === 5 ? ['fix-1'] : k === 6 ? ['fix-2'] : [], relevant_files: files, writes: files, checks: [CHANGES_CHECK] };
+    }),
+  );
+
+interface Span {
+  start: number;
+  end: number;
+}
+interface GitSpan extends Span {
+  args: readonly string[];
+  input: string | undefined;
+}
+/** An in-process turn of a workflow's apply lock: asked for at `called`, held from `start` to `end`. */
+interface Hold extends Span {
+  called: number;
+}
+
+/** The stand-in's clock (performance.timeOrigin + performance.now()), so its request times compare. */
+const clock = () => performance.timeOrigin + performance.now();
+
+/**
+ * Records, without changing what they do, every git spawn (GitExec.run, patched on the prototype
+ * until `restore`), every command the composed runner starts (checks), and every turn of an apply
+ * lock (runtime.serialize with an 'apply:' key) of the composed app.
+ */
+function instrument(composed: Awaited<ReturnType<typeof compose>>) {
+  const git: GitSpan[] = [];
+  const checks: Span[] = [];
+  const holds: Hold[] = [];
+  const gitRun = GitExec.prototype.run;
+  GitExec.prototype.run = function (this: GitExec, args, opts) {
+    const span: GitSpan = { args, input: opts.input, start: clock(), end: NaN };
+    git.push(span);
+    return gitRun.call(this, args, opts).finally(() => (span.end = clock()));
+  };
+  const commands = composed.commands;
+  const run = commands.run.bind(commands);
+  commands.run = (request) => {
+    const span: Span = { start: clock(), end: NaN };
+    checks.push(span);
+    return run(request).finally(() => (span.end = clock()));
+  };
+  const runtime = composed.runtime;
+  const serialize = runtime.serialize.bind(runtime);
+  runtime.serialize = <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    if (!key.startsWith('apply:')) return serialize(key, fn);
+    const hold: Hold = { called: clock(), start: NaN, end: NaN };
+    holds.push(hold);
+    return serialize(key, async () => {
+      hold.start = clock();
+      try {
+        return await fn();
+      } finally {
+        hold.end = clock();
+      }
+    });
+  };
+  return {
+    git,
+    checks,
+    holds,
+    clear: () => void [git, checks, holds].forEach((xs) => xs.splice(0)),
+    restore: () => void (GitExec.prototype.run = gitRun),
+  };
+}
+
+/** Milliseconds of [from, to] covered by at least one of `spans` (spans that overlap count once). */
+function covered(spans: readonly Span[], from: number, to: number): number {
+  const parts = spans.map((s) => [Math.max(s.start, from), Math.min(s.end, to)] as const).filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
+  let total = 0;
+  let end = -Infinity;
+  for (const [a, b] of parts) {
+    if (b <= end) continue;
+    total += b - Math.max(a, end);
+    end = b;
+  }
+  return total;
+}
+
+/** Per committed attempt: model answer -> commit made, the apply-lock wait in between, git's part of the rest. */
+interface Landing {
+  subtask: string;
+  /** Answer received (stand-in) to `git commit` returned, ms. */
+  answerToCommit: number;
+  /** Waiting for the workflow's apply lock while other subtasks applied, committed and ran checks. */
+  lockWait: number;
+  /** answerToCommit - lockWait: planexec's own apply + commit. */
+  own: number;
+  /** Time in git spawns within `own`, and which ('status commit'). */
+  git: number;
+  gitSpawns: string;
+  /** After the commit, until the lock is released, without the checks: diff and recording. */
+  afterCommit: number;
+}
+
+/** The git command of a GitExec.run call ('commit' of ['-c', 'core.abbrev=40', 'commit', ...]). */
+function gitVerb(args: readonly string[]): string {
+  let i = 0;
+  while (args[i] === '-c') i += 2;
+  return args[i] ?? '?';
+}
+
+function landings(spans: ReturnType<typeof instrument>, requests: readonly StandinRequest[]): Landing[] {
+  const out: Landing[] = [];
+  for (const commit of spans.git.filter((g) => g.args.includes('commit') && g.input?.includes('Planexec-Subtask:'))) {
+    const subtask = /Planexec-Subtask: (\S+)/.exec(commit.input!)![1]!;
+    const hold = spans.holds.find((h) => h.start <= commit.start && commit.end <= h.end)!;
+    const answer = requests
+      .filter((r) => r.schemaName === null && subtaskOf(r) === subtask && r.endedAt !== null && r.endedAt <= hold.called)
+      .reduce((a, b) => (b.endedAt! > a.endedAt! ? b : a));
+    const answerToCommit = commit.end - answer.endedAt!;
+    const lockWait = hold.start - hold.called;
+    const inOwn = spans.git.filter((g) => g.start >= hold.start && g.end <= commit.end);
+    if (process.env.BENCH_DEBUG) {
+      const t = (x: number) => (x - answer.endedAt!).toFixed(1);
+      process.stderr.write(`${subtask}: called ${t(hold.called)} start ${t(hold.start)} ${inOwn.map((g) => `[${g.args.find((a, i) => i > 0 && !a.startsWith('-') && g.args[i - 1] !== '-c')} ${t(g.start)}-${t(g.end)}]`).join(' ')} commit end ${t(commit.end)}\n`);
+    }
+    out.push({
+      subtask,
+      answerToCommit,
+      lockWait,
+      own: answerToCommit - lockWait,
+      git: inOwn.reduce((n, g) => n + (g.end - g.start), 0),
+      gitSpawns: inOwn.map((g) => gitVerb(g.args)).join(', '),
+      afterCommit: hold.end - commit.end - covered(spans.checks, commit.end, hold.end),
+    });
+  }
+  return out;
+}
+
+async function benchChanges(dir: string): Promise<void> {
+  const LATENCY = 200;
+  const RUNS = 5;
+  line();
+  line(`== Changes: ${CHANGE_MODULES} edit subtasks over a small git repository, check \`${CHANGES_CHECK}\`, ${LATENCY} ms per model call ==`);
+  // Git spawns and checks are processes: their figures follow the machine's load (other work on it).
+  line(`machine: ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (1, 5, 15 min) at the start`);
+  const root = join(dir, 'changes-repo');
+  writeChangesRepo(root);
+  let failFirst: string | null = null;
+  const attempts = new Map<string, number>();
+  const standin = await startOpenAIStandin({
+    latencyMs: LATENCY,
+    responder: workflowResponder(changesPlan(), {
+      plannerDelayMs: LATENCY,
+      executor: (id) => {
+        const n = (attempts.get(id) ?? 0) + 1;
+        attempts.set(id, n);
+        const k = Number(id.slice('fix-'.length));
+        return { patchCalls: fixCalls(k, id === failFirst && n === 1), text: `offset${k} adds now; a test covers it.`, delayMs: LATENCY };
+      },
+    }),
+  });
+  const config = loadConfig({
+    OPENAI_API_KEY: 'bench',
+    OPENAI_BASE_URL: standin.baseURL,
+    PLANEXEC_DB: join(dir, 'changes.db'),
+    PLANEXEC_ROOT: root,
+    PLANEXEC_WORKTREES: join(dir, 'changes-worktrees'),
+    PLANEXEC_LOG_LEVEL: 'silent',
+  });
+  const composed = await compose(config);
+  const spans = instrument(composed);
+  try {
+    await composed.warmUp();
+    const run = async (failing: string | null) => {
+      standin.reset();
+      spans.clear();
+      attempts.clear();
+      failFirst = failing;
+      const t0 = clock();
+      const status = await composed.app.runWorkflow({ request: `Fix offset1..offset${CHANGE_MODULES} and add the tests that catch them`, checks: [CHANGES_CHECK] });
+      const t1 = clock();
+      if (status.phase !== 'completed') throw new Error(`the changes run ended in phase ${status.phase}`);
+      if (!status.changes?.final_checks?.every((c) => c.passed)) throw new Error('the changes run ended without a green branch');
+      const requests = [...standin.requests];
+      const wall = t1 - t0;
+      return {
+        status,
+        wall,
+        git: covered(spans.git, t0, t1),
+        gitSpawns: spans.git.length,
+        checks: covered(spans.checks, t0, t1),
+        checkRuns: spans.checks.length,
+        models: covered(requests.map((r) => ({ start: r.startedAt, end: r.endedAt ?? r.startedAt })), t0, t1),
+        landings: landings(spans, requests),
+        calls: requests.map((r) => r.schemaName ?? `exec:${subtaskOf(r)}`),
+      };
+    };
+    // The first run of the process also opens the connections and runs every code path for the first time.
+    const cold = await run(null);
+    const warm: Array<Awaited<ReturnType<typeof run>>> = [];
+    for (let i = 0; i < RUNS; i++) warm.push(await run(null));
+    const retry = await run('fix-3');
+    if (retry.calls.filter((c) => c === 'exec:fix-3').length !== 2) throw new Error(`fix-3 was not retried once: ${retry.calls.join(', ')}`);
+
+    const walls = warm.map((r) => r.wall);
+    const p50Run = [...warm].sort((a, b) => a.wall - b.wall)[Math.floor((RUNS - 1) / 2)]!;
+    const pct = (x: number, of: number) => `${((100 * x) / of).toFixed(1)}%`;
+    const all = warm.flatMap((r) => r.landings);
+    const of = (f: (l: Landing) => number, p: number) => percentile(all.map(f), p);
+    const ownP50 = of((l) => l.own, 50);
+    line(`${RUNS} runs after a first one (${ms(cold.wall)}): 1 plan, wave 1 (fix-1..fix-4 in parallel), wave 2 (fix-5, fix-6), a review per wave; every attempt commits, then runs \`${CHANGES_CHECK}\` (${CHANGE_MODULES} test files)`);
+    line(`wall-clock of run_workflow: p50 ${ms(percentile(walls, 50))}, min ${ms(Math.min(...walls))}, max ${ms(Math.max(...walls))}`);
+    line(
+      `  the median run: git ${ms(p50Run.git)} (${pct(p50Run.git, p50Run.wall)}, ${p50Run.gitSpawns} spawns), checks ${ms(p50Run.checks)} (${pct(p50Run.checks, p50Run.wall)}, ${p50Run.checkRuns} runs: the base, ${CHANGE_MODULES} attempts, the branch at the end), model calls ${ms(p50Run.models)} (${pct(p50Run.models, p50Run.wall)}); shares of wall-clock, time covered by at least one such process or call (they overlap one another)`,
+    );
+    line(`planexec's own apply + commit per subtask (model answer -> commit made, minus waiting for the workflow's apply lock), ${all.length} subtasks:`);
+    line(`  p50 ${ms(ownP50)}, p90 ${ms(of((l) => l.own, 90))}, max ${ms(Math.max(...all.map((l) => l.own)))} (target p50 <= 50 ms: ${verdict(ownP50 <= 50)})`);
+    const sequences = new Map<string, number>();
+    for (const l of all) sequences.set(l.gitSpawns, (sequences.get(l.gitSpawns) ?? 0) + 1);
+    const spawns = [...sequences].sort((a, b) => b[1] - a[1]).map(([seq, n]) => `${seq} (${n}x)`).join('; ');
+    line(`  of which in git: p50 ${ms(of((l) => l.git, 50))}; the spawns: ${spawns}`);
+    line(`  answer -> commit as measured, lock wait included: p50 ${ms(of((l) => l.answerToCommit, 50))}, p90 ${ms(of((l) => l.answerToCommit, 90))}; the wait alone: p50 ${ms(of((l) => l.lockWait, 50))}, max ${ms(Math.max(...all.map((l) => l.lockWait)))}`);
+    line(`  after the commit, without the checks (diffs, recording, the lock released): p50 ${ms(of((l) => l.afterCommit, 50))}`);
+    const money = (x: number | null | undefined) => `$${(x ?? NaN).toFixed(4)}`;
+    const clean = warm[0]!.status.cost!;
+    const retried = retry.status.cost!;
+    const callsOf = (r: typeof retry) => `${r.calls.length} calls (${r.calls.filter((c) => c === 'plan' || c === 'review').length} planner)`;
+    line(`to a green branch (final \`${CHANGES_CHECK}\` passing), planexec's own ledger (workflow_status cost):`);
+    line(`  every first attempt passes:        ${callsOf(warm[0]!)}, ${clean.quota_units} quota units, ${money(clean.usd)}`);
+    line(`  fix-3's first attempt fails check: ${callsOf(retry)}, ${retried.quota_units} quota units, ${money(retried.usd)}; wall ${ms(retry.wall)}`);
+    line(`  the retry's cost: ${((retried.quota_units ?? NaN) - (clean.quota_units ?? NaN)).toFixed(2)} quota units, ${money((retried.usd ?? NaN) - (clean.usd ?? NaN))}; calls in order: ${retry.calls.join(', ')}`);
+  } finally {
+    spans.restore();
+    composed.runtime.stop();
+    await composed.close();
+    await standin.close();
+  }
+}
+
 /** The stand-in's own timings, which tests must not assert: latency honoured, overrides, retries, close. */
 async function benchStandin(): Promise<void> {
   line();
@@ -449,18 +726,26 @@ async function benchStandin(): Promise<void> {
   }
 }
 
+/** The sections, in the order they run; `npm run bench -- changes parallel` runs only those named. */
+const SECTIONS = ['core', 'parallel', 'article', 'providers', 'changes', 'standin'] as const;
+
 async function main(): Promise<void> {
+  const named = process.argv.slice(2);
+  const unknown = named.filter((n) => !(SECTIONS as readonly string[]).includes(n));
+  if (unknown.length) throw new Error(`unknown section(s) ${unknown.join(', ')}; the sections are ${SECTIONS.join(', ')}`);
+  const wanted = (name: (typeof SECTIONS)[number]) => named.length === 0 || named.includes(name);
   const dir = mkdtempSync(join(tmpdir(), 'planexec-bench-'));
   const standin = await startOpenAIStandin();
   try {
     line(`planexec bench, Node ${process.version}, ${new Date().toISOString()}`);
     line('All model calls go to the local OpenAI stand-in; figures are server-side costs, not model latency.');
     line();
-    await benchCore(standin, dir);
-    await benchParallel(dir);
-    await benchArticle(dir);
-    await benchProviders(dir);
-    await benchStandin();
+    if (wanted('core')) await benchCore(standin, dir);
+    if (wanted('parallel')) await benchParallel(dir);
+    if (wanted('article')) await benchArticle(dir);
+    if (wanted('providers')) await benchProviders(dir);
+    if (wanted('changes')) await benchChanges(dir);
+    if (wanted('standin')) await benchStandin();
   } finally {
     await standin.close();
     rmSync(dir, { recursive: true, force: true });

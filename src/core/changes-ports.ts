@@ -124,6 +124,13 @@ export interface CommitRequest {
    * anyone) stay out of the commit, as they were. Absent: everything changed is committed.
    */
   paths?: readonly string[];
+  /**
+   * Among `paths`, the files the caller created (nothing was at the path before): staged with
+   * `git add` first, while `git commit --only` takes the others itself, in one spawn. Absent: every
+   * path is staged first. A wrong entry costs a spawn or two (the commit falls back to asking git
+   * status), never a wrong commit.
+   */
+  created?: readonly string[];
 }
 
 export type MergeRefusalReason =
@@ -169,7 +176,8 @@ export interface ChangesRepository {
    * tracked files reset, untracked files removed, ignored ones kept.
    */
   resetHard(request: { worktree: string; commit?: string }): Promise<void>;
-  status(worktree: string): Promise<{ clean: boolean; paths: string[] }>;
+  /** HEAD's commit (null before the first) and the paths with changes (not ignored ones), in one git call. */
+  status(worktree: string): Promise<{ clean: boolean; paths: string[]; head: string | null }>;
   merge(request: { root: string; branch: string; message?: string }): Promise<MergeResult>;
   discard(request: { root: string; worktree: string; branch: string }): Promise<{ removedWorktree: boolean; deletedBranch: boolean }>;
 }

@@ -417,8 +417,8 @@ async function cleanWorktree(d: CoreDeps, changes: WorkflowChanges, force: boole
   if (changes.mode !== 'worktree' || !changes.worktree || !changes.head || changes.discarded) return;
   const git = d.git!;
   if (!force) {
-    const [status, head] = await Promise.all([git.status(changes.worktree), git.head(changes.worktree)]);
-    if (status.clean && head === changes.head) return;
+    const status = await git.status(changes.worktree);
+    if (status.clean && status.head === changes.head) return;
   }
   await git.resetHard({ worktree: changes.worktree, commit: changes.head });
 }
@@ -426,13 +426,18 @@ async function cleanWorktree(d: CoreDeps, changes: WorkflowChanges, force: boole
 // ---------------------------------------------------------------------------------------------
 // Writing, committing, diffing
 
-/** Writes an attempt's overlay into the worktree. Paths are relative to the workspace root. */
-export async function writeOverlay(d: CoreDeps, changes: WorkflowChanges, overlay: Overlay): Promise<void> {
+/**
+ * Writes an attempt's overlay into the worktree (paths relative to the workspace root). Returns the
+ * files it created, relative to the repository's top level (CommitRequest.created).
+ */
+export async function writeOverlay(d: CoreDeps, changes: WorkflowChanges, overlay: Overlay): Promise<string[]> {
   const root = joinPath(changes.worktree!, changes.prefix);
+  const created: string[] = [];
   for (const [path, content] of overlay) {
     if (content === null) await d.writer.remove(root, path);
-    else await d.writer.writeText(root, path, content);
+    else if (await d.writer.writeText(root, path, content)) created.push(`${changes.prefix}${path}`);
   }
+  return created;
 }
 
 /** The overlay's paths relative to the repository's top level (where git's paths are). */

@@ -366,8 +366,11 @@ export interface WorkspaceReader {
 export interface WorkspaceWriter {
   /** The file's text (UTF-8), or null when it does not exist; a binary file (NUL bytes) is file_unreadable. */
   readText(root: string, path: string): Promise<string | null>;
-  /** Writes the whole file, creating its folders; atomically (a crash leaves the old file or the new one). */
-  writeText(root: string, path: string, content: string): Promise<void>;
+  /**
+   * Writes the whole file, creating its folders; atomically (a crash leaves the old file or the new
+   * one). True when it created the file (nothing was at the path), false when it replaced one.
+   */
+  writeText(root: string, path: string, content: string): Promise<boolean>;
   /** Deletes the file; nothing happens when it does not exist. */
   remove(root: string, path: string): Promise<void>;
 }

@@ -193,7 +193,7 @@ describe('dependency folders', () => {
 
   it('keeps the links out of status, commits and the crash reset, and the root folders intact', async () => {
     await makeWorktree();
-    expect(await changes.status(wt)).toEqual({ clean: true, paths: [] });
+    expect(await changes.status(wt)).toEqual({ clean: true, paths: [], head: base });
     put(wt, 'src/app.js', 'changed\n');
     const sha = await changes.commit({ worktree: wt, message: 'edit', trailers: {} });
     expect(git(wt, 'show', '--name-only', '--format=', sha!)).toBe('src/app.js');
@@ -242,7 +242,7 @@ describe('setup command', () => {
     expect(second.setup).toBeNull();
     expect(second.setupDone).toBe(true);
     expect(readFileSync(counter(), 'utf8').trim().split('\n')).toEqual([wt]);
-    expect(await changes.status(wt)).toEqual({ clean: true, paths: [] });
+    expect(await changes.status(wt)).toEqual({ clean: true, paths: [], head: base });
   });
 
   it('reports a failed setup, and runs it again on the next call', async () => {
@@ -273,7 +273,7 @@ describe('commit and findCommit', () => {
     expect(git(wt, 'log', '-1', '--format=%(trailers:key=Planexec-Model,valueonly)').trim()).toBe('gpt-5.4-mini');
     expect(git(wt, 'log', '-1', '--format=%s')).toBe('Subtask s2: rename things');
     expect(git(wt, 'log', '-1', '--format=%an <%ae>|%cn <%ce>')).toBe(`${PLANEXEC_IDENTITY.name} <${PLANEXEC_IDENTITY.email}>|${PLANEXEC_IDENTITY.name} <${PLANEXEC_IDENTITY.email}>`);
-    expect(await changes.status(wt)).toEqual({ clean: true, paths: [] });
+    expect(await changes.status(wt)).toEqual({ clean: true, paths: [], head: sha });
     // The root's branch is untouched.
     expect(git(repo.root, 'rev-parse', 'HEAD')).toBe(base);
   });
@@ -346,6 +346,36 @@ describe('commit and findCommit', () => {
     expect(git(wt, 'rev-parse', 'HEAD')).toBe(base);
     const sha = await changes.commit({ worktree: wt, message: 'some', trailers: {}, paths: ['never-made.txt', 'dist/out.js', '.gitignore'] });
     expect(git(wt, 'show', '--name-only', '--format=', sha!)).toBe('.gitignore');
+  });
+
+  it('with paths and the created ones named, commits new, changed and deleted files; a wrong list changes nothing in the commit', async () => {
+    await makeWorktree();
+    put(wt, 'src/app.js', 'one\n2\nthree\n');
+    put(wt, 'src/fresh.js', 'fresh\n');
+    rmSync(join(wt, 'src/old.js'));
+    put(wt, 'README.md', 'changed, not chosen\n');
+    const paths = ['src/app.js', 'src/fresh.js', 'src/old.js'];
+    const sha = await changes.commit({ worktree: wt, message: 'hinted', trailers: {}, paths, created: ['src/fresh.js'] });
+    expect(git(wt, 'show', '--name-status', '--format=', sha!).split('\n').sort()).toEqual(['A\tsrc/fresh.js', 'D\tsrc/old.js', 'M\tsrc/app.js']);
+    // No created file named although there is one, and a changed file named as created.
+    put(wt, 'src/app.js', 'again\n');
+    put(wt, 'src/second.js', 'second\n');
+    const next = await changes.commit({ worktree: wt, message: 'unhinted', trailers: {}, paths: ['src/app.js', 'src/second.js'], created: [] });
+    expect(git(wt, 'show', '--name-status', '--format=', next!).split('\n').sort()).toEqual(['A\tsrc/second.js', 'M\tsrc/app.js']);
+    put(wt, 'src/app.js', 'third\n');
+    const third = await changes.commit({ worktree: wt, message: 'misnamed', trailers: {}, paths: ['src/app.js'], created: ['src/app.js'] });
+    expect(git(wt, 'show', '--name-status', '--format=', third!)).toBe('M\tsrc/app.js');
+    expect(git(wt, 'status', '--porcelain=v1', '-uall')).toBe(' M README.md');
+  });
+
+  it('with paths, skips a folder with no file in it (git add takes it, commit --only does not know it)', async () => {
+    await makeWorktree();
+    mkdirSync(join(wt, 'empty/inner'), { recursive: true });
+    expect(await changes.commit({ worktree: wt, message: 'none', trailers: {}, paths: ['empty'] })).toBeNull();
+    put(wt, 'src/app.js', 'edited\n');
+    const sha = await changes.commit({ worktree: wt, message: 'some', trailers: {}, paths: ['empty', 'src/app.js'] });
+    expect(git(wt, 'show', '--name-only', '--format=', sha!)).toBe('src/app.js');
+    expect(git(wt, 'rev-parse', 'HEAD')).toBe(sha);
   });
 
   it('with paths, leaves what someone else staged staged and out of the commit', async () => {
@@ -440,6 +470,31 @@ describe('diff', () => {
   });
 });
 
+describe('status', () => {
+  it('reads HEAD and every changed path in one call: staged, modified, deleted, untracked, unmerged, names with spaces', async () => {
+    await makeWorktree();
+    put(wt, 'src/app.js', 'edited\n');
+    put(wt, 'staged file.txt', 's\n');
+    git(wt, 'add', 'staged file.txt');
+    rmSync(join(wt, 'src/old.js'));
+    put(wt, 'new dir/a b.txt', 'untracked\n');
+    put(wt, 'node_modules/x.js', 'ignored, not reported\n');
+    put(wt, '.gitignore', 'node_modules/\n');
+    const got = await changes.status(wt);
+    expect({ ...got, paths: [...got.paths].sort() }).toEqual({ clean: false, head: base, paths: ['.gitignore', 'new dir/a b.txt', 'src/app.js', 'src/old.js', 'staged file.txt'] });
+
+    // An unmerged path (a conflicted merge in the root) has ten fields before its name.
+    git(repo.root, 'checkout', '-q', '-b', 'side');
+    put(repo.root, 'README.md', 'side\n');
+    git(repo.root, 'commit', '-q', '-am', 'side');
+    git(repo.root, 'checkout', '-q', 'main');
+    put(repo.root, 'README.md', 'main\n');
+    git(repo.root, 'commit', '-q', '-am', 'main');
+    expect(gitCode(repo.root, 'merge', '-q', 'side')).not.toBe(0);
+    expect(await changes.status(repo.root)).toEqual({ clean: false, head: git(repo.root, 'rev-parse', 'HEAD'), paths: ['README.md'] });
+  });
+});
+
 describe('resetHard: the crash recovery', () => {
   it('puts the worktree back at its last commit: edits undone, deletions restored, untracked files gone', async () => {
     await makeWorktree();
@@ -453,10 +508,11 @@ describe('resetHard: the crash recovery', () => {
     git(wt, 'add', 'kept.txt');
     const gitDir = git(wt, 'rev-parse', '--absolute-git-dir');
     writeFileSync(join(gitDir, 'index.lock'), ''); // a git killed mid-command leaves its lock
-    expect((await changes.status(wt)).clean).toBe(false);
+    const dirty = await changes.status(wt);
+    expect({ ...dirty, paths: [...dirty.paths].sort() }).toEqual({ clean: false, head: last, paths: ['README.md', 'kept.txt', 'new/deep/file.txt', 'src/app.js'] });
 
     await changes.resetHard({ worktree: wt });
-    expect(await changes.status(wt)).toEqual({ clean: true, paths: [] });
+    expect(await changes.status(wt)).toEqual({ clean: true, paths: [], head: last });
     expect(git(wt, 'rev-parse', 'HEAD')).toBe(last);
     expect(readFileSync(join(wt, 'src/app.js'), 'utf8')).toBe('one\ntwo\nthree\n');
     expect(readFileSync(join(wt, 'README.md'), 'utf8')).toBe('hello\n');
@@ -511,7 +567,7 @@ await changes.runInWorktree(wt, { timeoutMs: 600000, argv: ['sh', '-c', 'echo $$
     expect(running(leader)).toBe(false);
     expect(running(grandchild)).toBe(false);
     expect(existsSync(join(wt, 'tick.txt'))).toBe(false);
-    expect(await changes.status(wt)).toEqual({ clean: true, paths: [] });
+    expect(await changes.status(wt)).toEqual({ clean: true, paths: [], head: base });
     expect(readdirSync(records)).toEqual([]);
   });
 

@@ -74,11 +74,11 @@ describe('reading and writing inside the worktree', () => {
     expect(await files.readText(root, 'a.txt')).toBe('a\n');
   });
 
-  it('writes an empty file, and replaces a file whole', async () => {
-    await files.writeText(root, 'empty.txt', '');
+  it('writes an empty file, and replaces a file whole; says whether it created the file', async () => {
+    expect(await files.writeText(root, 'empty.txt', '')).toBe(true);
     expect(await files.readText(root, 'empty.txt')).toBe('');
     put('x.txt', 'a much longer old content\n'.repeat(100));
-    await files.writeText(root, 'x.txt', 'short\n');
+    expect(await files.writeText(root, 'x.txt', 'short\n')).toBe(false);
     expect(readFileSync(join(root, 'x.txt'), 'utf8')).toBe('short\n');
   });
 

@@ -55,8 +55,10 @@ export class MapWorkspaceWriter implements WorkspaceWriter {
     return this.files.get(`${root}/${path}`) ?? null;
   }
 
-  async writeText(root: string, path: string, content: string): Promise<void> {
+  async writeText(root: string, path: string, content: string): Promise<boolean> {
+    const created = !this.files.has(`${root}/${path}`);
     this.files.set(`${root}/${path}`, content);
+    return created;
   }
 
   async remove(root: string, path: string): Promise<void> {

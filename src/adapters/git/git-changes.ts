@@ -98,6 +98,18 @@ function listPaths(paths: string[]): string {
   return paths.length <= 20 ? paths.join(', ') : `${paths.slice(0, 20).join(', ')} and ${paths.length - 20} more`;
 }
 
+/**
+ * The path of one `git status --porcelain=v2 -z` entry: after 8 fields for '1' (changed), 9 for '2'
+ * (renamed; its original path is the next NUL field, and --no-renames makes none), 10 for 'u'
+ * (unmerged), 1 for '?' (untracked) and '!' (ignored). Paths may hold spaces; -z leaves them unquoted.
+ */
+function porcelainV2Path(entry: string): string {
+  const fields = { '1': 8, '2': 9, u: 10 }[entry[0]!] ?? 1;
+  let at = 0;
+  for (let i = 0; i < fields; i++) at = entry.indexOf(' ', at) + 1;
+  return entry.slice(at);
+}
+
 /** The first `max` bytes of `buffer` as text, cut back to a UTF-8 character boundary. */
 function headText(buffer: Buffer, max: number): string {
   if (buffer.length <= max) return buffer.toString('utf8');
@@ -261,9 +273,10 @@ export class GitChanges implements ChangesRepository {
    * (`Key: value` lines, readable with `git log --format=%(trailers)`). Author and committer:
    * `author`, else PLANEXEC_IDENTITY. Returns the new commit's sha, or null when nothing changed.
    *
-   * With `paths`, only the changes among those paths are staged and committed (`git add --all` and
-   * `git commit --only`, so deletions count and anything staged for other paths stays staged, not
-   * committed); every other change, untracked files included, is left as it was. Paths are relative
+   * With `paths`, only the changes among those paths are staged and committed (`git add --all` of
+   * the `created` ones, or of all when it is absent, then `git commit --only`, so deletions count and
+   * anything staged for other paths stays staged, not committed); every other change, untracked
+   * files included, is left as it was. Paths are relative
    * to the worktree's top level (`request.worktree` is that folder) and taken literally: pathspec
    * magic is off (GIT_LITERAL_PATHSPECS), so '*.ts' or ':x' name those very files. Paths without a
    * change, and ignored ones, are skipped; null when none of them changed.
@@ -281,31 +294,53 @@ export class GitChanges implements ChangesRepository {
       return `${key}: ${value.trim()}`;
     });
     const cwd = request.worktree;
-    let only: string[] | null = null;
+    const text = trailerLines.length ? `${message}\n\n${trailerLines.join('\n')}\n` : `${message}\n`;
+    const env = identityEnv(request.author ?? PLANEXEC_IDENTITY);
     if (request.paths === undefined) {
       await this.git.run(['add', '--all', '--', '.'], { cwd });
-    } else {
-      const chosen = commitPaths(request.paths);
-      // `git add` fails on a pathspec that matches nothing (a file created and removed again) and on
-      // an ignored file named explicitly: keep only the paths git status sees a change under.
-      const dirty = chosen.length ? await this.dirtyPaths(cwd, false, chosen) : [];
-      only = chosen.filter((p) => dirty.some((d) => d === p || d.startsWith(`${p}/`)));
-      if (only.length === 0) return null;
-      await this.git.run(['add', '--all', '--', ...only], { cwd, env: LITERAL_PATHSPECS });
+      return (await this.commitStaged(cwd, text, env, null)) ?? null;
     }
-    const text = trailerLines.length ? `${message}\n\n${trailerLines.join('\n')}\n` : `${message}\n`;
+    const chosen = commitPaths(request.paths);
+    if (chosen.length === 0) return null;
+    // One spawn when every path is a file git knows (`commit --only` stages and commits them), two
+    // with new files (staged first). `git add` refuses a path that matches nothing (a file created
+    // and removed again: exit 128) and an ignored one named explicitly (exit 1), and `commit --only`
+    // a path git does not know (a new file not staged, a folder with nothing in it); then only the
+    // paths git status sees a change under are staged and committed (two or three spawns more).
+    const fresh = request.created === undefined ? chosen : commitPaths(request.created).filter((p) => chosen.some((c) => p === c || p.startsWith(`${c}/`)));
+    const added = fresh.length ? (await this.git.run(['add', '--all', '--', ...fresh], { cwd, env: LITERAL_PATHSPECS, okCodes: [0, 1, 128] })).code : 0;
+    if (added === 0) {
+      const sha = await this.commitStaged(cwd, text, env, chosen);
+      if (sha !== undefined) return sha;
+    }
+    const dirty = await this.dirtyPaths(cwd, false, chosen);
+    const only = chosen.filter((p) => dirty.some((d) => d === p || d.startsWith(`${p}/`)));
+    if (only.length === 0) return null;
+    await this.git.run(['add', '--all', '--', ...only], { cwd, env: LITERAL_PATHSPECS });
+    const sha = await this.commitStaged(cwd, text, env, only);
+    if (sha === undefined) throw gitFailed('git commit --only', 'a path with changes is unknown to git', 'Check the worktree with `git status`; fix what git says and try again.');
+    return sha;
+  }
+
+  /**
+   * `git commit` of what is staged (`only`: of those paths alone, `--only`). The sha, null when there
+   * was nothing to commit, undefined when `commit --only` named a path git does not know.
+   */
+  private async commitStaged(cwd: string, text: string, identity: Record<string, string>, only: readonly string[] | null): Promise<string | null | undefined> {
     // Exit 1 with "nothing to commit" (LC_ALL=C) is the answer "no change", saving a `diff --cached`
-    // spawn; hooks are off and the message is not empty, so nothing else makes commit exit 1. The
-    // summary line "[branch <sha>] subject" (full sha with core.abbrev=40) saves a `rev-parse HEAD`.
+    // spawn; hooks are off and the message is not empty, so nothing else makes commit exit 1 but a
+    // pathspec it does not know. The summary line "[branch <sha>] subject" (full sha with
+    // core.abbrev=40) saves a `rev-parse HEAD`.
     const done = await this.git.run(['-c', 'core.abbrev=40', 'commit', '--no-verify', '--cleanup=verbatim', '--file=-', ...(only ? ['--only', '--', ...only] : [])], {
       cwd,
       input: text,
       okCodes: [0, 1],
-      env: { ...identityEnv(request.author ?? PLANEXEC_IDENTITY), ...(only ? LITERAL_PATHSPECS : {}) },
+      env: { ...identity, ...(only ? LITERAL_PATHSPECS : {}) },
     });
     const said = done.stdout.toString('utf8');
     if (done.code === 1) {
       if (/nothing( added)? to commit|no changes added to commit/.test(said)) return null;
+      if (only && /did not match any file\(s\) known to git/.test(done.stderr)) return undefined;
       throw gitFailed('git commit', done.stderr || said.slice(-2048), 'Check the worktree with `git status`; fix what git says and try again.');
     }
     return /^\[[^\]\n]*?\b([0-9a-f]{40}|[0-9a-f]{64})\]/m.exec(said)?.[1] ?? this.git.text(['rev-parse', 'HEAD'], { cwd });
@@ -382,10 +417,26 @@ export class GitChanges implements ChangesRepository {
     await this.git.run(['clean', '-ffdq', '--', '.'], { cwd });
   }
 
-  /** Paths with staged, unstaged or untracked changes (not ignored ones); clean when there are none. */
-  async status(worktree: string): Promise<{ clean: boolean; paths: string[] }> {
-    const paths = await this.dirtyPaths(worktree, false);
-    return { clean: paths.length === 0, paths };
+  /**
+   * The commit HEAD points at (null before the first commit) and the paths with staged, unstaged or
+   * untracked changes (not ignored ones; clean when there are none), from one `git status
+   * --porcelain=v2 --branch` (the crash check before every apply: one spawn instead of two).
+   * Format: git-status(1), "Porcelain Format Version 2".
+   */
+  async status(worktree: string): Promise<{ clean: boolean; paths: string[]; head: string | null }> {
+    const args = ['status', '--porcelain=v2', '--branch', '--no-ahead-behind', '-z', '--untracked-files=all', '--no-renames', '--ignore-submodules=none'];
+    const { stdout } = await this.git.run(args, { cwd: worktree });
+    let head: string | null = null;
+    const paths: string[] = [];
+    for (const entry of nulFields(stdout)) {
+      if (entry.startsWith('# branch.oid ')) {
+        const oid = entry.slice('# branch.oid '.length);
+        head = oid === '(initial)' ? null : oid;
+      } else if (!entry.startsWith('#')) {
+        paths.push(porcelainV2Path(entry));
+      }
+    }
+    return { clean: paths.length === 0, paths, head };
   }
 
   /**

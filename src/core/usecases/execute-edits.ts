@@ -220,7 +220,7 @@ async function commitAndCheck(
   }
   let commit: string | null;
   try {
-    await writeOverlay(d, changes, x.overlay);
+    const created = await writeOverlay(d, changes, x.overlay);
     commit = await git.commit({
       worktree,
       message: `${c.subtask.title}\n\n${firstLine(x.note)}`.trim(),
@@ -231,6 +231,7 @@ async function commitAndCheck(
         'Planexec-Model': c.request.model,
       },
       paths: repoPaths(changes, x.overlay),
+      created,
     });
   } catch (error) {
     // Nothing half-written stays for the next attempt to read: back to the recorded head.
