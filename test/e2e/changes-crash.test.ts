@@ -35,7 +35,8 @@ const steps = (fixChecks: string[] = []) =>
 
 /**
  * A check that, while `flag` exists, starts a child, writes both pids to `pids` and hangs; else it
- * passes. With `count`, it counts its runs in that file and hangs only from run `from` on.
+ * passes. With `count`, it counts its runs in that file and hangs only from run `from` on, failing
+ * (exit 1) the runs before it.
  */
 const hangScript = (flag: string, pids: string, count?: { file: string; from: number }) =>
   [
@@ -49,7 +50,7 @@ const hangScript = (flag: string, pids: string, count?: { file: string; from: nu
     `  writeFileSync(${JSON.stringify(`${pids}.tmp`)}, JSON.stringify([process.pid, child.pid]));`,
     `  renameSync(${JSON.stringify(`${pids}.tmp`)}, ${JSON.stringify(pids)});`,
     '  setInterval(() => {}, 1000);',
-    '}',
+    `} else if (run < ${count?.from ?? 1}) process.exit(1);`,
     '',
   ].join('\n');
 
@@ -422,7 +423,10 @@ describe('kill -9 of a server that makes changes, then resume on the same databa
     const flag = join(dir, 'hang-flag');
     const pids = join(dir, 'check-pids.json');
     leftovers.push(pids);
-    // Host check runs: 1 on the base, 2 after fix, 3 after notes, 4 the final checks (which hang).
+    // Host check runs: 1 on the base, 2 after fix, 3 after notes (all three fail: a check that failed
+    // on the base is not held against subtasks not meant to fix it), 4 the final checks (which hang),
+    // then 5, the final checks again after the crash, which pass. Had the attempts passed it, the
+    // last attempt's passing run would stand for the final checks (same head) and none would run.
     makeRepo({ 'hang.mjs': hangScript(flag, pids, { file: join(dir, 'check-runs'), from: 4 }) });
     writeFileSync(flag, '');
     standin.setResponder(workflowResponder(steps(), { executor: (id) => (id === 'fix' ? { patchCalls: [FIX], text: 'add() adds now.' } : { patchCalls: [NOTES], text: 'Noted.' }) }));

@@ -68,6 +68,9 @@ describe('a workflow that edits code', () => {
     // The base failed the host check: the planner was told, and the finished branch passes it.
     expect(done.changes.base_checks).toMatchObject([{ command: 'node --test', passed: false }]);
     expect(done.changes.final_checks).toMatchObject([{ command: 'node --test', passed: true, exit_code: 0 }]);
+    // The last attempt's passing run at the head stands for the final checks: not run a second time.
+    const [notesRun] = await hh.store.workflows.listExecutions(done.workflow_id, 'notes');
+    expect(done.changes.final_checks).toEqual(notesRun!.checks!.filter((c) => c.source === 'host'));
     const planRequest = hh.standin.requests.find((r) => r.schemaName === 'plan')!;
     expect(planRequest.inputText).toContain('node --test');
     expect(done.changes.files).toEqual([

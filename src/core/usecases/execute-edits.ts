@@ -259,7 +259,11 @@ async function commitAndCheck(
     return recordFailure(d, c, x, report, attempt, checks, checkFeedback(failing), opts);
   }
   const all = await git.diff({ worktree, from: changes.base!, to: commit, maxPatchBytes: 1 });
-  return recordSuccess(d, c, x, report, attempt, checks, rootFiles(changes, all.files), opts);
+  // Every host check passed at this commit: if it stays the head, they need not run again at the end.
+  const hostResults = checks.filter((r) => r.source === 'host');
+  const allHostPassed = changes.hostChecks.every((command) => hostResults.some((r) => r.command === command && r.passed));
+  const finalChecks = allHostPassed && changes.hostChecks.length ? { head: commit, results: hostResults, reviewed: false } : null;
+  return recordSuccess(d, c, x, report, attempt, checks, rootFiles(changes, all.files), finalChecks, opts);
 }
 
 /** The paths whose text in the worktree is no longer what `baseline` holds. */
@@ -294,6 +298,7 @@ async function recordSuccess(
   attempt: AttemptChanges,
   checks: CheckResult[],
   branchFiles: WorkflowChanges['files'],
+  finalChecks: WorkflowChanges['finalChecks'],
   opts: ExecuteOptions,
 ): Promise<ExecuteSubtaskResult> {
   const output = attemptOutput(x.note, attempt.commit, attempt.files, attempt.diff, attempt.diff_truncated, checks);
@@ -302,7 +307,7 @@ async function recordSuccess(
       const now = d.clock.now();
       await tx.workflows.insertExecution(execution(c, x, report, output, attempt, checks, now));
       if (!(await stillOurs(d, tx, c.workflow.id, c.subtask.id))) throw takenOver(c.subtask.id);
-      await tx.changes.update(c.workflow.id, { head: attempt.commit, files: branchFiles, finalChecks: null }, now);
+      await tx.changes.update(c.workflow.id, { head: attempt.commit, files: branchFiles, finalChecks }, now);
       await tx.workflows.updateSubtask(c.workflow.id, c.subtask.id, { status: 'completed', output, model: c.request.model, role: c.role, leaseOwner: null, claimedFrom: null }, now);
       return settle(tx, c, now);
     }),
