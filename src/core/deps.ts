@@ -5,7 +5,7 @@ import type { Clock, IdSource, ModelProvider, Store, TokenCounter, WorkspaceRead
 import type { Runtime } from './runtime.js';
 import type { Role, TokenBudget } from './types.js';
 
-/** The settings the use cases read, resolved once by src/config.ts (settings are read nowhere else). */
+/** The settings the use cases read: src/config.ts's, put together by the composition root (src/main.ts compose). */
 export interface CoreSettings {
   /** The workspace root new workflows read from unless the host names one (MCP roots); null: none. */
   root: string | null;
