@@ -1,6 +1,7 @@
 // The stderr logger (pino). stdout belongs to the MCP protocol, so nothing here ever writes to it.
 import { pino, type DestinationStream, type Logger } from 'pino';
 
+/** pino's Logger, re-exported so that only this file imports pino. */
 export type { Logger };
 
 /**

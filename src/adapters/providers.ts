@@ -8,6 +8,7 @@ import type { SdkLogger, SettingNames } from './openai/sdk-client.js';
 
 /** The fixed names of PRODUCT.md, "Providers". */
 export const PROVIDER_KINDS = ['responses', 'chat', 'codex'] as const;
+/** One of PROVIDER_KINDS. */
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 
 /** Settings of one role's provider; each kind reads the ones it needs (see PROVIDER_SETTINGS). */
@@ -97,6 +98,10 @@ export interface ProviderDescription {
   cost: string;
 }
 
+/**
+ * What each kind talks to, reads, and how it keeps threads, caches, answers in JSON, edits and is priced:
+ * the README's provider table is this object (test/unit/readme-providers.test.ts keeps the two the same).
+ */
 export const PROVIDER_SETTINGS: Readonly<Record<ProviderKind, ProviderDescription>> = {
   responses: {
     wire: 'OpenAI Responses API (`openai` SDK), or any endpoint that serves /v1/responses',

@@ -3,8 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Clock, IdSource, ProcessProbe } from '../core/ports.js';
 
+/** The real clock: epoch milliseconds (Date.now). */
 export const systemClock: Clock = { now: () => Date.now() };
 
+/**
+ * Workflow ids 'wf-' + 12 hex digits (48 random bits), short enough to type. By the birthday bound a
+ * clash is about 0.2% likely after a million workflows in one database; nothing checks for one
+ * before the id is used.
+ */
 export const randomIds: IdSource = { workflowId: () => `wf-${randomBytes(6).toString('hex')}` };
 
 /** Names this process in leases and the call journal. */

@@ -8,6 +8,7 @@ import type { ModelCall, Role, TokenBudget } from './types.js';
 /** Tokens reserved for the answer when no max_output_tokens is configured for the role. */
 export const DEFAULT_OUTPUT_RESERVE = 4_096;
 
+/** The role's budget in tokens (input + output), or undefined when it has none. */
 export function limitOf(budget: TokenBudget, role: Role): number | undefined {
   return role === 'planner' ? budget.planner_tokens : budget.executor_tokens;
 }

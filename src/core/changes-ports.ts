@@ -39,12 +39,16 @@ export interface CommandRequest {
 
 /** Runs commands (checks, the worktree setup command) and can end every one still running. */
 export interface CheckRunner {
-  /** Never throws for a command that fails or cannot start: that is in the result. */
+  /**
+   * Never throws for a command that fails or cannot start: that is in the result. Throws invalid_input
+   * only for a request that names no command (empty argv) or a timeout that is not a positive number.
+   */
   run(request: CommandRequest): Promise<CommandResult>;
   /** Ends every command still running (SIGTERM, SIGKILL after the grace) and waits for them. */
   killAll(): Promise<void>;
 }
 
+/** How a path changed between two commits (the same values as types.ts FileChangeStatus, which tool results carry). */
 export type FileChangeStatus = 'added' | 'modified' | 'deleted';
 
 /** One path changed between two commits; a rename is a deletion plus an addition. */
@@ -58,6 +62,7 @@ export interface FileChange {
   binary: boolean;
 }
 
+/** What ChangesRepository.diff answers: the files changed and the unified patch (bounded). */
 export interface ChangesDiff {
   files: FileChange[];
   /** The unified diff, cut at `maxPatchBytes` on a UTF-8 boundary. */
@@ -67,6 +72,7 @@ export interface ChangesDiff {
   patchBytes: number;
 }
 
+/** The worktree setup command, as WorktreeRequest passes it. timeoutMs: ms before its process group is killed. */
 export interface WorktreeSetup {
   /** The command (PLANEXEC_WORKTREE_SETUP, split by the caller) run once in a new worktree. */
   argv: string[];
@@ -74,6 +80,7 @@ export interface WorktreeSetup {
   signal?: AbortSignal;
 }
 
+/** What ChangesRepository.createWorktree makes (or finds, after a restart). */
 export interface WorktreeRequest {
   /** The user's repository (PLANEXEC_ROOT; may be a folder inside the repository). */
   root: string;
@@ -89,6 +96,7 @@ export interface WorktreeRequest {
   linkDependencies?: boolean;
 }
 
+/** What ChangesRepository.createWorktree answers. */
 export interface WorktreeInfo {
   /** False when the worktree was already there as asked (a restarted process). */
   created: boolean;
@@ -110,6 +118,7 @@ export interface WorktreeInfo {
   setupDone: boolean;
 }
 
+/** One commit in a worktree (ChangesRepository.commit): an applied attempt, with its trailers. */
 export interface CommitRequest {
   worktree: string;
   message: string;
@@ -133,6 +142,12 @@ export interface CommitRequest {
   created?: readonly string[];
 }
 
+/**
+ * Why a merge was refused, changing nothing: the user's uncommitted changes touch files the merge changes
+ * (dirty_overlap), the merge conflicts, the root is on a detached HEAD or mid-merge/rebase/cherry-pick/
+ * revert/bisect (operation_in_progress), the histories are unrelated, the root's branch moved while
+ * merging (root_moved), or the workflow's branch itself is checked out in the root.
+ */
 export type MergeRefusalReason =
   | 'dirty_overlap'
   | 'conflict'
@@ -142,6 +157,10 @@ export type MergeRefusalReason =
   | 'root_moved'
   | 'branch_checked_out';
 
+/**
+ * What ChangesRepository.merge did: merged (fast-forward or a merge commit), nothing to do (up_to_date:
+ * the root already contains the branch), or refused, with the paths at fault, a message and a hint.
+ */
 export type MergeResult =
   | {
       kind: 'merged';
@@ -155,14 +174,25 @@ export type MergeResult =
   | { kind: 'up_to_date'; head: string }
   | { kind: 'refused'; reason: MergeRefusalReason; paths: string[]; message: string; hint: string };
 
-/** The git side of "changes". Every method throws PlanexecError('git_failed') when git itself fails. */
+/**
+ * The git side of "changes". Every method throws PlanexecError('git_failed') when git itself fails (the
+ * message names the command and the end of git's stderr), and invalid_input for arguments no git
+ * command should get (a relative worktree path, an unusable branch name, a revision starting with '-',
+ * an empty commit message, a bad trailer or commit path). Commits are 40 hex digits; paths are '/'-separated.
+ */
 export interface ChangesRepository {
-  /** Git is there and new enough; resolves with its version. Call once at start-up. */
+  /** Git is there and new enough (2.38: merge-tree --write-tree); resolves with its version. Call once at start-up. */
   ready(): Promise<string>;
+  /** `root` is inside a git work tree; false for a plain or missing folder or a bare repository (never throws). */
   isRepository(root: string): Promise<boolean>;
+  /** The commit HEAD points at; git_failed when the repository has no commit yet. */
   head(root: string): Promise<string>;
   /** Null on a detached HEAD. */
   currentBranch(root: string): Promise<string | null>;
+  /**
+   * Makes the worktree and branch, or finds them as asked (idempotent); git_failed when `path` holds
+   * something else or the branch is checked out elsewhere. A failed setup command is in the result, not thrown.
+   */
   createWorktree(request: WorktreeRequest): Promise<WorktreeInfo>;
   /** Runs a check in the worktree (CheckRunner semantics), recorded so resetHard after a crash can end it. */
   runInWorktree(worktree: string, request: Omit<CommandRequest, 'cwd'>): Promise<CommandResult>;
@@ -170,14 +200,24 @@ export interface ChangesRepository {
   commit(request: CommitRequest): Promise<string | null>;
   /** The newest commit in `since..HEAD` (or all of HEAD) carrying every trailer given; null if none. */
   findCommit(request: { worktree: string; trailers: Record<string, string>; since?: string }): Promise<string | null>;
+  /** What changed from `from` to `to` (default HEAD); the patch is cut at `maxPatchBytes` (bytes; adapter default 64 KiB). */
   diff(request: { worktree: string; from: string; to?: string; maxPatchBytes?: number }): Promise<ChangesDiff>;
   /**
    * Back to `commit` (default HEAD): commands left running in the worktree by a dead process killed,
    * tracked files reset, untracked files removed, ignored ones kept.
    */
   resetHard(request: { worktree: string; commit?: string }): Promise<void>;
-  /** HEAD's commit (null before the first) and the paths with changes (not ignored ones), in one git call. */
+  /** HEAD's commit (null before the first) and the paths with staged, unstaged or untracked changes (ignored files do not count), in one git call; clean when there are none. */
   status(worktree: string): Promise<{ clean: boolean; paths: string[]; head: string | null }>;
+  /**
+   * Brings `branch` into the branch checked out at `root`, or refuses (MergeResult 'refused') changing
+   * nothing; throws not_found when the branch does not exist.
+   */
   merge(request: { root: string; branch: string; message?: string }): Promise<MergeResult>;
+  /**
+   * Removes the worktree (uncommitted changes too) and deletes the branch; what is already gone counts
+   * as done. git_failed when the branch is checked out in the root, or `worktree` is a folder that is
+   * not a worktree of the repository (left untouched).
+   */
   discard(request: { root: string; worktree: string; branch: string }): Promise<{ removedWorktree: boolean; deletedBranch: boolean }>;
 }

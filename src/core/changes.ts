@@ -156,6 +156,7 @@ export function editRefusal(path: string, writes: readonly string[]): string | n
   return allowed ? null : `it is not among the files this subtask may write (${writes.join(', ')})`;
 }
 
+/** The outcome of one edit operation (applyOperations), in the order the model sent them. */
 export interface AppliedOperation {
   /** The apply_patch call it came from, when it came from one. */
   callId: string | null;
@@ -257,6 +258,7 @@ export function unresolved(all: readonly AppliedOperation[]): RejectedEdit[] {
 // ---------------------------------------------------------------------------------------------
 // Checks
 
+/** A check an attempt runs: the host's (PLANEXEC_CHECKS and the request's `checks`) or the subtask's own (planner-proposed, allowed). */
 export interface PlannedCheck {
   command: string;
   source: 'host' | 'subtask';
@@ -356,8 +358,9 @@ export function checkFeedback(failed: readonly CheckResult[]): string {
  * Runs `fn` holding the workflow's apply lock: first in this process (runtime.serialize), then in
  * the database (changes.lock_owner, taken from a dead holder). Before `fn` runs, the worktree is
  * made to match the head planexec recorded: anything a crash left (applied but not committed, a
- * commit not recorded, a check still running) is undone. Throws git_failed, storage errors, and
- * the signal's reason when it aborts while waiting.
+ * commit not recorded, a check still running) is undone. Throws git_failed, storage errors,
+ * invalid_transition when the workflow has no changes record, and the signal's reason when it aborts
+ * while waiting.
  */
 export async function withApplyLock<T>(d: CoreDeps, workflowId: string, signal: AbortSignal | undefined, fn: (changes: WorkflowChanges) => Promise<T>): Promise<T> {
   return d.runtime.serialize(`apply:${workflowId}`, async () => {

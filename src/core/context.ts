@@ -6,6 +6,7 @@ import { EXECUTOR_EDIT_INSTRUCTIONS, EXECUTOR_INSTRUCTIONS, renderExecutorInput,
 import { clip, utf8Bytes } from './text.js';
 import type { Subtask, Workflow } from './types.js';
 
+/** Caps on what one executor call is shown (CoreSettings.context: PLANEXEC_MAX_FILE_BYTES, PLANEXEC_MAX_CONTEXT_BYTES; the dependency cap is fixed by src/config.ts). */
 export interface ContextLimits {
   /** Bytes of one file sent to the executor. */
   maxFileBytes: number;
@@ -15,6 +16,7 @@ export interface ContextLimits {
   maxDependencyChars: number;
 }
 
+/** One file named for an execution and what of it was sent (recorded with the execution: ContextPacket). */
 export interface FileReport {
   path: string;
   bytes: number;
@@ -28,12 +30,14 @@ export interface FileReport {
   note: string | null;
 }
 
+/** One dependency's output as sent: `chars` is its whole length in characters (UTF-16 code units). */
 export interface DependencyReport {
   subtask_id: string;
   chars: number;
   truncated: boolean;
 }
 
+/** What one executor call was shown, for the record and for workflow_status `subtask.context`. */
 export interface ContextReport {
   files: FileReport[];
   dependencies: DependencyReport[];
@@ -44,12 +48,14 @@ export interface ContextReport {
 /** What one execution saw, as recorded with it: the report plus the provider's count of the prompt. */
 export type ContextPacket = ContextReport & { tokens: number };
 
+/** An executor request's parts: the role's fixed instructions, the rendered input, and the report of it. */
 export interface ExecutorContext {
   instructions: string;
   input: string;
   report: ContextReport;
 }
 
+/** What buildExecutorContext needs: the subtask, its workflow and all of the plan's subtasks (for the dependencies' outputs). */
 export interface BuildContextArgs {
   workflow: Workflow;
   subtask: Subtask;
@@ -66,6 +72,15 @@ export interface BuildContextArgs {
   edit?: boolean;
 }
 
+/**
+ * The minimal context of one execution: the workflow's goal line, the subtask's relevant files (and, for
+ * an edit, the files it may write), each read up to `limits.maxFileBytes` bytes and all together up to
+ * `limits.maxContextBytes`, sorted so sibling subtasks share a cacheable prefix; the outputs of its direct
+ * dependencies, each cut to `limits.maxDependencyChars` characters; review feedback and the host's notes.
+ * A file that is missing, withheld or not a regular file is reported (`missing`, `note`), not fatal.
+ * Throws path_outside_root for a relevant file that leaves the root, and a plain Error (a caller's bug)
+ * when a dependency is not completed.
+ */
 export async function buildExecutorContext(a: BuildContextArgs): Promise<ExecutorContext> {
   const missing = missingDependencies(a.subtask, a.all);
   if (missing.length) throw new Error(`buildExecutorContext called with incomplete dependencies: ${missing.join(', ')}`);

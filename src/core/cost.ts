@@ -17,6 +17,7 @@
 //   (a codex planner gives a baseline in quota units only).
 import type { ModelCall, Role, Usage } from './types.js';
 
+/** What one model costs: USD per 1M tokens by kind, and quota units per call (the rule at the top of this file). */
 export interface ModelPrice {
   /** USD per 1M uncached input tokens. */
   input: number;
@@ -27,13 +28,20 @@ export interface ModelPrice {
   /** Quota units one call uses (planner model = 1.0). */
   quota: number;
 }
+/** Prices by model name (CoreSettings.prices: DEFAULT_PRICES and the config file's `prices`, which win; local chat models added free by withLocalModels). */
 export type PriceTable = Readonly<Record<string, ModelPrice>>;
 
+/**
+ * The default models' prices, as PRODUCT.md fixes them: OpenAI's list prices per 1M tokens (gpt-5.4 $2.50
+ * input / $0.25 cached / $15.00 output; gpt-5.4-mini $0.75 / $0.075 / $4.50) and the article's quota ratio
+ * (a planner-model call 1.0, an executor-model call 0.3). A changed list price goes in the config file's `prices`.
+ */
 export const DEFAULT_PRICES: PriceTable = {
   'gpt-5.4': { input: 2.5, cached: 0.25, output: 15, quota: 1 },
   'gpt-5.4-mini': { input: 0.75, cached: 0.075, output: 4.5, quota: 0.3 },
 };
 
+/** One role's calls and tokens in a workflow (workflow_status `usage`; counted by usageByRole). */
 export interface RoleUsage extends Usage {
   /** Completed calls. */
   calls: number;
@@ -43,6 +51,10 @@ export interface RoleUsage extends Usage {
   estimated_calls: number;
 }
 
+/**
+ * What a workflow's calls (or the ledger's) cost, and what the same calls would have cost on the planner
+ * model alone (costOf; workflow_status `cost`). Null: the figure cannot be computed (nothing priced).
+ */
 export interface Cost {
   /** Quota units of the billed calls on priced models (null only when none of them is priced). */
   quota_units: number | null;
@@ -50,8 +62,11 @@ export interface Cost {
   baseline_quota_units: number | null;
   /** 1 - quota / baseline over the priced calls, in %. */
   savings_pct: number | null;
+  /** USD of the calls billed per token on priced models (codex calls are not in it); null when calls were billed but none that way. */
   usd: number | null;
+  /** The same billed calls priced as planner-model calls, USD (null when the planner model is unpriced or on a subscription). */
   baseline_usd: number | null;
+  /** 1 - usd / baseline over the calls billed in USD, in %. */
   usd_savings_pct: number | null;
   /** Models of billed calls missing from the price table: their calls are left out of quota_units and usd. */
   unpriced_models: string[];
@@ -122,6 +137,10 @@ export function usageByRole(calls: readonly ModelCall[]): Record<Role, RoleUsage
   return out;
 }
 
+/**
+ * USD of `usage` at `price`: uncached input (input - cached) at the input rate, cached input at the cached
+ * rate, output at the output rate, all per 1M tokens. Unrounded.
+ */
 export function priceUsage(usage: Usage, price: ModelPrice): number {
   const uncached = Math.max(0, usage.input_tokens - usage.cached_tokens);
   return (uncached * price.input + usage.cached_tokens * price.cached + usage.output_tokens * price.output) / 1_000_000;

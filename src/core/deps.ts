@@ -5,6 +5,7 @@ import type { Clock, IdSource, ModelProvider, Store, TokenCounter, WorkspaceRead
 import type { Runtime } from './runtime.js';
 import type { Role, TokenBudget } from './types.js';
 
+/** The settings the use cases read: src/config.ts's, put together by the composition root (src/main.ts compose). */
 export interface CoreSettings {
   /** The workspace root new workflows read from unless the host names one (MCP roots); null: none. */
   root: string | null;
@@ -38,6 +39,7 @@ export interface CoreSettings {
   changes: ChangesSettings;
 }
 
+/** How workflows make changes (PRODUCT.md, "Changes"), from the settings each field names. */
 export interface ChangesSettings {
   /** PLANEXEC_CHANGES: 'worktree' (when the root is a git repository) or 'off'. */
   mode: 'worktree' | 'off';

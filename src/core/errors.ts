@@ -4,6 +4,10 @@ import type { Usage } from './types.js';
 // Typed domain errors. Each carries a stable `code` and a `hint` that tells the caller what to do next;
 // src/mcp/result.ts is the one place that turns them into isError tool results.
 
+/**
+ * The stable codes of PlanexecError: a host may branch on them (they reach it as the `code` of an isError
+ * result, src/mcp/result.ts), so a code is never renamed or reused for another meaning.
+ */
 export type ErrorCode =
   | 'not_found'
   | 'invalid_input'
@@ -19,6 +23,12 @@ export type ErrorCode =
   | 'cancelled'
   | 'git_failed';
 
+/**
+ * The one error type of the core. `message` says what was wrong, `hint` what to do next (both shown to
+ * the host); `details` is structured context for the log and for callers that branch on it (e.g.
+ * `reason: 'concurrent'` or `'locked'` on invalid_transition). Anything thrown that is not a
+ * PlanexecError reaches the host only as an internal error.
+ */
 export class PlanexecError extends Error {
   readonly code: ErrorCode;
   readonly hint: string;
@@ -33,10 +43,12 @@ export class PlanexecError extends Error {
   }
 }
 
+/** not_found: "<what> '<id>' does not exist."; details { id }. */
 export function notFound(what: string, id: string, hint: string): PlanexecError {
   return new PlanexecError('not_found', `${what} '${id}' does not exist.`, hint, { id });
 }
 
+/** invalid_input: the call's arguments cannot be used as given; nothing was written. */
 export function invalidInput(message: string, hint: string): PlanexecError {
   return new PlanexecError('invalid_input', message, hint);
 }
@@ -50,10 +62,18 @@ export function checkTexts(...texts: Array<[field: string, text: string | null |
   }
 }
 
+/**
+ * invalid_transition: the arguments are fine, but the workflow or subtask is not in a state that allows
+ * the call (ended, running, locked, discarded...).
+ */
 export function invalidTransition(message: string, hint: string): PlanexecError {
   return new PlanexecError('invalid_transition', message, hint);
 }
 
+/**
+ * dependencies_incomplete: `subtaskId` needs `missing` (subtask ids, in plan order) completed first;
+ * details { subtask_id, missing }.
+ */
 export function dependenciesIncomplete(subtaskId: string, missing: string[], hint: string): PlanexecError {
   return new PlanexecError(
     'dependencies_incomplete',
@@ -63,10 +83,15 @@ export function dependenciesIncomplete(subtaskId: string, missing: string[], hin
   );
 }
 
+/** nothing_to_do: the call has nothing to act on (no ready subtask, nothing completed to review). */
 export function nothingToDo(message: string, hint: string): PlanexecError {
   return new PlanexecError('nothing_to_do', message, hint);
 }
 
+/**
+ * model_output_invalid: a model answered, but its answer cannot be used (a plan or review still invalid
+ * after the repair round); `details.problems` lists why, when known.
+ */
 export function modelOutputInvalid(message: string, hint: string, details: Record<string, unknown> = {}): PlanexecError {
   return new PlanexecError('model_output_invalid', message, hint, details);
 }
@@ -130,6 +155,10 @@ export class ModelCallError extends PlanexecError {
   }
 }
 
+/**
+ * path_outside_root: `path` leaves the workspace root (absolute, "..", a symlink out); `why` completes
+ * the sentence. details { path }.
+ */
 export function pathOutsideRoot(path: string, why: string): PlanexecError {
   return new PlanexecError(
     'path_outside_root',
@@ -139,6 +168,10 @@ export function pathOutsideRoot(path: string, why: string): PlanexecError {
   );
 }
 
+/**
+ * file_unreadable: `path` cannot or must not be read (missing, not a regular file, binary where text
+ * is needed); `why` completes the sentence. details { path }.
+ */
 export function fileUnreadable(path: string, why: string): PlanexecError {
   return new PlanexecError(
     'file_unreadable',

@@ -13,6 +13,7 @@ import type { AskHuman, CallPurpose, Role, ThreadTurn, TokenBudget, Usage } from
 import { checkBudget, reservationFor } from './budget.js';
 import { toStrictJsonSchema } from './json-schema.js';
 
+/** What the journal records of a call besides the request itself. */
 export interface CallMeta {
   workflowId: string;
   subtaskId: string | null;
@@ -22,6 +23,7 @@ export interface CallMeta {
   budget?: TokenBudget | undefined;
 }
 
+/** A step of a tool call's work, for MCP progress notifications (src/mcp/progress.ts). */
 export interface ProgressEvent {
   message: string;
   /** Steps done so far (subtasks done, for run_workflow). */
@@ -29,6 +31,7 @@ export interface ProgressEvent {
   total?: number | undefined;
 }
 
+/** What a use case gets from its caller for one tool call. */
 export interface CallOptions {
   signal?: AbortSignal | undefined;
   onProgress?: ((event: ProgressEvent) => void) | undefined;
@@ -114,7 +117,12 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Sends one request with its journal row around it. Throws what the provider throws (see ModelProvider). */
+/**
+ * Sends one request with its journal row around it: with `meta.budget`, the budget is checked and the
+ * call's tokens reserved in the transaction that begins the row. Returns the row id, the answer and its
+ * usage (reported, or estimated). Throws budget_exceeded (nothing sent, no row), what the provider
+ * throws (see ModelProvider; the row is settled failed first), storage_unavailable.
+ */
 export async function journaledCall(
   d: CoreDeps,
   meta: CallMeta,
@@ -156,6 +164,7 @@ export interface PlannerThread {
 /** A thread with nothing before it. */
 export const NEW_THREAD: PlannerThread = { head: null, turns: async () => [] };
 
+/** What structuredPlannerCall answers. */
 export interface StructuredResult<T> {
   value: T;
   /** Problems that remain after the repair round (empty when the answer is fully valid). */
@@ -176,6 +185,7 @@ export interface CallUsage extends Usage {
   calls: number;
 }
 
+/** The usage of a tool call: `calls` counts the usages summed, tokens add up. */
 export function sumUsage(usages: readonly Usage[]): CallUsage {
   const total: CallUsage = { calls: 0, input_tokens: 0, cached_tokens: 0, output_tokens: 0 };
   for (const u of usages) {
@@ -188,14 +198,6 @@ export function sumUsage(usages: readonly Usage[]): CallUsage {
 }
 
 /**
- * A planner call answered in a JSON schema, continuing `thread`, with one repair round: when the
- * answer does not parse or `check` finds problems, the problems go back to the planner in the same
- * thread. When the provider has lost the thread (reason thread_lost), the call is sent once more
- * with the thread from planexec's own record (or, without one, `thread.state()`): both attempts are
- * journaled. Throws model_output_invalid when the answer still does not parse, and the provider's
- * errors.
- */
-/**
  * Throws budget_exceeded (nothing written, nothing sent) when a planner call of `input` on the
  * workflow's thread cannot fit its planner budget: the same estimate the journaled call makes, taken
  * before the workflow's lock so that a refused review or revision changes nothing. The journaled
@@ -207,6 +209,15 @@ export async function precheckPlannerBudget(d: CoreDeps, workflow: { id: string;
   if (need !== null) await checkBudget(d, d.store, workflow.id, workflow.budget, 'planner', need);
 }
 
+/**
+ * A planner call answered in a JSON schema, continuing `thread`, with one repair round: when the
+ * answer does not parse or `check` finds problems, the problems go back to the planner in the same
+ * thread. When the provider has lost the thread (reason thread_lost), the call is sent once more
+ * with the thread from planexec's own record (or, without one, `thread.state()`): both attempts are
+ * journaled. Problems `check` still finds after the repair come back in `problems` for the caller to
+ * judge. Throws model_output_invalid when the answer still does not parse, budget_exceeded (nothing
+ * sent), the provider's errors (ModelCallError), storage_unavailable.
+ */
 export async function structuredPlannerCall<T>(
   d: CoreDeps,
   meta: Omit<CallMeta, 'role' | 'subtaskId'>,

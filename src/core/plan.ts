@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { PlannedSubtask, Subtask, SubtaskStatus } from './types.js';
 
+/** Subtasks one plan may hold (PRODUCT.md: 1 to 50; the planner's instructions say the same). */
 export const MAX_SUBTASKS = 50;
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/;
 
@@ -50,10 +51,12 @@ export const PlanSubtaskSchema = z.object({
     .describe('Commands that verify this subtask (e.g. "npm test"), one command each; they run only where the user allows them.'),
 });
 
+/** The plan the planner answers with (sent as a strict JSON schema; the rules in validatePlan). */
 export const PlanSchema = z.object({
   subtasks: z.array(PlanSubtaskSchema),
   coordination_notes: z.string().describe(`How the pieces fit together; for the planner's own later review (at most ${PLAN_LIMITS.coordination_notes.toLocaleString('en-US')} characters).`),
 });
+/** A plan as parsed from the planner's answer. */
 export type Plan = z.infer<typeof PlanSchema>;
 
 /** A model-written value quoted in a problem: short, so a 20 MB field does not travel back whole. */
@@ -193,6 +196,7 @@ export function findCycle(subtasks: readonly Pick<PlannedSubtask, 'id' | 'depend
 
 const DONE: ReadonlySet<SubtaskStatus> = new Set(['completed', 'approved']);
 
+/** Completed or approved: the states whose output dependents may use. */
 export function isDone(status: SubtaskStatus): boolean {
   return DONE.has(status);
 }

@@ -9,6 +9,12 @@ import { reviewResults, type ReviewResultsInput } from './usecases/review-result
 import { checkRunInput, runWorkflow, type RunOptions, type RunWorkflowInput } from './usecases/run-workflow.js';
 import { workflowStatus, type WorkflowStatusInput } from './usecases/workflow-status.js';
 
+/**
+ * The use cases bound to `deps`, one method per tool (plus the two helpers the MCP layer needs before
+ * and after a detached run: checkRunInput, subtaskSnapshot). Each method has its use case's inputs,
+ * result and errors (src/core/usecases/*.ts); `deps` is exposed for what the MCP server builds on them
+ * (its task store over deps.store, result bounds counted with deps.tokens).
+ */
 export function createPlanexec(deps: CoreDeps) {
   return {
     deps,
@@ -24,4 +30,5 @@ export function createPlanexec(deps: CoreDeps) {
     discardChanges: (input: DiscardChangesInput) => discardChanges(deps, input),
   };
 }
+/** The bound use cases (createPlanexec): what src/mcp calls. */
 export type Planexec = ReturnType<typeof createPlanexec>;

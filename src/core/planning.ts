@@ -82,6 +82,7 @@ export async function planCall(
   return { ...answer, value: normalizePlan(answer.value) };
 }
 
+/** The rows of a new plan: every subtask fresh (see freshSubtask), in plan order (`position` 0, 1, ...). */
 export function toSubtasks(workflowId: string, plan: Plan, now: number, ladder: readonly Role[]): Subtask[] {
   return plan.subtasks.map((p, position) => freshSubtask(workflowId, p, position, now, ladder));
 }

@@ -20,6 +20,10 @@ import type {
   WorkflowChanges,
 } from './types.js';
 
+/**
+ * A JSON answer format a request asks for (plans, reviews, summaries): `name` is the format's name on the
+ * wire (the Responses API's text.format name).
+ */
 export interface StructuredFormat {
   name: string;
   /** JSON Schema in the strict subset the Responses API accepts. */
@@ -55,6 +59,10 @@ export interface PatchCallOutput {
   output: string;
 }
 
+/**
+ * One model call as the core asks for it; each provider maps it to its own wire format and keeps what its
+ * capabilities allow (ProviderCapabilities).
+ */
 export interface ModelRequest {
   model: string;
   role: Role;
@@ -76,12 +84,17 @@ export interface ModelRequest {
    * sent before `input` (which may be empty).
    */
   patchOutputs?: readonly PatchCallOutput[];
+  /** prompt_cache_key: names the prompt's family ('planexec-planner', 'planexec-executor'), which decides the shared prefix. */
   cacheKey: string;
+  /** prompt_cache_retention; '24h' only for the models CoreSettings.extendedCacheModels lists. */
   cacheRetention?: '24h' | 'in-memory';
+  /** Cap on the answer's tokens (PLANEXEC_<ROLE>_MAX_OUTPUT_TOKENS); absent: the provider's default. */
   maxOutputTokens?: number;
+  /** Aborting it ends the call with ModelCallError 'aborted'. */
   signal?: AbortSignal;
 }
 
+/** A real, complete answer: anything else is a ModelCallError (see ModelProvider). */
 export interface ModelResponse {
   /** The provider's id for this response (continues its thread); null when it has none. */
   responseId: string | null;
@@ -110,6 +123,7 @@ export interface ModelProvider {
   ready?(): void;
 }
 
+/** One line of the workflow list (WorkflowRecords.list). */
 export interface WorkflowSummary {
   workflow: Workflow;
   subtasks: number;
@@ -130,6 +144,7 @@ export interface Ledger {
   groups: CallGroup[];
 }
 
+/** A journal row as begun, before the request is sent (CallJournal.begin). startedAt: epoch ms. */
 export interface NewModelCall {
   workflowId: string;
   subtaskId: string | null;
@@ -146,6 +161,10 @@ export interface NewModelCall {
   requestBytes?: number | null;
 }
 
+/**
+ * How a journal row is settled (CallJournal.finish). endedAt: epoch ms; `error` is the failure as
+ * described for the journal, already passed through the redactor (CoreDeps.redact).
+ */
 export interface CallOutcome {
   status: Exclude<CallStatus, 'pending'>;
   responseId?: string | null;
@@ -156,9 +175,11 @@ export interface CallOutcome {
   endedAt: number;
 }
 
+/** The fields WorkflowRecords.update may change; an absent field stays as it is. */
 export type WorkflowPatch = Partial<
   Pick<Workflow, 'phase' | 'planVersion' | 'plannerResponseId' | 'coordinationNotes' | 'budget' | 'lockOwner' | 'lastError' | 'plannerSummary' | 'files' | 'plannerThread'>
 >;
+/** The fields WorkflowRecords.updateSubtask may change; an absent field stays as it is. */
 export type SubtaskPatch = Partial<
   Pick<
     Subtask,
@@ -192,17 +213,24 @@ export interface TaskRecord {
   owner: string | null;
   status: 'working' | 'input_required' | 'completed' | 'failed' | 'cancelled';
   statusMessage: string | null;
+  /** ms the task is kept after its last update (MCP tasks `ttl`); null: kept until deleted. */
   ttl: number | null;
+  /** ms a client should wait between polls (MCP tasks `pollInterval`). */
   pollInterval: number;
+  /** The tools/call request that made the task ({ method, params }). */
   request: unknown;
+  /** The CallToolResult once the task ended, secrets masked; null until then. */
   result: unknown;
+  /** Epoch ms. */
   createdAt: number;
   updatedAt: number;
 }
 
 /**
  * The workflow aggregate: a workflow with its plan versions, subtasks, executions, reviews and human
- * decisions. Times are epoch milliseconds; `now` stamps `updated_at`.
+ * decisions. Times are epoch milliseconds; `now` stamps `updated_at`. An update of an id that does not
+ * exist changes nothing and does not throw; an insert of an id that exists is refused by the database
+ * (a constraint error, not a StorageError). Storage failures: see Store.
  */
 export interface WorkflowRecords {
   insert(workflow: Workflow): Promise<void>;
@@ -241,11 +269,15 @@ export interface WorkflowRecords {
   insertDecision(workflowId: string, decision: HumanDecision, via: 'elicitation' | 'host', now: number): Promise<void>;
 }
 
+/** The fields ChangeRecords.update may change; an absent field stays as it is (the apply lock goes through casLock). */
 export type ChangesPatch = Partial<
   Pick<WorkflowChanges, 'mode' | 'reason' | 'repo' | 'branch' | 'worktree' | 'prefix' | 'base' | 'head' | 'files' | 'hostChecks' | 'baseChecks' | 'finalChecks' | 'merged' | 'discarded'>
 >;
 
-/** The changes aggregate: a workflow's worktree, branch, head and checks (see WorkflowChanges). */
+/**
+ * The changes aggregate: a workflow's worktree, branch, head and checks (see WorkflowChanges), one row per
+ * workflow. Times are epoch ms; errors as WorkflowRecords.
+ */
 export interface ChangeRecords {
   insert(changes: WorkflowChanges): Promise<void>;
   get(workflowId: string): Promise<WorkflowChanges | null>;
@@ -254,7 +286,10 @@ export interface ChangeRecords {
   casLock(workflowId: string, expected: string | null, next: string | null): Promise<boolean>;
 }
 
-/** The call journal: one row per model call, written before it is sent and completed after. */
+/**
+ * The call journal: one row per model call, written before it is sent and completed after. Token fields
+ * are token counts (as reported, or estimated), times epoch ms. Storage failures: see Store.
+ */
 export interface CallJournal {
   /** Returns the new row's id. */
   begin(call: NewModelCall): Promise<number>;
@@ -273,7 +308,7 @@ export interface CallJournal {
   unattachedUsage(): Promise<{ calls: number; input_tokens: number; cached_tokens: number; output_tokens: number }>;
 }
 
-/** The processes sharing the database (owners), their heartbeats, and what they hold. */
+/** The processes sharing the database (owners), their heartbeats, and what they hold. Times are epoch ms. */
 export interface OwnerRegistry {
   upsert(owner: Owner): Promise<void>;
   /** False when the owner row is gone: another process took this one for dead and reaped it. */
@@ -310,8 +345,9 @@ export interface TaskRecords {
  * connection the outer one would wait for the transaction to end; the adapter throws instead).
  * `transaction` on a bound handle joins the transaction it belongs to.
  *
- * Errors: StorageError (code storage_unavailable, with reason full | read_only | corrupt | busy | io)
- * for failures of the storage itself; the transaction is rolled back and nothing of it is kept.
+ * Errors: StorageError (code storage_unavailable, with reason full | read_only | corrupt | busy | io |
+ * connection) for failures of the storage itself; the transaction is rolled back and nothing of it is
+ * kept. Whatever `fn` throws rolls the transaction back too and is rethrown as it is.
  */
 export interface Store {
   readonly workflows: WorkflowRecords;
@@ -327,10 +363,11 @@ export interface ProcessProbe {
   isRunning(host: string, pid: number): boolean | null;
 }
 
+/** A file read by WorkspaceReader.read (the part of it that fits the cap). */
 export interface WorkspaceFile {
   kind: 'file';
   path: string;
-  /** Size of the whole file. */
+  /** Size of the whole file, bytes. */
   bytes: number;
   /** Text read, at most the cap given, cut on a UTF-8 character boundary. */
   content: string;
@@ -341,6 +378,7 @@ export interface WorkspaceFile {
   sha256: string;
 }
 
+/** WorkspaceReader.read's answer for a path that does not exist inside the root. */
 export interface MissingFile {
   kind: 'missing';
   path: string;
@@ -375,14 +413,23 @@ export interface WorkspaceWriter {
   remove(root: string, path: string): Promise<void>;
 }
 
+/**
+ * Counts o200k_base tokens (the GPT-5 family's encoding): the figure budgets, estimates and result bounds
+ * use. Adapter: src/adapters/tokens/gpt-token-counter.ts (gpt-tokenizer).
+ */
 export interface TokenCounter {
   count(text: string): number;
 }
 
+/** The time every stored timestamp comes from: now() in epoch milliseconds. Adapter: systemClock (Date.now). */
 export interface Clock {
   now(): number;
 }
 
+/**
+ * Makes new workflow ids: unique across processes sharing the database, short enough to type (at most 64
+ * characters, the tools' limit). Adapter: randomIds ('wf-' and 12 hex digits).
+ */
 export interface IdSource {
   workflowId(): string;
 }

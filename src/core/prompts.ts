@@ -5,6 +5,10 @@ import type { WorkspaceFile } from './ports.js';
 import { utf8Bytes } from './text.js';
 import type { CheckResult, Subtask } from './types.js';
 
+/**
+ * The planner's instructions for every task it gets (plan, replan, repair, review, compact): one constant, so
+ * every planner request starts with the same cacheable prefix. Its limits (50 subtasks) match src/core/plan.ts.
+ */
 export const PLANNER_INSTRUCTIONS = `You are the planner of planexec, a planner/executor split for software work. You, the strong model, analyse requests, break them into subtasks, and review results. A cheaper executor model carries out each routine subtask; complex subtasks run on your model but with the same narrow context.
 
 Every message to you starts with "Task: plan", "Task: replan", "Task: repair", "Task: review" or "Task: compact". Answer only with JSON in the schema of that request.
@@ -51,6 +55,7 @@ Rules:
 - Besides the edits, answer with one or two sentences saying what you changed and any assumption you made. No other prose.
 - Where the feedback asks for changes or shows a failing check, fix that first.`;
 
+/** Instructions of an executor that answers in text (a subtask without writes, or a workflow without changes). */
 export const EXECUTOR_INSTRUCTIONS = `You are an executor of planexec. You carry out exactly one narrow subtask of a larger piece of software work that a planner has broken down.
 
 You receive: the goal of the whole workflow (one line), files from the workspace, the outputs of the subtasks yours depends on, then your subtask with its expected output format, and possibly review feedback on your previous attempt.
@@ -77,6 +82,10 @@ export interface BaseCheck {
   output_tail: string;
 }
 
+/**
+ * The input of a new workflow's plan call: the request, the host's context, the files it named (renderFile)
+ * and, in a workflow that makes changes, how the host's checks end on the base (a failing one is a goal).
+ */
 export function renderPlanInput(request: string, context: string | null, files: WorkspaceFile[], baseChecks: readonly BaseCheck[] = []): string {
   const parts = [`Task: plan\nRequest: ${request.trim()}`];
   if (context?.trim()) parts.push(`Context from the host:\n${context.trim()}`);
@@ -96,16 +105,22 @@ function indent(text: string): string {
     .join('\n');
 }
 
+/**
+ * The input of a plan revision: the current plan's subtasks with their status, then the feedback. `threadState`
+ * (renderThreadState) goes first when the planner's thread starts over.
+ */
 export function renderReplanInput(feedback: string, planVersion: number, subtasks: readonly Subtask[], threadState: string | null): string {
   const list = subtasks.map((s) => `- ${s.id} [${s.status}] ${s.title}${s.depends_on.length ? ` (after ${s.depends_on.join(', ')})` : ''}: ${s.description}`);
   const state = threadState ? `${threadState}\n\n` : '';
   return `Task: replan\n${state}The current plan is version ${planVersion}:\n${list.join('\n')}\n\nRevise it as this feedback asks:\n${feedback.trim()}\n\nAnswer with the complete revised plan.`;
 }
 
+/** The repair round's input: the problems of the last answer (validatePlan, reviewLimitProblems...), one a line. */
 export function renderRepairInput(problems: string[]): string {
   return `Task: repair\nYour answer cannot be used as it is:\n${problems.map((p) => `- ${p}`).join('\n')}\nAnswer again with the complete corrected JSON.`;
 }
 
+/** One subtask in a review's input: `output` already cut to the review's character cap (CoreSettings.reviewOutputChars). */
 export interface ReviewItem {
   subtask: Subtask;
   output: string;
@@ -126,6 +141,10 @@ export function renderThreadState(s: { summary: string | null; request: string; 
   return `${head}\n\nPlan version ${s.planVersion}, every subtask and its state:\n${list.join('\n')}`;
 }
 
+/**
+ * The input of a planner review: each subtask's description, attempt, model, expected format and output.
+ * `threadState` (renderThreadState) goes first when the planner's thread starts over.
+ */
 export function renderReviewInput(planVersion: number, items: ReviewItem[], threadState: string | null = null): string {
   const sections = items.map(({ subtask: s, output, outputTruncated }) => {
     const cut = outputTruncated ? '\n[output cut for length]' : '';
@@ -146,8 +165,10 @@ export function renderFinalReviewInput(planVersion: number, failing: readonly Ch
   return `Task: review\n${state}Plan version ${planVersion}. Every subtask is approved, but these host checks fail on the finished branch:\n${checks.join('\n')}\n\nFor each subtask below: revise (say exactly what to change so the checks pass) if its work must change, escalate if a human must decide, approve if it is not involved.\n\n${list.join('\n\n')}`;
 }
 
+/** The input of a compaction call (src/core/usecases/compact.ts); the thread it continues is the context. */
 export const COMPACT_INPUT = 'Task: compact\nThis conversation is getting long. Write the compact state summary now.';
 
+/** A dependency's output as an executor is shown it: `output` already cut to ContextLimits.maxDependencyChars characters. */
 export interface DependencyOutput {
   id: string;
   title: string;
@@ -155,6 +176,7 @@ export interface DependencyOutput {
   truncated: boolean;
 }
 
+/** What renderExecutorInput puts in an executor's input; `subtask.writes` is listed only for an edit. */
 export interface ExecutorInputParts {
   goal: string;
   files: WorkspaceFile[];

@@ -12,6 +12,7 @@ const VerdictSchema = z.enum(['approve', 'revise', 'escalate']);
  */
 export const REVIEW_LIMITS = { feedback: 4_000, summary: 1_000 } as const;
 
+/** The planner's review answer (sent as a strict JSON schema; length limits in REVIEW_LIMITS, checked after). */
 export const ReviewSchema = z.object({
   verdict: VerdictSchema.describe('Overall verdict: the most serious of the per-subtask verdicts.'),
   reviews: z.array(
@@ -23,6 +24,7 @@ export const ReviewSchema = z.object({
   ),
   summary: z.string().describe(`One or two sentences on the state of the work (at most ${REVIEW_LIMITS.summary.toLocaleString('en-US')} characters).`),
 });
+/** A review answer as parsed. */
 export type Review = z.infer<typeof ReviewSchema>;
 
 const SEVERITY: Record<Verdict, number> = { approve: 0, revise: 1, escalate: 2 };

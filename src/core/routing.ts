@@ -3,6 +3,7 @@
 // start. Past the last rung a human decides.
 import type { Complexity, Role } from './types.js';
 
+/** The default escalation ladder (PLANEXEC_LADDER overrides it): two attempts on the executor model, then one on the planner model. */
 export const DEFAULT_LADDER: readonly Role[] = ['executor', 'executor', 'planner'];
 
 /** The role for this attempt, or null when the ladder is exhausted (the subtask needs a human). */

@@ -6,6 +6,7 @@ import { StorageError } from './errors.js';
 import type { Clock, ProcessProbe, Store } from './ports.js';
 import type { Owner } from './types.js';
 
+/** What a Runtime is made of (by the composition root). leaseMs: ms. */
 export interface RuntimeOptions {
   store: Store;
   clock: Clock;
@@ -28,11 +29,17 @@ export class HandedOverError extends Error {
   }
 }
 
+/** Model work registered with Runtime.track: `signal` to pass on, done() when it ends (always, in a finally). */
 export interface TrackedOperation {
   signal: AbortSignal;
   done(): void;
 }
 
+/**
+ * This process among the others on the database (see the top of this file). One per process, made by
+ * the composition root; start() before serving, stop() at shutdown. Its reads and writes throw
+ * StorageError where the storage fails, except the heartbeat's, which are reported through onError.
+ */
 export class Runtime {
   readonly owner: string;
   readonly leaseMs: number;
@@ -71,6 +78,7 @@ export class Runtime {
     }
   }
 
+  /** Stops the heartbeat and aborts every tracked operation ('planexec is shutting down'); interrupted work is left to resume. */
   stop(): void {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
@@ -177,7 +185,7 @@ export class Runtime {
     };
   }
 
-  /** Resolves once no model work of this process runs on the workflow, or after `timeoutMs`. */
+  /** Resolves once no model work of this process runs on the workflow, or after `timeoutMs` (ms, polled every 10 ms). */
   async idle(workflowId: string, timeoutMs: number): Promise<void> {
     for (let waited = 0; this.operations.has(workflowId) && waited < timeoutMs; waited += 10) await new Promise((r) => setTimeout(r, 10));
   }
@@ -207,6 +215,7 @@ export class Runtime {
     return this.toolRefusals.has(model);
   }
 
+  /** Records that `model` refused the apply_patch tool (ModelCallError 'tool_unsupported'), for refusesPatchTool. */
   rememberPatchToolRefusal(model: string): void {
     this.toolRefusals.add(model);
   }

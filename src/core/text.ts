@@ -1,5 +1,6 @@
 // Small text helpers shared by the prompt builders and the bounded tool results.
 
+/** A page of a text (clip, clipBytes, clipPage); `start` and `total` count characters (UTF-16 code units). */
 export interface Clipped {
   text: string;
   truncated: boolean;
@@ -73,6 +74,7 @@ export function goalLine(request: string, max = 160): string {
 
 const encoder = new TextEncoder();
 
+/** Bytes of `text` in UTF-8 (what byte caps and request sizes count). */
 export function utf8Bytes(text: string): number {
   return encoder.encode(text).length;
 }

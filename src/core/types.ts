@@ -2,24 +2,48 @@ import type { ContextPacket } from './context.js';
 
 // The domain's nouns. Plain data: the store persists them, the use cases move them through states.
 
+/**
+ * A workflow's phases (PRODUCT.md: planning -> executing -> reviewing -> completed | needs_human | failed |
+ * cancelled). The tools' schemas are built from this list, so it is the one spelling.
+ */
 export const PHASES = ['planning', 'executing', 'reviewing', 'completed', 'needs_human', 'failed', 'cancelled'] as const;
+/** One of PHASES. */
 export type Phase = (typeof PHASES)[number];
 
+/** A subtask's statuses (PRODUCT.md: pending -> running -> completed -> approved; failed; needs_human). */
 export const SUBTASK_STATUSES = ['pending', 'running', 'completed', 'approved', 'failed', 'needs_human'] as const;
+/** One of SUBTASK_STATUSES. */
 export type SubtaskStatus = (typeof SUBTASK_STATUSES)[number];
 
 /** Which model slot does the work: the strong planner model or the cheap executor model. */
 export type Role = 'planner' | 'executor';
+/** The planner's call on a subtask: routine runs on the escalation ladder (src/core/routing.ts), complex on the planner model. */
 export type Complexity = 'routine' | 'complex';
+/** The planner's review of one subtask: approve (done), revise (another attempt with feedback), escalate (a human decides). */
 export type Verdict = 'approve' | 'revise' | 'escalate';
+/**
+ * Why a model call was made, as the journal records it. repair: the second answer of a planner call
+ * whose first one had problems (a plan, review or summary asked for again); compact: a planner thread's
+ * state summary (src/core/usecases/compact.ts).
+ */
 export type CallPurpose = 'plan' | 'repair' | 'execute' | 'review' | 'compact';
+/**
+ * A journal row's state: pending (sent, no outcome yet), completed, failed, or abandoned (its process
+ * died while it was pending; see OwnerRegistry.release).
+ */
 export type CallStatus = 'pending' | 'completed' | 'failed' | 'abandoned';
 
+/**
+ * Token budgets of one workflow, per role: input + output tokens of the calls of that role that billed
+ * any, as the provider reported them (or estimated, o200k); absent: no limit. Checked, with an estimate
+ * of the call, before each call is sent (src/core/budget.ts).
+ */
 export interface TokenBudget {
   planner_tokens?: number | undefined;
   executor_tokens?: number | undefined;
 }
 
+/** One request and everything done for it. Times (createdAt, updatedAt) are epoch milliseconds. */
 export interface Workflow {
   id: string;
   request: string;
@@ -53,6 +77,7 @@ export interface Workflow {
   updatedAt: number;
 }
 
+/** A subtask as the planner wrote it (src/core/plan.ts PlanSubtaskSchema; limits in PLAN_LIMITS), paths normalised. */
 export interface PlannedSubtask {
   id: string;
   title: string;
@@ -67,6 +92,10 @@ export interface PlannedSubtask {
   checks: string[];
 }
 
+/**
+ * A planned subtask with its state in the workflow. `updatedAt` is epoch ms, and also the version a claim
+ * or review compares to notice a concurrent change.
+ */
 export interface Subtask extends PlannedSubtask {
   workflowId: string;
   position: number;
@@ -86,6 +115,7 @@ export interface Subtask extends PlannedSubtask {
   updatedAt: number;
 }
 
+/** Tokens of one call (or a sum) as the provider reported them, or planexec's o200k estimate; input includes the cached input. */
 export interface Usage {
   input_tokens: number;
   cached_tokens: number;
@@ -98,6 +128,10 @@ export interface ThreadTurn {
   output: string;
 }
 
+/**
+ * One row of the call journal (CallJournal): written before the request is sent, settled after.
+ * startedAt / endedAt are epoch ms.
+ */
 export interface ModelCall {
   id: number;
   workflowId: string;
@@ -123,12 +157,17 @@ export interface ModelCall {
   endedAt: number | null;
 }
 
+/** One verdict of a planner review, as stored and shown in review_results `reviews[]`. */
 export interface ReviewRecord {
   subtask_id: string;
   verdict: Verdict;
   feedback: string;
 }
 
+/**
+ * One attempt of a subtask, kept forever (the subtask's history): its output, what it was shown and, for
+ * an edit, what it changed. createdAt is epoch ms.
+ */
 export interface Execution {
   id: number;
   workflowId: string;
@@ -160,6 +199,7 @@ export interface CheckResult {
   source?: 'host' | 'subtask';
 }
 
+/** How a path changed between two commits (a rename is a deletion plus an addition). */
 export type FileChangeStatus = 'added' | 'modified' | 'deleted';
 
 /** A path an attempt changed, relative to the workspace root. */
@@ -238,6 +278,11 @@ export interface WorkflowChanges {
   updatedAt: number;
 }
 
+/**
+ * A process sharing the database (OwnerRegistry): `id` as processOwner() makes it (host:pid:random),
+ * startedAt and heartbeatAt in epoch ms. Dead once its heartbeat is older than the lease, or its pid is
+ * gone on this host (src/core/runtime.ts).
+ */
 export interface Owner {
   id: string;
   host: string;
@@ -253,6 +298,7 @@ export interface HumanDecision {
   feedback: string;
 }
 
+/** What a human is asked about a subtask that needs a decision (AskHuman; an MCP elicitation form). */
 export interface HumanQuestion {
   workflowId: string;
   subtaskId: string;
@@ -278,8 +324,18 @@ export interface PlanChanges {
   drops_work: string[];
 }
 
+/**
+ * A plan version's state: active (the plan in force), superseded (an earlier active one), proposed (a
+ * revision waiting for confirm_plan_version because it drops completed work), discarded (a proposal
+ * replaced by a newer revision).
+ */
 export type PlanStatus = 'active' | 'superseded' | 'proposed' | 'discarded';
 
+/**
+ * One plan version of a workflow. `plan` is the Plan as validated (stored as JSON); `responseId` the
+ * planner response that answered it; `feedback` what the revision was asked for (null for version 1);
+ * `changes` what it changed against the version before (null for version 1). createdAt: epoch ms.
+ */
 export interface PlanRecord {
   workflowId: string;
   version: number;

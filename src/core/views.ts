@@ -14,6 +14,7 @@ export function outputPage(d: CoreDeps, output: string, offset = 0): Clipped {
   return clipPage(output, offset, d.settings.resultBytes, OUTPUT_PAGE_TOKENS, (text) => d.tokens.count(text));
 }
 
+/** A subtask as plan_task's `subtasks[]` shows it: the plan's fields, the role it runs on, its status. */
 export interface PlannedSubtaskView {
   id: string;
   title: string;
@@ -28,6 +29,7 @@ export interface PlannedSubtaskView {
   status: Subtask['status'];
 }
 
+/** The plan_task view of a subtask (its state fields left out). */
 export function plannedSubtaskView(s: Subtask): PlannedSubtaskView {
   return {
     id: s.id,
@@ -44,6 +46,7 @@ export function plannedSubtaskView(s: Subtask): PlannedSubtaskView {
   };
 }
 
+/** One execution of a subtask as workflow_status `subtasks[].runs[]` shows it. */
 export interface RunView {
   attempt: number;
   role: Subtask['role'];
@@ -64,6 +67,7 @@ export function runView(e: Pick<Execution, 'attempt' | 'role' | 'model' | 'chang
   return view;
 }
 
+/** A subtask as workflow_status `subtasks[]` shows it (its output and history are in `subtask`, by subtask_id). */
 export interface SubtaskStatusView {
   id: string;
   title: string;
@@ -78,6 +82,7 @@ export interface SubtaskStatusView {
   refused_checks?: string[];
 }
 
+/** The workflow_status view of a subtask: `runs` its executions (runView), `refused` its checks that may not run (left out when none). */
 export function subtaskStatusView(s: Subtask, runs: RunView[] = [], refused: string[] = []): SubtaskStatusView {
   const view: SubtaskStatusView = { id: s.id, title: s.title, status: s.status, role: s.role, model: s.model, attempts: s.attempts, depends_on: s.depends_on, runs };
   if (refused.length) view.refused_checks = refused;

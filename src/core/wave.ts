@@ -25,6 +25,7 @@ export function cacheGroups(wave: readonly Subtask[]): Subtask[][] {
   return order;
 }
 
+/** How runGroups runs a wave: `concurrency` subtasks at most at once (at least 1). */
 export interface PoolOptions {
   concurrency: number;
   /** Run the first of each group alone before its siblings. */

@@ -19,6 +19,7 @@ export async function loadWorkflow(d: CoreDeps, id: string, store: Store = d.sto
   return { workflow, subtasks: await store.workflows.listSubtasks(id) };
 }
 
+/** The subtask `id` of the active plan; throws not_found naming the known ids. */
 export function findSubtask(workflow: Workflow, subtasks: readonly Subtask[], id: string): Subtask {
   const s = subtasks.find((x) => x.id === id);
   if (!s) {

@@ -25,6 +25,12 @@ const DECISION_FORM = {
   required: ['decision'],
 };
 
+/**
+ * An AskHuman that shows the host's human a decision form (MCP elicitation, form mode), or undefined when
+ * the client did not declare the elicitation capability. The question is cut to 4,000 characters; the
+ * form waits up to 30 minutes, and closes when `signal` (the request's) or the workflow's signal aborts.
+ * Answers null, never throws, when the human declines or dismisses it, or the host cannot ask (logged).
+ */
 export function humanAsker(server: McpServer, signal: AbortSignal, log: Logger): AskHuman | undefined {
   if (!server.server.getClientCapabilities()?.elicitation) return undefined;
   return async (q, workflowSignal) => {

@@ -46,9 +46,11 @@ const LEVELS: Level[] = [
   { bytes: 0, items: 1, top: 1, all: true },
 ];
 
+/** Appended to `next` of a result that had to be cut: says what the markers mean and where the rest is. */
 export const CUT_NOTE =
   '(Long fields were cut to keep this result under 10,000 tokens, marked "…[cut" or "…[+N more]". workflow_status {workflow_id, subtask_id} shows one subtask in more detail and pages its output with offset.)';
 
+/** How boundResult builds and bounds one result. */
 export interface BoundOptions {
   /** Counts o200k tokens (the core's TokenCounter). */
   count(text: string): number;
@@ -58,6 +60,7 @@ export interface BoundOptions {
   suffix?: string;
   /** An error result: text only, no structuredContent. */
   isError?: boolean;
+  /** The bound in o200k tokens of the whole result's JSON; default RESULT_TOKENS. */
   limit?: number;
 }
 

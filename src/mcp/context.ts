@@ -27,6 +27,7 @@ export interface WorkControl {
   askHuman: AskHuman | undefined;
 }
 
+/** What every tool's handler gets (tool.ts registers each with it): built once per MCP server by createServer. */
 export interface ToolContext {
   server: McpServer;
   app: Planexec;

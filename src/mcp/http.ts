@@ -32,6 +32,7 @@ export const DEFAULT_MAX_SESSIONS = 64;
 /** The SSE `retry` field: how soon a client whose stream broke should reconnect (ms). */
 export const SSE_RETRY_MS = 2_000;
 
+/** What serveHttp needs (built by the composition root from `--http HOST:PORT` / PLANEXEC_HTTP, PLANEXEC_HTTP_TOKEN, PLANEXEC_HTTP_ALLOWED_ORIGINS). */
 export interface HttpServeOptions {
   /** Address to listen on (IPv6 without brackets) and port (0: any free port). */
   host: string;
@@ -45,11 +46,15 @@ export interface HttpServeOptions {
   log: Logger;
   /** A new MCP server for a new session (createServer in server.ts, with the process's shared scope). */
   newSession(): McpServer;
+  /** ms a session may stay idle before it is closed; default DEFAULT_IDLE_MS. */
   idleMs?: number;
+  /** Sessions held at once; default DEFAULT_MAX_SESSIONS. */
   maxSessions?: number;
+  /** Bounds of each session's kept SSE events (count, bytes); default EVENT_STORE_LIMITS. */
   eventStore?: { maxEvents: number; maxBytes: number };
 }
 
+/** A running HTTP server (serveHttp): its address, its sessions, and how to stop it. */
 export interface HttpHandle {
   /** http://host:port/mcp, with the port actually bound. */
   url: string;

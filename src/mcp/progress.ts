@@ -4,6 +4,7 @@
 import type { ServerNotification } from '@modelcontextprotocol/sdk/types.js';
 import type { ProgressEvent } from '../core/journal.js';
 
+/** Sends a request's progress; stop() ends the repeats (always call it when the request ends). */
 export interface ProgressReporter {
   report(event: ProgressEvent): void;
   stop(): void;
@@ -16,6 +17,12 @@ interface Extra {
 
 const NONE: ProgressReporter = { report: () => undefined, stop: () => undefined };
 
+/**
+ * A reporter for one request: does nothing unless the request carries a progressToken (MCP spec,
+ * "Progress"). Each report is sent at once; the latest is repeated every `intervalMs` (ms) with how long
+ * it has run, its progress value creeping towards the next step without reaching it. Sending never throws
+ * (a failed notification is dropped).
+ */
 export function progressReporter(extra: Extra, intervalMs: number): ProgressReporter {
   const progressToken = extra._meta?.progressToken;
   if (progressToken === undefined) return NONE;

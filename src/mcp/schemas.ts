@@ -68,19 +68,27 @@ export function sameValuesAs<const V extends readonly string[]>(values: V, where
 /** An integer (its JSON Schema carries no ±(2^53 − 1) bounds: json-schema.ts drops them). */
 export const Int = () => z.number().int();
 
+/** A workflow id as tools take it: trimmed, 1-64 characters (ids are 'wf-' + 12 hex digits; the cap keeps a pasted blob out). */
 export const WorkflowId = z.string().trim().min(1, 'workflow_id must not be empty').max(64, 'workflow_id is too long; copy it from plan_task or workflow_status');
+/** A subtask id as tools take it: trimmed, 1-64 characters (plan ids are at most 40, src/core/plan.ts). */
 export const SubtaskId = z.string().trim().min(1, 'subtask_id must not be empty').max(64, 'subtask_id is too long; copy it from the plan');
 
+/** The workflow phases (src/core/types.ts PHASES). */
 export const Phase = z.enum(PHASES);
+/** The subtask statuses (src/core/types.ts SUBTASK_STATUSES). */
 export const SubtaskStatus = z.enum(SUBTASK_STATUSES);
+/** The two model slots (src/core/types.ts Role). */
 export const Role = z.enum(['planner', 'executor']);
+/** A planner review's verdict (src/core/types.ts Verdict). */
 export const Verdict = z.enum(['approve', 'revise', 'escalate']);
 
-/** Model calls made by one tool call and their tokens, as the provider reported them. */
+/** Model calls made by one tool call and their tokens, as the provider reported them (or planexec's o200k estimate where it reported none). */
 export const CallUsage = z.object({ calls: Int(), input_tokens: Int(), cached_tokens: Int(), output_tokens: Int() });
 
+/** One role's calls and tokens in a workflow (src/core/cost.ts RoleUsage): `calls` completed, tokens of every call that billed any. */
 export const RoleUsage = CallUsage.extend({ failed_calls: Int(), abandoned_calls: Int(), estimated_calls: Int() });
 
+/** A workflow's (or the ledger's) cost against the planner model alone (src/core/cost.ts Cost: USD, quota units, % savings). */
 export const Cost = z
   .object({
     quota_units: z.number().nullable(),
@@ -97,11 +105,13 @@ export const Cost = z
 /** Calls and tokens per role, provider and model. */
 export const ModelUsage = CallUsage.extend({ role: Role, provider: z.string(), model: z.string() });
 
+/** Token budgets per role (input + output tokens; src/core/types.ts TokenBudget); absent: the configured default. */
 export const TokenBudget = input({
   planner_tokens: z.number().int().positive().optional(),
   executor_tokens: z.number().int().positive().optional(),
 });
 
+/** A subtask as plan_task shows it (src/core/views.ts PlannedSubtaskView). */
 export const PlannedSubtask = z.object({
   id: z.string(),
   title: z.string(),
@@ -116,6 +126,7 @@ export const PlannedSubtask = z.object({
   status: SubtaskStatus,
 });
 
+/** A subtask as workflow_status `subtasks[]` shows it (src/core/views.ts SubtaskStatusView). */
 export const SubtaskState = z.object({
   id: z.string(),
   title: z.string(),
@@ -136,15 +147,18 @@ export const SubtaskState = z.object({
   refused_checks: z.array(z.string()).optional().describe('Not allowed by PLANEXEC_ALLOWED_CHECKS; not run.'),
 });
 
-/** In a plan_task / run_workflow input: the changes mode and the host's checks (PRODUCT.md, "Changes"). */
+/** In a plan_task / run_workflow input: the changes mode (PRODUCT.md, "Changes"; default PLANEXEC_CHANGES). */
 export const ChangesMode = z.enum(['worktree', 'off']);
+/** Host checks a plan_task / run_workflow call adds to PLANEXEC_CHECKS: at most 20, each 1-2,000 characters, one command each (no shell). */
 export const HostChecks = z
   .array(z.string().trim().min(1, 'a check must not be empty').max(2_000, 'a check is over 2,000 characters'))
   .max(20, 'checks lists more than 20 commands')
   .describe('Commands run in the worktree after every subtask that changed files (always allowed), e.g. "npm test".');
 
+/** A path the branch changed, relative to the workspace root, with its line counts (src/core/types.ts ChangedFile). */
 export const ChangedFile = z.object({ path: z.string(), status: z.enum(['added', 'modified', 'deleted']), insertions: Int(), deletions: Int() });
 
+/** How one check ended (src/core/types.ts CheckResult): duration_ms in ms, output_tail the last ~4 KB of its output. */
 export const CheckResult = z.object({
   command: z.string(),
   exit_code: Int().nullable(),
@@ -178,6 +192,7 @@ export const AttemptChangesOut = z.object({
   rejected: z.array(z.object({ path: z.string(), reason: z.string() })),
 });
 
+/** One file of an execution's context (src/core/context.ts FileReport): bytes of the file, sent_bytes sent. */
 export const FileReport = z.object({
   path: z.string(),
   bytes: Int(),
@@ -189,6 +204,7 @@ export const FileReport = z.object({
   note: z.string().nullable(),
 });
 
+/** What one execution was shown (src/core/context.ts ContextPacket): `tokens` is the prompt's input tokens, dependency `chars` in characters. */
 export const ContextPacket = z.object({
   tokens: Int(),
   files: z.array(FileReport),
@@ -196,6 +212,7 @@ export const ContextPacket = z.object({
   notes: z.string().nullable(),
 });
 
+/** What a plan version changed against the one before (src/core/types.ts PlanChanges): subtask ids. */
 export const PlanChanges = z.object({
   added: z.array(z.string()),
   removed: z.array(z.string()),
@@ -207,6 +224,7 @@ export const PlanChanges = z.object({
 type Shape<S extends z.ZodType> = z.output<S>;
 /** workflow_status spells these out; other tools' outputs refer to them (sameAs). */
 export const ChangesRef = sameAs<Shape<typeof WorkflowChangesOut>>('workflow_status `changes`');
+/** A CheckResult in another tool's output, spelled out once at workflow_status `changes.base_checks[]`. */
 export const CheckRef = sameAs<Shape<typeof CheckResult>>('workflow_status `changes.base_checks[]`');
 /** The calls and tokens of one tool call (plan_task, execute_subtask, review_results `usage`). */
 export const CallUsageRef = sameAs<Shape<typeof CallUsage>>('workflow_status `unattached_usage`');

@@ -16,11 +16,13 @@ import { registerTool, toolDefinition } from './tool.js';
 import { TOOLS } from './tools/index.js';
 import { resumeOrphanTask } from './tools/run-workflow.js';
 
+/** What createServer needs: the bound use cases, the logger, and the settings of the MCP layer. */
 export interface ServerDeps {
   app: Planexec;
   log: Logger;
+  /** planexec's version, sent as the server's version in initialize. */
   version: string;
-  /** Progress notifications repeat at least this often while a call runs. */
+  /** Progress notifications repeat at least this often while a call runs, ms. */
   progressIntervalMs: number;
   /** Ask the client for its MCP roots (false when PLANEXEC_ROOT is set: it wins). */
   clientRoots: boolean;

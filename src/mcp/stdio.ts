@@ -8,6 +8,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Logger } from '../log.js';
 
+/** What serveStdio reports to, and where it writes. */
 export interface StdioHooks {
   log: Logger;
   /**

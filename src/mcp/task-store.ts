@@ -7,12 +7,17 @@ import type { Request, RequestId, Result, Task } from '@modelcontextprotocol/sdk
 import type { Clock, Store, TaskRecord } from '../core/ports.js';
 import { redactStrings, type Redact } from './redact.js';
 
+/**
+ * The pollInterval (ms) run_workflow's tasks give clients (and the store's default): a poll reads one
+ * row, so a quarter second costs little, and a result reaches the client soon after it is stored.
+ */
 export const TASK_POLL_MS = 250;
 /** How long a task is kept after its last update when the client asks for no ttl. */
 export const DEFAULT_TASK_TTL_MS = 24 * 60 * 60_000;
 const PAGE = 20;
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
+/** What the MCP server does when a stored task needs action (createServer wires both). */
 export interface TaskHooks {
   /** A client cancelled the task (tasks/cancel). */
   onCancel(task: TaskRecord): void;
@@ -20,6 +25,13 @@ export interface TaskHooks {
   onOrphan(task: TaskRecord): void;
 }
 
+/**
+ * The SDK's TaskStore (MCP tasks, spec 2025-11-25) kept in planexec's Store, so tasks outlive the process.
+ * Times are epoch ms, ttl and pollInterval ms; a task past its ttl reads as gone (getTask: null). The
+ * other methods throw plain Errors (the SDK turns them into JSON-RPC errors) for an unknown or expired
+ * task, a result asked for before there is one, a change to a task that has ended, and an unknown list
+ * cursor; storage failures throw StorageError.
+ */
 export class SqliteTaskStore implements TaskStore {
   constructor(
     private readonly store: Store,

@@ -28,6 +28,7 @@ export interface TaskTool<I extends z.ZodObject = z.ZodObject, O extends z.ZodOb
   task(ctx: ToolContext): ToolTaskHandler<I>;
 }
 
+/** One entry of the registry (src/mcp/tools/index.ts TOOLS). */
 export type Tool = CallTool | TaskTool;
 
 /** Types a plain tool's handler from its schemas. */

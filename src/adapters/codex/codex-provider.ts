@@ -23,6 +23,7 @@ export interface CodexLogger {
   debug(message: string, ...rest: unknown[]): void;
 }
 
+/** Options of CodexCliProvider, built from the settings by providers.ts. */
 export interface CodexProviderOptions {
   /** The CLI: a path, or a name looked up on the environment's PATH (PLANEXEC_CODEX_BIN; default 'codex'). */
   bin?: string;

@@ -39,6 +39,7 @@ export const DEFAULT_MAX_PATCH_BYTES = 64 * 1024;
 
 const TRAILER_KEY = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
 
+/** Options of GitChanges (the composition root passes the runner it kills at shutdown; tests pass an env). */
 export interface GitChangesOptions {
   /** Environment git and the setup command start from (always scrubbed); default process.env. */
   env?: Record<string, string | undefined>;

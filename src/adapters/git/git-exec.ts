@@ -38,6 +38,7 @@ export const GIT_CONFIG_OVERRIDES: readonly string[] = [
   'log.showSignature=false',
 ];
 
+/** How one git command runs (GitExec.run). */
 export interface GitRunOptions {
   /** Directory git runs in (`git -C`). */
   cwd: string;
@@ -53,6 +54,7 @@ export interface GitRunOptions {
   hint?: string;
 }
 
+/** What one git command gave back (GitExec.run). stdoutBytes: bytes of stdout in all, kept or not. */
 export interface GitOutput {
   code: number;
   stdout: Buffer;

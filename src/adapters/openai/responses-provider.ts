@@ -17,8 +17,21 @@ import type { Usage } from '../../core/types.js';
 import { redactSecrets } from '../redact.js';
 import { DEFAULT_SETTING_NAMES, lazyClient, OUTPUT_CAP_HINT, sendWithin, type CallContext, type OpenAIProviderOptions, type Sdk } from './sdk-client.js';
 
+/** Re-exported so callers of this provider need not know the shared SDK module. */
 export type { OpenAIProviderOptions, SdkLogger } from './sdk-client.js';
 
+/**
+ * The Responses API provider (the default for both roles). Capabilities: threads kept by the API
+ * (previous_response_id), prompt_cache_key / prompt_cache_retention, strict json_schema output, the
+ * apply_patch tool. Usage: as the response reports it (input, cached input, output tokens).
+ *
+ * Errors (ModelCallError): no_api_key (no key: ready(), and every call), and those of describeSdkError
+ * (sdk-client.ts: aborted, timeout, network, auth, quota, rate_limit, server, thread_lost,
+ * tool_unsupported, bad_request, bad_response); from the response itself, all billed: incomplete (cut
+ * off, e.g. at max_output_tokens), failed (a status other than completed), refused, empty, and
+ * bad_response for an apply_patch call it cannot read. thread_lost also for a Codex CLI thread id
+ * (the role's provider was switched).
+ */
 export class OpenAIResponsesProvider implements ModelProvider {
   readonly capabilities: ProviderCapabilities = { serverThreads: true, promptCacheControls: true, structuredOutput: true, applyPatchTool: true };
   private readonly secrets: readonly string[];
@@ -29,6 +42,7 @@ export class OpenAIResponsesProvider implements ModelProvider {
     this.load = lazyClient(opts, () => opts.apiKey ?? '');
   }
 
+  /** Throws ModelCallError no_api_key when no key is set: no call can succeed (see ModelProvider.ready). */
   ready(): void {
     if (!this.opts.apiKey) {
       const names = this.opts.settingNames ?? DEFAULT_SETTING_NAMES;
@@ -56,6 +70,7 @@ export class OpenAIResponsesProvider implements ModelProvider {
     void globalThis.fetch;
   }
 
+  /** One responses.create call within PLANEXEC_MODEL_TIMEOUT_MS; the error contract is ModelProvider's (see the class). */
   async generate(req: ModelRequest): Promise<ModelResponse> {
     const { sdk, client } = await this.connect();
     if (req.previousResponseId?.startsWith('codex:')) {

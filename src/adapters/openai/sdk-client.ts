@@ -30,6 +30,7 @@ export interface SettingNames {
 /** What messages name when the composition root gives no role-specific settings. */
 export const DEFAULT_SETTING_NAMES: SettingNames = { apiKey: 'OPENAI_API_KEY', baseURL: 'OPENAI_BASE_URL' };
 
+/** Options of the two SDK providers (Responses, Chat Completions), built per role by providers.ts. */
 export interface OpenAIProviderOptions {
   apiKey: string | undefined;
   /** The endpoint, e.g. http://localhost:11434/v1; undefined: https://api.openai.com/v1. */

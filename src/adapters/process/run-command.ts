@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { invalidInput } from '../../core/errors.js';
 import type { CheckRunner, CommandRequest, CommandResult } from '../../core/changes-ports.js';
 
+/** Re-exported for the adapters that run commands (the type is the port's, src/core/changes-ports.ts). */
 export type { CommandResult } from '../../core/changes-ports.js';
 
 /** Options of runCommand: a CommandRequest plus what only an adapter may set. */
@@ -106,7 +107,9 @@ export async function killRecordedGroups(dir: string, waitMs = 2000): Promise<nu
   return killed.length;
 }
 
+/** Bytes of output kept when the request names no tailBytes: the end of a test run's output, where failures are summarised. */
 export const DEFAULT_TAIL_BYTES = 4096;
+/** ms between SIGTERM and SIGKILL of a group: time to remove lock files and flush, short enough not to stall a cancel. */
 export const DEFAULT_KILL_GRACE_MS = 2000;
 
 /**

@@ -16,6 +16,7 @@ const TEXT_ONLY = { disallowedSpecial: new Set<string>() };
  */
 const SLICE = 4_096;
 
+/** The TokenCounter of a real process: o200k_base through gpt-tokenizer, tables loaded on the first count. */
 export class GptTokenCounter implements TokenCounter {
   private encoding: Encoding | null = null;
 

@@ -3,17 +3,21 @@ import { invalidTransition } from '../errors.js';
 import { loadWorkflow } from '../workflow.js';
 import { workflowStatus, type WorkflowStatusResult } from './workflow-status.js';
 
+/** cancel_workflow's input (PRODUCT.md). */
 export interface CancelWorkflowInput {
   workflow_id: string;
 }
 
-/** How long cancel_workflow waits for this process's in-flight calls to settle before answering. */
+/** How long cancel_workflow waits for this process's in-flight calls to settle before answering, ms. */
 const SETTLE_MS = 3_000;
 
 /**
- * Stops a workflow: phase cancelled, in-flight model calls aborted (here at once; in another
- * process at its next heartbeat), running subtasks back to pending. Completed work is kept and
- * run_workflow resumes it.
+ * cancel_workflow: phase cancelled, in-flight model calls aborted (here at once; in another process at
+ * its next heartbeat), and each running subtask, as its execution gives up, back to the status it was
+ * claimed from (pending; failed or completed for a retry or a forced run). Waits up to SETTLE_MS for
+ * this process's calls to settle, then answers with workflow_status. Completed work is kept and
+ * run_workflow resumes it. A cancelled workflow is not written again. Throws not_found,
+ * invalid_transition (already completed), storage_unavailable.
  */
 export async function cancelWorkflow(d: CoreDeps, input: CancelWorkflowInput): Promise<WorkflowStatusResult> {
   const { workflow } = await loadWorkflow(d, input.workflow_id);

@@ -10,6 +10,7 @@ import { COMPACT_INPUT } from '../prompts.js';
 import type { ModelCall, Workflow } from '../types.js';
 import { plannerThreadOf } from '../workflow.js';
 
+/** The planner's answer to a compaction (Task: compact): the state summary the new thread starts from. */
 export const CompactionSchema = z.object({
   summary: z.string().describe('The compact state summary a fresh conversation continues from.'),
 });
@@ -45,7 +46,7 @@ function threadSize(calls: readonly ModelCall[], callId: number): number {
  * Compacts the workflow's planner thread when compactionDue says so: the planner writes a state
  * summary (a `compact` call in the journal, appended to the old thread's record), and the workflow
  * moves to a new, empty thread that starts from that summary. Returns the workflow as it is after.
- * Throws model_output_invalid (nothing changed), budget_exceeded, provider errors.
+ * Throws model_output_invalid (nothing changed), budget_exceeded, provider errors, storage_unavailable.
  */
 export async function compactIfNeeded(d: CoreDeps, workflow: Workflow, nextInput: string, opts: CallOptions): Promise<Workflow> {
   if (!(await compactionDue(d, workflow, nextInput))) return workflow;

@@ -16,7 +16,9 @@ const QUESTION_OUTPUT_CHARS = 1_500;
 /**
  * Applies human decisions in one transaction: approve -> approved; revise -> pending with the
  * notes as feedback, for another attempt (a human can grant one past the ladder: it runs on the
- * last rung); cancel -> the workflow is cancelled.
+ * last rung); cancel -> the workflow is cancelled. All or nothing: throws invalid_input (feedback that
+ * cannot go to a model, a subtask decided twice), not_found (workflow or subtask), invalid_transition
+ * (a subtask that is not needs_human, completed or approved), storage_unavailable.
  */
 export function applyDecisions(d: CoreDeps, workflowId: string, decisions: HumanDecision[], via: 'elicitation' | 'host'): Promise<{ workflow: Workflow; subtasks: Subtask[] }> {
   checkTexts(...decisions.map((x): [string, string] => [`decisions feedback for ${x.subtask_id}`, x.feedback]));
@@ -61,7 +63,8 @@ export function applyDecisions(d: CoreDeps, workflowId: string, decisions: Human
 
 /**
  * Asks the human about each subtask of `ids` that needs a decision, applying each answer as it
- * comes. Stops at a cancel. Returns the decisions made.
+ * comes. Stops at a cancel; skips what no longer needs a decision and what the human left unanswered,
+ * and asks nothing more once `signal` aborts. Returns the decisions made. Throws as applyDecisions.
  */
 export async function askAbout(d: CoreDeps, workflowId: string, ids: string[], ask: AskHuman, signal?: AbortSignal): Promise<HumanDecision[]> {
   const made: HumanDecision[] = [];

@@ -12,6 +12,7 @@ import { executeEdits } from './execute-edits.js';
 import { outputPage } from '../views.js';
 import { derivePhase, findSubtask, isEnded, loadWorkflow, nextStep } from '../workflow.js';
 
+/** execute_subtask's input (PRODUCT.md); without subtask_id, the first ready subtask. */
 export interface ExecuteSubtaskInput {
   workflow_id: string;
   subtask_id?: string | undefined;
@@ -19,11 +20,13 @@ export interface ExecuteSubtaskInput {
   force?: boolean | undefined;
 }
 
+/** CallOptions plus the hook execute_subtask's wait:false answers on. */
 export interface ExecuteOptions extends CallOptions {
   /** Called once the subtask is claimed (status running), before the model is called. */
   onClaimed?: ((workflowId: string, subtaskId: string) => void) | undefined;
 }
 
+/** execute_subtask's answer; `output` is one page (OUTPUT_PAGE_TOKENS, settings.resultBytes), the rest through workflow_status. */
 export interface ExecuteSubtaskResult {
   workflow_id: string;
   subtask_id: string;
@@ -36,7 +39,7 @@ export interface ExecuteSubtaskResult {
   model: string | null;
   role: Role;
   usage: CallUsage;
-  /** What the model was shown; `tokens` is the provider's count of the whole prompt. */
+  /** What the model was shown; `tokens` is the provider's count of the whole prompt (planexec's o200k estimate when it reported none). */
   context: ContextPacket | null;
   /** For a subtask that edits files: what this attempt changed (commit, files, refused edits). */
   changes?: { commit: string | null; rolled_back: boolean; files: ChangedFile[]; rejected: RejectedEdit[] } | null;
@@ -91,9 +94,11 @@ export interface Claim {
 /**
  * Runs one subtask: claim it (checks, context, budget, journal row, status running), call the model,
  * record the result. A completed subtask returns its stored output unless `force` is set.
- * Throws: not_found, invalid_transition (ended workflow, running or concurrent, needs a human, ladder
- * used up), dependencies_incomplete, nothing_to_do, budget_exceeded, path_outside_root, the model
- * provider's errors (the subtask is then as it was), storage_unavailable.
+ * Throws: not_found, invalid_input (notes), invalid_transition (ended workflow, running or concurrent,
+ * needs a human, ladder used up; `details.reason` 'concurrent' when another call or process has it),
+ * dependencies_incomplete, nothing_to_do, budget_exceeded, path_outside_root, git_failed (an edit
+ * subtask's worktree), the model provider's errors (the subtask is then as it was; cancelled when the
+ * signal aborts), storage_unavailable (with `details.deferred` when an answer is kept to be written later).
  */
 export async function executeSubtask(d: CoreDeps, input: ExecuteSubtaskInput, opts: ExecuteOptions = {}): Promise<ExecuteSubtaskResult> {
   const claimed = await claim(d, input);

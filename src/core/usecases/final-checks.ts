@@ -23,6 +23,7 @@ export function finalChecksDue(changes: WorkflowChanges | null): boolean {
   return !(last && last.head === changes.head && last.results.every((r) => r.passed));
 }
 
+/** How the host's checks ended on the finished branch (runFinalChecks). */
 export interface FinalOutcome {
   results: CheckResult[];
   /** The usage of the planner review of failing checks, when there was one. */

@@ -9,15 +9,18 @@ import type { MergeRecord, Phase, WorkflowChanges } from '../types.js';
 import { changesView, type ChangesView } from '../views.js';
 import { isEnded, loadWorkflow } from '../workflow.js';
 
+/** merge_changes's input (PRODUCT.md, "Changes"). */
 export interface MergeChangesInput {
   workflow_id: string;
 }
 
+/** discard_changes's input; `confirm` is needed to delete approved work that was not merged. */
 export interface DiscardChangesInput {
   workflow_id: string;
   confirm?: boolean | undefined;
 }
 
+/** merge_changes's and discard_changes's answer: the workflow's phase and changes after the call. */
 export interface ChangesResult {
   workflow_id: string;
   phase: Phase;
@@ -42,8 +45,10 @@ async function changesOf(d: CoreDeps, workflowId: string): Promise<WorkflowChang
  * merge_changes: brings planexec/<workflow_id> into the branch checked out in the user's
  * repository. Refused (nothing changed, the paths named) when the user's uncommitted changes touch
  * files the branch changed, when the merge would conflict, or when the repository is mid-merge or
- * on a detached HEAD; refused while a subtask is running. Throws not_found, invalid_transition,
- * git_failed.
+ * on a detached HEAD; refused while a subtask is running. Merging a branch merged already answers
+ * as before. Throws not_found, invalid_transition (every refusal: no changes, discarded, nothing
+ * committed, running, and git's refusals with `details.reason` a MergeRefusalReason and
+ * `details.paths`), git_failed, storage_unavailable.
  */
 export async function mergeChanges(d: CoreDeps, input: MergeChangesInput): Promise<ChangesResult> {
   const changes = await changesOf(d, input.workflow_id);
@@ -75,8 +80,9 @@ export async function mergeChanges(d: CoreDeps, input: MergeChangesInput): Promi
 
 /**
  * discard_changes: removes the workflow's worktree and branch. Approved work that was not merged is
- * discarded only with confirm: true. A workflow still going is cancelled first. Throws not_found,
- * invalid_input (confirm needed), invalid_transition, git_failed.
+ * discarded only with confirm: true. A workflow still going ends cancelled (last_error says why);
+ * refused while a subtask is running. Throws not_found, invalid_input (confirm needed),
+ * invalid_transition (no changes, discarded already, running), git_failed, storage_unavailable.
  */
 export async function discardChanges(d: CoreDeps, input: DiscardChangesInput): Promise<ChangesResult> {
   const changes = await changesOf(d, input.workflow_id);

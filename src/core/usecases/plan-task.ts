@@ -9,6 +9,7 @@ import { abandonChanges, prepareChanges } from '../changes.js';
 import { changesView, plannedSubtaskView, type ChangesView, type PlannedSubtaskView } from '../views.js';
 import { nextStep } from '../workflow.js';
 
+/** plan_task's input (PRODUCT.md, src/mcp/tools/plan-task.ts), plus what the MCP layer adds (`root`, `requester`). */
 export interface PlanTaskInput {
   request?: string | undefined;
   context?: string | undefined;
@@ -28,6 +29,7 @@ export interface PlanTaskInput {
   checks?: string[] | undefined;
 }
 
+/** plan_task's answer (snake_case, as the tool sends it); a revision answers the same shape. */
 export interface PlanTaskResult {
   workflow_id: string;
   phase: Phase;
@@ -49,8 +51,12 @@ export interface PlanTaskResult {
 /**
  * plan_task: a new workflow planned by the planner model (one plan call, one repair round if the
  * plan is invalid), stored with its subtasks in one transaction; or, with workflow_id, a revision
- * (see revise-plan.ts). Throws invalid_input, file_unreadable, path_outside_root, budget_exceeded,
- * model_output_invalid (nothing stored), the provider's errors, storage_unavailable.
+ * (see revise-plan.ts). In a git repository (changes on), the worktree is made and the host's checks
+ * run on the base before the plan call; if planning fails, both are removed again. Throws
+ * invalid_input (bad text, a check that needs a shell, a failed setup command), file_unreadable,
+ * path_outside_root, budget_exceeded, git_failed, model_output_invalid (nothing stored), the
+ * provider's errors (model_unavailable, without an API key before anything is sent; cancelled when
+ * `opts.signal` aborts), storage_unavailable.
  */
 export async function planTask(d: CoreDeps, input: PlanTaskInput, opts: CallOptions = {}): Promise<PlanTaskResult> {
   if (input.workflow_id) return revisePlan(d, { ...input, workflow_id: input.workflow_id }, opts);

@@ -11,6 +11,7 @@ import { applyDecisions, askAbout } from './decide.js';
 import { finalChecksDue, runFinalChecks } from './final-checks.js';
 import { derivePhase, handedOver, isEnded, isNewThread, loadWorkflow, nextStep, plannerThreadOf, threadState, withWorkflowLock } from '../workflow.js';
 
+/** review_results's input (PRODUCT.md): subtask_ids for the planner to review (default: every completed one), or a human's decisions. */
 export interface ReviewResultsInput {
   workflow_id: string;
   subtask_ids?: string[] | undefined;
@@ -18,6 +19,7 @@ export interface ReviewResultsInput {
   decisions?: HumanDecision[] | undefined;
 }
 
+/** review_results's answer; `reviews[].feedback` is cut to 1,000 bytes (the whole is in workflow_status). */
 export interface ReviewResultsResult {
   workflow_id: string;
   verdict: Verdict;
@@ -35,8 +37,11 @@ export interface ReviewResultsResult {
 /**
  * review_results: the planner reviews completed subtasks in its own thread (under the workflow's
  * lock, tracked for cancel_workflow) and its verdicts are applied in one transaction; or a human's
- * `decisions` are applied without a model call. Throws not_found, invalid_input, invalid_transition,
- * nothing_to_do, budget_exceeded, model_output_invalid, provider errors, storage_unavailable.
+ * `decisions` are applied without a model call. With every subtask approved in a workflow whose host
+ * checks have not passed at its head, the review is those checks on the finished branch (final-checks.ts).
+ * Throws not_found, invalid_input, invalid_transition (ended workflow, not completed, locked by another
+ * run), nothing_to_do, budget_exceeded (nothing written), model_output_invalid, git_failed (the final
+ * checks), provider errors (cancelled when the signal aborts), storage_unavailable.
  */
 export async function reviewResults(d: CoreDeps, input: ReviewResultsInput, opts: CallOptions = {}): Promise<ReviewResultsResult> {
   const { workflow, subtasks } = await loadWorkflow(d, input.workflow_id);

@@ -20,6 +20,7 @@ import { reviewResults } from './review-results.js';
 import { finalChecksDue } from './final-checks.js';
 import { workflowStatus, type WorkflowStatusResult } from './workflow-status.js';
 
+/** run_workflow's input (PRODUCT.md): a `request` to start or a `workflow_id` to continue, plus what the MCP layer adds. */
 export interface RunWorkflowInput {
   request?: string | undefined;
   context?: string | undefined;
@@ -37,6 +38,7 @@ export interface RunWorkflowInput {
   checks?: string[] | undefined;
 }
 
+/** CallOptions plus the hook the MCP layer ties a task (or a wait:false answer) to its workflow with. */
 export interface RunOptions extends CallOptions {
   /** Called once the run has its workflow: created, locked, or being followed. */
   onStarted?: ((workflowId: string) => void) | undefined;
@@ -49,9 +51,13 @@ const MAX_REVIEWS_WITHOUT_VERDICT = 3;
 
 /**
  * run_workflow: plans a new request (or takes a workflow_id), then works it in waves until it is
- * completed, needs a human, fails or is cancelled; answers with the workflow_status shape. Holds the
- * workflow's lock; a second run follows the first. Throws invalid_input, not_found, file_unreadable,
- * path_outside_root, budget_exceeded, and (wrapped with how to resume) whatever stopped the run.
+ * completed, needs a human, fails or is cancelled; answers with the workflow_status shape (also when
+ * its signal aborts: the workflow is then cancelled, or left as it is at shutdown). Holds the
+ * workflow's lock; a second run follows the first. Before anything is stored it throws invalid_input,
+ * not_found, model_unavailable (no API key), file_unreadable, path_outside_root, budget_exceeded,
+ * git_failed (making the worktree), storage_unavailable; once it runs, whatever stopped it, the
+ * message and hint saying how to resume (a PlanexecError keeps its code, anything else becomes
+ * invalid_transition; the workflow is left failed, with last_error).
  */
 export async function runWorkflow(d: CoreDeps, input: RunWorkflowInput, opts: RunOptions = {}): Promise<WorkflowStatusResult> {
   requestOrWorkflow(input);

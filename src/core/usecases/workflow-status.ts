@@ -11,6 +11,7 @@ import { refusedChecks } from '../changes.js';
 import { Runtime } from '../runtime.js';
 import { findSubtask, loadWorkflow, nextStep } from '../workflow.js';
 
+/** workflow_status's input (PRODUCT.md); `offset` is in characters of the subtask's output. */
 export interface WorkflowStatusInput {
   workflow_id?: string | undefined;
   subtask_id?: string | undefined;
@@ -19,6 +20,7 @@ export interface WorkflowStatusInput {
   requester?: string | undefined;
 }
 
+/** One subtask in full (workflow_status with subtask_id); `feedback` cut to 2,000 bytes. */
 export interface SubtaskDetail {
   id: string;
   title: string;
@@ -38,10 +40,11 @@ export interface SubtaskDetail {
   output_truncated: boolean;
   /** What the model saw on the latest execution: files (byte ranges, sha256), dependencies, tokens, truncations. */
   context: ContextPacket | null;
-  /** Every execution, oldest first. */
+  /** Every execution, oldest first; `tokens` the prompt's input tokens, `created_at` ISO 8601. */
   executions: Array<RunView & { tokens: number | null; created_at: string }>;
 }
 
+/** One workflow in the list (workflow_status without workflow_id); updated_at is ISO 8601. */
 export interface WorkflowListItem {
   workflow_id: string;
   phase: Phase;
@@ -68,6 +71,10 @@ export interface LedgerTotals {
   cost: Cost;
 }
 
+/**
+ * workflow_status's answer: one workflow's fields (with workflow_id) or the list's (without); run_workflow
+ * and cancel_workflow answer the one-workflow shape. `request` is cut to 2,000 characters.
+ */
 export interface WorkflowStatusResult {
   workflow_id?: string;
   request?: string;
@@ -88,7 +95,10 @@ export interface WorkflowStatusResult {
   usage?: Record<Role, RoleUsage>;
   /** Where the calls went: calls and tokens per role, provider and model (planner first). */
   calls_by_model?: ModelUsage[];
-  /** Tokens used (input + output of completed calls) against the workflow's budget, per role; limit null: none. */
+  /**
+   * Tokens used against the workflow's budget, per role, as budget.ts counts them (input + output of every
+   * call that billed any, plus what calls in flight reserve); limit null: none.
+   */
   budget?: Record<Role, { used: number; limit: number | null }>;
   cost?: Cost;
   subtask?: SubtaskDetail;

@@ -3,6 +3,7 @@ import type { WorkflowStatusResult } from '../../core/usecases/workflow-status.j
 import { callTool } from '../tool.js';
 import { input, Phase, SubtaskStatus, WorkflowId } from '../schemas.js';
 
+/** cancel_workflow's input (PRODUCT.md). */
 export const CancelWorkflowInput = input({ workflow_id: WorkflowId });
 
 /** A compact status: what cancelling changed. workflow_status has the rest (usage, cost, runs). */
@@ -14,6 +15,7 @@ export const CancelWorkflowOutput = z.object({
 });
 type Output = z.infer<typeof CancelWorkflowOutput>;
 
+/** cancel_workflow: the use case, answered in the compact shape above; errors become isError results. */
 export const cancelWorkflow = callTool({
   name: 'cancel_workflow',
   title: 'Cancel a workflow',

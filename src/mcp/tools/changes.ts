@@ -9,6 +9,7 @@ type CheckOut = ChangesOut['base_checks'][number];
 const ChangesOutput = z.object({ workflow_id: z.string(), phase: Phase, changes: ChangesRef, next: z.string() });
 type Output = z.infer<typeof ChangesOutput>;
 
+/** merge_changes (PRODUCT.md, "Changes"): the use case; a refused merge is an isError result naming the paths. */
 export const mergeChanges = callTool({
   name: 'merge_changes',
   title: 'Merge a workflow\'s branch',
@@ -20,6 +21,7 @@ export const mergeChanges = callTool({
   call: (ctx, args, extra) => ctx.run(extra, (): Promise<ChangesResult> => ctx.app.mergeChanges(args), render),
 });
 
+/** discard_changes (PRODUCT.md, "Changes"): the use case; approved, unmerged work needs confirm: true. */
 export const discardChanges = callTool({
   name: 'discard_changes',
   title: 'Discard a workflow\'s branch',

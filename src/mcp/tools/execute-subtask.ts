@@ -3,6 +3,7 @@ import { callTool } from '../tool.js';
 import { sameAs, AttemptChangesOut, CallUsageRef, CheckRef, ContextPacket, input, Int, Phase, Role, SubtaskId, SubtaskStatus, WorkflowId } from '../schemas.js';
 import { checkLine } from './changes.js';
 
+/** execute_subtask's input (PRODUCT.md): notes at most 20,000 characters; `wait` is the MCP layer's own (not in the core's input). */
 export const ExecuteSubtaskInput = input({
   workflow_id: WorkflowId,
   subtask_id: SubtaskId.optional().describe('Default: the first ready subtask.'),
@@ -11,6 +12,7 @@ export const ExecuteSubtaskInput = input({
   wait: z.boolean().optional().describe('false: answer once the subtask is claimed (status running); follow it with workflow_status.'),
 });
 
+/** execute_subtask's answer (src/core/usecases/execute-subtask.ts ExecuteSubtaskResult). */
 export const ExecuteSubtaskOutput = z.object({
   workflow_id: z.string(),
   subtask_id: z.string(),
@@ -31,6 +33,11 @@ export const ExecuteSubtaskOutput = z.object({
 });
 type Output = z.infer<typeof ExecuteSubtaskOutput>;
 
+/**
+ * execute_subtask: runs the use case (its errors become isError results). With wait:false it answers once
+ * the subtask is claimed (status running) and the execution goes on detached from the request; errors
+ * before the claim are this call's, later ones are logged and left in the workflow's state.
+ */
 export const executeSubtask = callTool({
   name: 'execute_subtask',
   title: 'Execute a subtask',

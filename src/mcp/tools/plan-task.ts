@@ -3,6 +3,10 @@ import { callTool } from '../tool.js';
 import { renderChanges } from './changes.js';
 import { CallUsageRef, ChangesMode, HostChecks, input, Int, Phase, PlanChanges, PlannedSubtask, TokenBudget, ChangesRef, sameAs, WorkflowId } from '../schemas.js';
 
+/**
+ * plan_task's input (PRODUCT.md). Caps, in characters: request 100,000, context 200,000, feedback 50,000;
+ * at most 50 files of 1-1,024 characters each. run_workflow reuses these fields.
+ */
 export const PlanTaskInput = input({
   request: z
     .string()
@@ -25,6 +29,7 @@ export const PlanTaskInput = input({
   changes: ChangesMode.optional().describe('worktree (default in a git repository): edits on branch planexec/<workflow_id>; off: text only.'),
 });
 
+/** plan_task's answer (src/core/usecases/plan-task.ts PlanTaskResult). */
 export const PlanTaskOutput = z.object({
   workflow_id: z.string(),
   phase: Phase,
@@ -41,6 +46,7 @@ export const PlanTaskOutput = z.object({
 });
 type Output = z.infer<typeof PlanTaskOutput>;
 
+/** plan_task: the use case with the session's root (MCP roots) and requester added; errors become isError results. */
 export const planTask = callTool({
   name: 'plan_task',
   title: 'Plan a task',

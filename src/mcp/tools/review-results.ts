@@ -8,6 +8,7 @@ const Decision = input({
   feedback: z.string().max(20_000, 'feedback is over 20,000 characters').default(''),
 });
 
+/** review_results's input (PRODUCT.md): at most 50 subtask_ids or 50 decisions, feedback at most 20,000 characters each. */
 export const ReviewResultsInput = input({
   workflow_id: WorkflowId,
   subtask_ids: z.array(SubtaskId).max(50).optional().describe('Default: every completed subtask not yet reviewed.'),
@@ -19,6 +20,7 @@ export const ReviewResultsInput = input({
     .describe("A human's decisions on subtasks that need one, passed by the host; applied without a model call."),
 });
 
+/** review_results's answer (src/core/usecases/review-results.ts ReviewResultsResult). */
 export const ReviewResultsOutput = z.object({
   workflow_id: z.string(),
   verdict: Verdict,
@@ -32,6 +34,7 @@ export const ReviewResultsOutput = z.object({
 });
 type Output = z.infer<typeof ReviewResultsOutput>;
 
+/** review_results: the use case, with the human asked through elicitation when the client can; errors become isError results. */
 export const reviewResults = callTool({
   name: 'review_results',
   title: 'Review results',

@@ -9,6 +9,7 @@ import { taskTool } from '../tool.js';
 import { PlanTaskInput } from './plan-task.js';
 import { renderStatus, RunStateOutput } from './workflow-status.js';
 
+/** run_workflow's input (PRODUCT.md): plan_task's request fields, or a workflow_id; concurrency 1-32. */
 export const RunWorkflowInput = input({
   request: PlanTaskInput.shape.request.describe('Start a new workflow for this request. Give this or workflow_id.'),
   context: PlanTaskInput.shape.context,
@@ -25,6 +26,12 @@ type Args = z.infer<typeof RunWorkflowInput>;
 /** A call refused before its task was created; the SDK answers it with this message as an isError result. */
 class Refused extends Error {}
 
+/**
+ * run_workflow, an MCP task (taskSupport optional: a plain call is polled by the SDK). The input is
+ * checked before the task row is written (checkRunInput), so a refused call stores nothing; the run
+ * then goes on detached, its outcome stored as the task's result. wait:false completes the task as soon
+ * as the run has its workflow.
+ */
 export const runWorkflow = taskTool({
   name: 'run_workflow',
   title: 'Run a workflow to the end',

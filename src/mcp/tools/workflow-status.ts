@@ -5,6 +5,7 @@ import { PHASES } from '../../core/types.js';
 import { REQUESTER_CHARS } from '../requester.js';
 import { renderChanges } from './changes.js';
 
+/** workflow_status's input (PRODUCT.md); `offset` in characters of the subtask's output. */
 export const WorkflowStatusInput = input({
   workflow_id: WorkflowId.optional().describe('Leave out to list recent workflows.'),
   subtask_id: SubtaskId.optional().describe("Also this subtask in full: output (paged), feedback, inputs."),
@@ -84,8 +85,10 @@ export const WorkflowStatusOutput = WorkflowStateOutput.extend({
   totals: CallUsage.extend({ workflows: Int(), cost: sameAs<z.output<typeof Cost>>('`cost`') }).optional(),
   unattached_usage: CallUsage.optional().describe('Calls of plans that never became a workflow.'),
 });
+/** workflow_status's answer as typed (the core's WorkflowStatusResult fits it). */
 export type StatusOutput = z.infer<typeof WorkflowStatusOutput>;
 
+/** workflow_status: the use case (read only), rendered by renderStatus; errors become isError results. */
 export const workflowStatus = callTool({
   name: 'workflow_status',
   title: 'Workflow status',
