@@ -65,6 +65,16 @@ export async function prepareChanges(d: CoreDeps, workflowId: string, root: stri
     base,
     setup: setup ? { argv: splitCommand(setup), timeoutMs: d.settings.changes.checkTimeoutMs, ...(signal ? { signal } : {}) } : null,
   });
+  if (!info.created) {
+    // A new workflow's id names a branch that is there already: another workflow's (ids are random,
+    // so a clash is rare, never impossible). Leave it alone: undoing this call must not remove it.
+    throw new PlanexecError(
+      'invalid_transition',
+      `The branch ${branch} or its worktree ${path} exists already, so this new workflow cannot use its id.`,
+      'Call again: a new workflow gets a new id. Nothing was stored.',
+      { reason: 'id_in_use' },
+    );
+  }
   try {
     if (info.setup && !commandPassed(info.setup)) {
       throw new PlanexecError(
