@@ -129,6 +129,8 @@ export async function journaledCall(
   req: ModelRequest,
   opts: CallOptions,
 ): Promise<{ callId: number; response: ModelResponse; usage: Usage }> {
+  // Cancelled before it was sent (a check or a lock wait took the time): nothing to journal or bill.
+  opts.signal?.throwIfAborted();
   const budget = meta.budget;
   const need = budget ? await reservationFor(d, meta.workflowId, budget, req) : null;
   // Check and reserve in one transaction: concurrent calls cannot all fit in the same room.

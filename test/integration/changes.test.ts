@@ -326,6 +326,27 @@ describe('checks', () => {
   }, 60_000);
 });
 
+describe('a call cancelled during the base checks', () => {
+  it('sends no plan call, bills nothing, and leaves no branch', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'planexec-basecancel-'));
+    extra.push(scratch);
+    const started = join(scratch, 'started');
+    const hh = await repoHarness(workflowResponder(plan([{ id: 'fix', writes: ['math.mjs'] }])), {}, {
+      'slow.mjs': `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(started)}, '');\nsetTimeout(() => {}, 30_000);\n`,
+    });
+    const cancel = new AbortController();
+    const call = hh.client.callTool({ name: 'plan_task', arguments: { request: 'Fix', checks: ['node slow.mjs'] } }, undefined, { signal: cancel.signal });
+    await until(() => existsSync(started), 'the base check to start', 20_000);
+    cancel.abort();
+    await expect(call).rejects.toThrow();
+    // The server settles the cancelled call: the check is killed, planning never starts.
+    await until(() => git(hh.root, 'branch', '--list', 'planexec/*') === '', 'the branch to be removed', 20_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(hh.standin.requests).toHaveLength(0);
+    expect(hh.db.prepare('SELECT id, purpose, status FROM model_calls').all()).toEqual([]);
+  }, 60_000);
+});
+
 describe('scheduling', () => {
   it('subtasks whose writes overlap are never in flight together; the others run in parallel', async () => {
     const steps: PlanSubtask[] = [

@@ -64,6 +64,7 @@ async function converse(d: CoreDeps, c: Claim, signal: AbortSignal): Promise<Exc
   let request = c.request;
   let response: ModelResponse;
   try {
+    signal.throwIfAborted();
     response = await provider.generate({ ...request, signal });
   } catch (error) {
     if (!(error instanceof ModelCallError && error.reason === 'tool_unsupported' && request.applyPatch)) {

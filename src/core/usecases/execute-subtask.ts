@@ -185,6 +185,8 @@ async function claim(d: CoreDeps, input: ExecuteSubtaskInput): Promise<Claim | {
 async function call(d: CoreDeps, c: Claim, opts: ExecuteOptions): Promise<ModelResponse> {
   const op = d.runtime.track(c.workflow.id, opts.signal);
   try {
+    // Cancelled while the claim was made: the row is settled as failed with nothing billed.
+    op.signal.throwIfAborted();
     return await d.models[c.role].generate({ ...c.request, signal: op.signal });
   } catch (error) {
     await releaseClaim(d, c, error, c.callId);
