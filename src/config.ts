@@ -9,6 +9,8 @@ import { dirname, join, parse as parsePath, relative, resolve, sep, isAbsolute }
 import { z } from 'zod';
 import { PROVIDER_KINDS, type ProviderKind } from './adapters/providers.js';
 import { DEFAULT_PRICES } from './core/cost.js';
+import { splitCommand } from './core/commands.js';
+import { closest } from './core/text.js';
 import type { Role } from './core/types.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -306,6 +308,22 @@ const PriceSchema = z.strictObject({
   quota: z.number().nonnegative(),
 });
 
+/**
+ * The commands as given, each checked to run without a shell (splitCommand, as a check will run);
+ * throws ConfigError naming `setting` and the command at fault, at start-up rather than at the first
+ * workflow.
+ */
+function checkedCommands(commands: readonly string[], setting: string): string[] {
+  for (const command of commands) {
+    try {
+      splitCommand(command);
+    } catch (error) {
+      throw new ConfigError(`${setting}: ${(error as Error).message}`);
+    }
+  }
+  return [...commands];
+}
+
 /** A list of commands: a JSON array (config file), or one command per line (environment). */
 const commandList = z.preprocess(
   (v) => (typeof v === 'string' ? v.split(/\r?\n/).map((x) => x.trim()).filter(Boolean) : v),
@@ -553,11 +571,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
     cachePriming: c.cachePriming ?? true,
     changes: {
       mode: c.changes ?? 'worktree',
-      hostChecks: [...(c.checks ?? [])],
+      hostChecks: checkedCommands(c.checks ?? [], 'PLANEXEC_CHECKS (or "checks" in the config file)'),
       allowedChecks: [...(c.allowedChecks ?? [])],
       checkTimeoutMs: c.checkTimeoutMs ?? 600_000,
       worktreesDir: resolve(cwd, expandHome(c.worktrees ?? join(stateHome, 'planexec', 'worktrees'), home, sources.worktrees ?? 'PLANEXEC_WORKTREES')),
-      setup: c.worktreeSetup ?? null,
+      setup: c.worktreeSetup ? checkedCommands([c.worktreeSetup], 'PLANEXEC_WORKTREE_SETUP (or "worktreeSetup" in the config file)')[0]! : null,
     },
     requester: c.requester ?? null,
     ...providerConfig(c, env, { sourceOf, home, warnings }),
@@ -717,12 +735,32 @@ function deepFreeze<T>(value: T): T {
 }
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, where: string, name: (key: string) => string = (k) => k): T {
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   const problems = result.error.issues.map((i) => {
     const [first, ...rest] = i.path.map(String);
     const where = first === undefined ? '' : `${[name(first), ...rest].join('.')}: `;
-    return `${where}${i.message}`;
+    return `${where}${plainIssue(i, schema)}`;
   });
   throw new ConfigError(`Invalid configuration in the ${where}: ${problems.join('; ')}`);
+}
+
+/** A zod issue of a setting in words a user acts on: what the value must be, and what it was. */
+function plainIssue(issue: z.core.$ZodIssue, schema: z.ZodType): string {
+  const input = 'input' in issue ? issue.input : undefined;
+  const got = input === undefined ? '' : typeof input === 'number' && Number.isNaN(input) ? ' (got something that is not a number)' : ` (got ${JSON.stringify(input)})`;
+  if (issue.code === 'invalid_type' && issue.expected === 'number') return `must be a whole number${got}`;
+  if (issue.code === 'invalid_type' && issue.expected === 'boolean') return `must be on or off (or true/false, 1/0)${got}`;
+  if (issue.code === 'too_small' && issue.origin === 'number') return `must be at least ${issue.inclusive ? issue.minimum : Number(issue.minimum) + 1}${got}`;
+  if (issue.code === 'unrecognized_keys') {
+    const known = schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+    return issue.keys
+      .map((key) => {
+        const near = closest(key, known);
+        const secret = /key|token|secret|password/i.test(key) ? ' Keys and tokens are read from the environment only, never from the file.' : '';
+        return `unknown key "${key}"${near ? ` (did you mean "${near}"?)` : ''}.${secret} The keys are: ${known.join(', ')}`;
+      })
+      .join('; ');
+  }
+  return issue.message;
 }

@@ -92,3 +92,26 @@ export function textProblem(field: string, text: string, required = true): strin
   if (required && text.trim() && !/[^\p{White_Space}\p{Cf}\p{Cc}]/u.test(text)) return `${field} has nothing visible in it (only whitespace or invisible characters); say in words what is wanted.`;
   return null;
 }
+
+/** The known name nearest to `key` (case, '_' and '-' ignored), if it is within a third of its length, else null. */
+export function closest(key: string, known: readonly string[]): string | null {
+  const norm = (s: string) => s.toLowerCase().replace(/[_-]/g, '');
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const name of known) {
+    const d = distance(norm(key), norm(name));
+    if (d < bestDistance) [best, bestDistance] = [name, d];
+  }
+  return best !== null && bestDistance <= Math.max(1, Math.floor(Math.max(key.length, best.length) / 3)) ? best : null;
+}
+
+/** Levenshtein distance. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}

@@ -2,6 +2,7 @@
 // field is an error that names it); outputs carry `.describe()` only where a name does not say
 // enough, since every word here is sent in tools/list.
 import { z } from 'zod';
+import { closest } from '../core/text.js';
 import { PHASES, SUBTASK_STATUSES } from '../core/types.js';
 
 /**
@@ -25,28 +26,6 @@ export function unknownFields(keys: readonly string[], known: readonly string[])
     .join('; ');
 }
 
-/** The known name nearest to `key` (case, '_' and '-' ignored), if it is within a third of its length, else null. */
-function closest(key: string, known: readonly string[]): string | null {
-  const norm = (s: string) => s.toLowerCase().replace(/[_-]/g, '');
-  let best: string | null = null;
-  let bestDistance = Infinity;
-  for (const name of known) {
-    const d = distance(norm(key), norm(name));
-    if (d < bestDistance) [best, bestDistance] = [name, d];
-  }
-  return best !== null && bestDistance <= Math.max(1, Math.floor(Math.max(key.length, best.length) / 3)) ? best : null;
-}
-
-/** Levenshtein distance. */
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length]!;
-}
 
 /**
  * An output object whose shape tools/list spells out once elsewhere (`where`, e.g. "workflow_status

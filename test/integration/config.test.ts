@@ -193,7 +193,7 @@ describe('invalid values', () => {
 
   it('throws a ConfigError naming an unknown key in the file and the file', async () => {
     const error = configError(() => load({}, { file: { plannerModel: 'x', plannr: 'typo' }, fileName: '/etc/planexec.json' }));
-    expect(error.message).toContain('Unrecognized key: "plannr"');
+    expect(error.message).toMatch(/unknown key "plannr"\. The keys are: plannerModel, executorModel, /);
     expect(error.message).not.toContain(': :');
     expect(error.message).toContain('/etc/planexec.json');
   });
@@ -555,5 +555,32 @@ describe('providers per role', () => {
   it('warns about a base URL set for a role on codex, which does not use it', async () => {
     const config = load({ PLANEXEC_PLANNER_PROVIDER: 'codex', PLANEXEC_PLANNER_BASE_URL: 'http://localhost:11434/v1' });
     expect(config.warnings).toEqual([expect.stringMatching(/^PLANEXEC_PLANNER_BASE_URL is set, but the planner's provider is codex, which does not use it/)]);
+  });
+});
+
+describe('values a user gets wrong are named with what they must be', () => {
+  const fails = (env: Record<string, string>, file?: Record<string, unknown>) => {
+    try {
+      loadConfig(env, file ? { file: file as never, fileName: '/etc/p.json', fileSetting: 'PLANEXEC_CONFIG' } : {});
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error('loaded');
+  };
+
+  it('a number, an on/off, a minimum', () => {
+    expect(fails({ PLANEXEC_CONCURRENCY: 'abc' })).toContain('PLANEXEC_CONCURRENCY: must be a whole number (got something that is not a number)');
+    expect(fails({ PLANEXEC_CACHE_PRIMING: 'yes' })).toContain('PLANEXEC_CACHE_PRIMING: must be on or off (or true/false, 1/0) (got "yes")');
+    expect(fails({ PLANEXEC_CONCURRENCY: '0' })).toContain('PLANEXEC_CONCURRENCY: must be at least 1 (got 0)');
+  });
+
+  it('an unknown key of the config file: the nearest name, the list, and where keys go', () => {
+    expect(fails({}, { allowHardlinks: true })).toMatch(/unknown key "allowHardlinks" \(did you mean "allowHardLinks"\?\)\. The keys are: plannerModel, /);
+    expect(fails({}, { openaiApiKey: 'sk-x' })).toContain('Keys and tokens are read from the environment only');
+  });
+
+  it('a check or setup command that needs a shell is refused at start-up, naming the setting', () => {
+    expect(fails({ PLANEXEC_CHECKS: 'npm test\nnpm test | tee x' })).toMatch(/^PLANEXEC_CHECKS \(or "checks" in the config file\): Check command "npm test \| tee x" uses the shell operator "\|"/);
+    expect(fails({ PLANEXEC_WORKTREE_SETUP: 'npm ci && npm run build' })).toMatch(/^PLANEXEC_WORKTREE_SETUP/);
   });
 });
