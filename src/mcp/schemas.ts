@@ -106,6 +106,15 @@ export const PlannedSubtask = z.object({
 });
 
 /** A subtask as workflow_status `subtasks[]` shows it (src/core/views.ts SubtaskStatusView). */
+/** One execution of a subtask: its attempt and rung; for an editing attempt its commit and failed checks. */
+export const RunState = z.object({
+  attempt: Int(),
+  role: Role,
+  model: z.string(),
+  commit: z.string().nullable().optional().describe('Editing attempts (null: none kept).'),
+  failed_checks: z.array(z.string()).optional(),
+});
+
 export const SubtaskState = z.object({
   id: z.string(),
   title: z.string(),
@@ -114,15 +123,7 @@ export const SubtaskState = z.object({
   model: z.string().nullable(),
   attempts: Int(),
   depends_on: z.array(z.string()),
-  runs: z.array(
-    z.object({
-      attempt: Int(),
-      role: Role,
-      model: z.string(),
-      commit: z.string().nullable().optional().describe('Editing attempts (null: none kept).'),
-      failed_checks: z.array(z.string()).optional(),
-    }),
-  ),
+  runs: z.array(RunState),
   refused_checks: z.array(z.string()).optional().describe('Not allowed by PLANEXEC_ALLOWED_CHECKS; not run.'),
 });
 
@@ -159,7 +160,7 @@ export const WorkflowChangesOut = z.object({
   files: z.array(ChangedFile),
   merged: z.object({ commit: z.string(), mode: z.enum(['fast-forward', 'merge-commit']), branch: z.string().nullable(), at: z.string() }).nullable(),
   discarded: z.boolean(),
-  base_checks: z.array(CheckResult).describe('The host checks on the base; a failing one is a goal of the plan.'),
+  base_checks: z.array(CheckResult).describe('Host checks on the base; a failing one is a goal.'),
   final_checks: z.array(sameAs<z.output<typeof CheckResult>>('`base_checks[]`')).nullable(),
 });
 

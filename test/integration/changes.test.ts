@@ -132,6 +132,11 @@ describe('a workflow that edits code', () => {
       { attempt: 1, commit: null, failed_checks: ['node --test'] },
       { attempt: 2, commit: done.changes.head, failed_checks: [] },
     ]);
+    // Why attempt 1 failed stays readable once the retry passed (its feedback is gone by then).
+    const detail = await hh.ok<any>('workflow_status', { workflow_id: id, subtask_id: 'fix' });
+    expect(detail.subtask.feedback).toBeNull();
+    expect(detail.subtask.executions[0].checks).toMatchObject([{ command: 'node --test', passed: false }]);
+    expect(detail.subtask.executions[0].checks[0].output_tail).toMatch(/AssertionError|strictly equal/);
   }, 60_000);
 
   it('refuses ../x, an absolute path, .git/config, a path outside writes, a link out of the worktree and a patch whose context does not match: none lands, each is reported', async () => {
@@ -519,6 +524,8 @@ describe('without a repository', () => {
     const done = await h.ok<any>('run_workflow', { request: 'Do it' });
     expect(done.phase).toBe('completed');
     expect(done.changes).toMatchObject({ mode: 'off', reason: 'the workspace root is not a git repository', branch: null });
+    const checked = await h.ok<any>('run_workflow', { request: 'Do it again', checks: ['node --test'] });
+    expect(checked.warnings).toContain('The checks `node --test` are not run: the workspace root is not a git repository. Checks run where executors edit a git worktree.');
     expect(textOf(await h.call('workflow_status', { workflow_id: done.workflow_id }))).toContain('No changes to files: the workspace root is not a git repository.');
     const refused = await h.call('merge_changes', { workflow_id: done.workflow_id });
     expect(refused.isError).toBe(true);

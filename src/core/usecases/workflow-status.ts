@@ -5,7 +5,7 @@ import type { CoreDeps } from '../deps.js';
 import { invalidInput } from '../errors.js';
 import { readySubtasks } from '../plan.js';
 import { clip, clipBytes } from '../text.js';
-import type { ModelCall, Phase, PlanChanges, Role, Subtask, SubtaskStatus } from '../types.js';
+import type { CheckResult, ModelCall, Phase, PlanChanges, Role, Subtask, SubtaskStatus } from '../types.js';
 import { changesView, outputPage, runView, subtaskStatusView, type ChangesView, type RunView, type SubtaskStatusView } from '../views.js';
 import { refusedChecks } from '../changes.js';
 import { Runtime } from '../runtime.js';
@@ -41,7 +41,8 @@ export interface SubtaskDetail {
   /** What the model saw on the latest execution: files (byte ranges, sha256), dependencies, tokens, truncations. */
   context: ContextPacket | null;
   /** Every execution, oldest first; `tokens` the prompt's input tokens, `created_at` ISO 8601. */
-  executions: Array<RunView & { tokens: number | null; created_at: string }>;
+  /** Every execution, oldest first; an editing attempt's with the checks it ran (output tails included). */
+  executions: Array<RunView & { tokens: number | null; created_at: string; checks?: CheckResult[] }>;
 }
 
 /** One workflow in the list (workflow_status without workflow_id); updated_at is ISO 8601. */
@@ -174,6 +175,9 @@ export async function workflowStatus(d: CoreDeps, input: WorkflowStatusInput): P
     next: nextStep(workflow, subtasks, active, changes),
   };
   const warnings = priceWarnings(d, out.cost!.unpriced_models);
+  if (changes?.mode === 'off' && changes.hostChecks.length) {
+    warnings.push(`The checks ${changes.hostChecks.map((c) => `\`${c}\``).join(', ')} are not run: ${changes.reason ?? 'changes are off'}. Checks run where executors edit a git worktree.`);
+  }
   if (warnings.length) out.warnings = warnings;
   const notices = journalNotices(calls);
   if (notices.length) out.notices = notices;
@@ -203,12 +207,12 @@ async function detail(d: CoreDeps, s: Subtask, workflowId: string, offset: numbe
     output_total: page.total,
     output_truncated: page.truncated,
     context: executions.at(-1)?.context ?? null,
+    // An editing attempt's checks stay readable after a retry passed (its feedback is gone then).
     executions: executions.map((e) => ({
-      attempt: e.attempt,
-      role: e.role,
-      model: e.model,
+      ...runView(e),
       tokens: e.context.tokens ?? null,
       created_at: new Date(e.createdAt).toISOString(),
+      ...(e.checks?.length ? { checks: e.checks } : {}),
     })),
   };
 }

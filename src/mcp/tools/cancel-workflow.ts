@@ -20,7 +20,7 @@ export const cancelWorkflow = callTool({
   name: 'cancel_workflow',
   title: 'Cancel a workflow',
   description:
-    'Stop a workflow: no new subtask starts, in-flight model calls and checks are aborted, running subtasks go back to the status they had, the phase becomes cancelled. Completed work is kept; run_workflow {workflow_id} resumes.',
+    'Stop a workflow: nothing new starts, in-flight model calls and checks are aborted, running subtasks are released. Completed work is kept; run_workflow {workflow_id} resumes.',
   input: CancelWorkflowInput,
   output: CancelWorkflowOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },

@@ -14,7 +14,7 @@ export const mergeChanges = callTool({
   name: 'merge_changes',
   title: 'Merge a workflow\'s branch',
   description:
-    "Bring the workflow's branch planexec/<workflow_id> into the root repository's current branch (fast-forward or a merge commit). Refuses, naming the paths, when your uncommitted changes touch the same files or the merge conflicts; nothing is half-merged.",
+    "Bring branch planexec/<workflow_id> into the root repository's current branch (fast-forward or merge commit). Refused, naming the paths, when your uncommitted changes touch its files or it conflicts; never half-merged.",
   input: input({ workflow_id: WorkflowId }),
   output: ChangesOutput,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },

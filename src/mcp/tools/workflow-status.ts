@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { callTool } from '../tool.js';
-import { CallUsage, ChangesRef, ContextPacket, Cost, input, Int, ModelUsage, Phase, PlanChanges, Role, RoleUsage, sameAs, sameValuesAs, SubtaskId, SubtaskState, SubtaskStatus, WorkflowChangesOut, WorkflowId } from '../schemas.js';
+import { CallUsage, ChangesRef, CheckRef, RunState, ContextPacket, Cost, input, Int, ModelUsage, Phase, PlanChanges, Role, RoleUsage, sameAs, sameValuesAs, SubtaskId, SubtaskState, SubtaskStatus, WorkflowChangesOut, WorkflowId } from '../schemas.js';
 import { PHASES } from '../../core/types.js';
 import { REQUESTER_CHARS } from '../requester.js';
 import { renderChanges } from './changes.js';
@@ -8,7 +8,7 @@ import { renderChanges } from './changes.js';
 /** workflow_status's input (PRODUCT.md); `offset` in characters of the subtask's output. */
 export const WorkflowStatusInput = input({
   workflow_id: WorkflowId.optional().describe('Leave out to list recent workflows.'),
-  subtask_id: SubtaskId.optional().describe("Also this subtask in full: output (paged), feedback, inputs."),
+  subtask_id: SubtaskId.optional().describe('Also this subtask in full, its output paged.'),
   offset: z.number().int().min(0).optional().describe('Where the output page starts, in characters.'),
   requester: z.string().trim().min(1).max(REQUESTER_CHARS).optional().describe("Only this requester's workflows."),
 });
@@ -28,14 +28,14 @@ export const WorkflowStateOutput = z.object({
     .object({ version: Int(), feedback: z.string().nullable(), changes: sameAs<z.output<typeof PlanChanges>>('`plan_changes`').nullable() })
     .nullable()
     .optional()
-    .describe('A revision waiting for plan_task {workflow_id, confirm_plan_version}.'),
+    .describe('Waits for plan_task confirm_plan_version.'),
   subtasks: z.array(SubtaskState).optional(),
   ready: z.array(z.string()).optional(),
   changes: WorkflowChangesOut.nullable().optional(),
   usage: z.record(Role, RoleUsage).optional(),
-  budget: z.record(Role, Used).optional().describe('Tokens used per role against the budget (limit null: none).'),
+  budget: z.record(Role, Used).optional().describe('Tokens used per role (limit null: none).'),
   cost: Cost.optional(),
-  warnings: z.array(z.string()).optional().describe('Why a figure is incomplete, and what to do.'),
+  warnings: z.array(z.string()).optional(),
   notices: z.array(z.string()).optional(),
   next: z.string(),
 });
@@ -76,7 +76,7 @@ export const WorkflowStatusOutput = WorkflowStateOutput.extend({
       output_total: Int(),
       output_truncated: z.boolean(),
       context: ContextPacket.nullable(),
-      executions: z.array(z.object({ attempt: Int(), role: Role, model: z.string(), tokens: Int().nullable(), created_at: z.string() })),
+      executions: z.array(RunState.extend({ tokens: Int().nullable(), created_at: z.string(), checks: z.array(CheckRef).optional() })),
     })
     .optional(),
   workflows: z
