@@ -52,6 +52,9 @@ const ids = (list: readonly Subtask[]) => list.map((s) => s.id).join(', ');
 export function nextStep(workflow: Workflow, subtasks: readonly Subtask[], active?: boolean, changes?: WorkflowChanges | null): string {
   const workflow_id = workflow.id;
   const branchPending = changes?.mode === 'worktree' && !changes.discarded && changes.head !== changes.base && changes.merged?.commit !== changes.head;
+  if (active === true && (workflow.phase === 'planning' || workflow.phase === 'executing' || workflow.phase === 'reviewing')) {
+    return `A run (run_workflow) is driving this workflow now: follow it with ${call('workflow_status', { workflow_id })}; cancel_workflow stops it.`;
+  }
   if (active === false && workflow.phase === 'planning') {
     return `Nobody is planning this workflow now (the run that was planning it stopped with its client or its process). Resume it with ${call('run_workflow', { workflow_id })}.`;
   }

@@ -64,8 +64,9 @@ export async function mergeChanges(d: CoreDeps, input: MergeChangesInput): Promi
   return withApplyLock(d, workflow.id, undefined, async (locked) => {
     const outcome = await d.git!.merge({ root: locked.repo!, branch: locked.branch!, message: `Merge ${locked.branch} (planexec workflow ${workflow.id})` });
     if (outcome.kind === 'refused') {
-      const paths = outcome.paths.length ? ` Paths: ${outcome.paths.slice(0, 20).join(', ')}${outcome.paths.length > 20 ? `, and ${outcome.paths.length - 20} more` : ''}.` : '';
-      throw new PlanexecError('invalid_transition', `${outcome.message}${paths}`, `${outcome.hint} Nothing was merged; your working tree is as it was.`, {
+      // The message names the paths (at most 20; details.paths has them all).
+      const said = /nothing was (changed|merged)/i.test(outcome.hint);
+      throw new PlanexecError('invalid_transition', outcome.message, said ? outcome.hint : `${outcome.hint} Nothing was merged; your working tree is as it was.`, {
         reason: outcome.reason,
         paths: outcome.paths,
       });
