@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { lstat, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { gitFailed, invalidInput, notFound } from '../../core/errors.js';
+import { gitFolderSegment } from '../../core/git-paths.js';
 import { normalizeRelativePath, relativePathProblem } from '../../core/plan.js';
 import type {
   ChangesDiff,
@@ -75,6 +76,40 @@ const LITERAL_PATHSPECS: Record<string, string> = {
   GIT_ICASE_PATHSPECS: '0',
 };
 
+/**
+ * Pathspecs read from stdin, NUL-separated (git >= 2.26 for add and commit), rather than as
+ * arguments: hundreds of long paths as arguments pass the system's limit (ARG_MAX, 2 MiB on Linux)
+ * and the spawn fails with E2BIG. Source: git-add(1), git-commit(1), --pathspec-from-file.
+ */
+const PATHSPECS_ON_STDIN = ['--pathspec-from-file=-', '--pathspec-file-nul'] as const;
+
+/** Paths as git reads them with --pathspec-file-nul or `-z --stdin`: each followed by a NUL. */
+function nulList(paths: readonly string[]): string {
+  return paths.map((p) => `${p}\0`).join('');
+}
+
+/**
+ * `args` in groups of at most `maxBytes` bytes (a group holds at least one), for commands that take
+ * paths only as arguments (ls-tree): each group stays far below ARG_MAX.
+ */
+function argumentChunks(args: readonly string[], maxBytes = 128 * 1024): string[][] {
+  const chunks: string[][] = [];
+  let chunk: string[] = [];
+  let bytes = 0;
+  for (const arg of args) {
+    const size = Buffer.byteLength(arg) + 1;
+    if (chunk.length && bytes + size > maxBytes) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(arg);
+    bytes += size;
+  }
+  if (chunk.length) chunks.push(chunk);
+  return chunks;
+}
+
 /** CommitRequest.paths checked and normalised ('./a//b/' -> 'a/b'), without repeats, in order. */
 function commitPaths(paths: readonly string[]): string[] {
   const out: string[] = [];
@@ -83,7 +118,7 @@ function commitPaths(paths: readonly string[]): string[] {
     if (problem) throw invalidInput(`Commit path '${raw}' ${problem}.`, 'Give paths relative to the worktree\'s top level.');
     const path = normalizeRelativePath(raw);
     if (!raw.split(/[\\/]/).some((segment) => segment !== '' && segment !== '.')) throw invalidInput(`Commit path '${raw}' names the worktree itself, not a file.`, 'Give the paths of the files to commit, or no paths to commit everything.');
-    if (path.split('/').some((segment) => segment.toLowerCase() === '.git')) throw invalidInput(`Commit path '${raw}' is inside .git.`, 'Give paths of files in the worktree.');
+    if (gitFolderSegment(path) !== null) throw invalidInput(`Commit path '${raw}' is inside .git (or a name git reads as .git).`, 'Give paths of files in the worktree.');
     if (!out.includes(path)) out.push(path);
   }
   return out;
@@ -263,9 +298,85 @@ export class GitChanges implements ChangesRepository {
    * process group is recorded in the worktree's git dir, so that resetHard in a process started
    * after this one was killed (-9) ends a check this one left running. `request.cwd` is ignored.
    */
-  async runInWorktree(worktree: string, request: Omit<CommandRequest, 'cwd'>): Promise<CommandResult> {
-    const gitDir = this.gitDirs.get(resolve(worktree)) ?? (await this.git.text(['rev-parse', '--absolute-git-dir'], { cwd: worktree }));
-    return this.runner.run({ ...request, cwd: worktree, pidFile: join(gitDir, RUNNING_DIR, `${randomUUID()}.json`) });
+  async runInWorktree(worktree: string, request: Omit<CommandRequest, 'cwd'> & { folder?: string }): Promise<CommandResult> {
+    const { folder, ...rest } = request;
+    const top = resolve(worktree);
+    let cwd = top;
+    if (folder) {
+      const problem = relativePathProblem(folder);
+      if (problem) throw invalidInput(`Folder '${folder}' ${problem}.`, 'Give the folder relative to the worktree.');
+      cwd = join(top, normalizeRelativePath(folder));
+    }
+    // Looked up at the top level planexec made, never in the folder: files there are the model's
+    // to write, and a few (HEAD, objects/, refs/) would make git take the folder for a repository.
+    const gitDir = this.gitDirs.get(top) ?? (await this.git.text(['rev-parse', '--absolute-git-dir'], { cwd: top }));
+    this.gitDirs.set(top, gitDir);
+    return this.runner.run({ ...rest, cwd, pidFile: join(gitDir, RUNNING_DIR, `${randomUUID()}.json`) });
+  }
+
+  /**
+   * Among `paths` (relative to the worktree's top level, '/'-separated), those git would not commit,
+   * each with the reason in words a model can act on: inside a submodule (a gitlink in HEAD's tree
+   * on the way), or untracked and matched by an ignore rule (`git check-ignore -v`, which names the
+   * rule; tracked files are never ignored). A path with a symbolic link on the way is left out
+   * (planexec's writer refuses it anyway, and git would refuse to look past the link). Paths go to
+   * git on stdin, or in chunks of arguments, so any number fits. Throws git_failed when git fails.
+   */
+  async uncommittable(request: { worktree: string; paths: readonly string[] }): Promise<Map<string, string>> {
+    const cwd = request.worktree;
+    const out = new Map<string, string>();
+    const paths = [...new Set(request.paths.filter((p) => !relativePathProblem(p)).map(normalizeRelativePath))];
+    if (paths.length === 0) return out;
+    const folderOf = (p: string): string[] => {
+      const segments = p.split('/');
+      return segments.slice(0, -1).map((_, i) => segments.slice(0, i + 1).join('/'));
+    };
+    const folders = [...new Set(paths.flatMap(folderOf))];
+    const gitlinks = new Set<string>();
+    for (const chunk of argumentChunks(folders)) {
+      const { stdout } = await this.git.run(['ls-tree', '-z', 'HEAD', '--', ...chunk], { cwd, env: { ...LITERAL_PATHSPECS, GIT_OPTIONAL_LOCKS: '0' } });
+      for (const entry of nulFields(stdout)) if (entry.startsWith('160000 ')) gitlinks.add(entry.slice(entry.indexOf('\t') + 1));
+    }
+    const links = new Map<string, boolean>();
+    const isLink = async (folder: string): Promise<boolean> => {
+      if (!links.has(folder)) links.set(folder, (await lstat(join(cwd, folder)).catch(() => null))?.isSymbolicLink() ?? false);
+      return links.get(folder)!;
+    };
+    const ask: string[] = [];
+    for (const path of paths) {
+      const submodule = [path, ...folderOf(path)].find((f) => gitlinks.has(f));
+      if (submodule !== undefined) {
+        out.set(path, `it is inside the submodule '${submodule}', whose files are committed in that repository, not in this one; edit files outside it`);
+        continue;
+      }
+      let linked = false;
+      for (const folder of folderOf(path)) if ((linked = await isLink(folder))) break;
+      if (!linked) ask.push(path);
+    }
+    if (ask.length === 0) return out;
+    // -v prints source, line, pattern and path (4 fields each with -z) for every path a rule matches;
+    // a '!' rule un-ignores. Exit 1: none matched.
+    // Read-only, and it may run beside another attempt's commit in the same worktree: no index lock.
+    const { stdout } = await this.git.run(['check-ignore', '-z', '-v', '--stdin'], { cwd, input: nulList(ask), okCodes: [0, 1], env: { GIT_OPTIONAL_LOCKS: '0' } });
+    const fields = stdout.toString('utf8').split('\0');
+    for (let i = 0; i + 3 < fields.length; i += 4) {
+      const [source, line, pattern, path] = fields.slice(i, i + 4) as [string, string, string, string];
+      if (pattern.startsWith('!')) continue;
+      out.set(path, `git ignores it (the rule '${pattern}' in ${source}, line ${line}); use a path git does not ignore, or change that rule`);
+    }
+    return out;
+  }
+
+  /** True when `path` is a folder holding a `.git` entry (a worktree's checkout is there); never throws. */
+  async hasWorktree(path: string): Promise<boolean> {
+    return (await lstat(join(path, '.git')).catch(() => null)) !== null;
+  }
+
+  /** The commit `branch` (a short name) points at, or null when there is no such branch. */
+  async branchHead(root: string, branch: string): Promise<string | null> {
+    if (!branch || branch.startsWith('-')) throw invalidInput(`'${branch}' is not a usable branch name.`, 'Use a name such as planexec/wf-1a2b3c.');
+    const out = await this.git.run(['rev-parse', '--verify', '-q', `refs/heads/${branch}^{commit}`], { cwd: root, okCodes: [0, 1] });
+    return out.code === 0 ? out.stdout.toString('utf8').trim() : null;
   }
 
   /**
@@ -289,6 +400,7 @@ export class GitChanges implements ChangesRepository {
   async commit(request: CommitRequest): Promise<string | null> {
     const message = request.message.replace(/\s+$/, '');
     if (!message.trim()) throw invalidInput('A commit message is empty.', 'Give the commit a message.');
+    if (message.includes('\0')) throw invalidInput('A commit message holds a NUL character.', 'Remove it from the message.');
     const trailerLines = Object.entries(request.trailers).map(([key, value]) => {
       if (!TRAILER_KEY.test(key)) throw invalidInput(`Trailer key '${key}' is not usable.`, 'Use letters, digits and dashes, e.g. Planexec-Workflow.');
       if (!value.trim() || /[\r\n]/.test(value)) throw invalidInput(`Trailer '${key}' needs a value of one non-empty line.`, 'Remove line breaks from the value.');
@@ -309,7 +421,7 @@ export class GitChanges implements ChangesRepository {
     // a path git does not know (a new file not staged, a folder with nothing in it); then only the
     // paths git status sees a change under are staged and committed (two or three spawns more).
     const fresh = request.created === undefined ? chosen : commitPaths(request.created).filter((p) => chosen.some((c) => p === c || p.startsWith(`${c}/`)));
-    const added = fresh.length ? (await this.git.run(['add', '--all', '--', ...fresh], { cwd, env: LITERAL_PATHSPECS, okCodes: [0, 1, 128] })).code : 0;
+    const added = fresh.length ? (await this.git.run(['add', '--all', ...PATHSPECS_ON_STDIN], { cwd, env: LITERAL_PATHSPECS, input: nulList(fresh), okCodes: [0, 1, 128] })).code : 0;
     if (added === 0) {
       const sha = await this.commitStaged(cwd, text, env, chosen);
       if (sha !== undefined) return sha;
@@ -317,7 +429,7 @@ export class GitChanges implements ChangesRepository {
     const dirty = await this.dirtyPaths(cwd, false, chosen);
     const only = chosen.filter((p) => dirty.some((d) => d === p || d.startsWith(`${p}/`)));
     if (only.length === 0) return null;
-    await this.git.run(['add', '--all', '--', ...only], { cwd, env: LITERAL_PATHSPECS });
+    await this.git.run(['add', '--all', ...PATHSPECS_ON_STDIN], { cwd, env: LITERAL_PATHSPECS, input: nulList(only) });
     const sha = await this.commitStaged(cwd, text, env, only);
     if (sha === undefined) throw gitFailed('git commit --only', 'a path with changes is unknown to git', 'Check the worktree with `git status`; fix what git says and try again.');
     return sha;
@@ -332,9 +444,11 @@ export class GitChanges implements ChangesRepository {
     // spawn; hooks are off and the message is not empty, so nothing else makes commit exit 1 but a
     // pathspec it does not know. The summary line "[branch <sha>] subject" (full sha with
     // core.abbrev=40) saves a `rev-parse HEAD`.
-    const done = await this.git.run(['-c', 'core.abbrev=40', 'commit', '--no-verify', '--cleanup=verbatim', '--file=-', ...(only ? ['--only', '--', ...only] : [])], {
+    // The message is an argument (stdin carries the pathspecs, as arguments they could pass the
+    // system's limit: spawn E2BIG); git's -m keeps it as it is under --cleanup=verbatim.
+    const done = await this.git.run(['-c', 'core.abbrev=40', 'commit', '--no-verify', '--cleanup=verbatim', `--message=${text}`, ...(only ? ['--only', ...PATHSPECS_ON_STDIN] : [])], {
       cwd,
-      input: text,
+      ...(only ? { input: nulList(only) } : {}),
       okCodes: [0, 1],
       env: { ...identity, ...(only ? LITERAL_PATHSPECS : {}) },
     });
@@ -424,20 +538,23 @@ export class GitChanges implements ChangesRepository {
    * --porcelain=v2 --branch` (the crash check before every apply: one spawn instead of two).
    * Format: git-status(1), "Porcelain Format Version 2".
    */
-  async status(worktree: string): Promise<{ clean: boolean; paths: string[]; head: string | null }> {
+  async status(worktree: string): Promise<{ clean: boolean; paths: string[]; tracked: string[]; head: string | null }> {
     const args = ['status', '--porcelain=v2', '--branch', '--no-ahead-behind', '-z', '--untracked-files=all', '--no-renames', '--ignore-submodules=none'];
     const { stdout } = await this.git.run(args, { cwd: worktree });
     let head: string | null = null;
     const paths: string[] = [];
+    const tracked: string[] = [];
     for (const entry of nulFields(stdout)) {
       if (entry.startsWith('# branch.oid ')) {
         const oid = entry.slice('# branch.oid '.length);
         head = oid === '(initial)' ? null : oid;
       } else if (!entry.startsWith('#')) {
-        paths.push(porcelainV2Path(entry));
+        const path = porcelainV2Path(entry);
+        paths.push(path);
+        if (entry[0] !== '?' && entry[0] !== '!') tracked.push(path);
       }
     }
-    return { clean: paths.length === 0, paths, head };
+    return { clean: paths.length === 0, paths, tracked, head };
   }
 
   /**
@@ -597,8 +714,13 @@ export class GitChanges implements ChangesRepository {
     return out.stdout.toString('utf8').trim();
   }
 
-  private async isAncestor(cwd: string, maybeAncestor: string, of: string): Promise<boolean> {
-    return (await this.git.run(['merge-base', '--is-ancestor', maybeAncestor, of], { cwd, okCodes: [0, 1] })).code === 0;
+  /**
+   * True when commit `maybeAncestor` is `of` or one of its ancestors; false when it is not, or is
+   * not a commit of the repository at `cwd`. Throws invalid_input for a revision starting with '-'.
+   */
+  async isAncestor(cwd: string, maybeAncestor: string, of: string): Promise<boolean> {
+    if (maybeAncestor.startsWith('-') || of.startsWith('-')) throw invalidInput(`'${maybeAncestor.startsWith('-') ? maybeAncestor : of}' is not a commit.`, 'Give a commit sha.');
+    return (await this.git.run(['merge-base', '--is-ancestor', maybeAncestor, of], { cwd, okCodes: [0, 1, 128] })).code === 0;
   }
 
   /**
@@ -607,15 +729,15 @@ export class GitChanges implements ChangesRepository {
    */
   private async dirtyPaths(cwd: string, optionalLocks: boolean, literal?: readonly string[]): Promise<string[]> {
     const args = ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--ignore-submodules=none'];
-    const { stdout } = await this.git.run(literal ? [...args, '--', ...literal] : args, {
+    // status takes no pathspecs on stdin: the whole worktree's status, filtered here, so that any
+    // number of paths fits (as arguments they could pass ARG_MAX).
+    const { stdout } = await this.git.run(args, {
       cwd,
-      env: {
-        // In the user's root, do not take index.lock just to refresh stat data (their git may be busy).
-        ...(optionalLocks ? { GIT_OPTIONAL_LOCKS: '0' } : {}),
-        ...(literal ? LITERAL_PATHSPECS : {}),
-      },
+      // In the user's root, do not take index.lock just to refresh stat data (their git may be busy).
+      ...(optionalLocks ? { env: { GIT_OPTIONAL_LOCKS: '0' } } : {}),
     });
-    return nulFields(stdout).map((entry) => entry.slice(3));
+    const paths = nulFields(stdout).map((entry) => entry.slice(3));
+    return literal ? paths.filter((p) => literal.some((l) => p === l || p.startsWith(`${l}/`))) : paths;
   }
 
   private async worktrees(top: string): Promise<WorktreeEntry[]> {
