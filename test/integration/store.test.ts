@@ -1,6 +1,6 @@
 // The Store port over Kysely: the contract every backend must keep (round trips through every
 // method, updates, transactions, the workflow list, releasing an owner, constraints), run here on
-// SQLite; then what is SQLite's own: file creation and modes, WAL, migrations (and files left by
+// SQLite and on a real PostgreSQL server; then what is SQLite's own: file creation and modes, WAL, migrations (and files left by
 // planexec 0.1), the write lock waited for without freezing the event loop, storage errors.
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { openSqliteStore, type OpenedSqlite } from '../../src/adapters/store/sql
 import { StorageError } from '../../src/core/errors.js';
 import type { NewModelCall, Store } from '../../src/core/ports.js';
 import type { Subtask, Workflow } from '../../src/core/types.js';
+import { emptyPgStores } from '../support/postgres.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -105,7 +106,13 @@ const CHECK = /check constraint/i;
 // ---------------------------------------------------------------------------------------------
 // The contract, per backend
 
-const backends: Array<{ name: string; make: () => Promise<Store> }> = [{ name: 'SQLite', make: async () => (await openDb(':memory:')).store }];
+const emptyPg = emptyPgStores();
+
+const backends: Array<{ name: string; make: () => Promise<Store> }> = [
+  { name: 'SQLite', make: async () => (await openDb(':memory:')).store },
+  // A real PostgreSQL server (test/support/pg-global-setup.ts): a schema of this file's, emptied for each test.
+  { name: 'PostgreSQL', make: async () => (await emptyPg()).store },
+];
 
 describe.each(backends)('Store on $name', ({ make }) => {
   describe('round trips', () => {

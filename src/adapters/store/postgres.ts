@@ -1,0 +1,151 @@
+// PostgreSQL through Kysely over node-postgres (pg). A pool of connections per process; every
+// transaction holds one pooled client from BEGIN to COMMIT, so it holds across awaits. Writers of one
+// workflow are serialised by a row lock on the workflow (see KyselyStore); other workflows go on in
+// parallel, in this process and in others on other machines. Storage failures become StorageError
+// (a lost connection: reason 'connection'); the pool never lets a broken connection crash the process.
+import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient, type PostgresQueryResult } from 'kysely';
+import type { Pool, PoolClient } from 'pg';
+import { StorageError, type StorageFailure } from '../../core/errors.js';
+import { KyselyStore, migrateToLatest } from './kysely-store.js';
+import type { Tables } from './schema.js';
+
+export interface PostgresOptions {
+  /** Connections this process keeps at most (default 10). Transactions beyond it wait for one. */
+  poolSize?: number;
+  /** How long to wait for a new connection before StorageError(connection), in ms (default 10 s). */
+  connectTimeoutMs?: number;
+  /** Told about a pooled connection that failed while idle (the pool drops it and opens another when needed). */
+  onIdleError?: (error: StorageError) => void;
+}
+
+export interface OpenedPostgres {
+  store: KyselyStore;
+  /** The pool underneath (tests inspect the server through it). */
+  pool: Pool;
+  close(): Promise<void>;
+}
+
+/** True for a postgres:// or postgresql:// URL (what selects PostgreSQL in PLANEXEC_DB). */
+export function isPostgresUrl(value: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(value.trim());
+}
+
+/** `url` with its password (if any) replaced by `***`: what logs and messages may show. */
+export function maskPostgresUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
+  }
+}
+
+// Type oids (pg_type): int8 (count, sum of integers and bigint columns), numeric (sum of bigints).
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+
+/**
+ * Connects to PostgreSQL at `url` (postgres://user:password@host:port/database; `?options=-c
+ * search_path=name` puts planexec's tables in that schema), and migrates it (migrations are
+ * serialised across processes by Kysely's advisory lock). int8 and numeric values come back as JS
+ * numbers (planexec's are epoch milliseconds and token counts, far below 2^53). Throws StorageError
+ * (connection) when the server cannot be reached, and an Error naming PLANEXEC_DB when it refuses
+ * planexec (authentication, a database that does not exist, migrations it does not know). No
+ * message carries the password.
+ */
+export async function openPostgresStore(url: string, opts: PostgresOptions = {}): Promise<OpenedPostgres> {
+  const { default: pg } = await import('pg');
+  const types = {
+    getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+      oid === INT8_OID || oid === NUMERIC_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format ?? 'text'),
+  };
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.poolSize ?? 10,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    application_name: 'planexec',
+    types: types as never,
+  });
+  // An idle client whose connection dies emits 'error' on the pool (and a checked-out one on itself,
+  // between two statements of a transaction): unhandled, either would end the process.
+  pool.on('error', (error) => opts.onIdleError?.(asPgStorageError(error) ?? new StorageError('connection', error.message)));
+  pool.on('connect', (client) => client.on('error', () => undefined));
+
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: mappedPool(pool) }) });
+  try {
+    const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+    const schema = rows[0]?.schema;
+    if (!schema) throw new Error('the search_path names no schema that exists: create it, or fix the search_path in the URL');
+    await migrateToLatest(db, 'postgres', schema);
+  } catch (error) {
+    await db.destroy().catch(() => undefined);
+    if (error instanceof StorageError) throw error;
+    const message = maskPostgresUrl((error as Error).message);
+    throw new Error(`PostgreSQL at ${maskPostgresUrl(url)} cannot be used by planexec: ${message}. Check the user, password, database and server in PLANEXEC_DB.`);
+  }
+  return { store: new KyselyStore(db, 'postgres'), pool, close: () => db.destroy() };
+}
+
+/** The pool as Kysely sees it, with every failure of a query or a connection mapped to StorageError. */
+function mappedPool(pool: Pool): PostgresPool {
+  const wrapped = new WeakMap<PoolClient, PostgresPoolClient>();
+  return {
+    async connect() {
+      let client: PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        throw asPgStorageError(error) ?? error;
+      }
+      let mapped = wrapped.get(client);
+      if (!mapped) {
+        mapped = {
+          query: (async (text: string, parameters: readonly unknown[]) => {
+            try {
+              return (await client.query(text, parameters as unknown[])) as unknown as PostgresQueryResult<unknown>;
+            } catch (error) {
+              throw asPgStorageError(error) ?? error;
+            }
+          }) as PostgresPoolClient['query'],
+          release: (destroy?: boolean) => client.release(destroy),
+        };
+        wrapped.set(client, mapped);
+      }
+      return mapped;
+    },
+    end: () => pool.end(),
+  };
+}
+
+// SQLSTATE codes (PostgreSQL manual, appendix A "Error Codes") of failures of the storage itself.
+const SQLSTATE: Array<[RegExp, StorageFailure]> = [
+  [/^08/, 'connection'], // connection_exception and its subclasses
+  [/^57P0[123]$/, 'connection'], // admin_shutdown, crash_shutdown, cannot_connect_now
+  [/^53100$/, 'full'], // disk_full
+  [/^25006$/, 'read_only'], // read_only_sql_transaction (a standby)
+  [/^XX00[12]$/, 'corrupt'], // data_corrupted, index_corrupted
+  [/^58030$/, 'io'], // io_error
+  [/^(40001|40P01|55P03|57014|53300|53200)$/, 'busy'], // serialization, deadlock, lock/statement timeout, too many connections, out of memory
+];
+
+// node-postgres's own errors for a connection that is gone or cannot be had (they carry no SQLSTATE).
+const LOST = /Connection terminated|connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect|Connection ended|connect ETIMEDOUT/i;
+const NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED']);
+
+/** A pg (or socket) failure of the storage itself as a StorageError; null for other errors (constraints, SQL). */
+export function asPgStorageError(error: unknown): StorageError | null {
+  if (error instanceof StorageError) return error;
+  if (!(error instanceof Error)) return null;
+  const code = (error as { code?: unknown }).code;
+  const detail = maskPostgresUrl(error.message);
+  if (typeof code === 'string') {
+    if (NET_CODES.has(code)) return new StorageError('connection', `${code}: ${detail}`);
+    const found = SQLSTATE.find(([pattern]) => pattern.test(code));
+    if (found) return new StorageError(found[1], `${code}: ${detail}`);
+  }
+  if (LOST.test(error.message)) return new StorageError('connection', detail);
+  return null;
+}
