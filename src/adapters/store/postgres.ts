@@ -7,6 +7,7 @@ import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClien
 import type { Pool, PoolClient } from 'pg';
 import { StorageError, type StorageFailure } from '../../core/errors.js';
 import { KyselyStore, migrateToLatest } from './kysely-store.js';
+import { maskPostgresUrl } from './postgres-url.js';
 import type { Tables } from './schema.js';
 
 export interface PostgresOptions {
@@ -23,22 +24,6 @@ export interface OpenedPostgres {
   /** The pool underneath (tests inspect the server through it). */
   pool: Pool;
   close(): Promise<void>;
-}
-
-/** True for a postgres:// or postgresql:// URL (what selects PostgreSQL in PLANEXEC_DB). */
-export function isPostgresUrl(value: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(value.trim());
-}
-
-/** `url` with its password (if any) replaced by `***`: what logs and messages may show. */
-export function maskPostgresUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url.replace(/\/\/([^/@:]*):[^/@]*@/, '//$1:***@');
-  }
 }
 
 // Type oids (pg_type): int8 (count, sum of integers and bigint columns), numeric (sum of bigints).
