@@ -35,9 +35,9 @@ const NUMERIC_OID = 1700;
  * search_path=name` puts planexec's tables in that schema), and migrates it (migrations are
  * serialised across processes by Kysely's advisory lock). int8 and numeric values come back as JS
  * numbers (planexec's are epoch milliseconds and token counts, far below 2^53). Throws StorageError
- * (connection) when the server cannot be reached, and an Error naming PLANEXEC_DB when it refuses
- * planexec (authentication, a database that does not exist, migrations it does not know). No
- * message carries the password.
+ * (connection) when the server cannot be reached, and an Error naming the server (password masked)
+ * and PLANEXEC_DB when it refuses planexec (authentication, a database that does not exist) or holds
+ * migrations this planexec does not know. No message carries the password.
  */
 export async function openPostgresStore(url: string, opts: PostgresOptions = {}): Promise<OpenedPostgres> {
   const { default: pg } = await import('pg');
@@ -68,8 +68,11 @@ export async function openPostgresStore(url: string, opts: PostgresOptions = {})
   } catch (error) {
     await db.destroy().catch(() => undefined);
     if (error instanceof StorageError) throw error;
+    const code = (error as { code?: unknown }).code;
+    // invalid_authorization_specification (28xxx: wrong password, no such role), invalid_catalog_name (no such database).
+    const refused = typeof code === 'string' && (code.startsWith('28') || code === '3D000');
     const message = maskPostgresUrl((error as Error).message);
-    throw new Error(`PostgreSQL at ${maskPostgresUrl(url)} cannot be used by planexec: ${message}. Check the user, password, database and server in PLANEXEC_DB.`);
+    throw new Error(`PostgreSQL at ${maskPostgresUrl(url)}: ${message}${refused ? '. Check the user, password and database named in PLANEXEC_DB.' : ''}`);
   }
   return { store: new KyselyStore(db, 'postgres'), pool, close: () => db.destroy() };
 }
