@@ -18,7 +18,7 @@ import { executeSubtask } from '../../src/core/usecases/execute-subtask.js';
 import { planTask } from '../../src/core/usecases/plan-task.js';
 import { tryLockWorkflow } from '../../src/core/workflow.js';
 import { MapWorkspaceReader, MapWorkspaceWriter, SequentialIds, WordTokenCounter } from '../support/fakes.js';
-import { adminQuery, freshPgUrl, openFreshPg } from '../support/postgres.js';
+import { adminQuery, dropConnections, freshPgUrl, openFreshPg, schemaOf } from '../support/postgres.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { planned } from '../unit/builders.js';
 import { SETTINGS } from '../unit/core-deps.js';
@@ -45,8 +45,6 @@ async function rejection(promise: Promise<unknown>): Promise<Error & { code?: st
   }
   throw new Error('expected the promise to reject');
 }
-
-const schemaOf = (url: string) => /search_path=(\w+)/.exec(decodeURIComponent(new URL(url).searchParams.get('options') ?? ''))![1]!;
 
 const workflow = (id = 'wf-1') => ({
   id,
@@ -234,7 +232,7 @@ describe('connections lost', () => {
     const url = await freshPgUrl();
     const { store } = await open(url, { onIdleError: (e) => idle.push(e) });
     await Promise.all([store.workflows.list(1), store.workflows.list(1), store.workflows.list(1)]);
-    await adminQuery("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'planexec' AND pid <> pg_backend_pid() AND query NOT ILIKE '%pg_terminate_backend%'");
+    expect(await dropConnections(url)).toBeGreaterThan(0);
     await waitFor('the pool to hear of it', async () => idle.length > 0);
     expect(idle[0]).toMatchObject({ reason: 'connection' });
     await store.workflows.insert(workflow());

@@ -24,6 +24,16 @@ async function adminClient(): Promise<pg.Client> {
   return admin;
 }
 
+/** The schema a freshPgUrl URL names. */
+export function schemaOf(url: string): string {
+  return new URL(url).searchParams.get('application_name')!;
+}
+
+/** Drops every connection made through a freshPgUrl URL (as a server restart or a network cut would). */
+export async function dropConnections(url: string): Promise<number> {
+  return (await adminQuery('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [schemaOf(url)])).length;
+}
+
 /** Runs one statement as the server's admin user (tests inspect or break the server with it). */
 export async function adminQuery<R extends object = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<R[]> {
   return (await (await adminClient()).query(text, values)).rows as R[];
@@ -31,7 +41,8 @@ export async function adminQuery<R extends object = Record<string, unknown>>(tex
 
 /**
  * A URL to a new, empty schema of the server (its search_path set through the URL's `options`), as
- * a user would give PLANEXEC_DB. The schemas are dropped after the file's tests.
+ * a user would give PLANEXEC_DB; its connections' application_name is the schema's name. The
+ * schemas are dropped after the file's tests.
  */
 export async function freshPgUrl(): Promise<string> {
   const schema = `t_${randomBytes(6).toString('hex')}`;
@@ -39,6 +50,8 @@ export async function freshPgUrl(): Promise<string> {
   schemas.push(schema);
   const url = new URL(pgServerUrl());
   url.searchParams.set('options', `-c search_path=${schema}`);
+  // Its connections carry the schema's name, so a test can find (and drop) them and only them.
+  url.searchParams.set('application_name', schema);
   return url.toString();
 }
 

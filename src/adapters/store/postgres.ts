@@ -45,9 +45,10 @@ export async function openPostgresStore(url: string, opts: PostgresOptions = {})
     getTypeParser: (oid: number, format?: 'text' | 'binary') =>
       oid === INT8_OID || oid === NUMERIC_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format ?? 'text'),
   };
+  const poolSize = opts.poolSize ?? 10;
   const pool = new pg.Pool({
     connectionString: url,
-    max: opts.poolSize ?? 10,
+    max: poolSize,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
     idleTimeoutMillis: 30_000,
     keepAlive: true,
@@ -59,7 +60,7 @@ export async function openPostgresStore(url: string, opts: PostgresOptions = {})
   pool.on('error', (error) => opts.onIdleError?.(asPgStorageError(error) ?? new StorageError('connection', error.message)));
   pool.on('connect', (client) => client.on('error', () => undefined));
 
-  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: mappedPool(pool) }) });
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: mappedPool(pool, poolSize) }) });
   try {
     const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
     const schema = rows[0]?.schema;
@@ -77,35 +78,51 @@ export async function openPostgresStore(url: string, opts: PostgresOptions = {})
   return { store: new KyselyStore(db, 'postgres'), pool, close: () => db.destroy() };
 }
 
-/** The pool as Kysely sees it, with every failure of a query or a connection mapped to StorageError. */
-function mappedPool(pool: Pool): PostgresPool {
-  const wrapped = new WeakMap<PoolClient, PostgresPoolClient>();
+/**
+ * The pool as Kysely sees it, with every failure of a query or a connection mapped to StorageError.
+ * A pooled connection may have died while idle without the pool knowing yet (the server restarted,
+ * a proxy dropped it): when the first statement sent on a checked-out connection fails because the
+ * connection is gone, and that statement cannot have taken effect (BEGIN or a read, or the server
+ * said it was terminating the session), it is sent again on another connection, up to `retries`
+ * times. Anything else is the caller's StorageError.
+ */
+function mappedPool(pool: Pool, retries: number): PostgresPool {
+  const acquire = async (): Promise<PoolClient> => {
+    try {
+      return await pool.connect();
+    } catch (error) {
+      throw asPgStorageError(error) ?? error;
+    }
+  };
   return {
     async connect() {
-      let client: PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (error) {
-        throw asPgStorageError(error) ?? error;
-      }
-      let mapped = wrapped.get(client);
-      if (!mapped) {
-        mapped = {
-          query: (async (text: string, parameters: readonly unknown[]) => {
-            try {
-              return (await client.query(text, parameters as unknown[])) as unknown as PostgresQueryResult<unknown>;
-            } catch (error) {
-              throw asPgStorageError(error) ?? error;
-            }
-          }) as PostgresPoolClient['query'],
-          release: (destroy?: boolean) => client.release(destroy),
-        };
-        wrapped.set(client, mapped);
-      }
-      return mapped;
+      let client = await acquire();
+      let first = true;
+      const query = async (text: string, parameters: readonly unknown[]) => {
+        for (let attempt = 0; ; attempt++) {
+          const firstOnThisClient = first;
+          first = false;
+          try {
+            return (await client.query(text, parameters as unknown[])) as unknown as PostgresQueryResult<unknown>;
+          } catch (error) {
+            const storage = asPgStorageError(error);
+            if (!firstOnThisClient || storage?.reason !== 'connection' || attempt >= retries || !harmless(text, error)) throw storage ?? error;
+            client.release(true);
+            client = await acquire();
+            first = true;
+          }
+        }
+      };
+      return { query: query as PostgresPoolClient['query'], release: (destroy?: boolean) => client.release(destroy) };
     },
     end: () => pool.end(),
   };
+}
+
+/** Whether a statement that failed with a lost connection cannot have taken effect. */
+function harmless(text: string, error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return /^\s*(begin|select|start transaction)\b/i.test(text) || code === '57P01' || code === '57P02';
 }
 
 // SQLSTATE codes (PostgreSQL manual, appendix A "Error Codes") of failures of the storage itself.
