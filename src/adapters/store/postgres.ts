@@ -96,10 +96,12 @@ function mappedPool(pool: Pool, retries: number): PostgresPool {
   };
   return {
     async connect() {
-      let client = await acquire();
+      // null: the connection died and no other could be had; the caller is told, and release is a no-op.
+      let client: PoolClient | null = await acquire();
       let first = true;
       const query = async (text: string, parameters: readonly unknown[]) => {
         for (let attempt = 0; ; attempt++) {
+          if (!client) throw new StorageError('connection', 'the connection to PostgreSQL was lost and no other could be had');
           const firstOnThisClient = first;
           first = false;
           try {
@@ -108,12 +110,17 @@ function mappedPool(pool: Pool, retries: number): PostgresPool {
             const storage = asPgStorageError(error);
             if (!firstOnThisClient || storage?.reason !== 'connection' || attempt >= retries || !harmless(text, error)) throw storage ?? error;
             client.release(true);
+            client = null;
             client = await acquire();
             first = true;
           }
         }
       };
-      return { query: query as PostgresPoolClient['query'], release: (destroy?: boolean) => client.release(destroy) };
+      const release = (destroy?: boolean) => {
+        client?.release(destroy);
+        client = null;
+      };
+      return { query: query as PostgresPoolClient['query'], release };
     },
     end: () => pool.end(),
   };
