@@ -64,7 +64,8 @@ export async function startPgCluster(opts: PgClusterOptions = {}): Promise<PgClu
     uid = Number(ids.stdout.trim());
     gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim());
   }
-  const dir = mkdtempSync(join(tmpdir(), 'planexec-pg-'));
+  // As root, /tmp: the `postgres` user must be able to reach the folder (a TMPDIR under /root is not).
+  const dir = mkdtempSync(join(asRoot ? '/tmp' : tmpdir(), 'planexec-pg-'));
   const data = join(dir, 'data');
   const log = join(dir, 'server.log');
   if (asRoot) {
