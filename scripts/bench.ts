@@ -14,6 +14,7 @@ import { PLANNER_INSTRUCTIONS } from '../src/core/prompts.js';
 import { compose } from '../src/main.js';
 import { AUTH_REQUEST, authPlan, authResponder, writeAuthWorkspace } from './lib/article.js';
 import { FAKE_CODEX, fakeCodexHome, type FakeCodexReply } from '../test/support/fake-codex-kit.js';
+import { benchStores } from './bench-stores.js';
 
 const line = (s = '') => process.stdout.write(`${s}\n`);
 const ms = (n: number) => `${n.toFixed(1)} ms`;
@@ -460,6 +461,7 @@ async function main(): Promise<void> {
     await benchParallel(dir);
     await benchArticle(dir);
     await benchProviders(dir);
+    await benchStores();
     await benchStandin();
   } finally {
     await standin.close();

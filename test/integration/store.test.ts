@@ -676,6 +676,16 @@ describe('openSqliteStore', () => {
 });
 
 describe('SQLite: two connections on one file', () => {
+  it('several processes opening a new file at once all start, and each migration is applied once', async () => {
+    const path = join(dir, 'new.db');
+    const all = await Promise.all([openDb(path), openDb(path), openDb(path), openDb(path)]);
+    await all[0]!.store.workflows.insert(workflow());
+    for (const o of all) expect((await o.store.workflows.get('wf-1'))?.id).toBe('wf-1');
+    expect(all[3]!.raw.prepare('SELECT name FROM planexec_migrations ORDER BY name').all()).toEqual(
+      ['001-baseline', '002-usage-and-turns', '003-workflow-root', '004-changes', '005-call-provider'].map((name) => ({ name })),
+    );
+  });
+
   it('see each other’s writes', async () => {
     const path = join(dir, 'shared.db');
     const a = (await openDb(path)).store;

@@ -105,7 +105,9 @@ function mappedPool(pool: Pool, retries: number): PostgresPool {
           const firstOnThisClient = first;
           first = false;
           try {
-            return (await client.query(text, parameters as unknown[])) as unknown as PostgresQueryResult<unknown>;
+            const name = statementName(text, parameters);
+            const result = name ? await client.query({ name, text, values: parameters as unknown[] }) : await client.query(text, parameters as unknown[]);
+            return result as unknown as PostgresQueryResult<unknown>;
           } catch (error) {
             const storage = asPgStorageError(error);
             if (!firstOnThisClient || storage?.reason !== 'connection' || attempt >= retries || !harmless(text, error)) throw storage ?? error;
@@ -124,6 +126,24 @@ function mappedPool(pool: Pool, retries: number): PostgresPool {
     },
     end: () => pool.end(),
   };
+}
+
+// Prepared statements. planexec sends a few dozen statement shapes over and over; a named statement
+// is parsed and planned once per connection (node-postgres remembers which it prepared), which
+// halves the time and client CPU of a simple query (measured: 388 -> 158 us on loopback). Names
+// are given to the first MAX_PREPARED shapes with parameters; others (rare: multi-row inserts of
+// unusual sizes) go unnamed.
+const MAX_PREPARED = 500;
+const statementNames = new Map<string, string>();
+
+function statementName(text: string, parameters: readonly unknown[]): string | null {
+  if (parameters.length === 0) return null;
+  let name = statementNames.get(text);
+  if (!name && statementNames.size < MAX_PREPARED) {
+    name = `planexec_${statementNames.size + 1}`;
+    statementNames.set(text, name);
+  }
+  return name ?? null;
 }
 
 /** Whether a statement that failed with a lost connection cannot have taken effect. */
