@@ -154,8 +154,11 @@ async function throughput(name: string, standin: OpenAIStandin, env: Record<stri
   standin.reset();
   const waves = wavesPlan();
   standin.setResponder((req: StandinRequest) => (req.schemaName === 'plan' ? { json: waves } : autoResponder(req)));
-  const servers = await Promise.all(Array.from({ length: 4 }, () => connectServer({ ...env, PLANEXEC_DB: db })));
+  // All four start at once, as a team's would; if one cannot, the others are closed before saying so.
+  const started = await Promise.allSettled(Array.from({ length: 4 }, () => connectServer({ ...env, PLANEXEC_DB: db })));
+  const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   try {
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
     await Promise.all(servers.map((s) => s.call('workflow_status', {})));
     const t0 = performance.now();
     await Promise.all(
