@@ -192,6 +192,24 @@ describe('several processes on one PostgreSQL database', () => {
     expect((await processes[0]!.store.workflows.get(workflow_id))?.lockOwner).toBe(`${holder.owner}/${taken.indexOf(true)}`);
   });
 
+  it("gives a workflow's changes lock (apply, commit, check) to exactly one of several processes taking it at once", async () => {
+    const url = await freshPgUrl();
+    const stores = await Promise.all([1, 2, 3, 4].map(async () => (await open(url)).store));
+    await stores[0]!.workflows.insert(workflow());
+    await stores[0]!.changes.insert({ workflowId: 'wf-1', mode: 'off', reason: null, repo: null, branch: null, worktree: null, prefix: '', base: null, head: null, files: [], hostChecks: [], baseChecks: null, finalChecks: null, merged: null, discarded: false, lockOwner: null, createdAt: 1, updatedAt: 1 });
+    // As takeDbLock (src/core/changes.ts) does: read the holder, take it if free.
+    const taken = await Promise.all(
+      stores.map((store, i) =>
+        store.transaction(async (tx) => {
+          const current = await tx.changes.get('wf-1');
+          return current!.lockOwner === null && (await tx.changes.casLock('wf-1', null, `p${i}/1`));
+        }),
+      ),
+    );
+    expect(taken.filter(Boolean)).toHaveLength(1);
+    expect((await stores[3]!.changes.get('wf-1'))?.lockOwner).toBe(`p${taken.indexOf(true)}/1`);
+  });
+
   it('reaps an owner on another host only when its lease runs out (its pid is never probed), one on this host as soon as its pid is gone', async () => {
     const { store } = await openFreshPg();
     const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
