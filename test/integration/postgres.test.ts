@@ -245,6 +245,31 @@ describe('connections lost', () => {
     expect((await store.workflows.get('wf-1'))?.phase).toBe('executing');
   });
 
+  it('statements prepared before another process migrated the tables are prepared again: a transaction refused once, a read retried', async () => {
+    const url = await freshPgUrl();
+    // One connection, so the statements below are all prepared on it.
+    const { store } = await open(url, { poolSize: 1 });
+    await store.workflows.insert(workflow());
+    const prepare = async () => {
+      expect((await store.workflows.get('wf-1'))?.id).toBe('wf-1');
+      expect(await store.transaction(async (tx) => (await tx.workflows.listSubtasks('wf-1')).length)).toBe(0);
+    };
+    // A newer planexec adds a column (as a later migration would).
+    const migrate = (column: string) => Promise.all(['workflows', 'subtasks'].map((t) => adminQuery(`ALTER TABLE ${schemaOf(url)}.${t} ADD COLUMN ${column} text`)));
+
+    await prepare();
+    await migrate('added_later');
+    const error = await rejection(store.transaction(async (tx) => void (await tx.workflows.listSubtasks('wf-1'))));
+    expect(error).toMatchObject({ code: 'storage_unavailable', reason: 'connection' });
+    expect(error.message).toMatch(/tables changed/);
+    await prepare();
+
+    await migrate('added_even_later');
+    // The first statement on a connection: sent again on a fresh one, unseen by the caller.
+    expect((await store.workflows.get('wf-1'))?.id).toBe('wf-1');
+    await prepare();
+  });
+
   it('idle connections the server drops are reported, not fatal, and replaced', async () => {
     const idle: StorageError[] = [];
     const url = await freshPgUrl();

@@ -84,7 +84,9 @@ export async function openPostgresStore(url: string, opts: PostgresOptions = {})
  * a proxy dropped it): when the first statement sent on a checked-out connection fails because the
  * connection is gone, and that statement cannot have taken effect (BEGIN or a read, or the server
  * said it was terminating the session), it is sent again on another connection, up to `retries`
- * times. Anything else is the caller's StorageError.
+ * times. So is a first statement whose prepared form went stale because another process migrated
+ * the tables; later in a transaction that is StorageError(connection), and the connection is
+ * dropped when released. Anything else is the caller's StorageError.
  */
 function mappedPool(pool: Pool, retries: number): PostgresPool {
   const acquire = async (): Promise<PoolClient> => {
@@ -109,8 +111,16 @@ function mappedPool(pool: Pool, retries: number): PostgresPool {
             const result = name ? await client.query({ name, text, values: parameters as unknown[] }) : await client.query(text, parameters as unknown[]);
             return result as unknown as PostgresQueryResult<unknown>;
           } catch (error) {
-            const storage = asPgStorageError(error);
-            if (!firstOnThisClient || storage?.reason !== 'connection' || attempt >= retries || !harmless(text, error)) throw storage ?? error;
+            if (stalePlan(error)) {
+              // Its prepared statements are stale: this connection goes, another one prepares them anew.
+              if (!firstOnThisClient || attempt >= retries) {
+                dropOnRelease = true;
+                throw new StorageError('connection', `the tables changed under this connection (a newer planexec migrated the database; ${(error as Error).message}); it was dropped`);
+              }
+            } else {
+              const storage = asPgStorageError(error);
+              if (!firstOnThisClient || storage?.reason !== 'connection' || attempt >= retries || !harmless(text, error)) throw storage ?? error;
+            }
             client.release(true);
             client = null;
             client = await acquire();
@@ -118,8 +128,9 @@ function mappedPool(pool: Pool, retries: number): PostgresPool {
           }
         }
       };
+      let dropOnRelease = false;
       const release = (destroy?: boolean) => {
-        client?.release(destroy);
+        client?.release(destroy || dropOnRelease);
         client = null;
       };
       return { query: query as PostgresPoolClient['query'], release };
@@ -144,6 +155,14 @@ function statementName(text: string, parameters: readonly unknown[]): string | n
     statementNames.set(text, name);
   }
   return name ?? null;
+}
+
+/**
+ * A prepared statement whose tables gained or lost columns since it was prepared (feature_not_supported
+ * "cached plan must not change result type"): another process applied a migration. It did not run.
+ */
+function stalePlan(error: unknown): boolean {
+  return (error as { code?: unknown }).code === '0A000' && /cached plan must not change result type/i.test((error as Error).message);
 }
 
 /** Whether a statement that failed with a lost connection cannot have taken effect. */
