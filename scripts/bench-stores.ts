@@ -104,6 +104,8 @@ interface Row {
 }
 
 const SLOW_LATENCY_MS = 200;
+/** Subtasks of the chain whose executions give the execute_subtask figure (one sample each). */
+const CHAIN = 40;
 
 const FEATURE_TS = Array.from({ length: 40 }, (_, i) => `export function step${i}(input: number): number {\n  return input * ${i + 2} + ${i};\n}\n`).join('\n');
 
@@ -111,9 +113,9 @@ const FEATURE_TS = Array.from({ length: 40 }, (_, i) => `export function step${i
 async function measure(name: string, standin: OpenAIStandin, slowStandin: OpenAIStandin, root: string, fresh: () => Promise<string>): Promise<Row> {
   const base = { OPENAI_API_KEY: 'bench', OPENAI_BASE_URL: standin.baseURL, PLANEXEC_ROOT: root, PLANEXEC_LOG_LEVEL: 'warn' };
 
-  // Per call: a 20-subtask chain executed one subtask at a time, then 200 workflow_status calls.
+  // Per call: a 40-subtask chain executed one subtask at a time, then 200 workflow_status calls.
   standin.reset();
-  const chain = chainPlan(20);
+  const chain = chainPlan(CHAIN);
   standin.setResponder((req: StandinRequest) => (req.schemaName === 'plan' ? { json: chain } : autoResponder(req)));
   const server = await connectServer({ ...base, PLANEXEC_DB: await fresh() });
   const overheads: number[] = [];
@@ -123,8 +125,8 @@ async function measure(name: string, standin: OpenAIStandin, slowStandin: OpenAI
     const warm = await server.call('plan_task', { request: 'Warm-up workflow' });
     await server.call('execute_subtask', { workflow_id: warm.workflow_id });
     for (let i = 0; i < 20; i++) await server.call('workflow_status', { workflow_id: warm.workflow_id });
-    const { workflow_id } = await server.call('plan_task', { request: 'Build the feature in twenty steps' });
-    for (let i = 1; i <= 20; i++) {
+    const { workflow_id } = await server.call('plan_task', { request: `Build the feature in ${CHAIN} steps` });
+    for (let i = 1; i <= CHAIN; i++) {
       const before = standin.requests.length;
       const t0 = performance.now();
       await server.call('execute_subtask', { workflow_id, subtask_id: `s${i}` });
