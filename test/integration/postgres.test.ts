@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KyselyStore } from '../../src/adapters/store/kysely-store.js';
 import { openPostgresStore, type OpenedPostgres } from '../../src/adapters/store/postgres.js';
+import { migrations } from '../../src/adapters/store/migrations/index.js';
 import { processProbe } from '../../src/adapters/system.js';
 import type { CoreDeps } from '../../src/core/deps.js';
 import { PlanexecError, StorageError } from '../../src/core/errors.js';
@@ -113,7 +114,7 @@ describe('openPostgresStore', () => {
     await first.store.workflows.insert(workflow('wf-kept'));
     await first.close();
     const applied = await adminQuery(`SELECT name, timestamp FROM ${schema}.planexec_migrations ORDER BY name`);
-    expect(applied.map((m) => m.name)).toEqual(['001-baseline', '002-usage-and-turns', '003-workflow-root', '004-changes', '005-call-provider']);
+    expect(applied.map((m) => m.name)).toEqual(Object.keys(migrations('postgres')));
 
     const again = await open(url);
     expect(await adminQuery(`SELECT name, timestamp FROM ${schema}.planexec_migrations ORDER BY name`)).toEqual(applied);
@@ -125,7 +126,7 @@ describe('openPostgresStore', () => {
     const all = await Promise.all([open(url), open(url), open(url)]);
     await all[0]!.store.workflows.insert(workflow());
     for (const o of all) expect((await o.store.workflows.get('wf-1'))?.id).toBe('wf-1');
-    expect(await adminQuery(`SELECT count(*)::int AS n FROM ${schemaOf(url)}.planexec_migrations`)).toEqual([{ n: 5 }]);
+    expect(await adminQuery(`SELECT count(*)::int AS n FROM ${schemaOf(url)}.planexec_migrations`)).toEqual([{ n: Object.keys(migrations('postgres')).length }]);
   });
 
   it('refuses a database that holds migrations this planexec does not know, naming PLANEXEC_DB', async () => {
