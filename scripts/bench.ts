@@ -17,6 +17,7 @@ import { compose } from '../src/main.js';
 import { GitExec } from '../src/adapters/git/git-exec.js';
 import { AUTH_REQUEST, authPlan, authResponder, writeAuthWorkspace } from './lib/article.js';
 import { FAKE_CODEX, fakeCodexHome, type FakeCodexReply } from '../test/support/fake-codex-kit.js';
+import { benchStores } from './bench-stores.js';
 
 const line = (s = '') => process.stdout.write(`${s}\n`);
 const ms = (n: number) => `${n.toFixed(1)} ms`;
@@ -727,7 +728,7 @@ async function benchStandin(): Promise<void> {
 }
 
 /** The sections, in the order they run; `npm run bench -- changes parallel` runs only those named. */
-const SECTIONS = ['core', 'parallel', 'article', 'providers', 'changes', 'standin'] as const;
+const SECTIONS = ['core', 'parallel', 'article', 'providers', 'changes', 'stores', 'standin'] as const;
 
 async function main(): Promise<void> {
   const named = process.argv.slice(2);
@@ -745,6 +746,7 @@ async function main(): Promise<void> {
     if (wanted('article')) await benchArticle(dir);
     if (wanted('providers')) await benchProviders(dir);
     if (wanted('changes')) await benchChanges(dir);
+    if (wanted('stores')) await benchStores();
     if (wanted('standin')) await benchStandin();
   } finally {
     await standin.close();

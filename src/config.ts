@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import { dirname, join, parse as parsePath, relative, resolve, sep, isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { PROVIDER_KINDS, type ProviderKind } from './adapters/providers.js';
+import { isPostgresUrl, maskPostgresUrl, postgresPassword } from './adapters/store/postgres-url.js';
 import { DEFAULT_PRICES } from './core/cost.js';
 import { splitCommand } from './core/commands.js';
 import { closest } from './core/text.js';
@@ -374,7 +375,17 @@ export type FileConfig = z.infer<typeof FileConfigSchema>;
 export interface Config {
   openai: { apiKey: string | undefined; baseURL: string | undefined; timeoutMs: number; maxRetries: number };
   models: { planner: string; executor: string };
+  /**
+   * The SQLite file (or ':memory:'); for PostgreSQL (dbUrl set), the URL with its password masked,
+   * which is what logs and messages show.
+   */
   dbPath: string;
+  /**
+   * The PostgreSQL URL, password included, when PLANEXEC_DB (--db, "db") is a postgres:// or
+   * postgresql:// URL; null: SQLite at dbPath. Not enumerable, so it never shows up when the config
+   * is serialised or logged; its password is one of `secrets`.
+   */
+  readonly dbUrl: string | null;
   /**
    * The workspace root of sessions whose host names no MCP root: the configured one (PLANEXEC_ROOT,
    * --root, "root" in the config file), else the working folder, except when that is / or the home
@@ -517,7 +528,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
 
   const xdg = env.XDG_STATE_HOME?.trim();
   const stateHome = xdg ? resolve(cwd, expandHome(xdg, home, 'XDG_STATE_HOME')) : join(home, '.local', 'state');
-  const dbPath = c.db === ':memory:' ? ':memory:' : resolve(cwd, expandHome(c.db ?? join(stateHome, 'planexec', 'state.db'), home, sources.db ?? 'PLANEXEC_DB'));
+  const dbUrl = c.db !== undefined && isPostgresUrl(c.db) ? postgresUrl(c.db.trim(), sources.db!) : null;
+  const dbPath = dbUrl
+    ? maskPostgresUrl(dbUrl)
+    : c.db === ':memory:'
+      ? ':memory:'
+      : resolve(cwd, expandHome(c.db ?? join(stateHome, 'planexec', 'state.db'), home, sources.db ?? 'PLANEXEC_DB'));
   const warnings: string[] = [];
   let root: string | null;
   if (c.root !== undefined) {
@@ -581,8 +597,24 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
     ...providerConfig(c, env, { sourceOf, home, warnings }),
     http: httpConfig(c, env, { sourceOf, warnings }),
   } as Omit<Config, 'secrets'> as Config;
-  Object.defineProperty(config, 'secrets', { value: secretValues(env), enumerable: false });
+  const secrets = [...new Set([...secretValues(env), ...(dbUrl ? postgresPassword(dbUrl) : [])])].sort((a, b) => b.length - a.length);
+  Object.defineProperty(config, 'secrets', { value: secrets, enumerable: false });
+  Object.defineProperty(config, 'dbUrl', { value: dbUrl, enumerable: false });
   return deepFreeze(config);
+}
+
+/**
+ * A PostgreSQL URL as given in `setting`, checked to parse as a URL (postgres:///db?host=/socket/dir
+ * names no host and is fine). Throws ConfigError naming the setting, the URL shown with its
+ * password masked.
+ */
+function postgresUrl(url: string, setting: string): string {
+  try {
+    new URL(url);
+  } catch {
+    throw new ConfigError(`${setting} ${maskPostgresUrl(url)}: not a valid PostgreSQL URL. Write it as postgres://user:password@host:5432/database (percent-encode special characters of the password).`);
+  }
+  return url;
 }
 
 /**
@@ -624,7 +656,7 @@ export function checkPaths(config: Readonly<Config>): void {
     }
     if (!isFolder) throw new ConfigError(`${setting} ${config.root}: not a folder. Set ${setting} to your project folder, not a file in it, then restart.`);
   }
-  if (config.dbPath === ':memory:') return;
+  if (config.dbPath === ':memory:' || config.dbUrl) return;
   const setting = config.sources.db ?? 'PLANEXEC_DB';
   const what = config.sources.db ? `${setting} ${config.dbPath}` : `the database ${config.dbPath} (the default of ${setting})`;
   const fix = `Set ${setting} to a file in a folder you can write (e.g. ~/.local/state/planexec/state.db), then restart.`;

@@ -14,6 +14,7 @@ import { isPrivateEndpoint, type SdkLogger } from './adapters/openai/sdk-client.
 import { createModelProvider, type ProviderHandle, type ProviderKind } from './adapters/providers.js';
 import { secretRedactor } from './adapters/redact.js';
 import type { KyselyStore } from './adapters/store/kysely-store.js';
+import { openPostgresStore } from './adapters/store/postgres.js';
 import { openSqliteStore } from './adapters/store/sqlite.js';
 import { processOwner, processProbe, randomIds, systemClock } from './adapters/system.js';
 import { GptTokenCounter } from './adapters/tokens/gpt-token-counter.js';
@@ -58,8 +59,8 @@ export interface Composed {
   /** SIGKILL to those child processes, synchronously: for process.on('exit'). */
   stopModelsNow(): void;
   store: KyselyStore;
-  /** The SQLite connection underneath (tests inspect the file through it). */
-  db: Database.Database;
+  /** The SQLite connection underneath (tests inspect the file through it); throws when the store is PostgreSQL. */
+  readonly db: Database.Database;
   owner: string;
   runtime: Runtime;
   /** Masks the configured secrets (and what looks like one) in a text; what the logger, core and server use. */
@@ -145,7 +146,10 @@ export async function compose(
     onNotice?: (message: string) => void;
   } = {},
 ): Promise<Composed> {
-  const { store, raw: db, close } = await openSqliteStore(config.dbPath);
+  // PLANEXEC_DB=postgres://... : PostgreSQL (a team's shared database); otherwise a SQLite file.
+  const { store, raw, close } = config.dbUrl
+    ? { ...(await openPostgresStore(config.dbUrl, { onIdleError: (error) => overrides.onError?.(error, 'an idle PostgreSQL connection') })), raw: null }
+    : await openSqliteStore(config.dbPath);
   const me = processOwner();
   const owner = me.id;
   const runtime = new Runtime({ store, clock: systemClock, probe: processProbe, owner: me, leaseMs: config.leaseMs, onError: overrides.onError });
@@ -234,7 +238,10 @@ export async function compose(
     stopModels,
     stopModelsNow: () => distinct.forEach((h) => h.stopNow()),
     store,
-    db,
+    get db(): Database.Database {
+      if (!raw) throw new Error('the store is PostgreSQL: there is no SQLite connection');
+      return raw;
+    },
     owner,
     runtime,
     redact,
@@ -327,7 +334,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     if (error instanceof StorageError) {
       const setting = config.sources.db ?? 'PLANEXEC_DB';
       log.fatal({ err: error, db: config.dbPath, setting }, 'cannot open the database');
-      process.stderr.write(redact(`planexec: ${setting} ${config.dbPath}: cannot open the database: ${error.message}\n${error.hint} Or set ${setting} to another file.\n`));
+      process.stderr.write(redact(`planexec: ${setting} ${config.dbPath}: cannot open the database: ${error.message}\n${error.hint} Or set ${setting} to another ${config.dbUrl ? 'database' : 'file'}.\n`));
     } else {
       log.fatal({ err: error }, 'cannot start');
       process.stderr.write(redact(`planexec: cannot start: ${(error as Error).message}\nThe details are in the log above.\n`));

@@ -340,7 +340,8 @@ export interface TaskRecords {
 /**
  * Persistence, split by aggregate. Every method is asynchronous. Outside a transaction each call
  * is its own statement (writes each their own transaction). `transaction(fn)` runs `fn` as one
- * write transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: serialised writers) and hands it a Store
+ * write transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: the transactions touching one workflow
+ * one after the other, by a lock on its row) and hands it a Store
  * bound to that transaction: inside `fn`, use that handle, never the outer store (on SQLite's single
  * connection the outer one would wait for the transaction to end; the adapter throws instead).
  * `transaction` on a bound handle joins the transaction it belongs to.

@@ -14,9 +14,10 @@ import type { Phase, Subtask, Workflow, WorkflowChanges } from './types.js';
  * default the root store). Throws not_found when there is no such workflow.
  */
 export async function loadWorkflow(d: CoreDeps, id: string, store: Store = d.store): Promise<{ workflow: Workflow; subtasks: Subtask[] }> {
-  const workflow = await store.workflows.get(id);
+  // Both at once: one round trip on a database server.
+  const [workflow, subtasks] = await Promise.all([store.workflows.get(id), store.workflows.listSubtasks(id)]);
   if (!workflow) throw notFound('Workflow', id, 'Call workflow_status without arguments to list recent workflows, or plan_task to start one.');
-  return { workflow, subtasks: await store.workflows.listSubtasks(id) };
+  return { workflow, subtasks };
 }
 
 /** The subtask `id` of the active plan; throws not_found naming the known ids. */

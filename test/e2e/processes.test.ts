@@ -123,7 +123,7 @@ describe('a run that died', () => {
     await until(async () => standin.requests.some((r) => r.schemaName === 'plan'), 'the plan call in flight');
     const during = await status(a, workflow_id);
     expect(during).toMatchObject({ phase: 'planning', active: true });
-    expect(during.next).toMatch(/check .* again shortly/);
+    expect(during.next).toMatch(/A run \(run_workflow\) is driving this workflow now: follow it with workflow_status/);
 
     a.child.kill('SIGKILL');
     await a.exited;

@@ -1,6 +1,6 @@
 // The Store port over Kysely: the contract every backend must keep (round trips through every
 // method, updates, transactions, the workflow list, releasing an owner, constraints), run here on
-// SQLite; then what is SQLite's own: file creation and modes, WAL, migrations (and files left by
+// SQLite and on a real PostgreSQL server; then what is SQLite's own: file creation and modes, WAL, migrations (and files left by
 // planexec 0.1), the write lock waited for without freezing the event loop, storage errors.
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,11 +8,13 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { upgradeLegacy } from '../../src/adapters/store/legacy/index.js';
+import { migrations } from '../../src/adapters/store/migrations/index.js';
 import { openSqliteStore, type OpenedSqlite } from '../../src/adapters/store/sqlite.js';
 import { StorageError } from '../../src/core/errors.js';
 import { callGroups, type CallGroup } from '../../src/core/cost.js';
 import type { CallOutcome, NewModelCall, Store } from '../../src/core/ports.js';
 import type { Subtask, Workflow } from '../../src/core/types.js';
+import { emptyPgStores } from '../support/postgres.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -107,7 +109,13 @@ const CHECK = /check constraint/i;
 // ---------------------------------------------------------------------------------------------
 // The contract, per backend
 
-const backends: Array<{ name: string; make: () => Promise<Store> }> = [{ name: 'SQLite', make: async () => (await openDb(':memory:')).store }];
+const emptyPg = emptyPgStores();
+
+const backends: Array<{ name: string; make: () => Promise<Store> }> = [
+  { name: 'SQLite', make: async () => (await openDb(':memory:')).store },
+  // A real PostgreSQL server (test/support/pg-global-setup.ts): a schema of this file's, emptied for each test.
+  { name: 'PostgreSQL', make: async () => (await emptyPg()).store },
+];
 
 describe.each(backends)('Store on $name', ({ make }) => {
   describe('round trips', () => {
@@ -743,6 +751,16 @@ describe('openSqliteStore', () => {
 });
 
 describe('SQLite: two connections on one file', () => {
+  it('several processes opening a new file at once all start, and each migration is applied once', async () => {
+    const path = join(dir, 'new.db');
+    const all = await Promise.all([openDb(path), openDb(path), openDb(path), openDb(path)]);
+    await all[0]!.store.workflows.insert(workflow());
+    for (const o of all) expect((await o.store.workflows.get('wf-1'))?.id).toBe('wf-1');
+    expect(all[3]!.raw.prepare('SELECT name FROM planexec_migrations ORDER BY name').all()).toEqual(
+      Object.keys(migrations('sqlite')).map((name) => ({ name })),
+    );
+  });
+
   it('see each other’s writes', async () => {
     const path = join(dir, 'shared.db');
     const a = (await openDb(path)).store;

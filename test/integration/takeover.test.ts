@@ -1,11 +1,14 @@
 // Two planexec processes on one database, played in one test with two stores and runtimes over the
-// same file and a clock the test moves: a process that stalls past its lease is taken for dead,
-// and what it held goes to the other; when it wakes up, it must not undo that.
+// same database (a SQLite file; a PostgreSQL schema, each store with its own pool of connections)
+// and a clock the test moves: a process that stalls past its lease is taken for dead, and what it
+// held goes to the other; when it wakes up, it must not undo that.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSqliteStore, type OpenedSqlite } from '../../src/adapters/store/sqlite.js';
+import type { KyselyStore } from '../../src/adapters/store/kysely-store.js';
+import { openPostgresStore } from '../../src/adapters/store/postgres.js';
+import { openSqliteStore } from '../../src/adapters/store/sqlite.js';
 import type { CoreDeps } from '../../src/core/deps.js';
 import type { ModelProvider, ModelRequest, ModelResponse } from '../../src/core/ports.js';
 import { Runtime } from '../../src/core/runtime.js';
@@ -15,6 +18,7 @@ import { tryLockWorkflow } from '../../src/core/workflow.js';
 import { MapWorkspaceReader, MapWorkspaceWriter, SequentialIds, WordTokenCounter } from '../support/fakes.js';
 import { planned } from '../unit/builders.js';
 import { SETTINGS } from '../unit/core-deps.js';
+import { freshPgUrl } from '../support/postgres.js';
 
 const LEASE = 15_000;
 const PLAN = JSON.stringify({ subtasks: [planned('s1'), planned('s2', ['s1'])], coordination_notes: '' });
@@ -42,10 +46,18 @@ class GatedModels implements ModelProvider {
 
 let dir: string;
 const clock = { t: 1_000_000, now() { return this.t; } };
-const stores: OpenedSqlite[] = [];
+const stores: Array<{ store: KyselyStore; close(): Promise<void> }> = [];
+/** The PostgreSQL schema of the running test, made when its first store opens. */
+let pgUrl: string | null = null;
+
+const backends: Array<{ name: string; open: () => Promise<{ store: KyselyStore; close(): Promise<void> }> }> = [
+  { name: 'SQLite', open: () => openSqliteStore(join(dir, 'state.db')) },
+  { name: 'PostgreSQL', open: async () => openPostgresStore((pgUrl ??= await freshPgUrl())) },
+];
+let backend = backends[0]!;
 
 async function process(name: string, models: ModelProvider): Promise<CoreDeps> {
-  const opened = await openSqliteStore(join(dir, 'state.db'));
+  const opened = await backend.open();
   stores.push(opened);
   const store = opened.store;
   const runtime = new Runtime({ store, clock, probe: { isRunning: () => null }, owner: { id: name, host: 'host', pid: 1 }, leaseMs: LEASE });
@@ -55,6 +67,7 @@ async function process(name: string, models: ModelProvider): Promise<CoreDeps> {
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'planexec-takeover-'));
+  pgUrl = null;
 });
 afterEach(async () => {
   for (const s of stores.splice(0)) await s.close();
@@ -65,7 +78,11 @@ const waitFor = async (condition: () => Promise<boolean>) => {
   for (let i = 0; i < 500 && !(await condition()); i++) await new Promise((r) => setTimeout(r, 2));
 };
 
-describe('a process taken for dead while it still works', () => {
+describe.each(backends)('on $name, a process taken for dead while it still works', (b) => {
+  beforeEach(() => {
+    backend = b;
+  });
+
   it('loses its subtask to the other process; its late answer goes to the history only, and the subtask ends with one current result', async () => {
     let release!: () => void;
     const a = await process('A', new GatedModels('A', new Promise<void>((r) => (release = r))));

@@ -26,13 +26,19 @@ import type { ChangesTable, Dialect, ModelCallsTable, OwnersTable, PlansTable, S
 
 type Db = Kysely<Tables> | Transaction<Tables>;
 
-/** Applies the migrations this database has not seen. Throws when it holds migrations this planexec does not know. */
-export async function migrateToLatest(db: Kysely<Tables>, dialect: Dialect = 'sqlite'): Promise<string[]> {
+/**
+ * Applies the migrations this database has not seen. `schema` (PostgreSQL): the schema planexec's
+ * tables live in (the connection's current_schema), where Kysely looks for its migration table (it
+ * would otherwise take one in any schema of the database for its own). Throws when the database
+ * holds migrations this planexec does not know.
+ */
+export async function migrateToLatest(db: Kysely<Tables>, dialect: Dialect = 'sqlite', schema?: string): Promise<string[]> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations(dialect) },
     migrationTableName: MIGRATION_TABLE,
     migrationLockTableName: MIGRATION_LOCK_TABLE,
+    ...(schema ? { migrationTableSchema: schema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
@@ -48,7 +54,18 @@ export async function migrateToLatest(db: Kysely<Tables>, dialect: Dialect = 'sq
 /**
  * Store over Kysely. `dialect` selects the few statements that differ. A KyselyStore made by
  * `transaction` is bound to it; the root store refuses to be used from inside one of its own
- * transactions (on SQLite's single connection that would wait forever).
+ * transactions (on SQLite's single connection that would wait forever; on PostgreSQL it could wait
+ * for a row lock its own transaction holds).
+ *
+ * Serialising writers. SQLite has one writer at a time (BEGIN IMMEDIATE). PostgreSQL runs
+ * transactions side by side (READ COMMITTED), so a transaction locks the row of each workflow it
+ * touches (SELECT ... FOR UPDATE) before its first statement on that workflow's records, and holds
+ * it to its end: every check-then-write of the core (a claim re-reading its subtask, a budget check
+ * before a call, the compare-and-set of the planner lock) sees what the last writer of that
+ * workflow committed, and no other process can write in between. Transactions on different
+ * workflows do not wait for each other. A task is locked by reading it in a transaction. Outside a
+ * transaction, each write is one autocommitted statement (owners.release, which is several, is
+ * always a transaction).
  */
 export class KyselyStore implements Store {
   readonly workflows: WorkflowRecords;
@@ -57,6 +74,8 @@ export class KyselyStore implements Store {
   readonly tasks: TaskRecords;
   readonly changes: ChangeRecords;
   private readonly inside: AsyncLocalStorage<KyselyStore>;
+  /** PostgreSQL, bound: the workflows whose row this transaction has locked (or is locking). */
+  private readonly locks = new Map<string, Promise<void>>();
 
   constructor(
     readonly db: Db,
@@ -80,16 +99,85 @@ export class KyselyStore implements Store {
     });
   }
 
+  /** Bound to a transaction (made by `transaction`). */
+  get bound(): boolean {
+    return this.root !== null;
+  }
+
   /** A read: on the bound handle, or on the root outside any transaction of this store. */
   read(): Db {
     if (!this.root) this.guard();
     return this.db;
   }
 
-  /** A write: in the bound transaction, or in one of its own. */
+  /** A write: in the bound transaction, or in one of its own (SQLite), or autocommitted (PostgreSQL: one statement). */
   write<T>(fn: (db: Db) => Promise<T>): Promise<T> {
     if (this.root) return fn(this.db);
+    if (this.dialect === 'postgres') {
+      this.guard();
+      return fn(this.db);
+    }
     return this.transaction((tx) => fn((tx as KyselyStore).db));
+  }
+
+  /**
+   * Bound to a PostgreSQL transaction: locks the workflow's row (FOR UPDATE) once, before the
+   * transaction's first statement on its records, until the transaction ends. Nothing elsewhere
+   * (SQLite has one writer at a time; outside a transaction a statement stands alone). A workflow
+   * that does not exist yet locks nothing: its id is new, no one else knows it.
+   */
+  lockWorkflow(workflowId: string): Promise<void> {
+    if (!this.root || this.dialect !== 'postgres') return Promise.resolve();
+    let lock = this.locks.get(workflowId);
+    if (!lock) {
+      lock = this.db
+        .selectFrom('workflows')
+        .select('id')
+        .where('id', '=', workflowId)
+        .forUpdate()
+        .execute()
+        .then(() => undefined);
+      this.locks.set(workflowId, lock);
+    }
+    return lock;
+  }
+
+  /** Records that this transaction already holds the workflow's row lock (taken by a query of its own). */
+  locked(workflowId: string): void {
+    this.locks.set(workflowId, Promise.resolve());
+  }
+
+  /**
+   * A read of the workflow's own row that takes its lock when this transaction does not hold it yet
+   * (`fn(true)`: the read adds FOR UPDATE, which returns the row as last committed): one round
+   * trip instead of two. Otherwise `fn(false)` after lockWorkflow.
+   */
+  async lockingRead<T>(workflowId: string, fn: (lock: boolean) => Promise<T>): Promise<T> {
+    if (!this.root || this.dialect !== 'postgres' || this.locks.has(workflowId)) {
+      await this.lockWorkflow(workflowId);
+      return fn(false);
+    }
+    const read = fn(true);
+    this.locks.set(
+      workflowId,
+      read.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+    return read;
+  }
+
+  /** lockWorkflow for the workflow a journaled call belongs to (one round trip: the call's workflow never changes). */
+  async lockWorkflowOfCall(callId: number): Promise<void> {
+    if (!this.root || this.dialect !== 'postgres') return;
+    const row = await this.db
+      .selectFrom('workflows')
+      .select('id')
+      .where('id', '=', (eb) => eb.selectFrom('model_calls').select('workflow_id').where('model_calls.id', '=', callId))
+      .forUpdate()
+      .executeTakeFirst();
+    if (row) this.locked(row.id);
   }
 
   private guard(): void {
@@ -135,7 +223,10 @@ class KyselyWorkflows implements WorkflowRecords {
   }
 
   async get(id: string): Promise<Workflow | null> {
-    const row = await this.s.read().selectFrom('workflows').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.s.lockingRead(id, (lock) => {
+      const query = this.s.read().selectFrom('workflows').selectAll().where('id', '=', id);
+      return (lock ? query.forUpdate() : query).executeTakeFirst();
+    });
     return row ? workflowFromRow(row) : null;
   }
 
@@ -156,6 +247,7 @@ class KyselyWorkflows implements WorkflowRecords {
   }
 
   async update(id: string, patch: WorkflowPatch, now: number): Promise<void> {
+    await this.s.lockWorkflow(id);
     const set: Updateable<WorkflowsTable> = { updated_at: now };
     if (patch.phase !== undefined) set.phase = patch.phase;
     if (patch.planVersion !== undefined) set.plan_version = patch.planVersion;
@@ -171,6 +263,7 @@ class KyselyWorkflows implements WorkflowRecords {
   }
 
   async casLock(id: string, expected: string | null, next: string | null): Promise<boolean> {
+    await this.s.lockWorkflow(id);
     const result = await this.s.write((db) =>
       db
         .updateTable('workflows')
@@ -183,6 +276,7 @@ class KyselyWorkflows implements WorkflowRecords {
   }
 
   async insertPlan(p: PlanRecord): Promise<void> {
+    await this.s.lockWorkflow(p.workflowId);
     await this.s.write((db) =>
       db
         .insertInto('plans')
@@ -201,21 +295,25 @@ class KyselyWorkflows implements WorkflowRecords {
   }
 
   async getPlan(workflowId: string, version: number): Promise<PlanRecord | null> {
+    await this.s.lockWorkflow(workflowId);
     const row = await this.s.read().selectFrom('plans').selectAll().where('workflow_id', '=', workflowId).where('version', '=', version).executeTakeFirst();
     return row ? planFromRow(row) : null;
   }
 
   async listPlans(workflowId: string): Promise<PlanRecord[]> {
+    await this.s.lockWorkflow(workflowId);
     const rows = await this.s.read().selectFrom('plans').selectAll().where('workflow_id', '=', workflowId).orderBy('version').execute();
     return rows.map(planFromRow);
   }
 
   async setPlanStatus(workflowId: string, version: number, status: PlanRecord['status']): Promise<void> {
+    await this.s.lockWorkflow(workflowId);
     await this.s.write((db) => db.updateTable('plans').set({ status }).where('workflow_id', '=', workflowId).where('version', '=', version).execute());
   }
 
   async insertSubtasks(subtasks: Subtask[]): Promise<void> {
     if (subtasks.length === 0) return;
+    for (const id of [...new Set(subtasks.map((x) => x.workflowId))].sort()) await this.s.lockWorkflow(id);
     await this.s.write((db) =>
       db
         .insertInto('subtasks')
@@ -249,11 +347,13 @@ class KyselyWorkflows implements WorkflowRecords {
   }
 
   async listSubtasks(workflowId: string): Promise<Subtask[]> {
+    await this.s.lockWorkflow(workflowId);
     const rows = await this.s.read().selectFrom('subtasks').selectAll().where('workflow_id', '=', workflowId).where('removed_in', 'is', null).orderBy('position').execute();
     return rows.map(subtaskFromRow);
   }
 
   async listAllSubtasks(workflowId: string): Promise<Array<Subtask & { removedIn: number | null }>> {
+    await this.s.lockWorkflow(workflowId);
     const rows = await this.s
       .read()
       .selectFrom('subtasks')
@@ -266,6 +366,7 @@ class KyselyWorkflows implements WorkflowRecords {
   }
 
   async updateSubtask(workflowId: string, id: string, patch: SubtaskPatch, now: number): Promise<void> {
+    await this.s.lockWorkflow(workflowId);
     const set: Updateable<SubtasksTable> = { updated_at: now };
     if (patch.status !== undefined) set.status = patch.status;
     if (patch.attempts !== undefined) set.attempts = patch.attempts;
@@ -289,6 +390,7 @@ class KyselyWorkflows implements WorkflowRecords {
   }
 
   async insertExecution(e: Omit<Execution, 'id'>): Promise<number> {
+    await this.s.lockWorkflow(e.workflowId);
     const row = await this.s.write((db) =>
       db
         .insertInto('executions')
@@ -312,6 +414,7 @@ class KyselyWorkflows implements WorkflowRecords {
   }
 
   async listExecutions(workflowId: string, subtaskId: string): Promise<Execution[]> {
+    await this.s.lockWorkflow(workflowId);
     const rows = await this.s.read().selectFrom('executions').selectAll().where('workflow_id', '=', workflowId).where('subtask_id', '=', subtaskId).orderBy('id').execute();
     return rows.map((r) => ({
       id: num(r.id),
@@ -330,6 +433,7 @@ class KyselyWorkflows implements WorkflowRecords {
   }
 
   async listRuns(workflowId: string): Promise<Array<Pick<Execution, 'subtaskId' | 'attempt' | 'role' | 'model' | 'changes' | 'checks'>>> {
+    await this.s.lockWorkflow(workflowId);
     const rows = await this.s.read().selectFrom('executions').select(['subtask_id', 'attempt', 'role', 'model', 'changes', 'checks']).where('workflow_id', '=', workflowId).orderBy('id').execute();
     return rows.map((r) => ({
       subtaskId: r.subtask_id,
@@ -342,6 +446,7 @@ class KyselyWorkflows implements WorkflowRecords {
   }
 
   async insertReviews(workflowId: string, callId: number, planVersion: number, reviews: ReviewRecord[], now: number): Promise<void> {
+    await this.s.lockWorkflow(workflowId);
     if (reviews.length === 0) return;
     await this.s.write((db) =>
       db
@@ -352,6 +457,7 @@ class KyselyWorkflows implements WorkflowRecords {
   }
 
   async appendTurns(workflowId: string, thread: number, turns: ReadonlyArray<ThreadTurn & { callId: number }>, now: number): Promise<void> {
+    await this.s.lockWorkflow(workflowId);
     if (turns.length === 0) return;
     await this.s.write((db) =>
       db
@@ -362,11 +468,13 @@ class KyselyWorkflows implements WorkflowRecords {
   }
 
   async listTurns(workflowId: string, thread: number): Promise<Array<ThreadTurn & { callId: number }>> {
+    await this.s.lockWorkflow(workflowId);
     const rows = await this.s.read().selectFrom('planner_turns').select(['input', 'output', 'call_id']).where('workflow_id', '=', workflowId).where('thread', '=', thread).orderBy('id').execute();
     return rows.map((r) => ({ input: r.input, output: r.output, callId: num(r.call_id) }));
   }
 
   async insertDecision(workflowId: string, d: HumanDecision, via: 'elicitation' | 'host', now: number): Promise<void> {
+    await this.s.lockWorkflow(workflowId);
     await this.s.write((db) =>
       db.insertInto('decisions').values({ workflow_id: workflowId, subtask_id: d.subtask_id, verdict: d.verdict, feedback: d.feedback, via, created_at: now }).execute(),
     );
@@ -377,6 +485,7 @@ class KyselyCalls implements CallJournal {
   constructor(private readonly s: KyselyStore) {}
 
   async begin(c: NewModelCall): Promise<number> {
+    await this.s.lockWorkflow(c.workflowId);
     const row = await this.s.write((db) =>
       db
         .insertInto('model_calls')
@@ -400,6 +509,7 @@ class KyselyCalls implements CallJournal {
   }
 
   async finish(id: number, o: CallOutcome): Promise<void> {
+    await this.s.lockWorkflowOfCall(id);
     await this.s.write((db) =>
       db
         .updateTable('model_calls')
@@ -419,6 +529,7 @@ class KyselyCalls implements CallJournal {
   }
 
   async list(workflowId: string): Promise<ModelCall[]> {
+    await this.s.lockWorkflow(workflowId);
     const rows = await this.s.read().selectFrom('model_calls').selectAll().where('workflow_id', '=', workflowId).orderBy('id').execute();
     return rows.map(callFromRow);
   }
@@ -515,7 +626,31 @@ class KyselyOwners implements OwnerRegistry {
   }
 
   async release(owner: string, now: number): Promise<{ calls: number; subtasks: number }> {
-    return this.s.write(async (db) => {
+    return this.s.transaction(async (tx) => {
+      const bound = tx as KyselyStore;
+      const db = bound.db;
+      // PostgreSQL: lock every workflow this owner holds something of first, in id order, as
+      // lockWorkflow would one at a time: a transaction on one of them never waits for this one
+      // while holding a row this one waits for.
+      if (bound.dialect === 'postgres') {
+        const held = sql<string>`${`${escapeLike(owner)}/%`} escape '\\'`;
+        const rows = await db
+          .selectFrom('workflows')
+          .select('id')
+          .where((eb) =>
+            eb.or([
+              eb('lock_owner', '=', owner),
+              eb('lock_owner', 'like', held),
+              eb('id', 'in', eb.selectFrom('subtasks').select('workflow_id').where('lease_owner', '=', owner).where('status', '=', 'running')),
+              eb('id', 'in', eb.selectFrom('model_calls').select('workflow_id').where('owner', '=', owner).where('status', '=', 'pending')),
+              eb('id', 'in', eb.selectFrom('changes').select('workflow_id').where((c) => c.or([c('lock_owner', '=', owner), c('lock_owner', 'like', held)]))),
+            ]),
+          )
+          .orderBy('id')
+          .forUpdate()
+          .execute();
+        for (const r of rows) bound.locked(r.id);
+      }
       // Sent and never settled: the provider may well have billed it. Its input is estimated from
       // the bytes sent (about 4 bytes an o200k token for English and code), its output is unknown.
       const calls = await db
@@ -577,8 +712,11 @@ class KyselyTasks implements TaskRecords {
     );
   }
 
+  /** In a PostgreSQL transaction, locks the task's row until the transaction ends (its check-then-write holds across processes). */
   async get(id: string): Promise<TaskRecord | null> {
-    const row = await this.s.read().selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
+    let query = this.s.read().selectFrom('tasks').selectAll().where('id', '=', id);
+    if (this.s.bound && this.s.dialect === 'postgres') query = query.forUpdate();
+    const row = await query.executeTakeFirst();
     return row ? taskFromRow(row) : null;
   }
 
@@ -615,6 +753,7 @@ class KyselyChanges implements ChangeRecords {
   constructor(private readonly s: KyselyStore) {}
 
   async insert(c: WorkflowChanges): Promise<void> {
+    await this.s.lockWorkflow(c.workflowId);
     await this.s.write((db) =>
       db
         .insertInto('changes')
@@ -643,6 +782,7 @@ class KyselyChanges implements ChangeRecords {
   }
 
   async get(workflowId: string): Promise<WorkflowChanges | null> {
+    await this.s.lockWorkflow(workflowId);
     const r = await this.s.read().selectFrom('changes').selectAll().where('workflow_id', '=', workflowId).executeTakeFirst();
     if (!r) return null;
     return {
@@ -668,6 +808,7 @@ class KyselyChanges implements ChangeRecords {
   }
 
   async update(workflowId: string, patch: ChangesPatch, now: number): Promise<void> {
+    await this.s.lockWorkflow(workflowId);
     const set: Updateable<ChangesTable> = { updated_at: now };
     if (patch.mode !== undefined) set.mode = patch.mode;
     if (patch.reason !== undefined) set.reason = patch.reason;
@@ -687,6 +828,7 @@ class KyselyChanges implements ChangeRecords {
   }
 
   async casLock(workflowId: string, expected: string | null, next: string | null): Promise<boolean> {
+    await this.s.lockWorkflow(workflowId);
     const result = await this.s.write((db) =>
       db
         .updateTable('changes')

@@ -68,7 +68,8 @@ export async function openSqliteStore(path: string, opts: SqliteOptions = {}): P
   }
   const db = new Kysely<Tables>({ dialect: sqliteDialect(raw, lockWaitMs) });
   try {
-    await migrateToLatest(db);
+    // Creating the migration tables may meet another process's write lock: wait for it as for any write.
+    await withLockRetry(lockWaitMs, () => migrateToLatest(db));
     raw.pragma(`user_version = ${CURRENT_USER_VERSION}`);
   } catch (error) {
     await db.destroy();
@@ -79,11 +80,23 @@ export async function openSqliteStore(path: string, opts: SqliteOptions = {}): P
 
 function sqliteDialect(raw: Database.Database, lockWaitMs: number): Dialect {
   return {
-    createAdapter: () => new SqliteAdapter(),
+    createAdapter: () => new MigratingSqliteAdapter(),
     createDriver: () => new ImmediateSqliteDriver(raw, lockWaitMs),
     createIntrospector: (db) => new SqliteIntrospector(db),
     createQueryCompiler: () => new SqliteQueryCompiler(),
   };
+}
+
+/**
+ * Kysely's SQLite adapter, but migrations run in one transaction (SQLite's DDL is transactional):
+ * with our BEGIN IMMEDIATE, processes that open a new file at once migrate it one after the other,
+ * each reading what the one before applied. (Kysely's own SQLite adapter runs them outside a
+ * transaction with no lock between processes, so all but one failed on planexec_migrations.)
+ */
+class MigratingSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
 }
 
 /**

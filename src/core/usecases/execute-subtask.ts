@@ -167,8 +167,8 @@ async function claim(d: CoreDeps, input: ExecuteSubtaskInput): Promise<Claim | {
   // Claim the subtask and journal the call in one transaction, after checking that nobody claimed
   // or changed it since we read it. If this process dies, the claim returns it to `claimedFrom`.
   return d.store.transaction(async (tx) => {
-    const fresh = (await tx.workflows.listSubtasks(workflow.id)).find((s) => s.id === subtask.id);
     const current = (await tx.workflows.get(workflow.id))!;
+    const fresh = (await tx.workflows.listSubtasks(workflow.id)).find((s) => s.id === subtask.id);
     if (isEnded(current.phase)) throw invalidTransition(`Workflow ${workflow.id} is ${current.phase}.`, `Resume it with run_workflow {"workflow_id":"${workflow.id}"}.`);
     if (!fresh || fresh.status !== subtask.status || fresh.updatedAt !== subtask.updatedAt) throw changedConcurrently(subtask.id);
     if (need !== null) await checkBudget(d, tx, workflow.id, current.budget, role, need);
