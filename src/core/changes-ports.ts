@@ -212,10 +212,16 @@ export interface ChangesRepository {
   branchHead(root: string, branch: string): Promise<string | null>;
   /** True when `ancestor` is `commit` or an ancestor of it; false when not, or when either is not a commit there. */
   isAncestor(root: string, ancestor: string, commit: string): Promise<boolean>;
-  /** Commits everything changed in the worktree (or only `paths`); null when nothing (among them) changed. */
+  /**
+   * Commits everything changed in the worktree (or only `paths`); null when nothing (among them)
+   * changed. Control characters in the message and trailer values are stripped (model text).
+   */
   commit(request: CommitRequest): Promise<string | null>;
-  /** The newest commit in `since..HEAD` (or all of HEAD) carrying every trailer given; null if none. */
-  findCommit(request: { worktree: string; trailers: Record<string, string>; since?: string }): Promise<string | null>;
+  /**
+   * The newest commit in `since..to` (or all of `to`; `to` is HEAD of `worktree` unless given, a
+   * commit of the repository at `worktree`) carrying every trailer given; null if none.
+   */
+  findCommit(request: { worktree: string; trailers: Record<string, string>; since?: string; to?: string }): Promise<string | null>;
   /** What changed from `from` to `to` (default HEAD); the patch is cut at `maxPatchBytes` (bytes; adapter default 64 KiB). */
   diff(request: { worktree: string; from: string; to?: string; maxPatchBytes?: number }): Promise<ChangesDiff>;
   /**

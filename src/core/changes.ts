@@ -199,11 +199,12 @@ export type CommitProbe = (paths: readonly string[]) => Promise<ReadonlyMap<stri
  * Checks and applies operations to `overlay` (reading the files not yet in it through `read`),
  * in order, each on its own: a refused or failing operation changes nothing and is reported.
  * create_file on an existing path fails (strict V4A); update_file and delete_file need the file.
- * An operation also fails when what it writes could not be written or committed: a path under a
- * file (in the overlay, or on disk: `read` throws for it), a path the overlay holds files under (a
- * folder), a move onto anything that exists or cannot be read (a folder, a link, a secret file),
- * and, when `probe` is given, a path git would not commit (asked once per call, for every path the
- * operations name; a probe that throws is taken as knowing nothing).
+ * An operation is refused (like a path outside `writes`) when what it writes could not be written
+ * or committed: a path under a file (in the overlay, or on disk: `read` throws for it), a path the
+ * overlay holds files under (a folder), a move onto something `read` refuses (a folder, a link, a
+ * secret file: the same refusal as writing it), and, when `probe` is given, a path git would not
+ * commit (asked once per call, for every path the operations name; a probe that throws is taken as
+ * knowing nothing). A move onto an existing file fails, as create_file does.
  */
 export async function applyOperations(
   ops: ReadonlyArray<{ callId: string | null; operation: PatchOperation }>,
@@ -251,10 +252,10 @@ export async function applyOperations(
         continue;
       }
     }
-    const ignored = notCommitted.get(path) ?? (target !== null ? notCommitted.get(target) : undefined);
-    if (ignored !== undefined) {
-      const which = notCommitted.has(path) ? operation.path : operation.moveTo!;
-      fail(`${operation.type} '${operation.path}' failed: git would not commit '${which}': ${ignored}.`);
+    // Written, deleted or moved, such a file would be reported applied and never committed.
+    const uncommitted = notCommitted.has(path) ? path : target !== null && notCommitted.has(target) ? target : null;
+    if (uncommitted !== null) {
+      refuse(`Refused ${operation.type} of '${operation.path}': git would not commit '${uncommitted === path ? operation.path : operation.moveTo}': ${notCommitted.get(uncommitted)}.`);
       continue;
     }
     let before: string | null;
@@ -271,7 +272,7 @@ export async function applyOperations(
           continue;
         }
         if (holdsFiles(path)) {
-          fail(`create_file '${operation.path}' failed: this answer made files under '${operation.path}', so it is a folder. Use another path.`);
+          refuse(`Refused create_file of '${operation.path}': this answer made files under '${operation.path}', so it is a folder. Use another path.`);
           continue;
         }
         overlay.set(path, createContent(operation.diff));
@@ -295,7 +296,11 @@ export async function applyOperations(
             readProblem(error, `moving '${operation.path}' to '${operation.moveTo}'`);
             continue;
           }
-          if (there !== null || holdsFiles(target)) {
+          if (holdsFiles(target)) {
+            refuse(`Refused moving '${operation.path}' to '${operation.moveTo}': this answer made files under '${operation.moveTo}', so it is a folder.`);
+            continue;
+          }
+          if (there !== null) {
             fail(`Moving '${operation.path}' to '${operation.moveTo}' failed: the target already exists.`);
             continue;
           }
@@ -428,8 +433,8 @@ export function checkFeedback(failed: readonly CheckResult[]): string {
  * What withApplyLock does with the worktree before `fn` runs. 'own' (attempts, final checks: planexec
  * owns the worktree while a workflow runs): made again from the branch when its folder is gone, and
  * put back at the recorded head when it differs from it. 'keep' (merge_changes, discard_changes: the
- * user may have worked there): left as it is, unless a dead holder left it (crash debris), and never
- * made again.
+ * user may have worked there): left exactly as it is, never reset (not even after a dead holder: what
+ * it left cannot be told from the user's work) and never made again.
  */
 export type WorktreeUse = 'own' | 'keep';
 
@@ -438,7 +443,7 @@ export type WorktreeUse = 'own' | 'keep';
  * the database (changes.lock_owner, taken from a dead holder). Before `fn` runs, the worktree is
  * prepared as `use` says (WorktreeUse): with 'own', anything a crash left (applied but not
  * committed, a commit not recorded, a check still running) is undone, and so is anything else that
- * differs from the recorded head. Throws git_failed (also when a missing worktree cannot be made
+ * differs from the recorded head; with 'keep', nothing is done to it. Throws git_failed (also when a missing worktree cannot be made
  * again), storage errors, invalid_transition when the workflow has no changes record, and the
  * signal's reason when it aborts while waiting.
  */
@@ -448,8 +453,10 @@ export async function withApplyLock<T>(d: CoreDeps, workflowId: string, signal: 
     const fromDead = await takeDbLock(d, workflowId, token, signal);
     try {
       const changes = (await d.store.changes.get(workflowId))!;
-      if (use === 'own') await ensureWorktree(d, changes, signal);
-      if (use === 'own' || fromDead) await cleanWorktree(d, changes, fromDead);
+      if (use === 'own') {
+        await ensureWorktree(d, changes, signal);
+        await cleanWorktree(d, changes, fromDead);
+      }
       return await fn(changes);
     } finally {
       await d.store.changes.casLock(workflowId, token, null);
@@ -535,8 +542,6 @@ function ownerOf(lockToken: string): string {
 async function cleanWorktree(d: CoreDeps, changes: WorkflowChanges, force: boolean): Promise<void> {
   if (changes.mode !== 'worktree' || !changes.worktree || !changes.head || changes.discarded) return;
   const git = d.git!;
-  // A folder removed by hand holds nothing to clean ('keep' does not make it again).
-  if (!(await git.hasWorktree(changes.worktree))) return;
   if (!force) {
     const status = await git.status(changes.worktree);
     if (status.clean && status.head === changes.head) return;

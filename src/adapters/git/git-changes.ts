@@ -9,6 +9,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { gitFailed, invalidInput, notFound } from '../../core/errors.js';
 import { gitFolderSegment } from '../../core/git-paths.js';
 import { normalizeRelativePath, relativePathProblem } from '../../core/plan.js';
+import { withoutControls } from '../../core/text.js';
 import type {
   ChangesDiff,
   ChangesRepository,
@@ -39,6 +40,12 @@ export const MIN_GIT_VERSION = [2, 38] as const;
 export const DEFAULT_MAX_PATCH_BYTES = 64 * 1024;
 
 const TRAILER_KEY = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
+
+/**
+ * Longest commit message (bytes of UTF-8) commit() takes: it is passed as one argument (stdin
+ * carries the paths), and Linux refuses a single argument over 128 KiB (MAX_ARG_STRLEN) with E2BIG.
+ */
+const MAX_MESSAGE_BYTES = 64 * 1024;
 
 /** Options of GitChanges (the composition root passes the runner it kills at shutdown; tests pass an env). */
 export interface GitChangesOptions {
@@ -357,7 +364,7 @@ export class GitChanges implements ChangesRepository {
     // -v prints source, line, pattern and path (4 fields each with -z) for every path a rule matches;
     // a '!' rule un-ignores. Exit 1: none matched.
     // Read-only, and it may run beside another attempt's commit in the same worktree: no index lock.
-    const { stdout } = await this.git.run(['check-ignore', '-z', '-v', '--stdin'], { cwd, input: nulList(ask), okCodes: [0, 1], env: { GIT_OPTIONAL_LOCKS: '0' } });
+    const { stdout } = await this.git.run(['check-ignore', '-z', '-v', '--stdin'], { cwd, input: nulList(ask), okCodes: [0, 1], env: { ...LITERAL_PATHSPECS, GIT_OPTIONAL_LOCKS: '0' } });
     const fields = stdout.toString('utf8').split('\0');
     for (let i = 0; i + 3 < fields.length; i += 4) {
       const [source, line, pattern, path] = fields.slice(i, i + 4) as [string, string, string, string];
@@ -393,15 +400,20 @@ export class GitChanges implements ChangesRepository {
    * magic is off (GIT_LITERAL_PATHSPECS), so '*.ts' or ':x' name those very files. Paths without a
    * change, and ignored ones, are skipped; null when none of them changed.
    *
-   * Throws invalid_input for an empty message, a trailer key/value git cannot hold (keys: letters,
-   * digits, '-'; values: one non-empty line), or a path that is absolute, has '..', names the
-   * worktree itself or lies inside .git.
+   * The message and the trailer values lose their control characters and escape sequences
+   * (withoutControls: they may come from a model, and `git log` prints them to a terminal); CR LF
+   * becomes LF. Paths go to git on stdin, so any number of them fits.
+   *
+   * Throws invalid_input for an empty message, one over MAX_MESSAGE_BYTES, a trailer key/value git
+   * cannot hold (keys: letters, digits, '-'; values: one non-empty line), or a path that is
+   * absolute, has '..', names the worktree itself or lies inside .git (or a name git reads as .git).
    */
   async commit(request: CommitRequest): Promise<string | null> {
-    const message = request.message.replace(/\s+$/, '');
+    const message = withoutControls(request.message).replace(/\s+$/, '');
     if (!message.trim()) throw invalidInput('A commit message is empty.', 'Give the commit a message.');
-    if (message.includes('\0')) throw invalidInput('A commit message holds a NUL character.', 'Remove it from the message.');
-    const trailerLines = Object.entries(request.trailers).map(([key, value]) => {
+    if (Buffer.byteLength(message) > MAX_MESSAGE_BYTES) throw invalidInput(`A commit message is ${Buffer.byteLength(message)} bytes long.`, `Keep it under ${MAX_MESSAGE_BYTES} bytes.`);
+    const trailerLines = Object.entries(request.trailers).map(([key, raw]) => {
+      const value = withoutControls(raw);
       if (!TRAILER_KEY.test(key)) throw invalidInput(`Trailer key '${key}' is not usable.`, 'Use letters, digits and dashes, e.g. Planexec-Workflow.');
       if (!value.trim() || /[\r\n]/.test(value)) throw invalidInput(`Trailer '${key}' needs a value of one non-empty line.`, 'Remove line breaks from the value.');
       return `${key}: ${value.trim()}`;
@@ -462,15 +474,18 @@ export class GitChanges implements ChangesRepository {
   }
 
   /**
-   * The newest commit of the worktree's branch (only `since..HEAD` when `since` is given) whose
-   * trailers include every key/value given (keys compared case-insensitively, values exactly); null
-   * when there is none. For crash recovery: an attempt found here was committed already.
+   * The newest commit of the worktree's branch (of `to` when given; only `since..HEAD` or
+   * `since..to` when `since` is given) whose trailers include every key/value given (keys compared
+   * case-insensitively, values exactly); null when there is none. For crash recovery: an attempt
+   * found here was committed already. Throws invalid_input for a revision starting with '-'.
    */
-  async findCommit(request: { worktree: string; trailers: Record<string, string>; since?: string }): Promise<string | null> {
+  async findCommit(request: { worktree: string; trailers: Record<string, string>; since?: string; to?: string }): Promise<string | null> {
+    const to = request.to ?? 'HEAD';
+    if (to.startsWith('-') || request.since?.startsWith('-')) throw invalidInput(`'${to.startsWith('-') ? to : request.since}' is not a commit.`, 'Give a commit sha.');
     const wanted = Object.entries(request.trailers).map(([k, v]) => [k.toLowerCase(), v.trim()] as const);
     // A cheap prefilter (substrings, any case); the exact comparison follows on the parsed trailers.
     const greps = Object.entries(request.trailers).map(([k, v]) => `--grep=${k}: ${v.trim()}`);
-    const range = request.since ? `${request.since}..HEAD` : 'HEAD';
+    const range = request.since ? `${request.since}..${to}` : to;
     const { stdout } = await this.git.run(['log', '-z', '--format=%H%n%(trailers:only=true,unfold=true)', '--fixed-strings', '--regexp-ignore-case', '--all-match', ...greps, range, '--'], {
       cwd: request.worktree,
     });

@@ -14,7 +14,6 @@ import { completeCall, failCall, journaledCall, responseUsage, sumUsage } from '
 import { parsePatch, PatchError, type PatchOperation } from '../patch/v4a.js';
 import type { ModelRequest, ModelResponse, Store } from '../ports.js';
 import { roleFor } from '../routing.js';
-import { withoutControls } from '../text.js';
 import type { AttemptChanges, CheckResult, RejectedEdit, Subtask, Usage, Workflow, WorkflowChanges } from '../types.js';
 import { derivePhase, findSubtask, isEnded } from '../workflow.js';
 import { persist, releaseClaim, result, stillOurs, type Claim, type ExecuteOptions, type ExecuteSubtaskResult } from './execute-subtask.js';
@@ -236,8 +235,8 @@ async function commitAndCheck(
     const created = await writeOverlay(d, changes, x.overlay);
     commit = await git.commit({
       worktree,
-      // git log prints the message to the user's terminal: no escape sequences from a model in it.
-      message: withoutControls(`${c.subtask.title}\n\n${firstLine(x.note)}`).trim(),
+      // Control characters from the models are stripped by the repository (ChangesRepository.commit).
+      message: `${c.subtask.title}\n\n${firstLine(x.note)}`.trim(),
       trailers: {
         'Planexec-Workflow': c.workflow.id,
         'Planexec-Subtask': c.subtask.id,

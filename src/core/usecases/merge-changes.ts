@@ -51,7 +51,7 @@ async function changesOf(d: CoreDeps, workflowId: string): Promise<WorkflowChang
  * the repository is mid-merge or on a detached HEAD; refused while a subtask is running. Works
  * without the worktree's folder (only the branch is merged). Merging a branch merged already answers
  * as before. Throws not_found, invalid_transition (every refusal: no changes, discarded, nothing
- * committed, running, worktree_dirty, worktree_elsewhere, branch_rewritten, and git's refusals with
+ * committed, running, worktree_dirty, worktree_elsewhere, branch_rewritten, unrecorded_attempt, and git's refusals with
  * `details.reason` a MergeRefusalReason and `details.paths`), git_failed, storage_unavailable.
  */
 export async function mergeChanges(d: CoreDeps, input: MergeChangesInput): Promise<ChangesResult> {
@@ -97,8 +97,9 @@ export async function mergeChanges(d: CoreDeps, input: MergeChangesInput): Promi
  * worktree (when its folder is there) has no uncommitted changes to tracked files and has the
  * branch's tip checked out, and the branch still holds the recorded head (it only gained commits).
  * Untracked files in the worktree do not count. Changes nothing. Throws invalid_transition
- * (details.reason worktree_dirty with details.paths, worktree_elsewhere, branch_rewritten) and
- * not_found when the branch is gone.
+ * (details.reason worktree_dirty with details.paths, worktree_elsewhere, branch_rewritten, and
+ * unrecorded_attempt for a commit of this workflow's own made after the recorded head) and not_found
+ * when the branch is gone.
  */
 async function branchHead(d: CoreDeps, changes: WorkflowChanges): Promise<string> {
   const git = d.git!;
@@ -128,12 +129,24 @@ async function branchHead(d: CoreDeps, changes: WorkflowChanges): Promise<string
       );
     }
   }
-  if (tip !== recorded && !(await git.isAncestor(repo, recorded, tip))) {
+  if (tip === recorded) return tip;
+  if (!(await git.isAncestor(repo, recorded, tip))) {
     throw new PlanexecError(
       'invalid_transition',
       `Branch ${branch} was rewritten: it is at ${tip}, which does not contain ${recorded}, the last commit planexec recorded on it.`,
-      `Put the branch back on a history that contains ${recorded} (git -C ${worktree} reset --hard ${recorded}, then commit again on top), or drop the workflow's changes with discard_changes. Nothing was merged.`,
+      `Merge it yourself as it is (git merge ${branch}), or make it contain ${recorded} again without losing your commits (git -C ${worktree} merge ${recorded}) and call merge_changes again. Nothing was merged.`,
       { reason: 'branch_rewritten', head: tip, recorded },
+    );
+  }
+  // A commit of planexec's own past the recorded head is an attempt whose process stopped before
+  // recording it (its checks never passed): not the user's work to adopt.
+  const unrecorded = await git.findCommit({ worktree: repo, trailers: { 'Planexec-Workflow': changes.workflowId }, since: recorded, to: tip });
+  if (unrecorded !== null) {
+    throw new PlanexecError(
+      'invalid_transition',
+      `Branch ${branch} holds commit ${unrecorded.slice(0, 12)}, an attempt planexec did not finish (its process stopped before its checks were recorded), after ${recorded.slice(0, 12)}, the last commit planexec recorded.`,
+      `Run the workflow again (run_workflow {"workflow_id":"${changes.workflowId}"}), which puts the branch back and redoes that subtask, or drop that commit yourself (git -C ${worktree} reset --keep ${recorded}). Nothing was merged.`,
+      { reason: 'unrecorded_attempt', head: tip, recorded, commit: unrecorded },
     );
   }
   return tip;
