@@ -43,5 +43,5 @@ export function pathTooLong(path: string): string | null {
   const bytes = utf8Bytes(path);
   const segments = path.split('/').length;
   if (bytes <= EDIT_PATH_LIMITS.maxBytes && segments <= EDIT_PATH_LIMITS.maxSegments) return null;
-  return `the path is ${bytes} bytes long with ${segments} segments; a path may have at most ${EDIT_PATH_LIMITS.maxBytes.toLocaleString('en-US')} bytes and ${EDIT_PATH_LIMITS.maxSegments} segments`;
+  return `the path is ${bytes.toLocaleString('en-US')} bytes long with ${segments} segments; a path may have at most ${EDIT_PATH_LIMITS.maxBytes.toLocaleString('en-US')} bytes and ${EDIT_PATH_LIMITS.maxSegments} segments`;
 }

@@ -362,14 +362,16 @@ export class GitChanges implements ChangesRepository {
     }
     if (ask.length === 0) return out;
     // -v prints source, line, pattern and path (4 fields each with -z) for every path a rule matches;
-    // a '!' rule un-ignores. Exit 1: none matched.
+    // a '!' rule un-ignores. Exit 1: none matched. check-ignore refuses GIT_LITERAL_PATHSPECS, and
+    // reads ':(glob)x' or ':!x' as pathspec magic: each path goes as './path' (no magic after './'),
+    // and comes back as given.
     // Read-only, and it may run beside another attempt's commit in the same worktree: no index lock.
-    const { stdout } = await this.git.run(['check-ignore', '-z', '-v', '--stdin'], { cwd, input: nulList(ask), okCodes: [0, 1], env: { ...LITERAL_PATHSPECS, GIT_OPTIONAL_LOCKS: '0' } });
+    const { stdout } = await this.git.run(['check-ignore', '-z', '-v', '--stdin'], { cwd, input: nulList(ask.map((p) => `./${p}`)), okCodes: [0, 1], env: { GIT_OPTIONAL_LOCKS: '0' } });
     const fields = stdout.toString('utf8').split('\0');
     for (let i = 0; i + 3 < fields.length; i += 4) {
       const [source, line, pattern, path] = fields.slice(i, i + 4) as [string, string, string, string];
       if (pattern.startsWith('!')) continue;
-      out.set(path, `git ignores it (the rule '${pattern}' in ${source}, line ${line}); use a path git does not ignore, or change that rule`);
+      out.set(path.slice(2), `git ignores it (the rule '${pattern}' in ${source}, line ${line}); use a path git does not ignore, or change that rule`);
     }
     return out;
   }
