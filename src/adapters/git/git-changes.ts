@@ -327,46 +327,62 @@ export class GitChanges implements ChangesRepository {
    * on the way), or untracked and matched by an ignore rule (`git check-ignore -v`, which names the
    * rule; tracked files are never ignored). A path with a symbolic link on the way is left out
    * (planexec's writer refuses it anyway, and git would refuse to look past the link). Paths go to
-   * git on stdin, or in chunks of arguments, so any number fits. Throws git_failed when git fails.
+   * git on stdin, or in chunks of arguments, so any number fits. One git spawn when no path is in a
+   * submodule (check-ignore fails on such a path: then `ls-tree` finds the gitlinks, and the others
+   * are asked again). Throws git_failed when git fails.
    */
   async uncommittable(request: { worktree: string; paths: readonly string[] }): Promise<Map<string, string>> {
     const cwd = request.worktree;
     const out = new Map<string, string>();
-    const paths = [...new Set(request.paths.filter((p) => !relativePathProblem(p)).map(normalizeRelativePath))];
-    if (paths.length === 0) return out;
     const folderOf = (p: string): string[] => {
       const segments = p.split('/');
       return segments.slice(0, -1).map((_, i) => segments.slice(0, i + 1).join('/'));
     };
-    const folders = [...new Set(paths.flatMap(folderOf))];
-    const gitlinks = new Set<string>();
-    for (const chunk of argumentChunks(folders)) {
-      const { stdout } = await this.git.run(['ls-tree', '-z', 'HEAD', '--', ...chunk], { cwd, env: { ...LITERAL_PATHSPECS, GIT_OPTIONAL_LOCKS: '0' } });
-      for (const entry of nulFields(stdout)) if (entry.startsWith('160000 ')) gitlinks.add(entry.slice(entry.indexOf('\t') + 1));
-    }
     const links = new Map<string, boolean>();
     const isLink = async (folder: string): Promise<boolean> => {
       if (!links.has(folder)) links.set(folder, (await lstat(join(cwd, folder)).catch(() => null))?.isSymbolicLink() ?? false);
       return links.get(folder)!;
     };
     const ask: string[] = [];
-    for (const path of paths) {
-      const submodule = [path, ...folderOf(path)].find((f) => gitlinks.has(f));
-      if (submodule !== undefined) {
-        out.set(path, `it is inside the submodule '${submodule}', whose files are committed in that repository, not in this one; edit files outside it`);
-        continue;
-      }
+    for (const path of new Set(request.paths.filter((p) => !relativePathProblem(p)).map(normalizeRelativePath))) {
       let linked = false;
       for (const folder of folderOf(path)) if ((linked = await isLink(folder))) break;
       if (!linked) ask.push(path);
     }
     if (ask.length === 0) return out;
+    let ignored = await this.ignored(cwd, ask);
+    if (ignored === null) {
+      const gitlinks = new Set<string>();
+      for (const chunk of argumentChunks([...new Set(ask.flatMap(folderOf))])) {
+        const { stdout } = await this.git.run(['ls-tree', '-z', 'HEAD', '--', ...chunk], { cwd, env: { ...LITERAL_PATHSPECS, GIT_OPTIONAL_LOCKS: '0' } });
+        for (const entry of nulFields(stdout)) if (entry.startsWith('160000 ')) gitlinks.add(entry.slice(entry.indexOf('\t') + 1));
+      }
+      const rest: string[] = [];
+      for (const path of ask) {
+        const submodule = folderOf(path).find((f) => gitlinks.has(f));
+        if (submodule === undefined) rest.push(path);
+        else out.set(path, `it is inside the submodule '${submodule}', whose files are committed in that repository, not in this one; edit files outside it`);
+      }
+      ignored = rest.length ? await this.ignored(cwd, rest) : new Map<string, string>();
+      if (ignored === null) throw gitFailed('git check-ignore --stdin', 'it failed on paths outside any submodule', 'Check the worktree with `git status`; fix what git says and try again.');
+    }
+    for (const [path, why] of ignored) out.set(path, why);
+    return out;
+  }
+
+  /**
+   * `git check-ignore -v` of `paths`: path -> why, for those an ignore rule (not a '!' one) matches;
+   * null when git fails (exit 128: it does on a path inside a submodule).
+   */
+  private async ignored(cwd: string, paths: readonly string[]): Promise<Map<string, string> | null> {
     // -v prints source, line, pattern and path (4 fields each with -z) for every path a rule matches;
     // a '!' rule un-ignores. Exit 1: none matched. check-ignore refuses GIT_LITERAL_PATHSPECS, and
     // reads ':(glob)x' or ':!x' as pathspec magic: each path goes as './path' (no magic after './'),
     // and comes back as given.
     // Read-only, and it may run beside another attempt's commit in the same worktree: no index lock.
-    const { stdout } = await this.git.run(['check-ignore', '-z', '-v', '--stdin'], { cwd, input: nulList(ask.map((p) => `./${p}`)), okCodes: [0, 1], env: { GIT_OPTIONAL_LOCKS: '0' } });
+    const { stdout, code } = await this.git.run(['check-ignore', '-z', '-v', '--stdin'], { cwd, input: nulList(paths.map((p) => `./${p}`)), okCodes: [0, 1, 128], env: { GIT_OPTIONAL_LOCKS: '0' } });
+    if (code === 128) return null;
+    const out = new Map<string, string>();
     const fields = stdout.toString('utf8').split('\0');
     for (let i = 0; i + 3 < fields.length; i += 4) {
       const [source, line, pattern, path] = fields.slice(i, i + 4) as [string, string, string, string];
@@ -680,7 +696,8 @@ export class GitChanges implements ChangesRepository {
 
   /**
    * Removes the worktree (even with uncommitted changes; linked dependency folders are removed as
-   * links, their targets untouched) and deletes the branch. Idempotent: what is already gone counts
+   * links, their targets untouched; commands runInWorktree recorded as running there are killed
+   * first) and deletes the branch. Idempotent: what is already gone counts
    * as done. Throws git_failed when the branch is checked out in the root (switch away first), and
    * when `worktree` is a folder that is not a worktree of this repository (it is left alone).
    */
@@ -692,6 +709,9 @@ export class GitChanges implements ChangesRepository {
     let removedWorktree = false;
     const entry = await this.findEntry(await this.worktrees(top), path);
     if (entry && !entry.prunable) {
+      // A check that a process killed with -9 left running there would go on in a folder that is gone.
+      const gitDir = await this.git.run(['rev-parse', '--absolute-git-dir'], { cwd: entry.path, okCodes: [0, 128] });
+      if (gitDir.code === 0) await killRecordedGroups(join(gitDir.stdout.toString('utf8').trim(), RUNNING_DIR));
       const removed = await this.git.run(['worktree', 'remove', '--force', '--force', '--', entry.path], { cwd: top, okCodes: [0, 128] });
       // git refuses some worktrees (with submodules): remove the folder ourselves. fs.rm does not
       // follow symlinks, so linked dependency folders lose only the link.

@@ -12,6 +12,7 @@ import type { CoreDeps } from '../deps.js';
 import { ModelCallError, PlanexecError } from '../errors.js';
 import { completeCall, failCall, journaledCall, responseUsage, sumUsage } from '../journal.js';
 import { parsePatch, PatchError, type PatchOperation } from '../patch/v4a.js';
+import { normalizeRelativePath } from '../plan.js';
 import type { ModelRequest, ModelResponse, Store } from '../ports.js';
 import { roleFor } from '../routing.js';
 import type { AttemptChanges, CheckResult, RejectedEdit, Subtask, Usage, Workflow, WorkflowChanges } from '../types.js';
@@ -62,6 +63,10 @@ async function converse(d: CoreDeps, c: Claim, signal: AbortSignal): Promise<Exc
     if (!exchange.baseline.has(path)) exchange.baseline.set(path, text);
     return text;
   };
+  // Which paths git would not commit: asked for the subtask's writes while the model answers, so
+  // that an answer editing those very files waits for no git spawn.
+  const probe = remembering(commitProbe(d, c.changes!));
+  probe(c.subtask.writes.map(normalizeRelativePath)).catch(() => undefined);
   let request = c.request;
   let response: ModelResponse;
   try {
@@ -99,7 +104,7 @@ async function converse(d: CoreDeps, c: Claim, signal: AbortSignal): Promise<Exc
     }
     const { ops, note, malformed } = operationsOf(response, request);
     exchange.note = note;
-    const applied = await applyOperations(ops, c.subtask.writes, exchange.overlay, read, commitProbe(d, c.changes!));
+    const applied = await applyOperations(ops, c.subtask.writes, exchange.overlay, read, probe);
     // One result per operation, in order.
     ops.forEach((op, i) => applied[i]!.ok && exchange.okOps.push(op));
     if (malformed) applied.push({ callId: null, path: '(patch)', ok: false, message: malformed, refused: false });
@@ -294,6 +299,33 @@ function commitProbe(d: CoreDeps, changes: WorkflowChanges): CommitProbe {
   return async (paths) => {
     const found = await d.git!.uncommittable({ worktree: changes.worktree!, paths: paths.map((p) => `${changes.prefix}${p}`) });
     return new Map([...found].map(([p, why]) => [p.slice(changes.prefix.length), why]));
+  };
+}
+
+/**
+ * `probe` remembering its answer per path for the attempt (ignore rules change in the worktree only
+ * when a commit lands, and what a commit left out is caught by leftOut): a path asked before is not
+ * asked again. A failed ask is forgotten, and fails the calls waiting on it.
+ */
+function remembering(probe: CommitProbe): CommitProbe {
+  const known = new Map<string, Promise<string | undefined>>();
+  return async (paths) => {
+    const fresh = [...new Set(paths.filter((p) => !known.has(p)))];
+    if (fresh.length) {
+      const asked = probe(fresh);
+      for (const p of fresh) {
+        const answer = asked.then((found) => found.get(p));
+        // Nobody may wait on a prefetched path: its failure must not be an unhandled rejection.
+        answer.catch(() => known.delete(p));
+        known.set(p, answer);
+      }
+    }
+    const out = new Map<string, string>();
+    for (const p of paths) {
+      const why = await known.get(p)!;
+      if (why !== undefined) out.set(p, why);
+    }
+    return out;
   };
 }
 
