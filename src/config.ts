@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { PROVIDER_KINDS, type ProviderKind } from './adapters/providers.js';
 import { isPostgresUrl, maskPostgresUrl, postgresPassword } from './adapters/store/postgres-url.js';
 import { DEFAULT_PRICES } from './core/cost.js';
-import { splitCommand } from './core/commands.js';
+import { splitCommand, splitPattern } from './core/commands.js';
 import { closest } from './core/text.js';
 import type { Role } from './core/types.js';
 
@@ -325,6 +325,22 @@ function checkedCommands(commands: readonly string[], setting: string): string[]
   return [...commands];
 }
 
+/**
+ * The PLANEXEC_ALLOWED_CHECKS patterns as given, each checked to split as a check would (an unquoted
+ * '*' is the wildcard: splitPattern); a pattern that cannot would never match, so it is refused at
+ * start-up with a ConfigError naming `setting` and the pattern.
+ */
+function checkedPatterns(patterns: readonly string[], setting: string): string[] {
+  for (const pattern of patterns) {
+    try {
+      splitPattern(pattern);
+    } catch (error) {
+      throw new ConfigError(`${setting}: ${(error as Error).message.replace(/^Check command/, 'Pattern')}`);
+    }
+  }
+  return [...patterns];
+}
+
 /** A list of commands: a JSON array (config file), or one command per line (environment). */
 const commandList = z.preprocess(
   (v) => (typeof v === 'string' ? v.split(/\r?\n/).map((x) => x.trim()).filter(Boolean) : v),
@@ -366,6 +382,7 @@ export const FileConfigSchema = z.strictObject({
   checkTimeoutMs: positiveInt.optional(),
   worktrees: z.string().min(1).optional(),
   worktreeSetup: z.string().min(1).optional(),
+  checkSandbox: z.enum(['auto', 'namespace', 'off']).optional(),
   requester: z.string().trim().min(1).optional(),
   ...PROVIDER_FILE_SHAPE,
   ...HTTP_FILE_SHAPE,
@@ -429,7 +446,16 @@ export interface Config {
   /** In a wave, run the first of the subtasks that share files before the others (prefix-cache hits). */
   cachePriming: boolean;
   /** Changes: worktrees, checks, the setup command (PLANEXEC_CHANGES, PLANEXEC_CHECKS, ...). */
-  changes: { mode: 'worktree' | 'off'; hostChecks: string[]; allowedChecks: string[]; checkTimeoutMs: number; worktreesDir: string; setup: string | null };
+  changes: {
+    mode: 'worktree' | 'off';
+    hostChecks: string[];
+    allowedChecks: string[];
+    checkTimeoutMs: number;
+    worktreesDir: string;
+    setup: string | null;
+    /** PLANEXEC_CHECK_SANDBOX: run checks and the setup command in a PID namespace ('auto': when the machine allows it). */
+    sandbox: 'auto' | 'namespace' | 'off';
+  };
   /**
    * Secret values to mask in every text that leaves planexec (see secretValues); not enumerable, so
    * it never shows up when the config is serialised or logged.
@@ -476,6 +502,7 @@ const ENV_KEYS: Record<string, keyof FileConfig> = {
   PLANEXEC_CHECK_TIMEOUT_MS: 'checkTimeoutMs',
   PLANEXEC_WORKTREES: 'worktrees',
   PLANEXEC_WORKTREE_SETUP: 'worktreeSetup',
+  PLANEXEC_CHECK_SANDBOX: 'checkSandbox',
   PLANEXEC_REQUESTER: 'requester',
   ...PROVIDER_ENV_KEYS,
   ...HTTP_ENV_KEYS,
@@ -588,10 +615,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
     changes: {
       mode: c.changes ?? 'worktree',
       hostChecks: checkedCommands(c.checks ?? [], 'PLANEXEC_CHECKS (or "checks" in the config file)'),
-      allowedChecks: [...(c.allowedChecks ?? [])],
+      allowedChecks: checkedPatterns(c.allowedChecks ?? [], 'PLANEXEC_ALLOWED_CHECKS (or "allowedChecks" in the config file)'),
       checkTimeoutMs: c.checkTimeoutMs ?? 600_000,
       worktreesDir: resolve(cwd, expandHome(c.worktrees ?? join(stateHome, 'planexec', 'worktrees'), home, sources.worktrees ?? 'PLANEXEC_WORKTREES')),
       setup: c.worktreeSetup ? checkedCommands([c.worktreeSetup], 'PLANEXEC_WORKTREE_SETUP (or "worktreeSetup" in the config file)')[0]! : null,
+      sandbox: c.checkSandbox ?? 'auto',
     },
     requester: c.requester ?? null,
     ...providerConfig(c, env, { sourceOf, home, warnings }),

@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import { WorkspaceFileSystem } from './adapters/files/workspace-reader.js';
 import { WorktreeFiles } from './adapters/files/workspace-writer.js';
 import { GitChanges } from './adapters/git/git-changes.js';
+import { probeCheckSandbox, type CheckSandbox } from './adapters/process/check-sandbox.js';
 import { claimPidFolder } from './adapters/process/pid-folders.js';
 import { CommandRunner } from './adapters/process/run-command.js';
 import type { CodexLogger } from './adapters/codex/codex-provider.js';
@@ -67,6 +68,8 @@ export interface Composed {
   redact: (text: string) => string;
   /** Every command this process runs (git, checks): killAll() on stop, killAllNow() on exit. */
   commands: CommandRunner;
+  /** How checks and the setup command are isolated (PLANEXEC_CHECK_SANDBOX); null: not (off, or unavailable with auto). */
+  sandbox: CheckSandbox | null;
   /** Stops the model providers' child processes, then closes the database (after runtime.stop()). */
   close(): Promise<void>;
 }
@@ -132,8 +135,10 @@ function buildProviders(
  * Builds the core over the real adapters: opens and migrates the database, registers this process
  * and starts its heartbeat, and makes each role's model provider from the settings
  * (PLANEXEC_<ROLE>_PROVIDER). `models` replaces them (tests, benchmarks): one provider for both
- * roles, or one per role; the journal still records each role's configured provider kind. Throws
- * StorageError when the database cannot be used.
+ * roles, or one per role; the journal still records each role's configured provider kind. Checks
+ * run in the sandbox PLANEXEC_CHECK_SANDBOX asks for (probed first, see checkSandboxFor). Throws
+ * ConfigError when PLANEXEC_CHECK_SANDBOX=namespace and there is no namespace (before anything is
+ * opened), StorageError when the database cannot be used.
  */
 export async function compose(
   config: Config,
@@ -142,10 +147,12 @@ export async function compose(
     onError?: (error: unknown, what: string) => void;
     sdkLogger?: SdkLogger;
     codexLogger?: CodexLogger;
-    /** Told why changes are off for every workflow (git missing or too old). */
+    /** Told why changes are off for every workflow (git missing or too old), and why checks run without a sandbox. */
     onNotice?: (message: string) => void;
   } = {},
 ): Promise<Composed> {
+  // First: PLANEXEC_CHECK_SANDBOX=namespace on a machine without namespaces must not start anything.
+  const sandbox = await checkSandboxFor(config, overrides.onNotice);
   // PLANEXEC_DB=postgres://... : PostgreSQL (a team's shared database); otherwise a SQLite file.
   const { store, raw, close } = config.dbUrl
     ? { ...(await openPostgresStore(config.dbUrl, { onIdleError: (error) => overrides.onError?.(error, 'an idle PostgreSQL connection') })), raw: null }
@@ -172,7 +179,7 @@ export async function compose(
   const redact = secretRedactor(config.secrets);
   const commands = new CommandRunner();
   // git is there even with PLANEXEC_CHANGES=off: a workflow may still ask for changes: "worktree".
-  let git: GitChanges | null = new GitChanges({ runner: commands });
+  let git: GitChanges | null = new GitChanges({ runner: commands, sandbox: sandbox?.prefix ?? null });
   try {
     await git.ready();
   } catch (error) {
@@ -210,7 +217,8 @@ export async function compose(
       defaultBudget: config.defaultBudget,
       compaction: config.compaction,
       cachePriming: config.cachePriming,
-      changes: config.changes,
+      // Over HTTP, any token holder sends a request's checks: they must be ones the operator allowed.
+      changes: { ...config.changes, trustRequestChecks: config.http === null },
     },
     redact,
   };
@@ -246,11 +254,33 @@ export async function compose(
     runtime,
     redact,
     commands,
+    sandbox,
     close: async () => {
       await stopModels();
       await close();
     },
   };
+}
+
+/**
+ * The check sandbox PLANEXEC_CHECK_SANDBOX asks for: none for 'off'; else probeCheckSandbox's. When
+ * there is none, 'auto' tells `notice` what that leaves unprotected, and 'namespace' throws a
+ * ConfigError naming the setting (the server must not start).
+ */
+async function checkSandboxFor(config: Readonly<Config>, notice: ((message: string) => void) | undefined): Promise<CheckSandbox | null> {
+  const setting = config.changes.sandbox;
+  if (setting === 'off') return null;
+  const probe = await probeCheckSandbox();
+  if (probe.sandbox) return probe.sandbox;
+  if (setting === 'namespace') {
+    throw new ConfigError(
+      `PLANEXEC_CHECK_SANDBOX=namespace: checks cannot run in a PID namespace of their own on this machine: ${probe.problem}. Install util-linux (unshare) and coreutils, allow unprivileged user namespaces (or run where they are allowed), or set PLANEXEC_CHECK_SANDBOX=auto (or off) to run checks without it.`,
+    );
+  }
+  notice?.(
+    `checks run without a sandbox (PLANEXEC_CHECK_SANDBOX=auto: ${probe.problem}): a check, which runs code the executor model wrote, has your user's rights and can read what you can, this server's environment included (its API keys and HTTP tokens, through /proc), and what it starts in the background may outlive it. For repositories you do not trust, run planexec as a dedicated user or in a container.`,
+  );
+  return null;
 }
 
 const HELP = `planexec ${VERSION}: MCP server that splits work between a planner and an executor model.
@@ -331,6 +361,11 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
       },
     });
   } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(redact(`planexec: ${error.message}\n`));
+      process.exitCode = 2;
+      return;
+    }
     if (error instanceof StorageError) {
       const setting = config.sources.db ?? 'PLANEXEC_DB';
       log.fatal({ err: error, db: config.dbPath, setting }, 'cannot open the database');
@@ -448,6 +483,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
       planner: config.models.planner,
       executor: config.models.executor,
       providers: composed.providers,
+      checkSandbox: composed.sandbox?.description ?? 'none',
       ...(url ? { url, requesters: config.http!.tokens.map((t) => t.name) } : {}),
     },
     url ? `planexec ready: MCP over Streamable HTTP at ${url}` : 'planexec ready',
