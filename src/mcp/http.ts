@@ -14,11 +14,11 @@
 // Each requester (token name) may hold a share of `maxSessions` (requesterShare): one requester
 // cannot take every session, evicting the others' or leaving them only 503s. A requester at its
 // share makes room by closing its own longest idle session; a full server by closing an idle
-// session of the requester holding the most. Their SSE events are kept (bounded, event-store.ts)
-// so a client can resume a broken stream with Last-Event-ID.
+// session of the requester holding the most. A session's SSE events are kept (bounded,
+// event-store.ts) so a client can resume a broken stream with Last-Event-ID.
 // Connections are bounded before any authentication can be (slowloris: half-sent requests holding
 // file descriptors the database and git need too): at most `maxConnections` at once, a request's
-// headers within `headersTimeoutMs`, its body within `requestTimeoutMs` (Node's requestTimeout
+// headers within `headersTimeoutMs`, all of it within `requestTimeoutMs` (Node's requestTimeout
 // covers receiving the request only, never a response: SSE streams and long calls are unaffected),
 // and at the cap the connection waiting longest for a request is closed to make room.
 import { randomUUID, createHash, timingSafeEqual } from 'node:crypto';
@@ -126,7 +126,8 @@ interface Session {
 
 /**
  * Listens on `host:port` and serves MCP at /mcp until close(). Resolves once listening; rejects
- * when the address cannot be bound (EADDRINUSE, EACCES, EADDRNOTAVAIL: the error's code says which).
+ * when the address cannot be bound (EADDRINUSE, EACCES, EADDRNOTAVAIL: the error's code says which),
+ * and with ERR_OUT_OF_RANGE when `limits.headersTimeoutMs` exceeds `limits.requestTimeoutMs`.
  */
 export async function serveHttp(opts: HttpServeOptions): Promise<HttpHandle> {
   const { log } = opts;
@@ -162,22 +163,24 @@ export async function serveHttp(opts: HttpServeOptions): Promise<HttpHandle> {
   // the longest waiting first: the ones closed to make room. A connection carrying a request or an
   // SSE stream is never closed for room.
   const waiting = new Set<Socket>();
-  let connections = 0;
+  const connections = new Set<Socket>();
   const warned = { drop: 0, shed: 0 };
   listener.on('connection', (socket: Socket) => {
-    connections += 1;
+    connections.add(socket);
     waiting.add(socket);
     socket.once('close', () => {
-      connections -= 1;
+      connections.delete(socket);
       waiting.delete(socket);
     });
-    // This one took the last place: close the longest waiting one, so the next connection is
-    // not dropped while this one (or a host's) has not yet sent its request.
-    if (connections < limits.maxConnections) return;
+    // This one took the last place: close the longest waiting one (its descriptor at once, as
+    // Node's count), so the next connection is not dropped while this one has not yet sent its request.
+    if (connections.size < limits.maxConnections) return;
     for (const oldest of waiting) {
       if (oldest === socket) continue;
+      connections.delete(oldest);
+      waiting.delete(oldest);
       oldest.destroy();
-      warnOnce('shed', { connections }, 'at the connection cap, closed the connection waiting longest for a request (a client opening connections and sending no request?)');
+      warnOnce('shed', { max: limits.maxConnections }, 'at the connection cap, closed the connection waiting longest for a request (a client opening connections and sending no request?)');
       return;
     }
   });
@@ -428,7 +431,7 @@ export async function serveHttp(opts: HttpServeOptions): Promise<HttpHandle> {
     url: `http://${shown}:${port}${MCP_PATH}`,
     port,
     sessions: () => [...sessions.values()].map((s) => ({ id: s.id, requester: s.requester, open: s.open, inFlight: s.pending.size, idleMs: Date.now() - s.lastSeen })),
-    connections: () => connections,
+    connections: () => connections.size,
     closeIdle: (after = idleMs) => closeIdle(after),
     stopAccepting: () => {
       accepting = false;
