@@ -2,7 +2,7 @@
 // The environment is passed in, never read from process.env here, so tests can build any config.
 // Paths: a leading `~` is the env's HOME; relative paths are resolved against the working folder.
 // Every error names the setting at fault (the variable, the flag, or the key of the config file).
-import { accessSync, constants, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdirSync, openSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join, parse as parsePath, relative, resolve, sep, isAbsolute } from 'node:path';
@@ -213,19 +213,20 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * The tokens of PLANEXEC_HTTP_TOKEN: one token (requester DEFAULT_REQUESTER), or one `name=token` per
- * line. A single line reads as `name=token` only when the part before `=` is a requester name and
- * the part after it is a whole token (so a base64 token ending in `=` stays one token). Throws
- * ConfigError naming the variable, never quoting a token: a token under MIN_TOKEN_CHARS, a bad name,
- * a name or a token given twice.
+ * line. The rule, for every line: its first `=` separates a name from a token, unless every `=` of
+ * the line is at its end (base64 padding: `...Cg==` is one token). So a single line `alice=<token>`
+ * is named, and one whose name is not a requester name is refused, never taken whole as a token
+ * (a token with `=` elsewhere is given a name: `name=a=b...`, split at the first `=`). Throws
+ * ConfigError naming the variable, never quoting a token: a token under MIN_TOKEN_CHARS or with
+ * spaces, a bad name, a line of several that is not name=token, a name or a token given twice.
  */
 export function parseHttpTokens(value: string | undefined): HttpToken[] {
   const lines = (value ?? '').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
   if (lines.length === 0) return [];
   const named = (line: string) => {
     const eq = line.indexOf('=');
-    return eq > 0 ? { name: line.slice(0, eq).trim(), token: line.slice(eq + 1).trim() } : null;
+    return eq < 0 || /^=+$/.test(line.slice(eq)) ? null : { name: line.slice(0, eq).trim(), token: line.slice(eq + 1).trim() };
   };
-  const single = lines.length === 1 ? named(lines[0]!) : null;
   const entries =
     lines.length > 1
       ? lines.map((line, i) => {
@@ -233,14 +234,16 @@ export function parseHttpTokens(value: string | undefined): HttpToken[] {
           if (!entry) throw new ConfigError(`PLANEXEC_HTTP_TOKEN: line ${i + 1} is not name=token. With several tokens, write one name=token per line (the name is the requester the ledger shows).`);
           return entry;
         })
-      : single && REQUESTER_NAME.test(single.name) && single.token.length >= MIN_TOKEN_CHARS
-        ? [single]
-        : [{ name: DEFAULT_REQUESTER, token: lines[0]! }];
+      : [named(lines[0]!) ?? { name: DEFAULT_REQUESTER, token: lines[0]! }];
   const names = new Set<string>();
   const tokens = new Set<string>();
   for (const [i, { name, token }] of entries.entries()) {
     const where = entries.length > 1 ? `PLANEXEC_HTTP_TOKEN line ${i + 1} (${REQUESTER_NAME.test(name) ? name : 'bad name'})` : 'PLANEXEC_HTTP_TOKEN';
-    if (!REQUESTER_NAME.test(name)) throw new ConfigError(`${where}: a requester name is 1 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit.`);
+    if (!REQUESTER_NAME.test(name)) {
+      throw new ConfigError(
+        `${where}: the text before the first '=' is a requester name, and a name is 1 to 64 letters, digits, '.', '_', '@' or '-' (no spaces), starting with a letter or digit. A token without a name may have '=' only at its end (base64 padding); give any other token a name: name=token.`,
+      );
+    }
     if (token.length < MIN_TOKEN_CHARS || /\s/.test(token)) {
       throw new ConfigError(`${where}: a token must be at least ${MIN_TOKEN_CHARS} characters without spaces. Make one with: openssl rand -hex 32`);
     }
@@ -668,7 +671,9 @@ export function readConfigFile(path: string, setting: string, env: Readonly<Reco
 /**
  * Checks, at start-up, that the paths of `config` can be used, so a wrong setting is named before
  * anything else fails: the root must be an existing folder; the database's folder is created (0700,
- * as the store would) and must be writable, and an existing database file readable and writable.
+ * as the store would) and must take new files (a probe file is made and removed: SQLite makes its
+ * -wal and -shm files there, and root passes every permission check on folders that still refuse
+ * new files, such as /proc), and an existing database file must be readable and writable.
  * Throws ConfigError naming the setting at fault and what to do.
  */
 export function checkPaths(config: Readonly<Config>): void {
@@ -690,11 +695,18 @@ export function checkPaths(config: Readonly<Config>): void {
   const fix = `Set ${setting} to a file in a folder you can write (e.g. ~/.local/state/planexec/state.db), then restart.`;
   const folder = dirname(config.dbPath);
   try {
-    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    makeFolders(folder, 0o700);
     accessSync(folder, constants.W_OK | constants.X_OK);
   } catch (error) {
-    throw new ConfigError(`${what}: its folder ${folder} cannot be created or written (${describeFsError(error)}). ${fix}`);
+    throw new ConfigError(`${what}: its folder ${folder} cannot be created or written (${describeCreateError(error)}). ${fix}`);
   }
+  const probe = join(folder, `.planexec-probe-${process.pid}-${Date.now().toString(36)}`);
+  try {
+    closeSync(openSync(probe, 'wx', 0o600));
+  } catch (error) {
+    throw new ConfigError(`${what}: the database and its -wal and -shm files cannot be created in ${folder} (${describeCreateError(error)}). ${fix}`);
+  }
+  rmSync(probe, { force: true });
   let isFile = true;
   try {
     isFile = statSync(config.dbPath).isFile();
@@ -704,6 +716,43 @@ export function checkPaths(config: Readonly<Config>): void {
     throw new ConfigError(`${what}: cannot be opened for reading and writing (${describeFsError(error)}). ${fix}`);
   }
   if (!isFile) throw new ConfigError(`${what}: is not a file. ${fix}`);
+}
+
+/**
+ * `mkdir -p`, one folder at a time (each made with `mode`), failing at the first folder that cannot be
+ * made. Not mkdirSync's `recursive`: on Node 20 it loops forever (at full CPU) when a folder exists but
+ * answers ENOENT for a new entry in it, as /proc/1 does for /proc/1/x. Throws the errno error (ENOTDIR
+ * when a part of the path is a file).
+ */
+function makeFolders(folder: string, mode: number): void {
+  const missing: string[] = [];
+  for (let at = resolve(folder); ; at = dirname(at)) {
+    let stat;
+    try {
+      stat = statSync(at);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(at) === at) throw error;
+      missing.push(at);
+      continue;
+    }
+    if (!stat.isDirectory()) throw Object.assign(new Error(`${at} is not a folder`), { code: 'ENOTDIR', path: at });
+    break;
+  }
+  for (const at of missing.reverse()) {
+    try {
+      mkdirSync(at, { mode });
+    } catch (error) {
+      // Made meanwhile by another process: fine, if it is a folder.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(at).isDirectory()) throw error;
+    }
+  }
+}
+
+/** describeFsError for an error met while creating a file or folder: ENOENT there means the folder refuses new entries (procfs, sysfs). */
+function describeCreateError(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  if (e.code === 'ENOENT' && e.syscall !== 'stat') return `ENOENT: ${e.path ? dirname(e.path) : 'the folder'} takes no new entries; a virtual file system such as /proc?`;
+  return describeFsError(error);
 }
 
 // Variables whose values are secrets whatever their length (4+ characters, see redactSecrets)...
