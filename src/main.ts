@@ -285,12 +285,14 @@ async function checkSandboxFor(config: Readonly<Config>, notice: ((message: stri
 
 const HELP = `planexec ${VERSION}: MCP server that splits work between a planner and an executor model.
 
-Usage: planexec [--config file.json] [--db path] [--root dir] [--http HOST:PORT]
+Usage: planexec [--config file.json] [--db path|postgres://URL] [--root dir] [--http HOST:PORT]
 
 MCP hosts start it with no arguments; it speaks MCP on stdin/stdout and logs to stderr.
 --http HOST:PORT serves MCP over Streamable HTTP at http://HOST:PORT/mcp instead, for a team
 to share one server (":PORT" or "PORT" alone: 127.0.0.1); set PLANEXEC_HTTP_TOKEN, which a
-non-loopback address requires (see the README, "Team server").
+non-loopback address requires (see the README, "Team server"). --db takes a SQLite file
+(default $XDG_STATE_HOME/planexec/state.db, else ~/.local/state/planexec/state.db)
+or a postgres:// URL that several servers can share.
 Configuration comes from the environment (OPENAI_API_KEY, PLANEXEC_*; see the README),
 a JSON config file (--config or PLANEXEC_CONFIG), and these flags, which win.
 `;
