@@ -390,10 +390,26 @@ export const FileConfigSchema = z.strictObject({
   ...PROVIDER_FILE_SHAPE,
   ...HTTP_FILE_SHAPE,
 });
+/**
+ * The settings as parsed from one source (config file, environment, command line), every key optional;
+ * loadConfig merges the three (command line over environment over file) and fills in the defaults.
+ */
 export type FileConfig = z.infer<typeof FileConfigSchema>;
 
+/**
+ * The configuration of a start (loadConfig): deep-frozen, defaults filled in (the README's settings
+ * table lists each variable and default). Times in ms, sizes in UTF-8 bytes, budgets in tokens.
+ * `dbUrl`, `secrets` and `openai.apiKey` are not enumerable, so they never show in a log of it.
+ */
 export interface Config {
+  /**
+   * The model requests' settings: apiKey (OPENAI_API_KEY, not enumerable), baseURL (OPENAI_BASE_URL;
+   * undefined: the SDK's default), timeoutMs of one request of any provider, the whole answer
+   * included (PLANEXEC_MODEL_TIMEOUT_MS, default 600,000), maxRetries of the SDK on 429, 5xx and
+   * connection errors (PLANEXEC_MAX_RETRIES, 0-10, default 2).
+   */
   openai: { apiKey: string | undefined; baseURL: string | undefined; timeoutMs: number; maxRetries: number };
+  /** Model names (PLANEXEC_PLANNER_MODEL, PLANEXEC_EXECUTOR_MODEL; PRODUCT.md's defaults gpt-5.4 and gpt-5.4-mini). */
   models: { planner: string; executor: string };
   /**
    * The SQLite file (or ':memory:'); for PostgreSQL (dbUrl set), the URL with its password masked,
@@ -422,6 +438,7 @@ export interface Config {
   warnings: string[];
   /** What the workspace reader may send: files that hold secrets by convention, files with several hard links. */
   files: { allowSecretFiles: boolean; allowHardLinks: boolean };
+  /** The pino level of the stderr log (PLANEXEC_LOG_LEVEL, default info). */
   logLevel: (typeof LOG_LEVELS)[number];
   /** Subtasks run_workflow executes at once. */
   concurrency: number;
@@ -435,14 +452,25 @@ export interface Config {
   leaseMs: number;
   /** Progress notifications repeat at least this often while a model call is in flight. */
   progressIntervalMs: number;
+  /** What one model call or tool result carries at most. */
   limits: {
+    /** UTF-8 bytes of one workspace file shown to a model (PLANEXEC_MAX_FILE_BYTES, default 65,536). */
     maxFileBytes: number;
+    /** UTF-8 bytes of all files of one model call (PLANEXEC_MAX_CONTEXT_BYTES, default 262,144). */
     maxContextBytes: number;
+    /** Characters of each dependency's output an executor is shown (32,000; planexec's choice, not a setting). */
     maxDependencyChars: number;
+    /** Characters of each subtask's output a review shows the planner (24,000; planexec's choice, not a setting). */
     reviewOutputChars: number;
+    /** UTF-8 bytes of one page of a subtask's output in a tool result (6,000: the README's "Bounded results"). */
     resultBytes: number;
+    /** `max_output_tokens` per role (PLANEXEC_<ROLE>_MAX_OUTPUT_TOKENS); undefined: left to the provider. */
     maxOutputTokens: { planner: number | undefined; executor: number | undefined };
   };
+  /**
+   * USD per 1M tokens (input, cached, output) and quota units per call, by model: DEFAULT_PRICES
+   * (src/core/cost.ts, OpenAI's list prices) with the config file's `prices` over them.
+   */
   prices: Record<string, z.infer<typeof PriceSchema>>;
   /** Models sent prompt_cache_retention "24h". */
   extendedCacheModels: string[];
@@ -450,11 +478,17 @@ export interface Config {
   cachePriming: boolean;
   /** Changes: worktrees, checks, the setup command (PLANEXEC_CHANGES, PLANEXEC_CHECKS, ...). */
   changes: {
+    /** PLANEXEC_CHANGES (default worktree): whether a workflow in a git repository edits code in a worktree of its own. */
     mode: 'worktree' | 'off';
+    /** PLANEXEC_CHECKS: commands (no shell) run in the worktree after every attempt that changed files; always allowed. */
     hostChecks: string[];
+    /** PLANEXEC_ALLOWED_CHECKS: patterns ('*': any run of characters) of the planner's proposed checks (and, over HTTP, a request's) that may run. */
     allowedChecks: string[];
+    /** PLANEXEC_CHECK_TIMEOUT_MS (default 600,000): a check or the setup command is killed, process group and all, after this. */
     checkTimeoutMs: number;
+    /** PLANEXEC_WORKTREES, absolute: the folder of the workflows' worktrees (default $XDG_STATE_HOME/planexec/worktrees). */
     worktreesDir: string;
+    /** PLANEXEC_WORKTREE_SETUP: a command run once in each new worktree; null: ignored dependency folders are linked in instead. */
     setup: string | null;
     /** PLANEXEC_CHECK_SANDBOX: run checks and the setup command in a PID namespace ('auto': when the machine allows it). */
     sandbox: 'auto' | 'namespace' | 'off';
@@ -518,6 +552,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** Where loadConfig's settings come from besides the environment. */
 export interface LoadOptions {
   /** Parsed JSON of the config file, if any. */
   file?: unknown;
@@ -527,6 +562,7 @@ export interface LoadOptions {
   fileSetting?: string;
   /** Command-line overrides (highest precedence). */
   overrides?: FileConfig;
+  /** The folder relative paths are resolved from (default process.cwd()). */
   cwd?: string;
 }
 

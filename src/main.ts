@@ -33,6 +33,7 @@ import { createScope, createServer, stopScope, type ServerDeps } from './mcp/ser
 import { serveStdio } from './mcp/stdio.js';
 import { protocolStdout } from './stdout-guard.js';
 
+/** planexec's version, as package.json gives it (semver, e.g. '0.1.0'): --version, the MCP serverInfo, the start-up log. */
 export const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 /** A provider put in place of a role's (tests, benchmarks): one for both roles, or one per role. */
@@ -47,7 +48,9 @@ export interface ProviderProblem {
   message: string;
 }
 
+/** What compose() built: the core, its adapters, and how to stop them. */
 export interface Composed {
+  /** The core's use cases (src/core/planexec.ts), which the MCP tools call. */
   app: Planexec;
   /** Loads the model SDK ahead of the first call (each role's provider; nothing for codex). */
   warmUp(): Promise<void>;
@@ -59,10 +62,13 @@ export interface Composed {
   stopModels(): Promise<void>;
   /** SIGKILL to those child processes, synchronously: for process.on('exit'). */
   stopModelsNow(): void;
+  /** The database (SQLite or PostgreSQL), migrated. */
   store: KyselyStore;
   /** The SQLite connection underneath (tests inspect the file through it); throws when the store is PostgreSQL. */
   readonly db: Database.Database;
+  /** This process's owner id (host:pid:random, processOwner()), as its leases and journal rows name it. */
   owner: string;
+  /** This process's registration, heartbeat and in-flight work (started by compose; stop() before close()). */
   runtime: Runtime;
   /** Masks the configured secrets (and what looks like one) in a text; what the logger, core and server use. */
   redact: (text: string) => string;
@@ -88,17 +94,17 @@ export function effectivePrices(config: Readonly<Config>): PriceTable {
   );
 }
 
-/**
- * One provider per role from the settings (createModelProvider), one instance shared by both roles
- * when they use the same kind, endpoint and key (the Codex CLI: always one). Roles in `replaced` get
- * none. Never throws: missing keys or CLIs are reported by ready() and by the calls.
- */
 /** Where the per-process pid folders of Codex CLIs live: next to the database file, else in the temp folder. */
 function pidRootOf(config: Readonly<Config>): string {
   const file = config.dbPath !== ':memory:' && isAbsolute(config.dbPath);
   return file ? join(dirname(config.dbPath), 'codex-pids') : join(tmpdir(), `planexec-codex-pids-${process.getuid?.() ?? 'user'}`);
 }
 
+/**
+ * One provider per role from the settings (createModelProvider), one instance shared by both roles
+ * when they use the same kind, endpoint and key (the Codex CLI: always one). Roles in `replaced` get
+ * none. Never throws: missing keys or CLIs are reported by ready() and by the calls.
+ */
 function buildProviders(
   config: Readonly<Config>,
   replaced: ReadonlySet<Role>,
@@ -330,6 +336,14 @@ function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | null {
   return config;
 }
 
+/**
+ * The `planexec` command (src/cli.ts): reads the configuration from `argv` (--config, --db, --root,
+ * --http, --help, --version) and `env`, composes the server and serves MCP over stdio, or over
+ * Streamable HTTP with --http, until stdin closes, the transport fails or SIGTERM/SIGINT arrives.
+ * Start-up failures are written to stderr, not thrown: a bad setting with exit code 2; a database
+ * that cannot be opened, any other failed start or an address it cannot listen on, with exit code 1
+ * (process.exitCode).
+ */
 export async function main(argv = process.argv.slice(2), env = process.env): Promise<void> {
   let config: Config | null;
   try {
