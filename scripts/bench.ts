@@ -671,7 +671,7 @@ async function benchChanges(dir: string): Promise<void> {
     line(`${RUNS} runs after a first one (${ms(cold.wall)}): 1 plan, wave 1 (fix-1..fix-4 in parallel), wave 2 (fix-5, fix-6), a review per wave; every attempt commits, then runs \`${CHANGES_CHECK}\` (${CHANGE_MODULES} test files)`);
     line(`wall-clock of run_workflow: p50 ${ms(percentile(walls, 50))}, min ${ms(Math.min(...walls))}, max ${ms(Math.max(...walls))}`);
     line(
-      `  the median run: git ${ms(p50Run.git)} (${pct(p50Run.git, p50Run.wall)}, ${p50Run.gitSpawns} spawns), checks ${ms(p50Run.checks)} (${pct(p50Run.checks, p50Run.wall)}, ${p50Run.checkRuns} runs: the base, ${CHANGE_MODULES} attempts, the branch at the end), model calls ${ms(p50Run.models)} (${pct(p50Run.models, p50Run.wall)}); shares of wall-clock, time covered by at least one such process or call (they overlap one another)`,
+      `  the median run: git ${ms(p50Run.git)} (${pct(p50Run.git, p50Run.wall)}, ${p50Run.gitSpawns} spawns), checks ${ms(p50Run.checks)} (${pct(p50Run.checks, p50Run.wall)}, ${p50Run.checkRuns} runs: the base and ${CHANGE_MODULES} attempts; the final check is not run again when the last attempt's passing checks ran on the branch's head), model calls ${ms(p50Run.models)} (${pct(p50Run.models, p50Run.wall)}); shares of wall-clock, time covered by at least one such process or call (they overlap one another)`,
     );
     line(`planexec's own apply + commit per subtask (model answer -> commit made, minus waiting for the workflow's apply lock), ${all.length} subtasks:`);
     line(`  p50 ${ms(ownP50)}, p90 ${ms(of((l) => l.own, 90))}, max ${ms(Math.max(...all.map((l) => l.own)))} (target p50 <= 50 ms: ${verdict(ownP50 <= 50)})`);

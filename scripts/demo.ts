@@ -26,7 +26,7 @@ app.post('/login', async (req, res) => {
 });
 `;
 
-/** Characters of each subtask's output printed here; workflow_status pages the rest. */
+/** Characters of each subtask's output printed here (the demo's database is removed at the end, so no paging hint). */
 const OUTPUT_CHARS = 600;
 
 /** The stand-in's executor answers, by the subtask's title (the canned plan's four), long enough to be cut at OUTPUT_CHARS. */
@@ -177,9 +177,7 @@ async function main(): Promise<void> {
         line(`--- Output of ${s.id} (${s.title}), ${num(detail.output_total)} characters ---`);
         const shown = detail.output.slice(0, OUTPUT_CHARS);
         line(shown);
-        if (detail.output_total > shown.length) {
-          line(`[... ${num(detail.output_total - shown.length)} more characters: workflow_status ${JSON.stringify({ workflow_id: id, subtask_id: s.id, offset: shown.length })}]`);
-        }
+        if (detail.output_total > shown.length) line(`[... ${num(detail.output_total - shown.length)} more characters, not shown here]`);
       }
 
       const final = await server.call('workflow_status', { workflow_id: id });
@@ -195,7 +193,7 @@ async function main(): Promise<void> {
       line(`  USD:         ${dollars(c.usd)} with the split vs ${dollars(c.baseline_usd)} on the planner model alone: ${c.usd_savings_pct ?? 'n/a'}% saved`);
       line('  (Baseline: the same calls and tokens priced as planner-model calls; see the README for how this is computed.)');
       if (standin) line('\nThese figures come from the local stand-in, not from OpenAI.');
-      line(`Full outputs are paged by workflow_status {workflow_id, subtask_id, offset}; this demo's database goes with its temporary folder.`);
+      line(`In your own workflows, workflow_status {workflow_id, subtask_id, offset} pages a whole output; this demo's database is removed with its temporary folder.`);
     } finally {
       await server.close();
     }

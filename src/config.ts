@@ -2,7 +2,7 @@
 // The environment is passed in, never read from process.env here, so tests can build any config.
 // Paths: a leading `~` is the env's HOME; relative paths are resolved against the working folder.
 // Every error names the setting at fault (the variable, the flag, or the key of the config file).
-import { accessSync, constants, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdirSync, openSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join, parse as parsePath, relative, resolve, sep, isAbsolute } from 'node:path';
@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { PROVIDER_KINDS, type ProviderKind } from './adapters/providers.js';
 import { isPostgresUrl, maskPostgresUrl, postgresPassword } from './adapters/store/postgres-url.js';
 import { DEFAULT_PRICES } from './core/cost.js';
-import { splitCommand } from './core/commands.js';
+import { splitCommand, splitPattern } from './core/commands.js';
 import { closest } from './core/text.js';
 import type { Role } from './core/types.js';
 
@@ -213,19 +213,20 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * The tokens of PLANEXEC_HTTP_TOKEN: one token (requester DEFAULT_REQUESTER), or one `name=token` per
- * line. A single line reads as `name=token` only when the part before `=` is a requester name and
- * the part after it is a whole token (so a base64 token ending in `=` stays one token). Throws
- * ConfigError naming the variable, never quoting a token: a token under MIN_TOKEN_CHARS, a bad name,
- * a name or a token given twice.
+ * line. The rule, for every line: its first `=` separates a name from a token, unless every `=` of
+ * the line is at its end (base64 padding: `...Cg==` is one token). So a single line `alice=<token>`
+ * is named, and one whose name is not a requester name is refused, never taken whole as a token
+ * (a token with `=` elsewhere is given a name: `name=a=b...`, split at the first `=`). Throws
+ * ConfigError naming the variable, never quoting a token: a token under MIN_TOKEN_CHARS or with
+ * spaces, a bad name, a line of several that is not name=token, a name or a token given twice.
  */
 export function parseHttpTokens(value: string | undefined): HttpToken[] {
   const lines = (value ?? '').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
   if (lines.length === 0) return [];
   const named = (line: string) => {
     const eq = line.indexOf('=');
-    return eq > 0 ? { name: line.slice(0, eq).trim(), token: line.slice(eq + 1).trim() } : null;
+    return eq < 0 || /^=+$/.test(line.slice(eq)) ? null : { name: line.slice(0, eq).trim(), token: line.slice(eq + 1).trim() };
   };
-  const single = lines.length === 1 ? named(lines[0]!) : null;
   const entries =
     lines.length > 1
       ? lines.map((line, i) => {
@@ -233,14 +234,16 @@ export function parseHttpTokens(value: string | undefined): HttpToken[] {
           if (!entry) throw new ConfigError(`PLANEXEC_HTTP_TOKEN: line ${i + 1} is not name=token. With several tokens, write one name=token per line (the name is the requester the ledger shows).`);
           return entry;
         })
-      : single && REQUESTER_NAME.test(single.name) && single.token.length >= MIN_TOKEN_CHARS
-        ? [single]
-        : [{ name: DEFAULT_REQUESTER, token: lines[0]! }];
+      : [named(lines[0]!) ?? { name: DEFAULT_REQUESTER, token: lines[0]! }];
   const names = new Set<string>();
   const tokens = new Set<string>();
   for (const [i, { name, token }] of entries.entries()) {
     const where = entries.length > 1 ? `PLANEXEC_HTTP_TOKEN line ${i + 1} (${REQUESTER_NAME.test(name) ? name : 'bad name'})` : 'PLANEXEC_HTTP_TOKEN';
-    if (!REQUESTER_NAME.test(name)) throw new ConfigError(`${where}: a requester name is 1 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit.`);
+    if (!REQUESTER_NAME.test(name)) {
+      throw new ConfigError(
+        `${where}: the text before the first '=' is a requester name, and a name is 1 to 64 letters, digits, '.', '_', '@' or '-' (no spaces), starting with a letter or digit. A token without a name may have '=' only at its end (base64 padding); give any other token a name: name=token.`,
+      );
+    }
     if (token.length < MIN_TOKEN_CHARS || /\s/.test(token)) {
       throw new ConfigError(`${where}: a token must be at least ${MIN_TOKEN_CHARS} characters without spaces. Make one with: openssl rand -hex 32`);
     }
@@ -325,6 +328,22 @@ function checkedCommands(commands: readonly string[], setting: string): string[]
   return [...commands];
 }
 
+/**
+ * The PLANEXEC_ALLOWED_CHECKS patterns as given, each checked to split as a check would (an unquoted
+ * '*' is the wildcard: splitPattern); a pattern that cannot would never match, so it is refused at
+ * start-up with a ConfigError naming `setting` and the pattern.
+ */
+function checkedPatterns(patterns: readonly string[], setting: string): string[] {
+  for (const pattern of patterns) {
+    try {
+      splitPattern(pattern);
+    } catch (error) {
+      throw new ConfigError(`${setting}: ${(error as Error).message.replace(/^Check command/, 'Pattern')}`);
+    }
+  }
+  return [...patterns];
+}
+
 /** A list of commands: a JSON array (config file), or one command per line (environment). */
 const commandList = z.preprocess(
   (v) => (typeof v === 'string' ? v.split(/\r?\n/).map((x) => x.trim()).filter(Boolean) : v),
@@ -366,14 +385,31 @@ export const FileConfigSchema = z.strictObject({
   checkTimeoutMs: positiveInt.optional(),
   worktrees: z.string().min(1).optional(),
   worktreeSetup: z.string().min(1).optional(),
+  checkSandbox: z.enum(['auto', 'namespace', 'off']).optional(),
   requester: z.string().trim().min(1).optional(),
   ...PROVIDER_FILE_SHAPE,
   ...HTTP_FILE_SHAPE,
 });
+/**
+ * The settings as parsed from one source (config file, environment, command line), every key optional;
+ * loadConfig merges the three (command line over environment over file) and fills in the defaults.
+ */
 export type FileConfig = z.infer<typeof FileConfigSchema>;
 
+/**
+ * The configuration of a start (loadConfig): deep-frozen, defaults filled in (the README's settings
+ * table lists each variable and default). Times in ms, sizes in UTF-8 bytes, budgets in tokens.
+ * `dbUrl`, `secrets` and `openai.apiKey` are not enumerable, so they never show in a log of it.
+ */
 export interface Config {
+  /**
+   * The model requests' settings: apiKey (OPENAI_API_KEY, not enumerable), baseURL (OPENAI_BASE_URL;
+   * undefined: the SDK's default), timeoutMs of one request of any provider, the whole answer
+   * included (PLANEXEC_MODEL_TIMEOUT_MS, default 600,000), maxRetries of the SDK on 429, 5xx and
+   * connection errors (PLANEXEC_MAX_RETRIES, 0-10, default 2).
+   */
   openai: { apiKey: string | undefined; baseURL: string | undefined; timeoutMs: number; maxRetries: number };
+  /** Model names (PLANEXEC_PLANNER_MODEL, PLANEXEC_EXECUTOR_MODEL; PRODUCT.md's defaults gpt-5.4 and gpt-5.4-mini). */
   models: { planner: string; executor: string };
   /**
    * The SQLite file (or ':memory:'); for PostgreSQL (dbUrl set), the URL with its password masked,
@@ -402,6 +438,7 @@ export interface Config {
   warnings: string[];
   /** What the workspace reader may send: files that hold secrets by convention, files with several hard links. */
   files: { allowSecretFiles: boolean; allowHardLinks: boolean };
+  /** The pino level of the stderr log (PLANEXEC_LOG_LEVEL, default info). */
   logLevel: (typeof LOG_LEVELS)[number];
   /** Subtasks run_workflow executes at once. */
   concurrency: number;
@@ -415,21 +452,47 @@ export interface Config {
   leaseMs: number;
   /** Progress notifications repeat at least this often while a model call is in flight. */
   progressIntervalMs: number;
+  /** What one model call or tool result carries at most. */
   limits: {
+    /** UTF-8 bytes of one workspace file shown to a model (PLANEXEC_MAX_FILE_BYTES, default 65,536). */
     maxFileBytes: number;
+    /** UTF-8 bytes of all files of one model call (PLANEXEC_MAX_CONTEXT_BYTES, default 262,144). */
     maxContextBytes: number;
+    /** Characters of each dependency's output an executor is shown (32,000; planexec's choice, not a setting). */
     maxDependencyChars: number;
+    /** Characters of each subtask's output a review shows the planner (24,000; planexec's choice, not a setting). */
     reviewOutputChars: number;
+    /** UTF-8 bytes of one page of a subtask's output in a tool result (6,000: the README's "Bounded results"). */
     resultBytes: number;
+    /** `max_output_tokens` per role (PLANEXEC_<ROLE>_MAX_OUTPUT_TOKENS); undefined: left to the provider. */
     maxOutputTokens: { planner: number | undefined; executor: number | undefined };
   };
+  /**
+   * USD per 1M tokens (input, cached, output) and quota units per call, by model: DEFAULT_PRICES
+   * (src/core/cost.ts, OpenAI's list prices) with the config file's `prices` over them.
+   */
   prices: Record<string, z.infer<typeof PriceSchema>>;
   /** Models sent prompt_cache_retention "24h". */
   extendedCacheModels: string[];
   /** In a wave, run the first of the subtasks that share files before the others (prefix-cache hits). */
   cachePriming: boolean;
   /** Changes: worktrees, checks, the setup command (PLANEXEC_CHANGES, PLANEXEC_CHECKS, ...). */
-  changes: { mode: 'worktree' | 'off'; hostChecks: string[]; allowedChecks: string[]; checkTimeoutMs: number; worktreesDir: string; setup: string | null };
+  changes: {
+    /** PLANEXEC_CHANGES (default worktree): whether a workflow in a git repository edits code in a worktree of its own. */
+    mode: 'worktree' | 'off';
+    /** PLANEXEC_CHECKS: commands (no shell) run in the worktree after every attempt that changed files; always allowed. */
+    hostChecks: string[];
+    /** PLANEXEC_ALLOWED_CHECKS: patterns ('*': any run of characters) of the planner's proposed checks (and, over HTTP, a request's) that may run. */
+    allowedChecks: string[];
+    /** PLANEXEC_CHECK_TIMEOUT_MS (default 600,000): a check or the setup command is killed, process group and all, after this. */
+    checkTimeoutMs: number;
+    /** PLANEXEC_WORKTREES, absolute: the folder of the workflows' worktrees (default $XDG_STATE_HOME/planexec/worktrees). */
+    worktreesDir: string;
+    /** PLANEXEC_WORKTREE_SETUP: a command run once in each new worktree; null: ignored dependency folders are linked in instead. */
+    setup: string | null;
+    /** PLANEXEC_CHECK_SANDBOX: run checks and the setup command in a PID namespace ('auto': when the machine allows it). */
+    sandbox: 'auto' | 'namespace' | 'off';
+  };
   /**
    * Secret values to mask in every text that leaves planexec (see secretValues); not enumerable, so
    * it never shows up when the config is serialised or logged.
@@ -476,6 +539,7 @@ const ENV_KEYS: Record<string, keyof FileConfig> = {
   PLANEXEC_CHECK_TIMEOUT_MS: 'checkTimeoutMs',
   PLANEXEC_WORKTREES: 'worktrees',
   PLANEXEC_WORKTREE_SETUP: 'worktreeSetup',
+  PLANEXEC_CHECK_SANDBOX: 'checkSandbox',
   PLANEXEC_REQUESTER: 'requester',
   ...PROVIDER_ENV_KEYS,
   ...HTTP_ENV_KEYS,
@@ -488,6 +552,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** Where loadConfig's settings come from besides the environment. */
 export interface LoadOptions {
   /** Parsed JSON of the config file, if any. */
   file?: unknown;
@@ -497,6 +562,7 @@ export interface LoadOptions {
   fileSetting?: string;
   /** Command-line overrides (highest precedence). */
   overrides?: FileConfig;
+  /** The folder relative paths are resolved from (default process.cwd()). */
   cwd?: string;
 }
 
@@ -588,10 +654,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
     changes: {
       mode: c.changes ?? 'worktree',
       hostChecks: checkedCommands(c.checks ?? [], 'PLANEXEC_CHECKS (or "checks" in the config file)'),
-      allowedChecks: [...(c.allowedChecks ?? [])],
+      allowedChecks: checkedPatterns(c.allowedChecks ?? [], 'PLANEXEC_ALLOWED_CHECKS (or "allowedChecks" in the config file)'),
       checkTimeoutMs: c.checkTimeoutMs ?? 600_000,
       worktreesDir: resolve(cwd, expandHome(c.worktrees ?? join(stateHome, 'planexec', 'worktrees'), home, sources.worktrees ?? 'PLANEXEC_WORKTREES')),
       setup: c.worktreeSetup ? checkedCommands([c.worktreeSetup], 'PLANEXEC_WORKTREE_SETUP (or "worktreeSetup" in the config file)')[0]! : null,
+      sandbox: c.checkSandbox ?? 'auto',
     },
     requester: c.requester ?? null,
     ...providerConfig(c, env, { sourceOf, home, warnings }),
@@ -640,7 +707,9 @@ export function readConfigFile(path: string, setting: string, env: Readonly<Reco
 /**
  * Checks, at start-up, that the paths of `config` can be used, so a wrong setting is named before
  * anything else fails: the root must be an existing folder; the database's folder is created (0700,
- * as the store would) and must be writable, and an existing database file readable and writable.
+ * as the store would) and must take new files (a probe file is made and removed: SQLite makes its
+ * -wal and -shm files there, and root passes every permission check on folders that still refuse
+ * new files, such as /proc), and an existing database file must be readable and writable.
  * Throws ConfigError naming the setting at fault and what to do.
  */
 export function checkPaths(config: Readonly<Config>): void {
@@ -662,11 +731,18 @@ export function checkPaths(config: Readonly<Config>): void {
   const fix = `Set ${setting} to a file in a folder you can write (e.g. ~/.local/state/planexec/state.db), then restart.`;
   const folder = dirname(config.dbPath);
   try {
-    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    makeFolders(folder, 0o700);
     accessSync(folder, constants.W_OK | constants.X_OK);
   } catch (error) {
-    throw new ConfigError(`${what}: its folder ${folder} cannot be created or written (${describeFsError(error)}). ${fix}`);
+    throw new ConfigError(`${what}: its folder ${folder} cannot be created or written (${describeCreateError(error)}). ${fix}`);
   }
+  const probe = join(folder, `.planexec-probe-${process.pid}-${Date.now().toString(36)}`);
+  try {
+    closeSync(openSync(probe, 'wx', 0o600));
+  } catch (error) {
+    throw new ConfigError(`${what}: the database and its -wal and -shm files cannot be created in ${folder} (${describeCreateError(error)}). ${fix}`);
+  }
+  rmSync(probe, { force: true });
   let isFile = true;
   try {
     isFile = statSync(config.dbPath).isFile();
@@ -676,6 +752,43 @@ export function checkPaths(config: Readonly<Config>): void {
     throw new ConfigError(`${what}: cannot be opened for reading and writing (${describeFsError(error)}). ${fix}`);
   }
   if (!isFile) throw new ConfigError(`${what}: is not a file. ${fix}`);
+}
+
+/**
+ * `mkdir -p`, one folder at a time (each made with `mode`), failing at the first folder that cannot be
+ * made. Not mkdirSync's `recursive`: on Node 20 it loops forever (at full CPU) when a folder exists but
+ * answers ENOENT for a new entry in it, as /proc/1 does for /proc/1/x. Throws the errno error (ENOTDIR
+ * when a part of the path is a file).
+ */
+function makeFolders(folder: string, mode: number): void {
+  const missing: string[] = [];
+  for (let at = resolve(folder); ; at = dirname(at)) {
+    let stat;
+    try {
+      stat = statSync(at);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(at) === at) throw error;
+      missing.push(at);
+      continue;
+    }
+    if (!stat.isDirectory()) throw Object.assign(new Error(`${at} is not a folder`), { code: 'ENOTDIR', path: at });
+    break;
+  }
+  for (const at of missing.reverse()) {
+    try {
+      mkdirSync(at, { mode });
+    } catch (error) {
+      // Made meanwhile by another process: fine, if it is a folder.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(at).isDirectory()) throw error;
+    }
+  }
+}
+
+/** describeFsError for an error met while creating a file or folder: ENOENT there means the folder refuses new entries (procfs, sysfs). */
+function describeCreateError(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  if (e.code === 'ENOENT' && e.syscall !== 'stat') return `ENOENT: ${e.path ? dirname(e.path) : 'the folder'} takes no new entries; a virtual file system such as /proc?`;
+  return describeFsError(error);
 }
 
 // Variables whose values are secrets whatever their length (4+ characters, see redactSecrets)...

@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import { WorkspaceFileSystem } from './adapters/files/workspace-reader.js';
 import { WorktreeFiles } from './adapters/files/workspace-writer.js';
 import { GitChanges } from './adapters/git/git-changes.js';
+import { probeCheckSandbox, type CheckSandbox } from './adapters/process/check-sandbox.js';
 import { claimPidFolder } from './adapters/process/pid-folders.js';
 import { CommandRunner } from './adapters/process/run-command.js';
 import type { CodexLogger } from './adapters/codex/codex-provider.js';
@@ -32,6 +33,7 @@ import { createScope, createServer, stopScope, type ServerDeps } from './mcp/ser
 import { serveStdio } from './mcp/stdio.js';
 import { protocolStdout } from './stdout-guard.js';
 
+/** planexec's version, as package.json gives it (semver, e.g. '0.1.0'): --version, the MCP serverInfo, the start-up log. */
 export const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 /** A provider put in place of a role's (tests, benchmarks): one for both roles, or one per role. */
@@ -46,7 +48,9 @@ export interface ProviderProblem {
   message: string;
 }
 
+/** What compose() built: the core, its adapters, and how to stop them. */
 export interface Composed {
+  /** The core's use cases (src/core/planexec.ts), which the MCP tools call. */
   app: Planexec;
   /** Loads the model SDK ahead of the first call (each role's provider; nothing for codex). */
   warmUp(): Promise<void>;
@@ -58,15 +62,20 @@ export interface Composed {
   stopModels(): Promise<void>;
   /** SIGKILL to those child processes, synchronously: for process.on('exit'). */
   stopModelsNow(): void;
+  /** The database (SQLite or PostgreSQL), migrated. */
   store: KyselyStore;
   /** The SQLite connection underneath (tests inspect the file through it); throws when the store is PostgreSQL. */
   readonly db: Database.Database;
+  /** This process's owner id (host:pid:random, processOwner()), as its leases and journal rows name it. */
   owner: string;
+  /** This process's registration, heartbeat and in-flight work (started by compose; stop() before close()). */
   runtime: Runtime;
   /** Masks the configured secrets (and what looks like one) in a text; what the logger, core and server use. */
   redact: (text: string) => string;
   /** Every command this process runs (git, checks): killAll() on stop, killAllNow() on exit. */
   commands: CommandRunner;
+  /** How checks and the setup command are isolated (PLANEXEC_CHECK_SANDBOX); null: not (off, or unavailable with auto). */
+  sandbox: CheckSandbox | null;
   /** Stops the model providers' child processes, then closes the database (after runtime.stop()). */
   close(): Promise<void>;
 }
@@ -85,17 +94,17 @@ export function effectivePrices(config: Readonly<Config>): PriceTable {
   );
 }
 
-/**
- * One provider per role from the settings (createModelProvider), one instance shared by both roles
- * when they use the same kind, endpoint and key (the Codex CLI: always one). Roles in `replaced` get
- * none. Never throws: missing keys or CLIs are reported by ready() and by the calls.
- */
 /** Where the per-process pid folders of Codex CLIs live: next to the database file, else in the temp folder. */
 function pidRootOf(config: Readonly<Config>): string {
   const file = config.dbPath !== ':memory:' && isAbsolute(config.dbPath);
   return file ? join(dirname(config.dbPath), 'codex-pids') : join(tmpdir(), `planexec-codex-pids-${process.getuid?.() ?? 'user'}`);
 }
 
+/**
+ * One provider per role from the settings (createModelProvider), one instance shared by both roles
+ * when they use the same kind, endpoint and key (the Codex CLI: always one). Roles in `replaced` get
+ * none. Never throws: missing keys or CLIs are reported by ready() and by the calls.
+ */
 function buildProviders(
   config: Readonly<Config>,
   replaced: ReadonlySet<Role>,
@@ -132,8 +141,10 @@ function buildProviders(
  * Builds the core over the real adapters: opens and migrates the database, registers this process
  * and starts its heartbeat, and makes each role's model provider from the settings
  * (PLANEXEC_<ROLE>_PROVIDER). `models` replaces them (tests, benchmarks): one provider for both
- * roles, or one per role; the journal still records each role's configured provider kind. Throws
- * StorageError when the database cannot be used.
+ * roles, or one per role; the journal still records each role's configured provider kind. Checks
+ * run in the sandbox PLANEXEC_CHECK_SANDBOX asks for (probed first, see checkSandboxFor). Throws
+ * ConfigError when PLANEXEC_CHECK_SANDBOX=namespace and there is no namespace (before anything is
+ * opened), StorageError when the database cannot be used.
  */
 export async function compose(
   config: Config,
@@ -142,10 +153,12 @@ export async function compose(
     onError?: (error: unknown, what: string) => void;
     sdkLogger?: SdkLogger;
     codexLogger?: CodexLogger;
-    /** Told why changes are off for every workflow (git missing or too old). */
+    /** Told why changes are off for every workflow (git missing or too old), and why checks run without a sandbox. */
     onNotice?: (message: string) => void;
   } = {},
 ): Promise<Composed> {
+  // First: PLANEXEC_CHECK_SANDBOX=namespace on a machine without namespaces must not start anything.
+  const sandbox = await checkSandboxFor(config, overrides.onNotice);
   // PLANEXEC_DB=postgres://... : PostgreSQL (a team's shared database); otherwise a SQLite file.
   const { store, raw, close } = config.dbUrl
     ? { ...(await openPostgresStore(config.dbUrl, { onIdleError: (error) => overrides.onError?.(error, 'an idle PostgreSQL connection') })), raw: null }
@@ -172,7 +185,7 @@ export async function compose(
   const redact = secretRedactor(config.secrets);
   const commands = new CommandRunner();
   // git is there even with PLANEXEC_CHANGES=off: a workflow may still ask for changes: "worktree".
-  let git: GitChanges | null = new GitChanges({ runner: commands });
+  let git: GitChanges | null = new GitChanges({ runner: commands, sandbox: sandbox?.prefix ?? null });
   try {
     await git.ready();
   } catch (error) {
@@ -210,7 +223,8 @@ export async function compose(
       defaultBudget: config.defaultBudget,
       compaction: config.compaction,
       cachePriming: config.cachePriming,
-      changes: config.changes,
+      // Over HTTP, any token holder sends a request's checks: they must be ones the operator allowed.
+      changes: { ...config.changes, trustRequestChecks: config.http === null },
     },
     redact,
   };
@@ -246,6 +260,7 @@ export async function compose(
     runtime,
     redact,
     commands,
+    sandbox,
     close: async () => {
       await stopModels();
       await close();
@@ -253,14 +268,37 @@ export async function compose(
   };
 }
 
+/**
+ * The check sandbox PLANEXEC_CHECK_SANDBOX asks for: none for 'off'; else probeCheckSandbox's. When
+ * there is none, 'auto' tells `notice` what that leaves unprotected, and 'namespace' throws a
+ * ConfigError naming the setting (the server must not start).
+ */
+async function checkSandboxFor(config: Readonly<Config>, notice: ((message: string) => void) | undefined): Promise<CheckSandbox | null> {
+  const setting = config.changes.sandbox;
+  if (setting === 'off') return null;
+  const probe = await probeCheckSandbox();
+  if (probe.sandbox) return probe.sandbox;
+  if (setting === 'namespace') {
+    throw new ConfigError(
+      `PLANEXEC_CHECK_SANDBOX=namespace: checks cannot run in a PID namespace of their own on this machine: ${probe.problem}. Install util-linux (unshare) and coreutils, allow unprivileged user namespaces (or run where they are allowed), or set PLANEXEC_CHECK_SANDBOX=auto (or off) to run checks without it.`,
+    );
+  }
+  notice?.(
+    `checks run without a sandbox (PLANEXEC_CHECK_SANDBOX=auto: ${probe.problem}): a check, which runs code the executor model wrote, has your user's rights and can read what you can, this server's environment included (its API keys and HTTP tokens, through /proc), and what it starts in the background may outlive it. For repositories you do not trust, run planexec as a dedicated user or in a container.`,
+  );
+  return null;
+}
+
 const HELP = `planexec ${VERSION}: MCP server that splits work between a planner and an executor model.
 
-Usage: planexec [--config file.json] [--db path] [--root dir] [--http HOST:PORT]
+Usage: planexec [--config file.json] [--db path|postgres://URL] [--root dir] [--http HOST:PORT]
 
 MCP hosts start it with no arguments; it speaks MCP on stdin/stdout and logs to stderr.
 --http HOST:PORT serves MCP over Streamable HTTP at http://HOST:PORT/mcp instead, for a team
 to share one server (":PORT" or "PORT" alone: 127.0.0.1); set PLANEXEC_HTTP_TOKEN, which a
-non-loopback address requires (see the README, "Team server").
+non-loopback address requires (see the README, "Team server"). --db takes a SQLite file
+(default $XDG_STATE_HOME/planexec/state.db, else ~/.local/state/planexec/state.db)
+or a postgres:// URL that several servers can share.
 Configuration comes from the environment (OPENAI_API_KEY, PLANEXEC_*; see the README),
 a JSON config file (--config or PLANEXEC_CONFIG), and these flags, which win.
 `;
@@ -298,6 +336,14 @@ function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | null {
   return config;
 }
 
+/**
+ * The `planexec` command (src/cli.ts): reads the configuration from `argv` (--config, --db, --root,
+ * --http, --help, --version) and `env`, composes the server and serves MCP over stdio, or over
+ * Streamable HTTP with --http, until stdin closes, the transport fails or SIGTERM/SIGINT arrives.
+ * Start-up failures are written to stderr, not thrown: a bad setting with exit code 2; a database
+ * that cannot be opened, any other failed start or an address it cannot listen on, with exit code 1
+ * (process.exitCode).
+ */
 export async function main(argv = process.argv.slice(2), env = process.env): Promise<void> {
   let config: Config | null;
   try {
@@ -331,6 +377,11 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
       },
     });
   } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(redact(`planexec: ${error.message}\n`));
+      process.exitCode = 2;
+      return;
+    }
     if (error instanceof StorageError) {
       const setting = config.sources.db ?? 'PLANEXEC_DB';
       log.fatal({ err: error, db: config.dbPath, setting }, 'cannot open the database');
@@ -448,6 +499,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
       planner: config.models.planner,
       executor: config.models.executor,
       providers: composed.providers,
+      checkSandbox: composed.sandbox?.description ?? 'none',
       ...(url ? { url, requesters: config.http!.tokens.map((t) => t.name) } : {}),
     },
     url ? `planexec ready: MCP over Streamable HTTP at ${url}` : 'planexec ready',

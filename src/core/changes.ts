@@ -40,13 +40,15 @@ export interface ChangesRequest {
  * Decides whether a new workflow makes changes and, when it does, makes its worktree (branch
  * planexec/<workflowId> at the root's HEAD, under PLANEXEC_WORKTREES, dependency folders linked or
  * the setup command run) and runs the host's checks on the base. Returns the record to store with
- * the workflow (not stored here). Throws invalid_input for a check that cannot run without a shell,
- * git_failed when git fails (the worktree is removed again).
+ * the workflow (not stored here). Throws invalid_input for a check that cannot run without a shell
+ * or that this server does not take from a request (checkRequestChecks), git_failed when git fails
+ * (the worktree is removed again).
  */
 export async function prepareChanges(d: CoreDeps, workflowId: string, root: string | null, request: ChangesRequest, signal?: AbortSignal): Promise<WorkflowChanges> {
   const now = d.clock.now();
   const hostChecks = [...new Set([...d.settings.changes.hostChecks, ...(request.checks ?? [])].map((c) => c.trim()).filter(Boolean))];
   for (const check of hostChecks) splitCommand(check);
+  checkRequestChecks(d, request.checks);
   const off = (reason: string): WorkflowChanges => ({ ...emptyChanges(workflowId, now), mode: 'off', reason, hostChecks });
   if (request.changes === 'off') return off(CHANGES_OFF.request);
   if (request.changes !== 'worktree' && d.settings.changes.mode === 'off') return off(CHANGES_OFF.setting);
@@ -100,6 +102,28 @@ export async function prepareChanges(d: CoreDeps, workflowId: string, root: stri
   } catch (error) {
     await git.discard({ root, worktree: info.path, branch }).catch(() => undefined);
     throw error;
+  }
+}
+
+/**
+ * Refuses the `checks` of a plan_task / run_workflow request that this server does not run as given:
+ * where request checks are not trusted (settings.changes.trustRequestChecks false: over HTTP, any
+ * token holder sends them), each must be one of PLANEXEC_CHECKS or match PLANEXEC_ALLOWED_CHECKS.
+ * Throws invalid_input naming the first such check and both settings (details: {command}); writes
+ * nothing. Pure apart from reading the settings.
+ */
+export function checkRequestChecks(d: Pick<CoreDeps, 'settings'>, checks: readonly string[] | undefined): void {
+  const s = d.settings.changes;
+  if (s.trustRequestChecks) return;
+  for (const raw of checks ?? []) {
+    const command = raw.trim();
+    if (!command || s.hostChecks.includes(command) || matchesAllowed(command, s.allowedChecks)) continue;
+    throw new PlanexecError(
+      'invalid_input',
+      `Check ${JSON.stringify(command)} is not allowed on this server: over HTTP, a request's checks run only when they are among PLANEXEC_CHECKS or match PLANEXEC_ALLOWED_CHECKS (any token holder could otherwise run any command on the server).`,
+      'Leave the check out (the server\'s PLANEXEC_CHECKS run anyway), or ask whoever runs the server to add it to PLANEXEC_CHECKS or PLANEXEC_ALLOWED_CHECKS. Nothing was stored.',
+      { command },
+    );
   }
 }
 

@@ -21,28 +21,57 @@ function refuse(command: string, what: string, hint = OPERATOR_HINT): never {
  * cmd`), and unterminated quotes or a trailing backslash. Quote a character to pass it as it is.
  */
 export function splitCommand(command: string): string[] {
-  const words: string[] = [];
-  let word = '';
+  return splitWords(command, false).map((word) => word.join(''));
+}
+
+/** Stands for an unquoted '*' of a PLANEXEC_ALLOWED_CHECKS pattern in a split word. */
+const ANY = Symbol('*');
+/** A word of a split pattern: literal text and ANY, in order (adjacent texts joined). */
+type PatternWord = Array<string | typeof ANY>;
+
+/**
+ * Splits a PLANEXEC_ALLOWED_CHECKS pattern ("node --test test/*.test.mjs") into words as splitCommand
+ * splits a check, except that an unquoted '*' is a wildcard instead of a refusal (a quoted '*' is a
+ * literal star). Throws invalid_input as splitCommand does for anything else a shell would treat
+ * specially (operators, $, unquoted ? and [, ...).
+ */
+export function splitPattern(pattern: string): PatternWord[] {
+  return splitWords(pattern, true).map((word) => {
+    const out: PatternWord = [];
+    for (const piece of word) {
+      const last = out[out.length - 1];
+      if (typeof piece === 'string' && typeof last === 'string') out[out.length - 1] = last + piece;
+      else if (piece !== '') out.push(piece);
+    }
+    return out.length ? out : [''];
+  });
+}
+
+/** The tokenizer of splitCommand and splitPattern; `wildcards`: an unquoted '*' is ANY, not a refusal. */
+function splitWords(command: string, wildcards: boolean): Array<Array<string | typeof ANY>> {
+  const words: Array<Array<string | typeof ANY>> = [];
+  let word: Array<string | typeof ANY> = [];
   let inWord = false;
   let plain = true; // every character of the word so far was unquoted and could belong to a NAME
   let assignment = false;
   let i = 0;
   const n = command.length;
+  const text = () => word.filter((piece) => typeof piece === 'string').join('');
   const end = () => {
     if (!inWord) return;
-    if (words.length === 0 && assignment) refuse(command, `starts with the assignment ${JSON.stringify(word)}`, 'set variables with `env NAME=value command`, or leave them out');
+    if (words.length === 0 && assignment) refuse(command, `starts with the assignment ${JSON.stringify(text())}`, 'set variables with `env NAME=value command`, or leave them out');
     words.push(word);
-    word = '';
+    word = [];
     inWord = false;
     assignment = false;
     plain = true;
   };
-  const add = (text: string, quoted: boolean) => {
+  const add = (piece: string | typeof ANY, quoted: boolean) => {
     inWord = true;
     // sh reads a first word that starts with an unquoted NAME= as a variable assignment.
-    if (!quoted && text === '=' && plain && /^[A-Za-z_][A-Za-z0-9_]*$/.test(word)) assignment = true;
-    if (quoted || !/^[A-Za-z0-9_]$/.test(text)) plain = false;
-    word += text;
+    if (!quoted && piece === '=' && plain && /^[A-Za-z_][A-Za-z0-9_]*$/.test(text())) assignment = true;
+    if (quoted || typeof piece !== 'string' || !/^[A-Za-z0-9_]$/.test(piece)) plain = false;
+    word.push(piece);
   };
   while (i < n) {
     const c = command[i]!;
@@ -65,21 +94,21 @@ export function splitCommand(command: string): string[] {
       i = close + 1;
     } else if (c === '"') {
       let j = i + 1;
-      let text = '';
+      let quoted = '';
       for (;;) {
         if (j >= n) refuse(command, 'has an unterminated double quote', 'close the quote');
         const d = command[j]!;
         if (d === '"') break;
         if (d === '$' || d === '`') refuse(command, `uses ${d === '$' ? '$ (a variable or substitution)' : 'a backtick substitution'} inside double quotes`, "write the value itself, or use single quotes for a literal '$'");
         if (d === '\\' && j + 1 < n && '"\\$`\n'.includes(command[j + 1]!)) {
-          if (command[j + 1] !== '\n') text += command[j + 1];
+          if (command[j + 1] !== '\n') quoted += command[j + 1];
           j += 2;
           continue;
         }
-        text += d;
+        quoted += d;
         j += 1;
       }
-      add(text, true);
+      add(quoted, true);
       i = j + 1;
     } else if ('|&;<>()'.includes(c)) {
       refuse(command, `uses the shell operator ${JSON.stringify(c)}`);
@@ -87,6 +116,9 @@ export function splitCommand(command: string): string[] {
       refuse(command, 'uses a backtick substitution');
     } else if (c === '$') {
       refuse(command, `uses ${command[i + 1] === '(' ? 'a $( ) substitution' : 'a $ variable'}`, "write the value itself, or quote it ('$HOME') to pass a literal '$'");
+    } else if (c === '*' && wildcards) {
+      add(ANY, false);
+      i += 1;
     } else if (c === '*' || c === '?' || c === '[') {
       refuse(command, `has the unquoted glob character ${JSON.stringify(c)}`, "quote the pattern ('src/*.ts') to pass it to the command as it is; most tools expand globs themselves");
     } else if (c === '#' && !inWord) {
@@ -102,7 +134,7 @@ export function splitCommand(command: string): string[] {
   }
   end();
   if (!words.length) throw invalidInput('A check command is empty.', 'Give a command such as "npm test".');
-  if (words[0] === '!') refuse(command, 'starts with !, which negates a shell pipeline', 'drop the !; a check passes when its command exits 0');
+  if (words[0]!.length === 1 && words[0]![0] === '!') refuse(command, 'starts with !, which negates a shell pipeline', 'drop the !; a check passes when its command exits 0');
   return words;
 }
 
@@ -125,19 +157,67 @@ function braceExpands(command: string, open: number): boolean {
 }
 
 /**
- * Whether `command` matches one of the PLANEXEC_ALLOWED_CHECKS patterns: a '*' matches any run of
- * characters (none included), every other character matches itself, and a pattern must match the
- * whole command (both trimmed of surrounding whitespace). Case-sensitive. Pure.
+ * Whether `command` matches one of the PLANEXEC_ALLOWED_CHECKS patterns, word by word: both are split
+ * as a shell would split them (splitCommand, splitPattern), and a command that cannot be split
+ * matches nothing, as does a pattern that cannot. A literal word must equal the command's word. A
+ * '*' inside a word matches a run of characters (none included) within that word, never a '/'. A
+ * word that is '*' alone matches one or more words. Whatever a '*' matched must not make a word that
+ * starts with '-' (an option: `--import=data:...`), is an absolute path, or has a '..' segment
+ * (`test/../../x`): these are what turn a narrow pattern into any program, file or option. Case-
+ * sensitive. Pure; never throws.
  */
 export function matchesAllowed(command: string, patterns: readonly string[]): boolean {
-  const text = command.trim();
+  let words: string[];
+  try {
+    words = splitCommand(command);
+  } catch {
+    return false;
+  }
   return patterns.some((pattern) => {
-    const p = pattern.trim();
-    if (!p) return false;
-    const source = p
-      .split('*')
-      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('[\\s\\S]*');
-    return new RegExp(`^${source}$`).test(text);
+    let split: PatternWord[];
+    try {
+      split = splitPattern(pattern);
+    } catch {
+      return false;
+    }
+    return matchFrom(words, 0, split, 0);
   });
+}
+
+/** Does words[i..] match pattern[j..]? Backtracks over how many words each lone '*' takes. */
+function matchFrom(words: readonly string[], i: number, pattern: readonly PatternWord[], j: number): boolean {
+  if (j === pattern.length) return i === words.length;
+  const p = pattern[j]!;
+  if (p.length === 1 && p[0] === ANY) {
+    for (let k = i; k < words.length; k += 1) {
+      if (!harmless(words[k]!)) return false;
+      if (matchFrom(words, k + 1, pattern, j + 1)) return true;
+    }
+    return false;
+  }
+  return i < words.length && matchWord(words[i]!, p) && matchFrom(words, i + 1, pattern, j + 1);
+}
+
+/** A word a '*' may supply: no option, no absolute path, no '..' segment. */
+function harmless(word: string): boolean {
+  return !word.startsWith('-') && !word.startsWith('/') && !word.split('/').includes('..');
+}
+
+/**
+ * Does `word` match the pattern word `p`? Its '*'s match within a '/'-separated segment, so the
+ * word's segments line up with the pattern's: a segment a '*' helped match must not be '..', and
+ * when the pattern word starts with '*', the word must not start with '-' or '/'.
+ */
+function matchWord(word: string, p: PatternWord): boolean {
+  if (!p.includes(ANY)) return word === p.join('');
+  const source = p.map((piece) => (piece === ANY ? '[^/]*' : piece.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))).join('');
+  if (!new RegExp(`^${source}$`, 'u').test(word)) return false;
+  if (p[0] === ANY && (word.startsWith('-') || word.startsWith('/'))) return false;
+  // One entry per pattern segment: does a '*' fall in it?
+  const wild: boolean[] = [false];
+  for (const piece of p) {
+    if (piece === ANY) wild[wild.length - 1] = true;
+    else for (let slashes = piece.split('/').length - 1; slashes > 0; slashes -= 1) wild.push(false);
+  }
+  return word.split('/').every((segment, at) => !(wild[at] && segment === '..'));
 }

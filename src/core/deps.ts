@@ -45,8 +45,15 @@ export interface ChangesSettings {
   mode: 'worktree' | 'off';
   /** PLANEXEC_CHECKS: checks every workflow runs after each subtask that changed files (always allowed). */
   hostChecks: readonly string[];
-  /** PLANEXEC_ALLOWED_CHECKS: patterns (`*` any run of characters) of planner-proposed checks that may run. */
+  /** PLANEXEC_ALLOWED_CHECKS: patterns of planner-proposed checks that may run (matched word by word: matchesAllowed in commands.ts). */
   allowedChecks: readonly string[];
+  /**
+   * Whether the `checks` of a plan_task / run_workflow request run as given (true: over stdio, where
+   * the host is the user) or must be among hostChecks or match allowedChecks (false: over HTTP,
+   * where any token holder could otherwise run any command on the server). Set by the composition
+   * root from the transport, not by a setting.
+   */
+  trustRequestChecks: boolean;
   /** PLANEXEC_CHECK_TIMEOUT_MS: one check is killed (its whole process group) after this, ms. */
   checkTimeoutMs: number;
   /** PLANEXEC_WORKTREES: the folder the workflows' worktrees are made in (absolute). */

@@ -10,12 +10,20 @@
 //   - the bearer token (PLANEXEC_HTTP_TOKEN), when any is configured: compared in constant time,
 //     401 with WWW-Authenticate: Bearer otherwise (RFC 6750 §3). The request's requester name goes
 //     to the tools as `extra.authInfo.clientId`, and a session only answers its own requester.
-// Sessions end on DELETE, when idle (no request, no open stream, no call in flight) for `idleMs`,
-// or, past `maxSessions`, the longest idle one makes room. Their SSE events are kept (bounded,
+// Sessions end on DELETE, or when idle (no request, no open stream, no call in flight) for `idleMs`.
+// Each requester (token name) may hold a share of `maxSessions` (requesterShare): one requester
+// cannot take every session, evicting the others' or leaving them only 503s. A requester at its
+// share makes room by closing its own longest idle session; a full server by closing an idle
+// session of the requester holding the most. A session's SSE events are kept (bounded,
 // event-store.ts) so a client can resume a broken stream with Last-Event-ID.
+// Connections are bounded before any authentication can be (slowloris: half-sent requests holding
+// file descriptors the database and git need too): at most `maxConnections` at once, a request's
+// headers within `headersTimeoutMs`, all of it within `requestTimeoutMs` (Node's requestTimeout
+// covers receiving the request only, never a response: SSE streams and long calls are unaffected),
+// and at the cap the connection waiting longest for a request is closed to make room.
 import { randomUUID, createHash, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -27,8 +35,26 @@ import { BoundedEventStore, EVENT_STORE_LIMITS } from './event-store.js';
 export const MCP_PATH = '/mcp';
 /** A session with no request, no open stream and no call in flight for this long is closed (ms). */
 export const DEFAULT_IDLE_MS = 60 * 60_000;
-/** Sessions held at once; past it, the longest idle one is closed to make room (else 503). */
+/** Sessions held at once; past it, an idle one is closed to make room (else 503). See requesterShare for each requester's part. */
 export const DEFAULT_MAX_SESSIONS = 64;
+/** The fewest sessions a requester may hold, however many tokens share the server (requesterShare). */
+export const MIN_REQUESTER_SHARE = 4;
+/**
+ * Bounds on the TCP connections and on how long a request may take to arrive (ms). The figures are
+ * ours: 256 connections leave half of a 512-descriptor limit to SQLite, git and checks; 10 s for the
+ * headers and 30 s for a whole request (MCP messages are small JSON) instead of Node's 60 s and
+ * 300 s; 5 s keep-alive is Node's default, which clients such as undici follow (Keep-Alive: timeout);
+ * the timeouts are checked every second instead of Node's 30 s, so they hold to about a second.
+ */
+export const CONNECTION_LIMITS = {
+  maxConnections: 256,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  checkIntervalMs: 1_000,
+} as const;
+/** How CONNECTION_LIMITS may be given (tests shorten them); requestTimeoutMs must be at least headersTimeoutMs. */
+export type ConnectionLimits = { -readonly [K in keyof typeof CONNECTION_LIMITS]: number };
 /** The SSE `retry` field: how soon a client whose stream broke should reconnect (ms). */
 export const SSE_RETRY_MS = 2_000;
 
@@ -52,6 +78,8 @@ export interface HttpServeOptions {
   maxSessions?: number;
   /** Bounds of each session's kept SSE events (count, bytes); default EVENT_STORE_LIMITS. */
   eventStore?: { maxEvents: number; maxBytes: number };
+  /** Connection bounds and timeouts; each defaults to CONNECTION_LIMITS'. */
+  limits?: Partial<ConnectionLimits>;
 }
 
 /** A running HTTP server (serveHttp): its address, its sessions, and how to stop it. */
@@ -61,6 +89,8 @@ export interface HttpHandle {
   port: number;
   /** The sessions open now. */
   sessions(): SessionInfo[];
+  /** TCP connections open now (at most `limits.maxConnections`). */
+  connections(): number;
   /** Closes the sessions idle for more than `idleMs` (default: the configured idle time), as the timer does; returns how many. */
   closeIdle(idleMs?: number): number;
   /** New requests are answered 503 from now on (the process is stopping). */
@@ -96,7 +126,8 @@ interface Session {
 
 /**
  * Listens on `host:port` and serves MCP at /mcp until close(). Resolves once listening; rejects
- * when the address cannot be bound (EADDRINUSE, EACCES, EADDRNOTAVAIL: the error's code says which).
+ * when the address cannot be bound (EADDRINUSE, EACCES, EADDRNOTAVAIL: the error's code says which),
+ * and with ERR_OUT_OF_RANGE when `limits.headersTimeoutMs` exceeds `limits.requestTimeoutMs`.
  */
 export async function serveHttp(opts: HttpServeOptions): Promise<HttpHandle> {
   const { log } = opts;
@@ -104,16 +135,71 @@ export async function serveHttp(opts: HttpServeOptions): Promise<HttpHandle> {
   const maxSessions = opts.maxSessions ?? DEFAULT_MAX_SESSIONS;
   const sessions = new Map<string, Session>();
   const tokens = opts.tokens.map((t) => ({ name: t.name, token: t.token, digest: sha256(t.token) }));
+  const share = requesterShare(maxSessions, new Set(tokens.map((t) => t.name)).size);
+  const limits: ConnectionLimits = { ...CONNECTION_LIMITS, ...opts.limits };
   let accepting = true;
   let origins = new Set<string>();
 
-  const listener = createHttpServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      log.error({ err: error }, 'an HTTP request failed');
-      if (!res.headersSent) reply(res, 500, 'Internal error', -32603);
-      else res.end();
+  const listener = createHttpServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: limits.checkIntervalMs,
+    },
+    (req, res) => {
+      busy(req.socket, res);
+      handle(req, res).catch((error: unknown) => {
+        log.error({ err: error }, 'an HTTP request failed');
+        if (!res.headersSent) reply(res, 500, 'Internal error', -32603);
+        else res.end();
+      });
+    },
+  );
+  // Past the cap, Node closes a new connection as soon as it is accepted ('drop').
+  listener.maxConnections = limits.maxConnections;
+
+  // Connections with no request in progress (not yet sent, half sent, or kept alive between two),
+  // the longest waiting first: the ones closed to make room. A connection carrying a request or an
+  // SSE stream is never closed for room.
+  const waiting = new Set<Socket>();
+  const connections = new Set<Socket>();
+  const warned = { drop: 0, shed: 0 };
+  listener.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    waiting.add(socket);
+    socket.once('close', () => {
+      connections.delete(socket);
+      waiting.delete(socket);
     });
+    // This one took the last place: close the longest waiting one (its descriptor at once, as
+    // Node's count), so the next connection is not dropped while this one has not yet sent its request.
+    if (connections.size < limits.maxConnections) return;
+    for (const oldest of waiting) {
+      if (oldest === socket) continue;
+      connections.delete(oldest);
+      waiting.delete(oldest);
+      oldest.destroy();
+      warnOnce('shed', { max: limits.maxConnections }, 'at the connection cap, closed the connection waiting longest for a request (a client opening connections and sending no request?)');
+      return;
+    }
   });
+  listener.on('drop', () => warnOnce('drop', { max: limits.maxConnections }, 'refused a connection: the most connections allowed are open, carrying requests or streams'));
+
+  function busy(socket: Socket, res: ServerResponse): void {
+    waiting.delete(socket);
+    res.once('close', () => {
+      if (!socket.destroyed) waiting.add(socket);
+    });
+  }
+
+  /** Logs a warning at most once a minute per kind: a flood of connections is one event, not thousands of lines. */
+  function warnOnce(kind: keyof typeof warned, fields: object, message: string): void {
+    const now = Date.now();
+    if (now - warned[kind] < 60_000) return;
+    warned[kind] = now;
+    log.warn(fields, message);
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -121,13 +207,13 @@ export async function serveHttp(opts: HttpServeOptions): Promise<HttpHandle> {
     if (!accepting) return reply(res, 503, 'planexec is stopping.', -32000, { 'Retry-After': '5' });
     if (opts.loopback && !isLoopbackHostHeader(req.headers.host)) {
       log.warn({ host: req.headers.host ?? null }, 'refused a request whose Host header is not a loopback name (DNS rebinding protection)');
-      return reply(res, 403, `Forbidden: Host ${req.headers.host ?? '(none)'} is not this server's.`);
+      return reply(res, 403, `Forbidden: Host ${req.headers.host ?? '(none)'} is not this server's.`, -32000, CLOSE);
     }
     const origin = req.headers.origin;
     if (origin !== undefined) {
       if (!origins.has(origin)) {
         log.warn({ origin }, 'refused a request from an origin that is not allowed (add it to PLANEXEC_HTTP_ALLOWED_ORIGINS if it is yours)');
-        return reply(res, 403, `Forbidden: origin ${origin} is not allowed. The server's operator can add it to PLANEXEC_HTTP_ALLOWED_ORIGINS.`);
+        return reply(res, 403, `Forbidden: origin ${origin} is not allowed. The server's operator can add it to PLANEXEC_HTTP_ALLOWED_ORIGINS.`, -32000, CLOSE);
       }
       corsHeaders(res, origin);
       if (req.method === 'OPTIONS') {
@@ -145,12 +231,14 @@ export async function serveHttp(opts: HttpServeOptions): Promise<HttpHandle> {
       if (auth === 'missing') {
         return reply(res, 401, 'Unauthorized: send Authorization: Bearer <token> (the PLANEXEC_HTTP_TOKEN the server was given).', -32001, {
           'WWW-Authenticate': 'Bearer realm="planexec"',
+          ...CLOSE,
         });
       }
       if (auth === null) {
         log.warn({ remote: req.socket.remoteAddress }, 'refused a request with a wrong bearer token');
         return reply(res, 401, 'Unauthorized: the bearer token is not one this server accepts.', -32001, {
           'WWW-Authenticate': 'Bearer realm="planexec", error="invalid_token", error_description="The token is not valid"',
+          ...CLOSE,
         });
       }
       requester = auth.name;
@@ -170,10 +258,8 @@ export async function serveHttp(opts: HttpServeOptions): Promise<HttpHandle> {
 
   /** A POST without a session: an initialize request starts one (the SDK answers anything else 400). */
   async function open(req: IncomingMessage, res: ServerResponse, requester: string | null): Promise<void> {
-    if (sessions.size >= maxSessions && !evictIdlest()) {
-      log.warn({ sessions: sessions.size }, 'refused a new session: every session is busy');
-      return reply(res, 503, `Too many sessions (${maxSessions}) are busy; try again shortly.`, -32000, { 'Retry-After': '30' });
-    }
+    const refusal = makeRoom(requester);
+    if (refusal) return reply(res, 503, refusal, -32000, { 'Retry-After': '30' });
     let session: Session | null = null;
     // Listened to before the SDK answers: for an SSE response, handleRequest returns only once the stream has ended.
     let answered = false;
@@ -256,16 +342,35 @@ export async function serveHttp(opts: HttpServeOptions): Promise<HttpHandle> {
     };
   }
 
-  /** Closes the session that has been idle longest, if any is idle at all; true when room was made. */
-  function evictIdlest(): boolean {
-    let idlest: Session | null = null;
-    for (const s of sessions.values()) {
-      if (s.open === 0 && s.pending.size === 0 && (!idlest || s.lastSeen < idlest.lastSeen)) idlest = s;
+  /**
+   * Room for one more session of `requester`: at its share, its own longest idle session is closed;
+   * on a full server, the longest idle session of the requester holding the most. Returns null
+   * when there is room, else the 503's message (every session that could go is busy).
+   */
+  function makeRoom(requester: string | null): string | null {
+    const held = new Map<string | null, number>();
+    for (const s of sessions.values()) held.set(s.requester, (held.get(s.requester) ?? 0) + 1);
+    const own = held.get(requester) ?? 0;
+    const idle = [...sessions.values()].filter((s) => s.open === 0 && s.pending.size === 0);
+    let victim: Session | undefined;
+    if (own >= share) {
+      victim = idle.filter((s) => s.requester === requester).sort((a, b) => a.lastSeen - b.lastSeen)[0];
+      if (!victim) {
+        log.warn({ requester, sessions: own }, 'refused a new session: the requester holds its share of sessions and every one is busy');
+        return `You hold ${own} sessions, the most one requester may hold here, and none is idle: end one (DELETE ${MCP_PATH}) or try again shortly.`;
+      }
+    } else if (sessions.size >= maxSessions) {
+      victim = idle.sort((a, b) => held.get(b.requester)! - held.get(a.requester)! || a.lastSeen - b.lastSeen)[0];
+      if (!victim) {
+        log.warn({ requester, sessions: sessions.size }, 'refused a new session: every session is busy');
+        return `Too many sessions (${maxSessions}) are busy; try again shortly.`;
+      }
     }
-    if (!idlest) return false;
-    log.info({ session: idlest.id, requester: idlest.requester, sessions: sessions.size }, 'closed the longest idle MCP session to make room for a new one');
-    end(idlest);
-    return true;
+    if (victim) {
+      log.info({ session: victim.id, requester: victim.requester, held: held.get(victim.requester), for: requester, sessions: sessions.size }, 'closed an idle MCP session to make room for a new one');
+      end(victim);
+    }
+    return null;
   }
 
   function end(session: Session): void {
@@ -326,6 +431,7 @@ export async function serveHttp(opts: HttpServeOptions): Promise<HttpHandle> {
     url: `http://${shown}:${port}${MCP_PATH}`,
     port,
     sessions: () => [...sessions.values()].map((s) => ({ id: s.id, requester: s.requester, open: s.open, inFlight: s.pending.size, idleMs: Date.now() - s.lastSeen })),
+    connections: () => connections.size,
     closeIdle: (after = idleMs) => closeIdle(after),
     stopAccepting: () => {
       accepting = false;
@@ -349,6 +455,22 @@ function closeListener(listener: Server): Promise<void> {
     listener.closeAllConnections();
   });
 }
+
+/**
+ * The most sessions one requester may hold at once: max(MIN_REQUESTER_SHARE, ⌊maxSessions /
+ * requesters⌋), never more than maxSessions; all of them with one requester or none (no token).
+ * Rounded down so that, with requesters ≤ maxSessions / MIN_REQUESTER_SHARE, the shares add up to
+ * at most maxSessions: a requester below its share then always finds room, however busy the
+ * others' sessions are. With more requesters, a full server closes an idle session of the one
+ * holding the most (else 503).
+ */
+export function requesterShare(maxSessions: number, requesters: number): number {
+  if (requesters <= 1) return maxSessions;
+  return Math.min(maxSessions, Math.max(MIN_REQUESTER_SHARE, Math.floor(maxSessions / requesters)));
+}
+
+/** Ends the connection after a refusal before authentication: a client without a token keeps no connection open. */
+const CLOSE = { Connection: 'close' };
 
 /** A JSON-RPC error body with an HTTP status (the shape the SDK's transport answers with). */
 function reply(res: ServerResponse, status: number, message: string, code = -32000, headers: Record<string, string> = {}): void {

@@ -105,7 +105,6 @@ export const PlannedSubtask = z.object({
   status: SubtaskStatus,
 });
 
-/** A subtask as workflow_status `subtasks[]` shows it (src/core/views.ts SubtaskStatusView). */
 /** One execution of a subtask: its attempt and rung; for an editing attempt its commit and failed checks. */
 export const RunState = z.object({
   attempt: Int(),
@@ -115,6 +114,7 @@ export const RunState = z.object({
   failed_checks: z.array(z.string()).optional(),
 });
 
+/** A subtask as workflow_status `subtasks[]` shows it (src/core/views.ts SubtaskStatusView). */
 export const SubtaskState = z.object({
   id: z.string(),
   title: z.string(),

@@ -3,6 +3,7 @@
 // stream, and planexec's own tools through the SDK's StreamableHTTPClientTransport: a whole
 // workflow with progress, cancellation, and an MCP task that outlives the session that made it.
 import { request as httpRequest } from 'node:http';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,6 +94,11 @@ async function startToyServer(opts: Partial<HttpServeOptions> = {}): Promise<{ h
         await gate;
         return { content: [{ type: 'text', text: `done ${n}` }] };
       });
+      // A notification tied to no request: it goes out on the session's standing GET stream.
+      server.registerTool('announce', { inputSchema: {} }, () => {
+        server.sendToolListChanged();
+        return { content: [{ type: 'text', text: 'announced' }] };
+      });
       return server;
     },
     ...opts,
@@ -143,9 +149,12 @@ interface SseEvent {
   data: string;
 }
 
-/** Reads SSE events from a response body until `stop` says so (or the stream ends); leaves the stream open. */
-async function readEvents(body: ReadableStream<Uint8Array>, stop: (events: SseEvent[]) => boolean): Promise<{ events: SseEvent[]; reader: ReadableStreamDefaultReader<string> }> {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+/** Reads SSE events from a response body (or on from a reader readEvents returned) until `stop` says so (or the stream ends); leaves the stream open. */
+async function readEvents(
+  source: ReadableStream<Uint8Array> | ReadableStreamDefaultReader<string>,
+  stop: (events: SseEvent[]) => boolean,
+): Promise<{ events: SseEvent[]; reader: ReadableStreamDefaultReader<string> }> {
+  const reader = source instanceof ReadableStream ? source.pipeThrough(new TextDecoderStream()).getReader() : source;
   const events: SseEvent[] = [];
   let buffer = '';
   while (!stop(events)) {
@@ -168,13 +177,15 @@ async function readEvents(body: ReadableStream<Uint8Array>, stop: (events: SseEv
   return { events, reader };
 }
 
-/** A session opened with raw requests (no standing GET stream, unlike the SDK client's). */
-async function rawSession(url: string): Promise<{ id: string; headers: Record<string, string> }> {
-  const init = await post(url, INIT);
+/** A session opened with raw requests (no standing GET stream, unlike the SDK client's), with a bearer token when given. */
+async function rawSession(url: string, token?: string): Promise<{ id: string; headers: Record<string, string> }> {
+  const auth: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
+  const init = await post(url, INIT, auth);
+  expect(init.status).toBe(200);
   const id = init.headers.get('mcp-session-id')!;
   const { reader } = await readEvents(init.body!, (events) => events.some((e) => e.data.includes('"result"')));
   await reader.cancel();
-  const headers = { 'Mcp-Session-Id': id, 'Mcp-Protocol-Version': '2025-11-25' };
+  const headers = { ...auth, 'Mcp-Session-Id': id, 'Mcp-Protocol-Version': '2025-11-25' };
   expect((await post(url, { jsonrpc: '2.0', method: 'notifications/initialized' }, headers)).status).toBe(202);
   return { id, headers };
 }
@@ -329,6 +340,139 @@ describe('sessions', () => {
     const refused = await post(handle.url, INIT);
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('30');
+  });
+});
+
+describe('sessions per requester', () => {
+  const ping = { jsonrpc: '2.0', id: 2, method: 'ping' };
+  const status = async (url: string, headers: Record<string, string>) => {
+    const res = await post(url, ping, headers);
+    await res.body?.cancel();
+    return res.status;
+  };
+  const held = (handle: HttpHandle, requester: string) => handle.sessions().filter((s) => s.requester === requester).length;
+
+  it("a requester at its share makes room by closing its own longest idle session, never another requester's", async () => {
+    // Two tokens, 8 sessions: a share of 4 each.
+    const { handle } = await startToyServer({ maxSessions: 8, tokens: [{ name: 'alice', token: ALICE }, { name: 'bob', token: BOB }] });
+    const alice = await rawSession(handle.url, ALICE);
+    const bobs = [];
+    for (let i = 0; i < 6; i++) bobs.push(await rawSession(handle.url, BOB));
+    expect(held(handle, 'bob')).toBe(4);
+    expect(await status(handle.url, bobs[0]!.headers)).toBe(404);
+    expect(await status(handle.url, bobs[1]!.headers)).toBe(404);
+    expect(await status(handle.url, bobs[5]!.headers)).toBe(200);
+    expect(await status(handle.url, alice.headers)).toBe(200);
+  });
+
+  it('a requester whose sessions are all busy at its share gets 503 with Retry-After, and another requester still gets a session', async () => {
+    const { handle } = await startToyServer({ maxSessions: 8, tokens: [{ name: 'alice', token: ALICE }, { name: 'bob', token: BOB }] });
+    const alice = await rawSession(handle.url, ALICE);
+    for (let i = 0; i < 4; i++) await connect(handle.url, BOB); // each holds its standing GET stream
+    await until(() => handle.sessions().filter((s) => s.requester === 'bob' && s.open > 0).length === 4, "bob's streams");
+    const refused = await post(handle.url, INIT, { Authorization: `Bearer ${BOB}` });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('30');
+    expect(((await refused.json()) as any).error.message).toMatch(/You hold 4 sessions, the most one requester may hold here, and none is idle/);
+    expect(await status(handle.url, alice.headers)).toBe(200);
+    const again = await connect(handle.url, ALICE);
+    await again.client.ping();
+    expect(held(handle, 'alice')).toBe(2);
+  });
+
+  it('on a full server, the idle session closed to make room is one of the requester holding the most', async () => {
+    // Three tokens, 8 sessions: a share of 4 each (the floor), so the shares overfill the server.
+    const CAROL = 'carol-00112233445566778899aabbcc';
+    const { handle } = await startToyServer({ maxSessions: 8, tokens: [{ name: 'alice', token: ALICE }, { name: 'bob', token: BOB }, { name: 'carol', token: CAROL }] });
+    const carols = [];
+    for (let i = 0; i < 3; i++) carols.push(await rawSession(handle.url, CAROL)); // idle longest
+    const bobs = [];
+    for (let i = 0; i < 4; i++) bobs.push(await rawSession(handle.url, BOB));
+    await rawSession(handle.url, ALICE);
+    expect(handle.sessions().length).toBe(8);
+    await rawSession(handle.url, ALICE);
+    expect([held(handle, 'alice'), held(handle, 'bob'), held(handle, 'carol')]).toEqual([2, 3, 3]);
+    expect(await status(handle.url, bobs[0]!.headers)).toBe(404);
+    expect(await status(handle.url, carols[0]!.headers)).toBe(200);
+  });
+});
+
+/** Raw TCP connections that send part of a request and then nothing (slowloris), with what each got back. */
+function halfOpen(port: number, count: number, partial: string): Array<{ socket: Socket; received: string; closed: boolean }> {
+  const all = Array.from({ length: count }, () => {
+    const socket = tcpConnect(port, '127.0.0.1');
+    const entry = { socket, received: '', closed: false };
+    socket.on('data', (chunk: Buffer) => (entry.received += chunk.toString('latin1')));
+    socket.on('error', () => undefined); // a connection the server resets
+    socket.on('close', () => (entry.closed = true));
+    socket.write(partial);
+    return entry;
+  });
+  cleanups.push(async () => {
+    for (const e of all) e.socket.destroy();
+  });
+  return all;
+}
+
+describe('connection bounds (slowloris)', () => {
+  const tokens = [{ name: 'alice', token: ALICE }];
+  const partialHeaders = (port: number) => `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\n`;
+
+  it('half-sent requests beyond the connection cap are closed, the longest waiting first, and a host with a token is answered while the rest still wait', async () => {
+    // Timeouts far beyond the test: only the cap can close these connections.
+    const { handle } = await startToyServer({ tokens, limits: { maxConnections: 8, headersTimeoutMs: 120_000, requestTimeoutMs: 120_000 } });
+    const sockets = halfOpen(handle.port, 20, partialHeaders(handle.port));
+    await until(() => sockets.filter((s) => s.closed).length >= 20 - 8, 'the connections past the cap to be closed');
+    expect(handle.connections()).toBeLessThanOrEqual(8);
+    expect(sockets.slice(0, 4).every((s) => s.closed)).toBe(true); // the longest waiting went first
+
+    const { client } = await connect(handle.url, ALICE);
+    expect(((await client.callTool({ name: 'whoami', arguments: {} })).content as Array<{ text: string }>)[0]!.text).toBe('alice');
+    expect(handle.connections()).toBeLessThanOrEqual(8);
+    expect(sockets.some((s) => !s.closed)).toBe(true); // answered before any timeout cleared the others
+    expect(sockets.every((s) => s.received === '')).toBe(true); // closed for room, not answered
+  });
+
+  it('a request whose headers do not arrive in time gets 408 and its connection closed; then a host with a token is answered', async () => {
+    const { handle } = await startToyServer({ tokens, limits: { maxConnections: 8, headersTimeoutMs: 200, requestTimeoutMs: 400, checkIntervalMs: 50 } });
+    const sockets = halfOpen(handle.port, 6, partialHeaders(handle.port));
+    await until(() => sockets.every((s) => s.closed), 'the header timeout to close the half-sent requests');
+    expect(sockets.map((s) => s.received.split('\r\n')[0])).toEqual(Array(6).fill('HTTP/1.1 408 Request Timeout'));
+    await until(() => handle.connections() === 0, 'the server to let go of them');
+    const { client } = await connect(handle.url, ALICE);
+    await client.ping();
+  });
+
+  it('a request body that does not arrive in time gets 408; a request without a token gets 401 and its connection closed, not kept alive', async () => {
+    const { handle } = await startToyServer({ tokens, limits: { headersTimeoutMs: 200, requestTimeoutMs: 400, checkIntervalMs: 50, keepAliveTimeoutMs: 120_000 } });
+    const head = `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${handle.port}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n`;
+    const [slowBody] = halfOpen(handle.port, 1, `${head}Content-Length: 1000\r\nAuthorization: Bearer ${ALICE}\r\n\r\n{"jsonrpc":`);
+    const [anonymous] = halfOpen(handle.port, 1, `${head}Content-Length: 2\r\n\r\n{}`);
+    await until(() => slowBody!.closed && anonymous!.closed, 'both connections to be closed');
+    expect(slowBody!.received.split('\r\n')[0]).toBe('HTTP/1.1 408 Request Timeout');
+    expect(anonymous!.received.split('\r\n')[0]).toBe('HTTP/1.1 401 Unauthorized');
+    expect(anonymous!.received).toMatch(/\r\nConnection: close\r\n/i);
+  });
+
+  it('SSE streams and a long call outlive the header and request timeouts (they bound receiving a request, not answering it)', async () => {
+    const { handle, gate } = await startToyServer({ tokens, limits: { headersTimeoutMs: 100, requestTimeoutMs: 200, checkIntervalMs: 20 } });
+    const { headers } = await rawSession(handle.url, ALICE);
+    const standing = await fetch(handle.url, { method: 'GET', headers: { ...headers, Accept: 'text/event-stream' } });
+    expect(standing.status).toBe(200);
+    const call = await post(handle.url, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'slow', arguments: { n: 5 }, _meta: { progressToken: 'p' } } }, headers);
+    const started = await readEvents(call.body!, (seen) => seen.some((e) => e.data.includes('notifications/progress')));
+    // Many times the request timeout, which is checked every 20 ms.
+    await new Promise((r) => setTimeout(r, 1_500));
+    gate.open();
+    const answered = await readEvents(started.reader, (seen) => seen.some((e) => e.data.includes('"result"')));
+    await answered.reader.cancel();
+    expect(answered.events.at(-1)!.data).toContain('done 5');
+
+    const announce = await post(handle.url, { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'announce', arguments: {} } }, headers);
+    await (await readEvents(announce.body!, (seen) => seen.some((e) => e.data.includes('"result"')))).reader.cancel();
+    const pushed = await readEvents(standing.body!, (seen) => seen.some((e) => e.data.includes('notifications/tools/list_changed')));
+    await pushed.reader.cancel();
+    expect(pushed.events.some((e) => e.data.includes('notifications/tools/list_changed'))).toBe(true);
   });
 });
 

@@ -119,6 +119,8 @@ export interface StandinOptions {
   cacheMinTokens?: number;
   /** Default 128. */
   cacheStepTokens?: number;
+  /** The port on 127.0.0.1 to listen on (default 0: any free port; baseURL says which). */
+  port?: number;
   /** chat: ignore `response_format` (no schema check, schemaName null, no schema in promptText), as
    *  some OpenAI-compatible servers do; the responder then answers plain text. */
   chatIgnoresResponseFormat?: boolean;
@@ -891,7 +893,7 @@ export async function startOpenAIStandin(opts: StandinOptions = {}): Promise<Ope
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(opts.port ?? 0, '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });

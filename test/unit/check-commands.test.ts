@@ -2,6 +2,7 @@
 // only a shell would understand), PLANEXEC_ALLOWED_CHECKS patterns, and the environment scrub.
 import { describe, expect, it } from 'vitest';
 import { matchesAllowed, scrubEnv, splitCommand } from '../../src/adapters/process/run-command.js';
+import { splitPattern } from '../../src/core/commands.js';
 import { PlanexecError } from '../../src/core/errors.js';
 
 function refusal(command: string): PlanexecError {
@@ -82,22 +83,86 @@ describe('splitCommand', () => {
 });
 
 describe('matchesAllowed', () => {
-  it('treats * as any run of characters and everything else literally, over the whole command', () => {
+  it('matches word by word: literal words must be equal, a lone * takes one or more words', () => {
     expect(matchesAllowed('npm test', ['npm test'])).toBe(true);
-    expect(matchesAllowed('npm run lint -- --fix', ['npm run *'])).toBe(true);
-    expect(matchesAllowed('npm run', ['npm run*'])).toBe(true);
-    expect(matchesAllowed('npx vitest run test/a.test.ts', ['npx vitest run *'])).toBe(true);
+    expect(matchesAllowed('  npm   test  ', ['npm test'])).toBe(true);
+    expect(matchesAllowed(`npm 'test'`, ['npm test'])).toBe(true);
+    expect(matchesAllowed('npm run lint', ['npm run *'])).toBe(true);
+    expect(matchesAllowed('npx vitest run test/a.test.ts test/b.test.ts', ['npx vitest run *'])).toBe(true);
+    expect(matchesAllowed('node --test', ['node --test *'])).toBe(false);
     expect(matchesAllowed('npm test', ['npm run *'])).toBe(false);
     expect(matchesAllowed('npm testx', ['npm test'])).toBe(false);
     expect(matchesAllowed('xnpm test', ['npm test'])).toBe(false);
-    expect(matchesAllowed('pytest -k a.b', ['pytest -k a?b'])).toBe(false);
-    expect(matchesAllowed('pytest -k axb', ['pytest -k a.b'])).toBe(false);
-    expect(matchesAllowed('make (x)', ['make (x)'])).toBe(true);
-    expect(matchesAllowed('cargo test -p a', ['go test *', 'cargo test *'])).toBe(true);
-    expect(matchesAllowed('  npm test  ', ['npm test'])).toBe(true);
+    expect(matchesAllowed('npm test extra', ['npm test'])).toBe(false);
+    expect(matchesAllowed('cargo test -p a', ['go test *', 'cargo test -p *'])).toBe(true);
     expect(matchesAllowed('npm test', [])).toBe(false);
     expect(matchesAllowed('anything at all', [''])).toBe(false);
     expect(matchesAllowed('anything at all', ['*'])).toBe(true);
+    expect(matchesAllowed('a b c', ['* c'])).toBe(true);
+    expect(matchesAllowed('a b c', ['a * * c'])).toBe(false);
+    expect(matchesAllowed('a b x c', ['a * * c'])).toBe(true);
+  });
+
+  it('matches a * inside a word within that word, never across a /', () => {
+    expect(matchesAllowed('npm run', ['npm run*'])).toBe(true);
+    expect(matchesAllowed('node --test test/a.test.mjs', ['node --test test/*.test.mjs'])).toBe(true);
+    expect(matchesAllowed('node --test test/sub/a.test.mjs', ['node --test test/*.test.mjs'])).toBe(false);
+    expect(matchesAllowed('node --test test/a.test.mjs test/b.test.mjs', ['node --test test/*.test.mjs'])).toBe(false);
+    expect(matchesAllowed('node --test test/a.test.mjs /tmp/evil.test.mjs', ['node --test test/*.test.mjs'])).toBe(false);
+    expect(matchesAllowed('node --test test/../../../../tmp/evil.test.mjs', ['node --test test/*.test.mjs'])).toBe(false);
+    expect(matchesAllowed('npm run lint:fix', ['npm run lint*'])).toBe(true);
+    expect(matchesAllowed('npm run lint --fix', ['npm run lint*'])).toBe(false);
+    expect(matchesAllowed('vitest --reporter=dot', ['vitest --reporter=*'])).toBe(true);
+    expect(matchesAllowed('pytest tests/a/test_x.py', ['pytest tests/*/test_*.py'])).toBe(true);
+    expect(matchesAllowed('pytest tests/../test_x.py', ['pytest tests/*/test_*.py'])).toBe(false);
+    expect(matchesAllowed('pytest tests/../test_x.py', ['pytest tests/../test_*.py'])).toBe(true);
+  });
+
+  it('never lets a * supply an option, an absolute path or a .. segment', () => {
+    expect(matchesAllowed(`node --test '--import=data:text/javascript,process.exit(0)' README.md`, ['node --test *'])).toBe(false);
+    expect(matchesAllowed('node --test --import=x.mjs a.test.mjs', ['node --test *'])).toBe(false);
+    expect(matchesAllowed('git diff --no-index /dev/null /etc/secret', ['git diff *'])).toBe(false);
+    expect(matchesAllowed('git diff /etc/secret', ['git diff *'])).toBe(false);
+    expect(matchesAllowed('cat ../../etc/passwd', ['cat *'])).toBe(false);
+    expect(matchesAllowed('cat docs/..', ['cat *'])).toBe(false);
+    expect(matchesAllowed('npm run lint -- --fix', ['npm run *'])).toBe(false);
+    expect(matchesAllowed('node -e x.test.mjs', ['node *.test.mjs'])).toBe(false);
+    expect(matchesAllowed('node -x.test.mjs', ['node *.test.mjs'])).toBe(false);
+    expect(matchesAllowed('node /x.test.mjs', ['node */x.test.mjs'])).toBe(false);
+    expect(matchesAllowed('node ../x.test.mjs', ['node */x.test.mjs'])).toBe(false);
+    expect(matchesAllowed('node a/x.test.mjs', ['node */x.test.mjs'])).toBe(true);
+    expect(matchesAllowed('git diff HEAD~1 src/a.ts', ['git diff *'])).toBe(true);
+    // What the pattern spells out itself is not held against the command.
+    expect(matchesAllowed('npm run lint -- --fix', ['npm run lint -- --fix'])).toBe(true);
+    expect(matchesAllowed('npm run lint -- --fix', ['npm run * -- --fix'])).toBe(true);
+    expect(matchesAllowed('node --test --test-reporter=dot a.test.mjs', ['node --test --test-reporter=* *'])).toBe(true);
+  });
+
+  it('takes a quoted * in a pattern literally, and matches nothing for a command or pattern a shell would be needed for', () => {
+    expect(matchesAllowed(`eslint 'src/**/*.ts'`, [`eslint 'src/**/*.ts'`])).toBe(true);
+    expect(matchesAllowed(`eslint src/a.ts`, [`eslint 'src/*.ts'`])).toBe(false);
+    expect(matchesAllowed('npm test; rm -rf /', ['npm test*', '*'])).toBe(false);
+    expect(matchesAllowed('echo $HOME', ['echo *'])).toBe(false);
+    expect(matchesAllowed('make (x)', ['make (x)'])).toBe(false);
+    expect(matchesAllowed('pytest -k a.b', ['pytest -k a?b'])).toBe(false);
+    expect(matchesAllowed('pytest -k axb', ['pytest -k a.b'])).toBe(false);
+  });
+});
+
+describe('splitPattern', () => {
+  it('splits a pattern like a command, with unquoted * as wildcards', () => {
+    expect(splitPattern(`node --test 'test/*.test.mjs' test/*.mjs *`).map((word) => word.map((piece) => (typeof piece === 'string' ? piece : '<any>')))).toEqual([
+      ['node'],
+      ['--test'],
+      ['test/*.test.mjs'],
+      ['test/', '<any>', '.mjs'],
+      ['<any>'],
+    ]);
+  });
+
+  it('refuses what a shell would be needed for, as splitCommand does', () => {
+    expect(() => splitPattern('npm test && *')).toThrow(/shell operator "&"/);
+    expect(() => splitPattern('ls file?.txt')).toThrow(/glob character "\?"/);
   });
 });
 

@@ -22,7 +22,7 @@ export const SETTINGS: CoreSettings = {
   defaultBudget: {},
   compaction: { contextLimit: undefined, at: 0.8 },
   cachePriming: true,
-  changes: { mode: 'off', hostChecks: [], allowedChecks: [], checkTimeoutMs: 60_000, worktreesDir: '/tmp/planexec-worktrees', setup: null },
+  changes: { mode: 'off', hostChecks: [], allowedChecks: [], checkTimeoutMs: 60_000, worktreesDir: '/tmp/planexec-worktrees', setup: null, trustRequestChecks: true },
 };
 
 export interface TestDeps extends CoreDeps {

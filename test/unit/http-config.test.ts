@@ -81,12 +81,33 @@ describe('PLANEXEC_HTTP_TOKEN', () => {
     expect(parseHttpTokens(`alice=${TOKEN}`).map((t) => t.name)).toEqual(['alice']);
   });
 
+  it('a single line whose only = are at its end is one token; any other = makes it name=token', () => {
+    const padded = 'Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3Jh=';
+    expect(parseHttpTokens(padded).map((t) => [t.name, t.token])).toEqual([[DEFAULT_REQUESTER, padded]]);
+    // A token with = inside is given a name, and split at the first =.
+    expect(parseHttpTokens(`ci=ab=${TOKEN}`).map((t) => [t.name, t.token])).toEqual([['ci', `ab=${TOKEN}`]]);
+    // name=token with a token too short is refused, not taken whole as one (longer) token.
+    expect(configError(() => parseHttpTokens('alice=0123456789')).message).toMatch(/^PLANEXEC_HTTP_TOKEN: a token must be at least 16 characters/);
+  });
+
+  it.each([['al!ce=0123456789abcdef0123'], ['al ice=0123456789abcdef0123'], ['=0123456789abcdef0123'], [`bob!=x=${TOKEN}`]])(
+    'a single line %j with a bad name is refused, saying what a name may hold',
+    (value) => {
+      const error = configError(() => parseHttpTokens(value));
+      expect(error.message).toMatch(/^PLANEXEC_HTTP_TOKEN: the text before the first '=' is a requester name, and a name is 1 to 64 letters, digits, '\.', '_', '@' or '-' \(no spaces\)/);
+      expect(error.message).toContain("give any other token a name: name=token");
+      expect(error.message).not.toContain('0123456789abcdef0123');
+      expect(error.message).not.toContain(TOKEN);
+    },
+  );
+
   it.each([
     ['short', /at least 16 characters/],
     [`alice=${TOKEN}\nbob`, /line 2 is not name=token/],
     [`alice=${TOKEN}\nalice=${OTHER}`, /alice is given twice/],
     [`alice=${TOKEN}\nbob=${TOKEN}`, /same token is given twice/],
-    [`alice=${TOKEN}\n-bad=${OTHER}`, /requester name is 1 to 64/],
+    [`alice=${TOKEN}\n-bad=${OTHER}`, /line 2 \(bad name\): the text before the first '=' is a requester name/],
+    [`alice=${TOKEN}\n${OTHER}`, /line 2 is not name=token/],
     [`alice=${TOKEN}\nbob=short`, /line 2 \(bob\): a token must be at least 16/],
   ])('refuses %j without quoting a token', (value, why) => {
     const error = configError(() => parseHttpTokens(value));

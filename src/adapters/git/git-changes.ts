@@ -57,6 +57,12 @@ export interface GitChangesOptions {
   gitTimeoutMs?: number;
   /** The git program; default 'git' on PATH. */
   gitBinary?: string;
+  /**
+   * The prefix that runs the setup command and every check in a PID namespace of their own
+   * (CheckSandbox.prefix from probeCheckSandbox, src/adapters/process/check-sandbox.ts); default
+   * none: they run as the server's children, in their own process group only.
+   */
+  sandbox?: readonly string[] | null;
 }
 
 interface WorktreeEntry {
@@ -170,6 +176,7 @@ function headText(buffer: Buffer, max: number): string {
 export class GitChanges implements ChangesRepository {
   readonly git: GitExec;
   private readonly runner: CommandRunner;
+  private readonly sandbox: readonly string[] | null;
   /** Worktree path -> its own git dir, saving a spawn per check; set by createWorktree, dropped by discard. */
   private readonly gitDirs = new Map<string, string>();
 
@@ -177,6 +184,7 @@ export class GitChanges implements ChangesRepository {
     const env = options.env ?? process.env;
     this.git = new GitExec(env, options.gitTimeoutMs ?? 300_000, options.gitBinary);
     this.runner = options.runner ?? new CommandRunner({ env });
+    this.sandbox = options.sandbox?.length ? options.sandbox : null;
   }
 
   /**
@@ -300,8 +308,9 @@ export class GitChanges implements ChangesRepository {
   }
 
   /**
-   * Runs a command (a check) in the worktree through the runner: no shell, own process group,
-   * scrubbed environment, killed at the timeout or on abort (see runCommand). While it runs, its
+   * Runs a command (a check) in the worktree through the runner: no shell, own process group (and
+   * PID namespace, with the sandbox option), scrubbed environment, killed at the timeout or on abort
+   * (see runCommand). While it runs, its
    * process group is recorded in the worktree's git dir, so that resetHard in a process started
    * after this one was killed (-9) ends a check this one left running. `request.cwd` is ignored.
    */
@@ -318,7 +327,7 @@ export class GitChanges implements ChangesRepository {
     // to write, and a few (HEAD, objects/, refs/) would make git take the folder for a repository.
     const gitDir = this.gitDirs.get(top) ?? (await this.git.text(['rev-parse', '--absolute-git-dir'], { cwd: top }));
     this.gitDirs.set(top, gitDir);
-    return this.runner.run({ ...rest, cwd, pidFile: join(gitDir, RUNNING_DIR, `${randomUUID()}.json`) });
+    return this.runner.run({ ...rest, cwd, pidFile: join(gitDir, RUNNING_DIR, `${randomUUID()}.json`), ...(this.sandbox ? { sandbox: this.sandbox } : {}) });
   }
 
   /**

@@ -3,10 +3,11 @@
 // on cancel, and when the server exits.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { constants as osConstants, hostname } from 'node:os';
+import { join, resolve as resolvePath } from 'node:path';
 import { invalidInput } from '../../core/errors.js';
 import type { CheckRunner, CommandRequest, CommandResult } from '../../core/changes-ports.js';
+import { findProgram } from './find-program.js';
 
 /** Re-exported for the adapters that run commands (the type is the port's, src/core/changes-ports.ts). */
 export type { CommandResult } from '../../core/changes-ports.js';
@@ -36,6 +37,13 @@ export interface RunCommandOptions extends CommandRequest {
    * needed), removed when the command has ended.
    */
   pidFile?: string;
+  /**
+   * Arguments put before `argv`: a wrapper that runs the command in a sandbox (CheckSandbox.prefix,
+   * check-sandbox.ts), which must exec the command in the same process group and exit with its
+   * status. The program of `argv` is looked up first (PATH of the child's environment, or `cwd` for
+   * a path), so that a missing one is reported as without a wrapper.
+   */
+  sandbox?: readonly string[];
 }
 
 /** What a pid file holds. startTime: field 22 of /proc/<pid>/stat (Linux), else null. */
@@ -191,10 +199,23 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
+/**
+ * A sandboxed command's exit as a command of our own would report it: behind the sandbox's init
+ * (which cannot die of a signal itself) a command killed by signal N exits with 128+N, as in a shell.
+ * Only for a command planexec killed (timeout, cancel), where 128+N means just that: for one that
+ * ended on its own, an exit code of 143 may be its own choice and is kept.
+ */
+function killedBySignal(code: number | null, signal: NodeJS.Signals | null): { code: number | null; signal: NodeJS.Signals | null } {
+  if (code === null || code <= 128) return { code, signal };
+  const name = (Object.keys(osConstants.signals) as NodeJS.Signals[]).find((s) => osConstants.signals[s] === code - 128);
+  return name ? { code: null, signal: name } : { code, signal };
+}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
- * Runs `argv` (no shell) in `cwd`, in a new process group, with `scrubEnv(env ?? process.env)`.
+ * Runs `argv` (no shell) in `cwd`, in a new process group, with `scrubEnv(env ?? process.env)`,
+ * behind the `sandbox` prefix when one is given (the group, pid file and kills are then the wrapper's).
  * stdout and stderr are merged into one tail of the last `tailBytes` (default 4096) bytes.
  * At the timeout or when `signal` aborts, the whole group gets SIGTERM, then SIGKILL after
  * `killGraceMs` (default 2000). When the command exits on its own, whatever it left running in its
@@ -221,11 +242,20 @@ export function runCommand(opts: RunCommandOptions): Promise<CommandResult> {
     ...fields,
   });
   if (opts.signal?.aborted) return Promise.resolve(result({ cancelled: true }));
+  const env = { ...scrubEnv(opts.env ?? process.env), ...opts.passEnv };
+  const sandbox = opts.sandbox?.length ? opts.sandbox : null;
+  if (sandbox && !findProgram(argv[0]!, env.PATH, opts.cwd)) {
+    // The same words as a spawn without the wrapper would give (see the 'error' handler below).
+    const why = !existsSync(opts.cwd) ? `working folder not found: ${opts.cwd}` : argv[0]!.includes('/') && existsSync(resolvePath(opts.cwd, argv[0]!)) ? `not executable: ${argv[0]}` : `command not found: ${argv[0]}`;
+    tail.push(Buffer.from(`${why}\n`));
+    return Promise.resolve(result({ spawnError: why }));
+  }
+  const command = sandbox ? [...sandbox, ...argv] : argv;
 
   return new Promise<CommandResult>((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), {
+    const child = spawn(command[0]!, command.slice(1), {
       cwd: opts.cwd,
-      env: { ...scrubEnv(opts.env ?? process.env), ...opts.passEnv },
+      env,
       shell: false,
       detached: true,
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -330,7 +360,7 @@ export function runCommand(opts: RunCommandOptions): Promise<CommandResult> {
       child.stderr!.destroy();
     });
     child.on('exit', (code, signal) => {
-      exit = { code, signal };
+      exit = sandbox && (timedOut || cancelled) ? killedBySignal(code, signal) : { code, signal };
       const pgid = child.pid;
       if (pgid === undefined) return;
       // Background processes the command left in its group hold our pipes open and would run on
@@ -366,7 +396,7 @@ export class CommandRunner implements CheckRunner {
   }
 
   /** runCommand with this runner's defaults, registered until it ends; same errors as runCommand. */
-  run(request: CommandRequest & Partial<Pick<RunCommandOptions, 'env' | 'killGraceMs' | 'onSpawn' | 'pidFile' | 'onOutput'>>): Promise<CommandResult> {
+  run(request: CommandRequest & Partial<Pick<RunCommandOptions, 'env' | 'killGraceMs' | 'onSpawn' | 'pidFile' | 'onOutput' | 'sandbox'>>): Promise<CommandResult> {
     const own = new AbortController();
     const signal = request.signal ? AbortSignal.any([request.signal, own.signal]) : own.signal;
     let pgid: number | undefined;

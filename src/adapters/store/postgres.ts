@@ -10,6 +10,7 @@ import { KyselyStore, migrateToLatest } from './kysely-store.js';
 import { maskPostgresUrl } from './postgres-url.js';
 import type { Tables } from './schema.js';
 
+/** Options of openPostgresStore. */
 export interface PostgresOptions {
   /** Connections this process keeps at most (default 10). Transactions beyond it wait for one. */
   poolSize?: number;
@@ -19,10 +20,13 @@ export interface PostgresOptions {
   onIdleError?: (error: StorageError) => void;
 }
 
+/** A connected, migrated PostgreSQL database (openPostgresStore). */
 export interface OpenedPostgres {
+  /** The store over the database: every port of src/core/ports.ts Store. */
   store: KyselyStore;
   /** The pool underneath (tests inspect the server through it). */
   pool: Pool;
+  /** Ends the pool (Kysely's destroy): waits for its connections to close; the store cannot be used afterwards. */
   close(): Promise<void>;
 }
 

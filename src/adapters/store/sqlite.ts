@@ -21,6 +21,7 @@ import { CURRENT_USER_VERSION, upgradeLegacy } from './legacy/index.js';
 import { KyselyStore, migrateToLatest } from './kysely-store.js';
 import type { Tables } from './schema.js';
 
+/** Options of openSqliteStore. */
 export interface SqliteOptions {
   /**
    * How long a writer waits for another process's write lock before answering StorageError(busy),
@@ -32,10 +33,13 @@ export interface SqliteOptions {
 /** SQLite's own (blocking) wait per attempt at the write lock, in ms: short, so the event loop stays free. */
 const BUSY_TIMEOUT_MS = 20;
 
+/** An open, migrated SQLite database (openSqliteStore). */
 export interface OpenedSqlite {
+  /** The store over the file: every port of src/core/ports.ts Store. */
   store: KyselyStore;
   /** The raw connection, for tests and tools that inspect the file. */
   raw: Database.Database;
+  /** Closes the connection (Kysely's destroy); the store cannot be used afterwards. */
   close(): Promise<void>;
 }
 

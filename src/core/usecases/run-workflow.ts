@@ -13,7 +13,7 @@ import { derivePhase, isEnded, loadWorkflow, tryLockWorkflow, unlockWorkflow } f
 import { executeSubtask, isConcurrent } from './execute-subtask.js';
 import { firstPlan, newWorkflow, planRequest, readPlanFiles, requestPlan, rootFor, toSubtasks } from '../planning.js';
 import { HandedOverError } from '../runtime.js';
-import { abandonChanges, prepareChanges } from '../changes.js';
+import { abandonChanges, checkRequestChecks, prepareChanges } from '../changes.js';
 import { splitCommand } from '../commands.js';
 import { checkBudget, reservationFor } from '../budget.js';
 import { reviewResults } from './review-results.js';
@@ -134,6 +134,7 @@ export async function runWorkflow(d: CoreDeps, input: RunWorkflowInput, opts: Ru
 export async function checkRunInput(d: CoreDeps, input: RunWorkflowInput): Promise<void> {
   requestOrWorkflow(input);
   for (const check of input.checks ?? []) splitCommand(check);
+  checkRequestChecks(d, input.checks);
   if (input.workflow_id) {
     await loadWorkflow(d, input.workflow_id);
     return;

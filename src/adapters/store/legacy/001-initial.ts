@@ -1,5 +1,13 @@
+/** The name of planexec 0.1's SQLite migration 1 (the file's user_version is 1 once it is applied); upgradeLegacy returns it when it applies it. */
 export const name = '001-initial';
 
+/**
+ * The frozen DDL of planexec 0.1's store, migration 1 (its first schema: workflows, plans, subtasks,
+ * model_calls, reviews), applied only by the legacy upgrade (legacy/index.ts upgradeLegacy). In
+ * practice never run: a 0.1 file is at version 1 or more, so it already has these tables, and a new
+ * file gets the Kysely baseline instead; kept so the legacy list holds 0.1's seven steps in order.
+ * Never edit it.
+ */
 export const sql = `
 CREATE TABLE workflows (
   id TEXT PRIMARY KEY,

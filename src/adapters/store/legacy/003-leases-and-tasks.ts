@@ -1,8 +1,15 @@
+/** The name of planexec 0.1's SQLite migration 3 (the file's user_version is 3 once it is applied); upgradeLegacy returns it when it applies it. */
 export const name = '003-leases-and-tasks';
 
-// Crash safety and several processes on one file: every process registers as an owner and
-// heartbeats; a subtask being executed, a workflow being coordinated and an MCP task all name
-// their owner. An owner whose heartbeat went stale is dead, and what it held is taken back.
+/**
+ * The frozen DDL of planexec 0.1's store, migration 3, applied only by the legacy upgrade
+ * (legacy/index.ts upgradeLegacy) to a SQLite file 0.1 left below version 3 (the Kysely
+ * baseline starts from the schema these seven steps reach). Never edit it.
+ *
+ * Crash safety and several processes on one file: every process registers as an owner and
+ * heartbeats; a subtask being executed, a workflow being coordinated and an MCP task all name
+ * their owner. An owner whose heartbeat went stale is dead, and what it held is taken back.
+ */
 export const sql = `
 CREATE TABLE owners (
   id TEXT PRIMARY KEY,

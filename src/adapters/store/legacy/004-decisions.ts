@@ -1,7 +1,14 @@
+/** The name of planexec 0.1's SQLite migration 4 (the file's user_version is 4 once it is applied); upgradeLegacy returns it when it applies it. */
 export const name = '004-decisions';
 
-// Decisions a human made on subtasks (through an MCP elicitation form, or the host passing them to
-// review_results): kept beside the planner's reviews, never in place of them.
+/**
+ * The frozen DDL of planexec 0.1's store, migration 4, applied only by the legacy upgrade
+ * (legacy/index.ts upgradeLegacy) to a SQLite file 0.1 left below version 4 (the Kysely
+ * baseline starts from the schema these seven steps reach). Never edit it.
+ *
+ * Decisions a human made on subtasks (through an MCP elicitation form, or the host passing them to
+ * review_results): kept beside the planner's reviews, never in place of them.
+ */
 export const sql = `
 CREATE TABLE decisions (
   id INTEGER PRIMARY KEY,

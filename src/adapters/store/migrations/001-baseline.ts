@@ -1,10 +1,19 @@
-// The schema as planexec 0.1 left it (its SQLite migrations 001-007), written once for SQLite and
-// PostgreSQL. Every statement is IF NOT EXISTS, so on a SQLite file that 0.1 created (brought to its
-// version 7 first, see legacy.ts) it changes nothing.
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from '../schema.js';
 import { columnTypes, createTable } from './types.js';
 
+/**
+ * Migration 001-baseline: creates workflows, plans, subtasks, model_calls, reviews, executions,
+ * owners, tasks and decisions, with their indexes and CHECK constraints (each row described in
+ * src/adapters/store/schema.ts). Times and token counts are int64 columns (epoch ms, tokens).
+ *
+ * The schema as planexec 0.1 left it (its SQLite migrations 001-007), written once for SQLite and
+ * PostgreSQL. Every statement is IF NOT EXISTS, so on a SQLite file that 0.1 created (brought to its
+ * version 7 first, see legacy/index.ts) it changes nothing.
+ *
+ * Returns a Kysely Migration ({ up }) for `dialect`; `up` rejects with the database's error when a
+ * statement fails (StorageError when the storage itself fails: busy, full, connection lost).
+ */
 export function baseline(dialect: Dialect) {
   const t = columnTypes(dialect);
   const oneOf = (column: string, values: readonly string[]) => sql.raw(`${column} IN (${values.map((v) => `'${v}'`).join(',')})`);

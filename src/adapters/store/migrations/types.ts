@@ -5,6 +5,11 @@ import type { Dialect } from '../schema.js';
 
 type Builder = CreateTableBuilder<any, any>;
 
+/**
+ * The column types that differ by dialect: `int` (integer: small counts), `int64` (SQLite INTEGER,
+ * PostgreSQL BIGINT: epoch ms and token counts) and `serial(b, name)`, which adds an auto-numbered
+ * primary key column `name` to a table builder. Never throws.
+ */
 export function columnTypes(dialect: Dialect) {
   const sqlite = dialect === 'sqlite';
   return {
@@ -18,6 +23,10 @@ export function columnTypes(dialect: Dialect) {
   };
 }
 
+/**
+ * Creates table `name` unless it exists, its columns added by `build`; STRICT on SQLite. Rejects with
+ * the database's error when the statement fails (StorageError when the storage itself fails).
+ */
 export async function createTable(db: Kysely<unknown>, dialect: Dialect, name: string, build: (b: Builder) => Builder): Promise<void> {
   let builder = build(db.schema.createTable(name).ifNotExists());
   if (dialect === 'sqlite') builder = builder.modifyEnd(sql`strict`);
