@@ -38,13 +38,13 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: ['openai', 'better-sqlite3', 'pino', 'fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'child_process', 'node:child_process', 'http', 'node:http', 'https', 'node:https', 'net', 'node:net'].map((name) => ({
+          paths: ['openai', 'better-sqlite3', 'pino', 'fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'child_process', 'node:child_process', 'http', 'node:http', 'https', 'node:https', 'net', 'node:net', 'pg', 'kysely'].map((name) => ({
             name,
             message: 'The core is pure: reach the outside world through a port in src/core/ports.ts.',
           })),
           patterns: [
             sdk,
-            { group: ['openai/*', 'better-sqlite3/*'], message: 'The core is pure: use a port.' },
+            { group: ['openai/*', 'better-sqlite3/*', 'pg/*', 'kysely/*'], message: 'The core is pure: use a port.' },
             { group: ['../adapters/*', '../../adapters/*', '../mcp/*', '../../mcp/*', '../config*', '../log*', '../main*', '../../config*', '../../log*', '../../main*'], message: 'The core depends on nothing outside src/core.' },
           ],
         },

@@ -117,7 +117,7 @@ export const PROVIDER_SETTINGS: Readonly<Record<ProviderKind, ProviderDescriptio
     wire: 'Chat Completions (`openai` SDK): Ollama, vLLM, LM Studio, OpenRouter, LiteLLM, OpenAI',
     settings:
       '`PLANEXEC_<ROLE>_BASE_URL` (default `OPENAI_BASE_URL`), `PLANEXEC_<ROLE>_API_KEY` (default `OPENAI_API_KEY` on `OPENAI_BASE_URL`\'s server; a local server given by base URL needs none), `PLANEXEC_MODEL_TIMEOUT_MS`, `PLANEXEC_MAX_RETRIES`',
-    threads: 'kept by planexec (SQLite) and resent as messages on every planner call, compacted by the same rules',
+    threads: 'kept by planexec (in its database) and resent as messages on every planner call, compacted by the same rules',
     caching: 'the server\'s own prefix cache; prompt_cache_key / prompt_cache_retention only on api.openai.com',
     structuredOutput: 'response_format json_schema, strict; servers that ignore it get one repair round',
     edits: 'a V4A patch in the answer text',

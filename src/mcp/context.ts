@@ -9,7 +9,7 @@ import type { AskHuman } from '../core/types.js';
 import type { Logger } from '../log.js';
 import type { ProgressReporter } from './progress.js';
 import type { RequesterExtra } from './requester.js';
-import type { SqliteTaskStore } from './task-store.js';
+import type { StoredTaskStore } from './task-store.js';
 
 /** The part of the SDK's request handler `extra` that planexec uses. */
 export interface RequestExtra extends RequesterExtra {
@@ -32,7 +32,7 @@ export interface ToolContext {
   server: McpServer;
   app: Planexec;
   log: Logger;
-  tasks: SqliteTaskStore;
+  tasks: StoredTaskStore;
   /**
    * Runs a tool's work for one request and maps its result (bounded, see bound.ts) or error;
    * reports progress if the request asked for it. Never throws.

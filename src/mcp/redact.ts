@@ -1,7 +1,7 @@
 // Secrets out of everything planexec sends to its client. Tool results, task results, progress
 // messages, elicitation forms and the SDK's own error texts all leave through the transport's
 // send(), so masking there holds for every path, including ones added later. Stored task results
-// are masked too (SqliteTaskStore), since the database is another way out.
+// are masked too (StoredTaskStore), since the database is another way out.
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 

@@ -11,7 +11,7 @@ import { redactingTransport, type Redact } from './redact.js';
 import { errorResult, toolResult } from './result.js';
 import { requesterOf } from './requester.js';
 import { SessionRoots } from './roots.js';
-import { SqliteTaskStore } from './task-store.js';
+import { StoredTaskStore } from './task-store.js';
 import { registerTool, toolDefinition } from './tool.js';
 import { TOOLS } from './tools/index.js';
 import { resumeOrphanTask } from './tools/run-workflow.js';
@@ -81,7 +81,7 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: (g
   const scope = deps.scope ?? createScope();
   const { taskRuns, inflight, shutdown } = scope;
   let ctx: ToolContext | null = null;
-  const tasks = new SqliteTaskStore(app.deps.store, app.deps.clock, app.deps.owner, deps.redact, {
+  const tasks = new StoredTaskStore(app.deps.store, app.deps.clock, app.deps.owner, deps.redact, {
     onCancel: (task) => {
       taskRuns.get(task.id)?.abort(new Error('the task was cancelled'));
       if (task.workflowId) app.cancelWorkflow({ workflow_id: task.workflowId }).catch((error: unknown) => log.warn({ err: error }, 'cancelling the workflow of a cancelled task'));

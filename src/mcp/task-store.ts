@@ -1,4 +1,4 @@
-// The SDK's TaskStore over planexec's SQLite store, so MCP tasks (run_workflow called as a task)
+// The SDK's TaskStore over planexec's own store (SQLite or PostgreSQL), so MCP tasks (run_workflow called as a task)
 // survive a restart. A task whose process died while it was working is resumed when a client asks
 // for it (see onOrphan).
 import { randomBytes } from 'node:crypto';
@@ -32,7 +32,7 @@ export interface TaskHooks {
  * task, a result asked for before there is one, a change to a task that has ended, and an unknown list
  * cursor; storage failures throw StorageError.
  */
-export class SqliteTaskStore implements TaskStore {
+export class StoredTaskStore implements TaskStore {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,

@@ -164,6 +164,10 @@ async function start(env: Record<string, string> = {}): Promise<RawServer> {
     PLANEXEC_LEASE_MS: '1000',
     PLANEXEC_MAX_RETRIES: '0',
     PLANEXEC_LOG_LEVEL: 'warn',
+    // These windows are about what a server finds after another was killed: checks it left running
+    // (which the check sandbox's namespace would end with the server) and their recorded pids, which
+    // the checks write from their own process.pid (namespace pids inside the sandbox).
+    PLANEXEC_CHECK_SANDBOX: 'off',
     ...env,
   });
   servers.push(server);

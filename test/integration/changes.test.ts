@@ -275,7 +275,9 @@ describe('checks', () => {
     const pids = join(scratch, 'pids.json');
     const hh = await repoHarness(
       workflowResponder(plan([{ id: 'fix', writes: ['math.mjs'], checks: ['node hang.mjs'] }]), { executor: () => ({ patchCalls: [FIX], text: 'ok' }) }),
-      { PLANEXEC_CHECK_TIMEOUT_MS: '1500', PLANEXEC_ALLOWED_CHECKS: 'node hang.mjs', PLANEXEC_LADDER: 'executor' },
+      // The check's pids are read from its own process.pid: without the sandbox (a PID namespace, where
+      // they would be namespace pids); check-sandbox.test.ts kills sandboxed checks at the timeout.
+      { PLANEXEC_CHECK_TIMEOUT_MS: '1500', PLANEXEC_ALLOWED_CHECKS: 'node hang.mjs', PLANEXEC_LADDER: 'executor', PLANEXEC_CHECK_SANDBOX: 'off' },
       { 'hang.mjs': hang(flag, pids) },
     );
     const planned = await hh.ok<any>('plan_task', { request: 'Fix' });
@@ -311,7 +313,7 @@ describe('checks', () => {
     const pids = join(scratch, 'pids.json');
     const hh = await repoHarness(
       workflowResponder(plan([{ id: 'fix', writes: ['math.mjs'] }]), { executor: () => ({ patchCalls: [FIX], text: 'ok' }) }),
-      {},
+      { PLANEXEC_CHECK_SANDBOX: 'off' }, // pids as the check reports them: see the timeout test above
       { 'hang.mjs': hang(flag, pids) },
     );
     // The base check passes (no flag yet); the check after the edit hangs.
