@@ -568,8 +568,10 @@ function gitVerb(args: readonly string[]): string {
 
 function landings(spans: ReturnType<typeof instrument>, requests: readonly StandinRequest[]): Landing[] {
   const out: Landing[] = [];
-  for (const commit of spans.git.filter((g) => g.args.includes('commit') && g.input?.includes('Planexec-Subtask:'))) {
-    const subtask = /Planexec-Subtask: (\S+)/.exec(commit.input!)![1]!;
+  // The message is an argument (--message=…; stdin carries the paths).
+  const messageOf = (g: { args: readonly string[] }) => g.args.find((a) => a.startsWith('--message=')) ?? '';
+  for (const commit of spans.git.filter((g) => g.args.includes('commit') && messageOf(g).includes('Planexec-Subtask:'))) {
+    const subtask = /Planexec-Subtask: (\S+)/.exec(messageOf(commit))![1]!;
     const hold = spans.holds.find((h) => h.start <= commit.start && commit.end <= h.end)!;
     const answer = requests
       .filter((r) => r.schemaName === null && subtaskOf(r) === subtask && r.endedAt !== null && r.endedAt <= hold.called)

@@ -194,12 +194,34 @@ export interface ChangesRepository {
    * something else or the branch is checked out elsewhere. A failed setup command is in the result, not thrown.
    */
   createWorktree(request: WorktreeRequest): Promise<WorktreeInfo>;
-  /** Runs a check in the worktree (CheckRunner semantics), recorded so resetHard after a crash can end it. */
-  runInWorktree(worktree: string, request: Omit<CommandRequest, 'cwd'>): Promise<CommandResult>;
-  /** Commits everything changed in the worktree (or only `paths`); null when nothing (among them) changed. */
+  /**
+   * Runs a check in the worktree (CheckRunner semantics), recorded so resetHard after a crash can end
+   * it; in `folder` (relative to the worktree's top level `worktree`) when given. The worktree's git
+   * dir is looked up from `worktree`, never from `folder` (the model writes there).
+   */
+  runInWorktree(worktree: string, request: Omit<CommandRequest, 'cwd'> & { folder?: string }): Promise<CommandResult>;
+  /**
+   * Among `paths` (relative to the worktree's top level), those git would not commit, path -> why in
+   * words a model can act on: inside a submodule, or untracked and ignored (the rule named). Paths
+   * with a symbolic link on the way are left out.
+   */
+  uncommittable(request: { worktree: string; paths: readonly string[] }): Promise<Map<string, string>>;
+  /** True when the worktree's folder is there with its `.git` entry (it may have been removed by hand); never throws. */
+  hasWorktree(path: string): Promise<boolean>;
+  /** The commit `branch` (short name) points at in the repository at `root`; null when there is no such branch. */
+  branchHead(root: string, branch: string): Promise<string | null>;
+  /** True when `ancestor` is `commit` or an ancestor of it; false when not, or when either is not a commit there. */
+  isAncestor(root: string, ancestor: string, commit: string): Promise<boolean>;
+  /**
+   * Commits everything changed in the worktree (or only `paths`); null when nothing (among them)
+   * changed. Control characters in the message and trailer values are stripped (model text).
+   */
   commit(request: CommitRequest): Promise<string | null>;
-  /** The newest commit in `since..HEAD` (or all of HEAD) carrying every trailer given; null if none. */
-  findCommit(request: { worktree: string; trailers: Record<string, string>; since?: string }): Promise<string | null>;
+  /**
+   * The newest commit in `since..to` (or all of `to`; `to` is HEAD of `worktree` unless given, a
+   * commit of the repository at `worktree`) carrying every trailer given; null if none.
+   */
+  findCommit(request: { worktree: string; trailers: Record<string, string>; since?: string; to?: string }): Promise<string | null>;
   /** What changed from `from` to `to` (default HEAD); the patch is cut at `maxPatchBytes` (bytes; adapter default 64 KiB). */
   diff(request: { worktree: string; from: string; to?: string; maxPatchBytes?: number }): Promise<ChangesDiff>;
   /**
@@ -207,8 +229,12 @@ export interface ChangesRepository {
    * tracked files reset, untracked files removed, ignored ones kept.
    */
   resetHard(request: { worktree: string; commit?: string }): Promise<void>;
-  /** HEAD's commit (null before the first) and the paths with staged, unstaged or untracked changes (ignored files do not count), in one git call; clean when there are none. */
-  status(worktree: string): Promise<{ clean: boolean; paths: string[]; head: string | null }>;
+  /**
+   * HEAD's commit (null before the first) and the paths with staged, unstaged or untracked changes
+   * (ignored files do not count), in one git call; clean when there are none. `tracked`: the paths
+   * among them that git tracks (staged or unstaged changes, not untracked files).
+   */
+  status(worktree: string): Promise<{ clean: boolean; paths: string[]; tracked: string[]; head: string | null }>;
   /**
    * Brings `branch` into the branch checked out at `root`, or refuses (MergeResult 'refused') changing
    * nothing; throws not_found when the branch does not exist.

@@ -8,6 +8,7 @@ import type { CommandResult } from './changes-ports.js';
 import { matchesAllowed, splitCommand } from './commands.js';
 import type { CoreDeps } from './deps.js';
 import { invalidTransition, PlanexecError } from './errors.js';
+import { gitFolderSegment, pathTooLong } from './git-paths.js';
 import { createContent, applyUpdate, PatchError, type PatchOperation } from './patch/v4a.js';
 import { normalizeRelativePath, relativePathProblem } from './plan.js';
 import type { PatchCallOutput } from './ports.js';
@@ -174,15 +175,24 @@ export type Overlay = Map<string, string | null>;
 
 /**
  * Why an operation on `path` is refused by planexec's rules, or null when it may go ahead: it must
- * be workspace-relative (no absolute path, no ..), outside .git, and inside the subtask's writes
- * (a listed file, or under a listed folder: an entry covers what is under it, with or without a
- * trailing '/', since plans are stored normalised).
+ * be workspace-relative (no absolute path, no ..), within EDIT_PATH_LIMITS (1,024 bytes, 32
+ * segments), free of any segment git reads as its own .git folder (isGitFolderName: '.GIT',
+ * '.git.', 'git~1', '.git::$INDEX_ALLOCATION', ... which git refuses to commit), and inside the
+ * subtask's writes (a listed file, or under a listed folder: an entry covers what is under it, with
+ * or without a trailing '/', since plans are stored normalised).
  */
 export function editRefusal(path: string, writes: readonly string[]): string | null {
   const problem = relativePathProblem(path);
   if (problem) return `the path ${problem}`;
   const normal = normalizeRelativePath(path);
-  if (normal.split('/').some((s) => s.toLowerCase() === '.git')) return 'it is inside .git';
+  const tooLong = pathTooLong(normal);
+  if (tooLong) return tooLong;
+  const gitName = gitFolderSegment(normal);
+  if (gitName !== null) {
+    if (gitName.toLowerCase() === '.git') return 'it is inside .git';
+    const shown = gitName.replace(/[^\x21-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    return `it is inside '${shown}', a name git reads as its own .git folder and refuses to commit`;
+  }
   const allowed = writes.some((w) => {
     const entry = normalizeRelativePath(w);
     return normal === entry || normal.startsWith(`${entry}/`);
@@ -203,22 +213,56 @@ export interface AppliedOperation {
 }
 
 /**
+ * Why git would not commit each of `paths` (workspace-relative, normalised): path -> a reason the
+ * model can act on, for those it would not (ignored and untracked, inside a submodule); the others
+ * are absent. Built over ChangesRepository.uncommittable.
+ */
+export type CommitProbe = (paths: readonly string[]) => Promise<ReadonlyMap<string, string>>;
+
+/**
  * Checks and applies operations to `overlay` (reading the files not yet in it through `read`),
  * in order, each on its own: a refused or failing operation changes nothing and is reported.
  * create_file on an existing path fails (strict V4A); update_file and delete_file need the file.
+ * An operation is refused (like a path outside `writes`) when what it writes could not be written
+ * or committed: a path under a file (in the overlay, or on disk: `read` throws for it), a path the
+ * overlay holds files under (a folder), a move onto something `read` refuses (a folder, a link, a
+ * secret file: the same refusal as writing it), and, when `probe` is given, a path git would not
+ * commit (asked once per call, for every path the operations name; a probe that throws is taken as
+ * knowing nothing). A move onto an existing file fails, as create_file does.
  */
 export async function applyOperations(
   ops: ReadonlyArray<{ callId: string | null; operation: PatchOperation }>,
   writes: readonly string[],
   overlay: Overlay,
   read: (path: string) => Promise<string | null>,
+  probe?: CommitProbe,
 ): Promise<AppliedOperation[]> {
   const out: AppliedOperation[] = [];
-  const current = async (path: string): Promise<string | null> => (overlay.has(path) ? overlay.get(path)! : read(path));
+  const current = async (path: string): Promise<string | null> => {
+    if (overlay.has(path)) return overlay.get(path)!;
+    // A folder on the way that this answer made a file, or deleted (nothing is under it then).
+    const segments = path.split('/');
+    for (let i = 1; i < segments.length; i++) {
+      const parent = segments.slice(0, i).join('/');
+      if (!overlay.has(parent)) continue;
+      if (overlay.get(parent) === null) return null;
+      throw new PlanexecError('file_unreadable', `'${parent}' is a file (made by an edit in this answer), so it cannot hold '${path}'.`, 'Use another path.');
+    }
+    return read(path);
+  };
+  // A path the overlay holds a file under is a folder once written: no file can be put there.
+  const holdsFiles = (path: string): boolean => [...overlay].some(([p, text]) => text !== null && p.startsWith(`${path}/`));
+  const named = ops.flatMap(({ operation }) => [operation.path, ...(operation.moveTo === undefined ? [] : [operation.moveTo])]);
+  const candidates = [...new Set(named.filter((p) => editRefusal(p, writes) === null).map(normalizeRelativePath))];
+  const notCommitted: ReadonlyMap<string, string> = probe && candidates.length ? await probe(candidates).catch(() => new Map<string, string>()) : new Map<string, string>();
   for (const { callId, operation } of ops) {
     const path = normalizeRelativePath(operation.path);
     const refuse = (message: string): void => void out.push({ callId, path: operation.path, ok: false, message, refused: true });
     const fail = (message: string): void => void out.push({ callId, path: operation.path, ok: false, message, refused: false });
+    const readProblem = (error: unknown, what: string): void => {
+      if (error instanceof PlanexecError) refuse(`Refused ${what}: ${error.message}`);
+      else fail(`Could not read for ${what}: ${error instanceof Error ? error.message : String(error)}`);
+    };
     const why = editRefusal(operation.path, writes);
     if (why) {
       refuse(`Refused ${operation.type} of '${operation.path}': ${why}.`);
@@ -232,18 +276,27 @@ export async function applyOperations(
         continue;
       }
     }
+    // Written, deleted or moved, such a file would be reported applied and never committed.
+    const uncommitted = notCommitted.has(path) ? path : target !== null && notCommitted.has(target) ? target : null;
+    if (uncommitted !== null) {
+      refuse(`Refused ${operation.type} of '${operation.path}': git would not commit '${uncommitted === path ? operation.path : operation.moveTo}': ${notCommitted.get(uncommitted)}.`);
+      continue;
+    }
     let before: string | null;
     try {
       before = await current(path);
     } catch (error) {
-      if (error instanceof PlanexecError) refuse(`Refused ${operation.type} of '${operation.path}': ${error.message}`);
-      else fail(`Could not read '${operation.path}': ${error instanceof Error ? error.message : String(error)}`);
+      readProblem(error, `${operation.type} of '${operation.path}'`);
       continue;
     }
     try {
       if (operation.type === 'create_file') {
         if (before !== null) {
           fail(`create_file '${operation.path}' failed: the file already exists. Use update_file with the exact lines to change.`);
+          continue;
+        }
+        if (holdsFiles(path)) {
+          refuse(`Refused create_file of '${operation.path}': this answer made files under '${operation.path}', so it is a folder. Use another path.`);
           continue;
         }
         overlay.set(path, createContent(operation.diff));
@@ -260,7 +313,18 @@ export async function applyOperations(
         }
         const after = operation.diff.trim() ? applyUpdate(before, operation.diff) : before;
         if (target !== null && target !== path) {
-          if ((await current(target).catch(() => null)) !== null) {
+          let there: string | null;
+          try {
+            there = await current(target);
+          } catch (error) {
+            readProblem(error, `moving '${operation.path}' to '${operation.moveTo}'`);
+            continue;
+          }
+          if (holdsFiles(target)) {
+            refuse(`Refused moving '${operation.path}' to '${operation.moveTo}': this answer made files under '${operation.moveTo}', so it is a folder.`);
+            continue;
+          }
+          if (there !== null) {
             fail(`Moving '${operation.path}' to '${operation.moveTo}' failed: the target already exists.`);
             continue;
           }
@@ -342,7 +406,8 @@ export async function runChecks(d: CoreDeps, changes: WorkflowChanges, checks: r
       out.push({ command: check.command, exit_code: null, timed_out: false, duration_ms: 0, passed: false, output_tail: (error as Error).message, source: check.source });
       continue;
     }
-    const result = await d.git!.runInWorktree(joinPath(changes.worktree!, changes.prefix), {
+    const result = await d.git!.runInWorktree(changes.worktree!, {
+      folder: changes.prefix,
       argv,
       timeoutMs: d.settings.changes.checkTimeoutMs,
       tailBytes: CHECK_TAIL_BYTES,
@@ -389,20 +454,33 @@ export function checkFeedback(failed: readonly CheckResult[]): string {
 // The apply lock: applying, committing and checking are one at a time per workflow
 
 /**
+ * What withApplyLock does with the worktree before `fn` runs. 'own' (attempts, final checks: planexec
+ * owns the worktree while a workflow runs): made again from the branch when its folder is gone, and
+ * put back at the recorded head when it differs from it. 'keep' (merge_changes, discard_changes: the
+ * user may have worked there): left exactly as it is, never reset (not even after a dead holder: what
+ * it left cannot be told from the user's work) and never made again.
+ */
+export type WorktreeUse = 'own' | 'keep';
+
+/**
  * Runs `fn` holding the workflow's apply lock: first in this process (runtime.serialize), then in
  * the database (changes.lock_owner, taken from a dead holder). Before `fn` runs, the worktree is
- * made to match the head planexec recorded: anything a crash left (applied but not committed, a
- * commit not recorded, a check still running) is undone. Throws git_failed, storage errors,
- * invalid_transition when the workflow has no changes record, and the signal's reason when it aborts
- * while waiting.
+ * prepared as `use` says (WorktreeUse): with 'own', anything a crash left (applied but not
+ * committed, a commit not recorded, a check still running) is undone, and so is anything else that
+ * differs from the recorded head; with 'keep', nothing is done to it. Throws git_failed (also when a missing worktree cannot be made
+ * again), storage errors, invalid_transition when the workflow has no changes record, and the
+ * signal's reason when it aborts while waiting.
  */
-export async function withApplyLock<T>(d: CoreDeps, workflowId: string, signal: AbortSignal | undefined, fn: (changes: WorkflowChanges) => Promise<T>): Promise<T> {
+export async function withApplyLock<T>(d: CoreDeps, workflowId: string, signal: AbortSignal | undefined, fn: (changes: WorkflowChanges) => Promise<T>, use: WorktreeUse = 'own'): Promise<T> {
   return d.runtime.serialize(`apply:${workflowId}`, async () => {
     const token = d.runtime.newLockToken();
     const fromDead = await takeDbLock(d, workflowId, token, signal);
     try {
       const changes = (await d.store.changes.get(workflowId))!;
-      await cleanWorktree(d, changes, fromDead);
+      if (use === 'own') {
+        await ensureWorktree(d, changes, signal);
+        await cleanWorktree(d, changes, fromDead);
+      }
       return await fn(changes);
     } finally {
       await d.store.changes.casLock(workflowId, token, null);
@@ -412,16 +490,51 @@ export async function withApplyLock<T>(d: CoreDeps, workflowId: string, signal: 
 
 /**
  * Puts the worktree back at the recorded head when a process died holding its apply lock (killed
- * between writing an attempt's files and recording its commit, or during a check): call before
- * reading the worktree for a model, so a retry starts from the recorded files, not from what the
- * dead attempt left. Only then does it take the lock (and run git); otherwise it returns `changes`
- * as given. Returns the changes as stored after. Throws as withApplyLock.
+ * between writing an attempt's files and recording its commit, or during a check), and makes it
+ * again from the branch when its folder is gone (removed by hand): call before reading the worktree
+ * for a model, so a retry starts from the recorded files, not from what the dead attempt left, and
+ * not from nothing. Only then does it take the lock (and run git); otherwise it returns `changes` as
+ * given. Returns the changes as stored after. Throws as withApplyLock.
  */
 export async function recoverWorktree(d: CoreDeps, changes: WorkflowChanges | null): Promise<WorkflowChanges | null> {
-  if (!changes || changes.mode !== 'worktree' || changes.discarded || changes.lockOwner === null) return changes;
-  if (await d.runtime.isAlive(ownerOf(changes.lockOwner))) return changes;
+  if (!changes || changes.mode !== 'worktree' || changes.discarded || !changes.worktree) return changes;
+  const dead = changes.lockOwner !== null && !(await d.runtime.isAlive(ownerOf(changes.lockOwner)));
+  if (!dead && (await d.git!.hasWorktree(changes.worktree))) return changes;
   await withApplyLock(d, changes.workflowId, undefined, async () => undefined);
   return d.store.changes.get(changes.workflowId);
+}
+
+/**
+ * Makes the worktree again when its folder is gone: from the branch (`git worktree add` of the
+ * existing branch; the branch made again at the recorded head if it is gone too), its dependency
+ * folders linked or the setup command run, as when it was first made. cleanWorktree then puts it at
+ * the recorded head. Throws git_failed, naming the worktree and the branch, when that cannot be done.
+ */
+async function ensureWorktree(d: CoreDeps, changes: WorkflowChanges, signal: AbortSignal | undefined): Promise<void> {
+  if (changes.mode !== 'worktree' || !changes.worktree || !changes.head || !changes.repo || !changes.branch || changes.discarded) return;
+  const git = d.git!;
+  if (await git.hasWorktree(changes.worktree)) return;
+  const setup = d.settings.changes.setup;
+  const gone = (why: string) =>
+    new PlanexecError(
+      'git_failed',
+      `The worktree ${changes.worktree} of workflow ${changes.workflowId} is gone, and could not be made again from branch ${changes.branch}: ${why}`,
+      `Fix what it says and call again, or drop the workflow's changes with discard_changes {"workflow_id":"${changes.workflowId}"} (it works without the folder).`,
+      { reason: 'worktree_missing', worktree: changes.worktree, branch: changes.branch },
+    );
+  let info;
+  try {
+    info = await git.createWorktree({
+      root: changes.repo,
+      branch: changes.branch,
+      path: changes.worktree,
+      base: changes.head,
+      setup: setup ? { argv: splitCommand(setup), timeoutMs: d.settings.changes.checkTimeoutMs, ...(signal ? { signal } : {}) } : null,
+    });
+  } catch (error) {
+    throw gone(error instanceof Error ? error.message : String(error));
+  }
+  if (info.setup && !commandPassed(info.setup)) throw gone(`the worktree setup command (PLANEXEC_WORKTREE_SETUP: ${setup}) failed with exit code ${info.setup.exitCode}: ${tail(info.setup)}`);
 }
 
 /** Takes the apply lock in the database; resolves true when it was taken from a dead holder. */
@@ -500,7 +613,8 @@ export function attemptOutput(note: string, commit: string | null, files: readon
   return [note.trim() || '(no note)', head, '```diff', diffText.trimEnd(), '```', ...(checks.length ? ['Checks:', ...checkLines] : [])].join('\n');
 }
 
-function joinPath(a: string, b: string): string {
+/** `b` (relative) under `a`, with one '/' between and none at the end; `a` when `b` is empty. */
+export function joinPath(a: string, b: string): string {
   if (!b) return a;
   return `${a.replace(/\/+$/, '')}/${b.replace(/^\/+/, '')}`.replace(/\/+$/, '');
 }

@@ -1,6 +1,7 @@
 // The plan the planner answers with, its validation, and the dependency graph it describes.
 import { z } from 'zod';
 import type { PlannedSubtask, Subtask, SubtaskStatus } from './types.js';
+import { isGitFolderName } from './git-paths.js';
 
 /** Subtasks one plan may hold (PRODUCT.md: 1 to 50; the planner's instructions say the same). */
 export const MAX_SUBTASKS = 50;
@@ -109,7 +110,7 @@ export function validatePlan(plan: Plan): string[] {
     }
     for (const file of s.writes.slice(0, PLAN_LIMITS.relevant_files + 1)) {
       const problem =
-        relativePathProblem(file) ?? (namesRoot(file) ? 'names the workspace root, not a file' : insideGit(file) ? 'is inside .git' : tooLong(file, PLAN_LIMITS.path));
+        relativePathProblem(file) ?? (namesRoot(file) ? 'names the workspace root, not a file' : insideGit(file) ? 'is inside .git (or a name git reads as .git)' : tooLong(file, PLAN_LIMITS.path));
       if (problem) errors.push(`${label}: write path ${quoted(file)} ${problem}.`);
     }
     if (s.checks.length > PLAN_LIMITS.checks) errors.push(`${label}: checks lists ${s.checks.length} commands; the limit is ${PLAN_LIMITS.checks}.`);
@@ -160,9 +161,9 @@ export function normalizePlan(plan: Plan): Plan {
   return { ...plan, subtasks: plan.subtasks.map((s) => ({ ...s, relevant_files: normal(s.relevant_files), writes: normal(s.writes), checks: [...new Set(s.checks.map((c) => c.trim()))] })) };
 }
 
-/** A path inside the repository's .git folder (any segment named .git). */
+/** A path inside the repository's .git folder (any segment git reads as .git: isGitFolderName). */
 function insideGit(path: string): boolean {
-  return path.split(/[\\/]/).some((segment) => segment.toLowerCase() === '.git');
+  return path.split(/[\\/]/).some(isGitFolderName);
 }
 
 /** One dependency cycle (first node repeated at the end), or null. Unknown ids are ignored. */

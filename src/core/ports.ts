@@ -403,7 +403,10 @@ export interface WorkspaceReader {
  * file. Throws path_outside_root or file_unreadable (with the reason) for refused paths.
  */
 export interface WorkspaceWriter {
-  /** The file's text (UTF-8), or null when it does not exist; a binary file (NUL bytes) is file_unreadable. */
+  /**
+   * The file's text (UTF-8), or null when it does not exist; a binary file (NUL bytes), and a path
+   * under a file (nothing could be written there), are file_unreadable.
+   */
   readText(root: string, path: string): Promise<string | null>;
   /**
    * Writes the whole file, creating its folders; atomically (a crash leaves the old file or the new

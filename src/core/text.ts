@@ -115,3 +115,20 @@ function distance(a: string, b: string): number {
   }
   return prev[b.length]!;
 }
+
+/**
+ * `text` without terminal control: escape sequences removed whole (CSI `ESC [ ... final`; OSC, DCS,
+ * SOS, PM and APC strings up to BEL or ST; other `ESC` sequences with their intermediate bytes; and
+ * the same introduced by their 8-bit C1 forms U+009B, U+009D, ...), then every other C0 control but
+ * line feed and tab, DEL, and the C1 controls (U+0080-U+009F). For model text that a terminal will
+ * print (a commit message shown by `git log`). Source: ECMA-48 (5th ed.), 5.3-5.6, 8.3.
+ */
+export function withoutControls(text: string): string {
+  /* eslint-disable no-control-regex -- matching control characters is the point */
+  return text
+    .replace(/(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]/g, '')
+    .replace(/(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?/g, '')
+    .replace(/\x1b[ -/]*[0-~]?/g, '')
+    .replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '');
+  /* eslint-enable no-control-regex */
+}

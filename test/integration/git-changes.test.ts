@@ -193,7 +193,7 @@ describe('dependency folders', () => {
 
   it('keeps the links out of status, commits and the crash reset, and the root folders intact', async () => {
     await makeWorktree();
-    expect(await changes.status(wt)).toEqual({ clean: true, paths: [], head: base });
+    expect(await changes.status(wt)).toEqual({ clean: true, paths: [], tracked: [], head: base });
     put(wt, 'src/app.js', 'changed\n');
     const sha = await changes.commit({ worktree: wt, message: 'edit', trailers: {} });
     expect(git(wt, 'show', '--name-only', '--format=', sha!)).toBe('src/app.js');
@@ -242,7 +242,7 @@ describe('setup command', () => {
     expect(second.setup).toBeNull();
     expect(second.setupDone).toBe(true);
     expect(readFileSync(counter(), 'utf8').trim().split('\n')).toEqual([wt]);
-    expect(await changes.status(wt)).toEqual({ clean: true, paths: [], head: base });
+    expect(await changes.status(wt)).toEqual({ clean: true, paths: [], tracked: [], head: base });
   });
 
   it('reports a failed setup, and runs it again on the next call', async () => {
@@ -273,7 +273,7 @@ describe('commit and findCommit', () => {
     expect(git(wt, 'log', '-1', '--format=%(trailers:key=Planexec-Model,valueonly)').trim()).toBe('gpt-5.4-mini');
     expect(git(wt, 'log', '-1', '--format=%s')).toBe('Subtask s2: rename things');
     expect(git(wt, 'log', '-1', '--format=%an <%ae>|%cn <%ce>')).toBe(`${PLANEXEC_IDENTITY.name} <${PLANEXEC_IDENTITY.email}>|${PLANEXEC_IDENTITY.name} <${PLANEXEC_IDENTITY.email}>`);
-    expect(await changes.status(wt)).toEqual({ clean: true, paths: [], head: sha });
+    expect(await changes.status(wt)).toEqual({ clean: true, paths: [], tracked: [], head: sha });
     // The root's branch is untouched.
     expect(git(repo.root, 'rev-parse', 'HEAD')).toBe(base);
   });
@@ -481,7 +481,13 @@ describe('status', () => {
     put(wt, 'node_modules/x.js', 'ignored, not reported\n');
     put(wt, '.gitignore', 'node_modules/\n');
     const got = await changes.status(wt);
-    expect({ ...got, paths: [...got.paths].sort() }).toEqual({ clean: false, head: base, paths: ['.gitignore', 'new dir/a b.txt', 'src/app.js', 'src/old.js', 'staged file.txt'] });
+    expect({ ...got, paths: [...got.paths].sort(), tracked: [...got.tracked].sort() }).toEqual({
+      clean: false,
+      head: base,
+      paths: ['.gitignore', 'new dir/a b.txt', 'src/app.js', 'src/old.js', 'staged file.txt'],
+      // Untracked files are not among the tracked ones.
+      tracked: ['src/app.js', 'src/old.js', 'staged file.txt'],
+    });
 
     // An unmerged path (a conflicted merge in the root) has ten fields before its name.
     git(repo.root, 'checkout', '-q', '-b', 'side');
@@ -491,7 +497,7 @@ describe('status', () => {
     put(repo.root, 'README.md', 'main\n');
     git(repo.root, 'commit', '-q', '-am', 'main');
     expect(gitCode(repo.root, 'merge', '-q', 'side')).not.toBe(0);
-    expect(await changes.status(repo.root)).toEqual({ clean: false, head: git(repo.root, 'rev-parse', 'HEAD'), paths: ['README.md'] });
+    expect(await changes.status(repo.root)).toEqual({ clean: false, head: git(repo.root, 'rev-parse', 'HEAD'), paths: ['README.md'], tracked: ['README.md'] });
   });
 });
 
@@ -509,10 +515,10 @@ describe('resetHard: the crash recovery', () => {
     const gitDir = git(wt, 'rev-parse', '--absolute-git-dir');
     writeFileSync(join(gitDir, 'index.lock'), ''); // a git killed mid-command leaves its lock
     const dirty = await changes.status(wt);
-    expect({ ...dirty, paths: [...dirty.paths].sort() }).toEqual({ clean: false, head: last, paths: ['README.md', 'kept.txt', 'new/deep/file.txt', 'src/app.js'] });
+    expect({ ...dirty, paths: [...dirty.paths].sort(), tracked: [...dirty.tracked].sort() }).toEqual({ clean: false, head: last, paths: ['README.md', 'kept.txt', 'new/deep/file.txt', 'src/app.js'], tracked: ['README.md', 'kept.txt', 'src/app.js'] });
 
     await changes.resetHard({ worktree: wt });
-    expect(await changes.status(wt)).toEqual({ clean: true, paths: [], head: last });
+    expect(await changes.status(wt)).toEqual({ clean: true, paths: [], tracked: [], head: last });
     expect(git(wt, 'rev-parse', 'HEAD')).toBe(last);
     expect(readFileSync(join(wt, 'src/app.js'), 'utf8')).toBe('one\ntwo\nthree\n');
     expect(readFileSync(join(wt, 'README.md'), 'utf8')).toBe('hello\n');
@@ -567,7 +573,7 @@ await changes.runInWorktree(wt, { timeoutMs: 600000, argv: ['sh', '-c', 'echo $$
     expect(running(leader)).toBe(false);
     expect(running(grandchild)).toBe(false);
     expect(existsSync(join(wt, 'tick.txt'))).toBe(false);
-    expect(await changes.status(wt)).toEqual({ clean: true, paths: [], head: base });
+    expect(await changes.status(wt)).toEqual({ clean: true, paths: [], tracked: [], head: base });
     expect(readdirSync(records)).toEqual([]);
   });
 

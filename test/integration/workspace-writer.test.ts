@@ -66,11 +66,12 @@ describe('reading and writing inside the worktree', () => {
     expect(await files.readText(root, 'src//deep/./er/file.ts')).toBe(text);
   });
 
-  it('answers null for a file that does not exist, also under a missing folder or under a file', async () => {
+  it('answers null for a file that does not exist, also under a missing folder; under a file it says the file cannot hold it', async () => {
     put('a.txt', 'a\n');
     expect(await files.readText(root, 'missing.txt')).toBeNull();
     expect(await files.readText(root, 'no/such/folder/x.ts')).toBeNull();
-    expect(await files.readText(root, 'a.txt/b')).toBeNull();
+    // Nothing could be written there either: an edit of it is refused before anything is written.
+    await expect(files.readText(root, 'a.txt/b')).rejects.toMatchObject({ code: 'file_unreadable', message: expect.stringContaining("'a.txt' is a file, not a folder") });
     expect(await files.readText(root, 'a.txt')).toBe('a\n');
   });
 

@@ -18,6 +18,7 @@ import { constants, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readlink, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { fileUnreadable, hardLinkWithheld, pathOutsideRoot, PlanexecError, secretFileWithheld } from '../../core/errors.js';
+import { isGitFolderName } from '../../core/git-paths.js';
 import { V4A_LIMITS } from '../../core/patch/v4a.js';
 import { normalizeRelativePath, relativePathProblem } from '../../core/plan.js';
 import type { WorkspaceWriter } from '../../core/ports.js';
@@ -56,17 +57,18 @@ interface Target {
  * it ('/' or '\' separated, './' and repeated separators allowed, as normalizeRelativePath reads it).
  *
  * Refusals (PlanexecError), before anything is changed:
- * - path_outside_root: an absolute or empty path, one with '..' or a NUL byte, a '.git' segment (any
- *   case), and any path on which an existing component below the root is a symlink (the message
+ * - path_outside_root: an absolute or empty path, one with '..' or a NUL byte, a segment git reads
+ *   as its own .git folder ('.git' in any case, '.git.', 'git~1', ...: isGitFolderName), and any path on which an existing component below the root is a symlink (the message
  *   names the link: a linked dependency folder, or a link that may point out of the worktree);
  * - file_unreadable: the root itself, a root that is missing, relative or not a folder; a target
- *   that is a folder, FIFO, socket or device (never opened); a parent that is a file (writeText);
+ *   that is a folder, FIFO, socket or device (never opened); a parent that is a file (readText, writeText);
  *   for readText also a file with NUL bytes ('binary'), one that is not valid UTF-8, one larger than
  *   maxFileBytes, one that holds secrets by convention or has several hard links (unless allowed;
  *   details.withheld as the reader's), and OS errors by code (EACCES, ENOSPC, …).
  *
  * readText: the file's text, decoded from UTF-8 exactly (a BOM and CR LF line ends are kept), or
- * null when nothing exists at the path (also when a parent is a file). writeText: writes the UTF-8
+ * null when nothing exists at the path (file_unreadable when a folder on the way is a file: nothing
+ * could be written there either). writeText: writes the UTF-8
  * bytes of `content` through a temp file in the same folder (mode of the file it replaces, else
  * 0644 under the umask; renamed over the target), creating missing folders, and answers whether it
  * created the file (true) or replaced one (false); a crash of the process
@@ -182,7 +184,7 @@ async function checkTarget(root: string, path: string): Promise<Target> {
     .split('/')
     .filter((s) => s !== '' && s !== '.');
   if (segments.length === 0) throw fileUnreadable(path, 'it is the worktree itself, not a file');
-  if (segments.some((s) => s.toLowerCase() === '.git')) throw pathOutsideRoot(path, "it is inside .git, which planexec's edits never touch");
+  if (segments.some(isGitFolderName)) throw pathOutsideRoot(path, "it is inside .git (or a name git reads as .git), which planexec's edits never touch");
   if (!isAbsolute(root)) throw fileUnreadable(path, `the worktree '${root}' is not an absolute path`);
   const real = await realpath(root).catch((error: NodeJS.ErrnoException) => {
     throw fileUnreadable(path, `the worktree ${root} cannot be opened (${error.code ?? error.message})`);
@@ -217,8 +219,9 @@ async function walk(target: Target, purpose: 'read' | 'write' | 'remove'): Promi
       throw fileUnreadable(path, `it is ${kindOf(info)}, not a regular file`);
     }
     if (!info.isDirectory()) {
-      // Nothing can exist under a file: nothing to read or remove; a write cannot make the folder.
-      if (purpose !== 'write') return null;
+      // Nothing can exist under a file: nothing to remove. A write cannot make the folder, and a read
+      // says so too, so that an edit there is refused before anything is written.
+      if (purpose === 'remove') return null;
       throw fileUnreadable(path, `'${segments.slice(0, i).join('/')}' is ${kindOf(info)}, not a folder, so it cannot hold the file`);
     }
   }

@@ -7,7 +7,9 @@ import { existsSync } from 'node:fs';
 import { lstat, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { gitFailed, invalidInput, notFound } from '../../core/errors.js';
+import { gitFolderSegment } from '../../core/git-paths.js';
 import { normalizeRelativePath, relativePathProblem } from '../../core/plan.js';
+import { withoutControls } from '../../core/text.js';
 import type {
   ChangesDiff,
   ChangesRepository,
@@ -38,6 +40,12 @@ export const MIN_GIT_VERSION = [2, 38] as const;
 export const DEFAULT_MAX_PATCH_BYTES = 64 * 1024;
 
 const TRAILER_KEY = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
+
+/**
+ * Longest commit message (bytes of UTF-8) commit() takes: it is passed as one argument (stdin
+ * carries the paths), and Linux refuses a single argument over 128 KiB (MAX_ARG_STRLEN) with E2BIG.
+ */
+const MAX_MESSAGE_BYTES = 64 * 1024;
 
 /** Options of GitChanges (the composition root passes the runner it kills at shutdown; tests pass an env). */
 export interface GitChangesOptions {
@@ -81,6 +89,40 @@ const LITERAL_PATHSPECS: Record<string, string> = {
   GIT_ICASE_PATHSPECS: '0',
 };
 
+/**
+ * Pathspecs read from stdin, NUL-separated (git >= 2.26 for add and commit), rather than as
+ * arguments: hundreds of long paths as arguments pass the system's limit (ARG_MAX, 2 MiB on Linux)
+ * and the spawn fails with E2BIG. Source: git-add(1), git-commit(1), --pathspec-from-file.
+ */
+const PATHSPECS_ON_STDIN = ['--pathspec-from-file=-', '--pathspec-file-nul'] as const;
+
+/** Paths as git reads them with --pathspec-file-nul or `-z --stdin`: each followed by a NUL. */
+function nulList(paths: readonly string[]): string {
+  return paths.map((p) => `${p}\0`).join('');
+}
+
+/**
+ * `args` in groups of at most `maxBytes` bytes (a group holds at least one), for commands that take
+ * paths only as arguments (ls-tree): each group stays far below ARG_MAX.
+ */
+function argumentChunks(args: readonly string[], maxBytes = 128 * 1024): string[][] {
+  const chunks: string[][] = [];
+  let chunk: string[] = [];
+  let bytes = 0;
+  for (const arg of args) {
+    const size = Buffer.byteLength(arg) + 1;
+    if (chunk.length && bytes + size > maxBytes) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(arg);
+    bytes += size;
+  }
+  if (chunk.length) chunks.push(chunk);
+  return chunks;
+}
+
 /** CommitRequest.paths checked and normalised ('./a//b/' -> 'a/b'), without repeats, in order. */
 function commitPaths(paths: readonly string[]): string[] {
   const out: string[] = [];
@@ -89,7 +131,7 @@ function commitPaths(paths: readonly string[]): string[] {
     if (problem) throw invalidInput(`Commit path '${raw}' ${problem}.`, 'Give paths relative to the worktree\'s top level.');
     const path = normalizeRelativePath(raw);
     if (!raw.split(/[\\/]/).some((segment) => segment !== '' && segment !== '.')) throw invalidInput(`Commit path '${raw}' names the worktree itself, not a file.`, 'Give the paths of the files to commit, or no paths to commit everything.');
-    if (path.split('/').some((segment) => segment.toLowerCase() === '.git')) throw invalidInput(`Commit path '${raw}' is inside .git.`, 'Give paths of files in the worktree.');
+    if (gitFolderSegment(path) !== null) throw invalidInput(`Commit path '${raw}' is inside .git (or a name git reads as .git).`, 'Give paths of files in the worktree.');
     if (!out.includes(path)) out.push(path);
   }
   return out;
@@ -272,9 +314,103 @@ export class GitChanges implements ChangesRepository {
    * process group is recorded in the worktree's git dir, so that resetHard in a process started
    * after this one was killed (-9) ends a check this one left running. `request.cwd` is ignored.
    */
-  async runInWorktree(worktree: string, request: Omit<CommandRequest, 'cwd'>): Promise<CommandResult> {
-    const gitDir = this.gitDirs.get(resolve(worktree)) ?? (await this.git.text(['rev-parse', '--absolute-git-dir'], { cwd: worktree }));
-    return this.runner.run({ ...request, cwd: worktree, pidFile: join(gitDir, RUNNING_DIR, `${randomUUID()}.json`), ...(this.sandbox ? { sandbox: this.sandbox } : {}) });
+  async runInWorktree(worktree: string, request: Omit<CommandRequest, 'cwd'> & { folder?: string }): Promise<CommandResult> {
+    const { folder, ...rest } = request;
+    const top = resolve(worktree);
+    let cwd = top;
+    if (folder) {
+      const problem = relativePathProblem(folder);
+      if (problem) throw invalidInput(`Folder '${folder}' ${problem}.`, 'Give the folder relative to the worktree.');
+      cwd = join(top, normalizeRelativePath(folder));
+    }
+    // Looked up at the top level planexec made, never in the folder: files there are the model's
+    // to write, and a few (HEAD, objects/, refs/) would make git take the folder for a repository.
+    const gitDir = this.gitDirs.get(top) ?? (await this.git.text(['rev-parse', '--absolute-git-dir'], { cwd: top }));
+    this.gitDirs.set(top, gitDir);
+    return this.runner.run({ ...rest, cwd, pidFile: join(gitDir, RUNNING_DIR, `${randomUUID()}.json`), ...(this.sandbox ? { sandbox: this.sandbox } : {}) });
+  }
+
+  /**
+   * Among `paths` (relative to the worktree's top level, '/'-separated), those git would not commit,
+   * each with the reason in words a model can act on: inside a submodule (a gitlink in HEAD's tree
+   * on the way), or untracked and matched by an ignore rule (`git check-ignore -v`, which names the
+   * rule; tracked files are never ignored). A path with a symbolic link on the way is left out
+   * (planexec's writer refuses it anyway, and git would refuse to look past the link). Paths go to
+   * git on stdin, or in chunks of arguments, so any number fits. One git spawn when no path is in a
+   * submodule (check-ignore fails on such a path: then `ls-tree` finds the gitlinks, and the others
+   * are asked again). Throws git_failed when git fails.
+   */
+  async uncommittable(request: { worktree: string; paths: readonly string[] }): Promise<Map<string, string>> {
+    const cwd = request.worktree;
+    const out = new Map<string, string>();
+    const folderOf = (p: string): string[] => {
+      const segments = p.split('/');
+      return segments.slice(0, -1).map((_, i) => segments.slice(0, i + 1).join('/'));
+    };
+    const links = new Map<string, boolean>();
+    const isLink = async (folder: string): Promise<boolean> => {
+      if (!links.has(folder)) links.set(folder, (await lstat(join(cwd, folder)).catch(() => null))?.isSymbolicLink() ?? false);
+      return links.get(folder)!;
+    };
+    const ask: string[] = [];
+    for (const path of new Set(request.paths.filter((p) => !relativePathProblem(p)).map(normalizeRelativePath))) {
+      let linked = false;
+      for (const folder of folderOf(path)) if ((linked = await isLink(folder))) break;
+      if (!linked) ask.push(path);
+    }
+    if (ask.length === 0) return out;
+    let ignored = await this.ignored(cwd, ask);
+    if (ignored === null) {
+      const gitlinks = new Set<string>();
+      for (const chunk of argumentChunks([...new Set(ask.flatMap(folderOf))])) {
+        const { stdout } = await this.git.run(['ls-tree', '-z', 'HEAD', '--', ...chunk], { cwd, env: { ...LITERAL_PATHSPECS, GIT_OPTIONAL_LOCKS: '0' } });
+        for (const entry of nulFields(stdout)) if (entry.startsWith('160000 ')) gitlinks.add(entry.slice(entry.indexOf('\t') + 1));
+      }
+      const rest: string[] = [];
+      for (const path of ask) {
+        const submodule = folderOf(path).find((f) => gitlinks.has(f));
+        if (submodule === undefined) rest.push(path);
+        else out.set(path, `it is inside the submodule '${submodule}', whose files are committed in that repository, not in this one; edit files outside it`);
+      }
+      ignored = rest.length ? await this.ignored(cwd, rest) : new Map<string, string>();
+      if (ignored === null) throw gitFailed('git check-ignore --stdin', 'it failed on paths outside any submodule', 'Check the worktree with `git status`; fix what git says and try again.');
+    }
+    for (const [path, why] of ignored) out.set(path, why);
+    return out;
+  }
+
+  /**
+   * `git check-ignore -v` of `paths`: path -> why, for those an ignore rule (not a '!' one) matches;
+   * null when git fails (exit 128: it does on a path inside a submodule).
+   */
+  private async ignored(cwd: string, paths: readonly string[]): Promise<Map<string, string> | null> {
+    // -v prints source, line, pattern and path (4 fields each with -z) for every path a rule matches;
+    // a '!' rule un-ignores. Exit 1: none matched. check-ignore refuses GIT_LITERAL_PATHSPECS, and
+    // reads ':(glob)x' or ':!x' as pathspec magic: each path goes as './path' (no magic after './'),
+    // and comes back as given.
+    // Read-only, and it may run beside another attempt's commit in the same worktree: no index lock.
+    const { stdout, code } = await this.git.run(['check-ignore', '-z', '-v', '--stdin'], { cwd, input: nulList(paths.map((p) => `./${p}`)), okCodes: [0, 1, 128], env: { GIT_OPTIONAL_LOCKS: '0' } });
+    if (code === 128) return null;
+    const out = new Map<string, string>();
+    const fields = stdout.toString('utf8').split('\0');
+    for (let i = 0; i + 3 < fields.length; i += 4) {
+      const [source, line, pattern, path] = fields.slice(i, i + 4) as [string, string, string, string];
+      if (pattern.startsWith('!')) continue;
+      out.set(path.slice(2), `git ignores it (the rule '${pattern}' in ${source}, line ${line}); use a path git does not ignore, or change that rule`);
+    }
+    return out;
+  }
+
+  /** True when `path` is a folder holding a `.git` entry (a worktree's checkout is there); never throws. */
+  async hasWorktree(path: string): Promise<boolean> {
+    return (await lstat(join(path, '.git')).catch(() => null)) !== null;
+  }
+
+  /** The commit `branch` (a short name) points at, or null when there is no such branch. */
+  async branchHead(root: string, branch: string): Promise<string | null> {
+    if (!branch || branch.startsWith('-')) throw invalidInput(`'${branch}' is not a usable branch name.`, 'Use a name such as planexec/wf-1a2b3c.');
+    const out = await this.git.run(['rev-parse', '--verify', '-q', `refs/heads/${branch}^{commit}`], { cwd: root, okCodes: [0, 1] });
+    return out.code === 0 ? out.stdout.toString('utf8').trim() : null;
   }
 
   /**
@@ -291,14 +427,20 @@ export class GitChanges implements ChangesRepository {
    * magic is off (GIT_LITERAL_PATHSPECS), so '*.ts' or ':x' name those very files. Paths without a
    * change, and ignored ones, are skipped; null when none of them changed.
    *
-   * Throws invalid_input for an empty message, a trailer key/value git cannot hold (keys: letters,
-   * digits, '-'; values: one non-empty line), or a path that is absolute, has '..', names the
-   * worktree itself or lies inside .git.
+   * The message and the trailer values lose their control characters and escape sequences
+   * (withoutControls: they may come from a model, and `git log` prints them to a terminal); CR LF
+   * becomes LF. Paths go to git on stdin, so any number of them fits.
+   *
+   * Throws invalid_input for an empty message, one over MAX_MESSAGE_BYTES, a trailer key/value git
+   * cannot hold (keys: letters, digits, '-'; values: one non-empty line), or a path that is
+   * absolute, has '..', names the worktree itself or lies inside .git (or a name git reads as .git).
    */
   async commit(request: CommitRequest): Promise<string | null> {
-    const message = request.message.replace(/\s+$/, '');
+    const message = withoutControls(request.message).replace(/\s+$/, '');
     if (!message.trim()) throw invalidInput('A commit message is empty.', 'Give the commit a message.');
-    const trailerLines = Object.entries(request.trailers).map(([key, value]) => {
+    if (Buffer.byteLength(message) > MAX_MESSAGE_BYTES) throw invalidInput(`A commit message is ${Buffer.byteLength(message)} bytes long.`, `Keep it under ${MAX_MESSAGE_BYTES} bytes.`);
+    const trailerLines = Object.entries(request.trailers).map(([key, raw]) => {
+      const value = withoutControls(raw);
       if (!TRAILER_KEY.test(key)) throw invalidInput(`Trailer key '${key}' is not usable.`, 'Use letters, digits and dashes, e.g. Planexec-Workflow.');
       if (!value.trim() || /[\r\n]/.test(value)) throw invalidInput(`Trailer '${key}' needs a value of one non-empty line.`, 'Remove line breaks from the value.');
       return `${key}: ${value.trim()}`;
@@ -318,7 +460,7 @@ export class GitChanges implements ChangesRepository {
     // a path git does not know (a new file not staged, a folder with nothing in it); then only the
     // paths git status sees a change under are staged and committed (two or three spawns more).
     const fresh = request.created === undefined ? chosen : commitPaths(request.created).filter((p) => chosen.some((c) => p === c || p.startsWith(`${c}/`)));
-    const added = fresh.length ? (await this.git.run(['add', '--all', '--', ...fresh], { cwd, env: LITERAL_PATHSPECS, okCodes: [0, 1, 128] })).code : 0;
+    const added = fresh.length ? (await this.git.run(['add', '--all', ...PATHSPECS_ON_STDIN], { cwd, env: LITERAL_PATHSPECS, input: nulList(fresh), okCodes: [0, 1, 128] })).code : 0;
     if (added === 0) {
       const sha = await this.commitStaged(cwd, text, env, chosen);
       if (sha !== undefined) return sha;
@@ -326,7 +468,7 @@ export class GitChanges implements ChangesRepository {
     const dirty = await this.dirtyPaths(cwd, false, chosen);
     const only = chosen.filter((p) => dirty.some((d) => d === p || d.startsWith(`${p}/`)));
     if (only.length === 0) return null;
-    await this.git.run(['add', '--all', '--', ...only], { cwd, env: LITERAL_PATHSPECS });
+    await this.git.run(['add', '--all', ...PATHSPECS_ON_STDIN], { cwd, env: LITERAL_PATHSPECS, input: nulList(only) });
     const sha = await this.commitStaged(cwd, text, env, only);
     if (sha === undefined) throw gitFailed('git commit --only', 'a path with changes is unknown to git', 'Check the worktree with `git status`; fix what git says and try again.');
     return sha;
@@ -341,9 +483,11 @@ export class GitChanges implements ChangesRepository {
     // spawn; hooks are off and the message is not empty, so nothing else makes commit exit 1 but a
     // pathspec it does not know. The summary line "[branch <sha>] subject" (full sha with
     // core.abbrev=40) saves a `rev-parse HEAD`.
-    const done = await this.git.run(['-c', 'core.abbrev=40', 'commit', '--no-verify', '--cleanup=verbatim', '--file=-', ...(only ? ['--only', '--', ...only] : [])], {
+    // The message is an argument (stdin carries the pathspecs, as arguments they could pass the
+    // system's limit: spawn E2BIG); git's -m keeps it as it is under --cleanup=verbatim.
+    const done = await this.git.run(['-c', 'core.abbrev=40', 'commit', '--no-verify', '--cleanup=verbatim', `--message=${text}`, ...(only ? ['--only', ...PATHSPECS_ON_STDIN] : [])], {
       cwd,
-      input: text,
+      ...(only ? { input: nulList(only) } : {}),
       okCodes: [0, 1],
       env: { ...identity, ...(only ? LITERAL_PATHSPECS : {}) },
     });
@@ -357,15 +501,18 @@ export class GitChanges implements ChangesRepository {
   }
 
   /**
-   * The newest commit of the worktree's branch (only `since..HEAD` when `since` is given) whose
-   * trailers include every key/value given (keys compared case-insensitively, values exactly); null
-   * when there is none. For crash recovery: an attempt found here was committed already.
+   * The newest commit of the worktree's branch (of `to` when given; only `since..HEAD` or
+   * `since..to` when `since` is given) whose trailers include every key/value given (keys compared
+   * case-insensitively, values exactly); null when there is none. For crash recovery: an attempt
+   * found here was committed already. Throws invalid_input for a revision starting with '-'.
    */
-  async findCommit(request: { worktree: string; trailers: Record<string, string>; since?: string }): Promise<string | null> {
+  async findCommit(request: { worktree: string; trailers: Record<string, string>; since?: string; to?: string }): Promise<string | null> {
+    const to = request.to ?? 'HEAD';
+    if (to.startsWith('-') || request.since?.startsWith('-')) throw invalidInput(`'${to.startsWith('-') ? to : request.since}' is not a commit.`, 'Give a commit sha.');
     const wanted = Object.entries(request.trailers).map(([k, v]) => [k.toLowerCase(), v.trim()] as const);
     // A cheap prefilter (substrings, any case); the exact comparison follows on the parsed trailers.
     const greps = Object.entries(request.trailers).map(([k, v]) => `--grep=${k}: ${v.trim()}`);
-    const range = request.since ? `${request.since}..HEAD` : 'HEAD';
+    const range = request.since ? `${request.since}..${to}` : to;
     const { stdout } = await this.git.run(['log', '-z', '--format=%H%n%(trailers:only=true,unfold=true)', '--fixed-strings', '--regexp-ignore-case', '--all-match', ...greps, range, '--'], {
       cwd: request.worktree,
     });
@@ -433,20 +580,23 @@ export class GitChanges implements ChangesRepository {
    * --porcelain=v2 --branch` (the crash check before every apply: one spawn instead of two).
    * Format: git-status(1), "Porcelain Format Version 2".
    */
-  async status(worktree: string): Promise<{ clean: boolean; paths: string[]; head: string | null }> {
+  async status(worktree: string): Promise<{ clean: boolean; paths: string[]; tracked: string[]; head: string | null }> {
     const args = ['status', '--porcelain=v2', '--branch', '--no-ahead-behind', '-z', '--untracked-files=all', '--no-renames', '--ignore-submodules=none'];
     const { stdout } = await this.git.run(args, { cwd: worktree });
     let head: string | null = null;
     const paths: string[] = [];
+    const tracked: string[] = [];
     for (const entry of nulFields(stdout)) {
       if (entry.startsWith('# branch.oid ')) {
         const oid = entry.slice('# branch.oid '.length);
         head = oid === '(initial)' ? null : oid;
       } else if (!entry.startsWith('#')) {
-        paths.push(porcelainV2Path(entry));
+        const path = porcelainV2Path(entry);
+        paths.push(path);
+        if (entry[0] !== '?' && entry[0] !== '!') tracked.push(path);
       }
     }
-    return { clean: paths.length === 0, paths, head };
+    return { clean: paths.length === 0, paths, tracked, head };
   }
 
   /**
@@ -555,7 +705,8 @@ export class GitChanges implements ChangesRepository {
 
   /**
    * Removes the worktree (even with uncommitted changes; linked dependency folders are removed as
-   * links, their targets untouched) and deletes the branch. Idempotent: what is already gone counts
+   * links, their targets untouched; commands runInWorktree recorded as running there are killed
+   * first) and deletes the branch. Idempotent: what is already gone counts
    * as done. Throws git_failed when the branch is checked out in the root (switch away first), and
    * when `worktree` is a folder that is not a worktree of this repository (it is left alone).
    */
@@ -567,6 +718,9 @@ export class GitChanges implements ChangesRepository {
     let removedWorktree = false;
     const entry = await this.findEntry(await this.worktrees(top), path);
     if (entry && !entry.prunable) {
+      // A check that a process killed with -9 left running there would go on in a folder that is gone.
+      const gitDir = await this.git.run(['rev-parse', '--absolute-git-dir'], { cwd: entry.path, okCodes: [0, 128] });
+      if (gitDir.code === 0) await killRecordedGroups(join(gitDir.stdout.toString('utf8').trim(), RUNNING_DIR));
       const removed = await this.git.run(['worktree', 'remove', '--force', '--force', '--', entry.path], { cwd: top, okCodes: [0, 128] });
       // git refuses some worktrees (with submodules): remove the folder ourselves. fs.rm does not
       // follow symlinks, so linked dependency folders lose only the link.
@@ -606,8 +760,13 @@ export class GitChanges implements ChangesRepository {
     return out.stdout.toString('utf8').trim();
   }
 
-  private async isAncestor(cwd: string, maybeAncestor: string, of: string): Promise<boolean> {
-    return (await this.git.run(['merge-base', '--is-ancestor', maybeAncestor, of], { cwd, okCodes: [0, 1] })).code === 0;
+  /**
+   * True when commit `maybeAncestor` is `of` or one of its ancestors; false when it is not, or is
+   * not a commit of the repository at `cwd`. Throws invalid_input for a revision starting with '-'.
+   */
+  async isAncestor(cwd: string, maybeAncestor: string, of: string): Promise<boolean> {
+    if (maybeAncestor.startsWith('-') || of.startsWith('-')) throw invalidInput(`'${maybeAncestor.startsWith('-') ? maybeAncestor : of}' is not a commit.`, 'Give a commit sha.');
+    return (await this.git.run(['merge-base', '--is-ancestor', maybeAncestor, of], { cwd, okCodes: [0, 1, 128] })).code === 0;
   }
 
   /**
@@ -616,15 +775,15 @@ export class GitChanges implements ChangesRepository {
    */
   private async dirtyPaths(cwd: string, optionalLocks: boolean, literal?: readonly string[]): Promise<string[]> {
     const args = ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--ignore-submodules=none'];
-    const { stdout } = await this.git.run(literal ? [...args, '--', ...literal] : args, {
+    // status takes no pathspecs on stdin: the whole worktree's status, filtered here, so that any
+    // number of paths fits (as arguments they could pass ARG_MAX).
+    const { stdout } = await this.git.run(args, {
       cwd,
-      env: {
-        // In the user's root, do not take index.lock just to refresh stat data (their git may be busy).
-        ...(optionalLocks ? { GIT_OPTIONAL_LOCKS: '0' } : {}),
-        ...(literal ? LITERAL_PATHSPECS : {}),
-      },
+      // In the user's root, do not take index.lock just to refresh stat data (their git may be busy).
+      ...(optionalLocks ? { env: { GIT_OPTIONAL_LOCKS: '0' } } : {}),
     });
-    return nulFields(stdout).map((entry) => entry.slice(3));
+    const paths = nulFields(stdout).map((entry) => entry.slice(3));
+    return literal ? paths.filter((p) => literal.some((l) => p === l || p.startsWith(`${l}/`))) : paths;
   }
 
   private async worktrees(top: string): Promise<WorktreeEntry[]> {

@@ -3,6 +3,7 @@
 // the command line. The user's global and system git config is otherwise read as usual (identity,
 // excludes, safe.directory, autocrlf): planexec's commits should look like the user's git would make them.
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { gitFailed } from '../../core/errors.js';
 import { scrubEnv, signalGroup } from '../process/run-command.js';
 
@@ -104,7 +105,8 @@ export class GitExec {
   /**
    * Runs `git -c ... <args>` in `opts.cwd`. Resolves when git exits with a code in okCodes; throws
    * PlanexecError('git_failed') naming the command and the end of its stderr otherwise, or when git
-   * cannot be started, or at the timeout.
+   * cannot be started (details.reason 'missing_folder' when `cwd` is not there: not a missing git),
+   * or at the timeout.
    */
   run(args: readonly string[], opts: GitRunOptions): Promise<GitOutput> {
     const full = [...GIT_CONFIG_OVERRIDES.flatMap((c) => ['-c', c]), ...args];
@@ -152,6 +154,16 @@ export class GitExec {
       }, this.timeoutMs);
       child.on('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
+        // spawn says ENOENT for a missing working folder as for a missing program: tell them apart.
+        if ((error.code === 'ENOENT' || error.code === 'ENOTDIR') && !isFolder(opts.cwd)) {
+          reject(
+            gitFailed(shown, `the folder ${opts.cwd} does not exist (or is not a folder)`, 'It was removed or moved: restore it, or check the folders planexec was given (PLANEXEC_ROOT, PLANEXEC_WORKTREES).', {
+              reason: 'missing_folder',
+              cwd: opts.cwd,
+            }),
+          );
+          return;
+        }
         reject(
           gitFailed(shown, error.code === 'ENOENT' ? `${this.binary} is not installed or not on PATH` : error.message, 'Install git (2.38 or newer) and make sure it is on the PATH of the planexec server, or set PLANEXEC_CHANGES=off.'),
         );
@@ -181,6 +193,15 @@ export class GitExec {
   async text(args: readonly string[], opts: GitRunOptions): Promise<string> {
     const { stdout } = await this.run(args, opts);
     return stdout.toString('utf8').replace(/\n$/, '');
+  }
+}
+
+/** `path` is a folder now (a spawn error path only: a synchronous stat is fine there). */
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
 

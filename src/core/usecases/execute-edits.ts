@@ -5,15 +5,17 @@
 // commit is made with the attempt's trailers, and the checks run. An attempt whose checks fail is
 // rolled back at once and goes back to the executor (next rung of the ladder) with the checks'
 // output, without a planner review; one in which nothing applied has failed the same way.
-import { attemptOutput, checkFeedback, checksFor, failingChecks, patchOutputs, repoPaths, rootFiles, runChecks, unresolved, withApplyLock, writeOverlay, applyOperations, type AppliedOperation, type Overlay } from '../changes.js';
+import { attemptOutput, checkFeedback, checksFor, failingChecks, joinPath, patchOutputs, repoPaths, rootFiles, runChecks, unresolved, withApplyLock, writeOverlay, applyOperations, type AppliedOperation, type CommitProbe, type Overlay } from '../changes.js';
+import type { ChangesDiff } from '../changes-ports.js';
 import type { ContextPacket } from '../context.js';
 import type { CoreDeps } from '../deps.js';
 import { ModelCallError, PlanexecError } from '../errors.js';
 import { completeCall, failCall, journaledCall, responseUsage, sumUsage } from '../journal.js';
 import { parsePatch, PatchError, type PatchOperation } from '../patch/v4a.js';
+import { normalizeRelativePath } from '../plan.js';
 import type { ModelRequest, ModelResponse, Store } from '../ports.js';
 import { roleFor } from '../routing.js';
-import type { AttemptChanges, CheckResult, Subtask, Usage, Workflow, WorkflowChanges } from '../types.js';
+import type { AttemptChanges, CheckResult, RejectedEdit, Subtask, Usage, Workflow, WorkflowChanges } from '../types.js';
 import { derivePhase, findSubtask, isEnded } from '../workflow.js';
 import { persist, releaseClaim, result, stillOurs, type Claim, type ExecuteOptions, type ExecuteSubtaskResult } from './execute-subtask.js';
 
@@ -61,6 +63,10 @@ async function converse(d: CoreDeps, c: Claim, signal: AbortSignal): Promise<Exc
     if (!exchange.baseline.has(path)) exchange.baseline.set(path, text);
     return text;
   };
+  // Which paths git would not commit: asked for the subtask's writes while the model answers, so
+  // that an answer editing those very files waits for no git spawn.
+  const probe = remembering(commitProbe(d, c.changes!));
+  probe(c.subtask.writes.map(normalizeRelativePath)).catch(() => undefined);
   let request = c.request;
   let response: ModelResponse;
   try {
@@ -98,7 +104,7 @@ async function converse(d: CoreDeps, c: Claim, signal: AbortSignal): Promise<Exc
     }
     const { ops, note, malformed } = operationsOf(response, request);
     exchange.note = note;
-    const applied = await applyOperations(ops, c.subtask.writes, exchange.overlay, read);
+    const applied = await applyOperations(ops, c.subtask.writes, exchange.overlay, read, probe);
     // One result per operation, in order.
     ops.forEach((op, i) => applied[i]!.ok && exchange.okOps.push(op));
     if (malformed) applied.push({ callId: null, path: '(patch)', ok: false, message: malformed, refused: false });
@@ -207,9 +213,17 @@ async function commitAndCheck(
   // (a parallel execute_subtask, another process) committed to them since, apply them again on the
   // files as they are now, so that nothing it did is written over.
   const moved = await changedSince(d, c.root!, x.baseline);
+  let baseline: ReadonlyMap<string, string | null> = x.baseline;
   if (moved.length) {
     const overlay: Overlay = new Map();
-    const again = await applyOperations(x.okOps, c.subtask.writes, overlay, (path) => d.writer.readText(c.root!, path));
+    const fresh = new Map<string, string | null>();
+    const read = async (path: string) => {
+      const text = await d.writer.readText(c.root!, path);
+      if (!fresh.has(path)) fresh.set(path, text);
+      return text;
+    };
+    const again = await applyOperations(x.okOps, c.subtask.writes, overlay, read, commitProbe(d, changes));
+    baseline = fresh;
     const lost = again.filter((a) => !a.ok).map((a) => ({ path: a.path, reason: `${a.message} (${moved.join(', ')} changed meanwhile: another subtask's edit was committed first)` }));
     rejected = [...rejected.filter((r) => !lost.some((l) => l.path === r.path)), ...lost];
     x.overlay = overlay;
@@ -220,10 +234,13 @@ async function commitAndCheck(
     }
   }
   let commit: string | null;
+  let left: RejectedEdit[];
+  let diff: ChangesDiff | null;
   try {
     const created = await writeOverlay(d, changes, x.overlay);
     commit = await git.commit({
       worktree,
+      // Control characters from the models are stripped by the repository (ChangesRepository.commit).
       message: `${c.subtask.title}\n\n${firstLine(x.note)}`.trim(),
       trailers: {
         'Planexec-Workflow': c.workflow.id,
@@ -234,17 +251,24 @@ async function commitAndCheck(
       paths: repoPaths(changes, x.overlay),
       created,
     });
+    // What git left out of the commit (a path ignored by a rule this answer added, say) must not
+    // stay in the worktree for the checks to pass with: undone, and reported.
+    diff = commit === null ? null : await git.diff({ worktree, from: previous, to: commit });
+    left = await leftOut(d, changes, x.overlay, baseline, diff?.files.map((f) => f.path) ?? []);
   } catch (error) {
     // Nothing half-written stays for the next attempt to read: back to the recorded head.
     await git.resetHard({ worktree, commit: previous }).catch(() => undefined);
     throw error;
   }
+  rejected = [...rejected.filter((r) => !left.some((l) => l.path === r.path)), ...left];
   if (commit === null) {
     const attempt: AttemptChanges = { commit: null, rolled_back: false, files: [], rejected, diff: '', diff_truncated: false };
-    return recordFailure(d, c, x, report, attempt, [], 'Your edits left every file as it was, so nothing changed. Make the change this subtask asks for.', opts);
+    const feedback = left.length
+      ? `None of your edits can be committed, so nothing changed:\n${left.map((l) => `- ${l.reason}`).join('\n')}\nMake the edits this subtask asks for at paths git commits.`
+      : 'Your edits left every file as it was, so nothing changed. Make the change this subtask asks for.';
+    return recordFailure(d, c, x, report, attempt, [], feedback, opts);
   }
-  const diff = await git.diff({ worktree, from: previous, to: commit });
-  const files = rootFiles(changes, diff.files);
+  const files = rootFiles(changes, diff!.files);
   const plan = checksFor(d, changes, c.subtask);
   let checks: CheckResult[];
   try {
@@ -254,7 +278,7 @@ async function commitAndCheck(
   }
   if (signal.aborted) throw signal.reason;
   const failing = failingChecks(checks, changes.baseChecks, plan.own);
-  const attempt: AttemptChanges = { commit, rolled_back: failing.length > 0, files, rejected, diff: diff.patch, diff_truncated: diff.patchTruncated };
+  const attempt: AttemptChanges = { commit, rolled_back: failing.length > 0, files, rejected, diff: diff!.patch, diff_truncated: diff!.patchTruncated };
   if (failing.length) {
     await git.resetHard({ worktree, commit: previous });
     return recordFailure(d, c, x, report, attempt, checks, checkFeedback(failing), opts);
@@ -265,6 +289,69 @@ async function commitAndCheck(
   const allHostPassed = changes.hostChecks.every((command) => hostResults.some((r) => r.command === command && r.passed));
   const finalChecks = allHostPassed && changes.hostChecks.length ? { head: commit, results: hostResults, reviewed: false } : null;
   return recordSuccess(d, c, x, report, attempt, checks, rootFiles(changes, all.files), finalChecks, opts);
+}
+
+/**
+ * The probe applyOperations asks which paths git would not commit (ChangesRepository.uncommittable,
+ * paths turned from workspace-relative to the repository's top level and back).
+ */
+function commitProbe(d: CoreDeps, changes: WorkflowChanges): CommitProbe {
+  return async (paths) => {
+    const found = await d.git!.uncommittable({ worktree: changes.worktree!, paths: paths.map((p) => `${changes.prefix}${p}`) });
+    return new Map([...found].map(([p, why]) => [p.slice(changes.prefix.length), why]));
+  };
+}
+
+/**
+ * `probe` remembering its answer per path for the attempt (ignore rules change in the worktree only
+ * when a commit lands, and what a commit left out is caught by leftOut): a path asked before is not
+ * asked again. A failed ask is forgotten, and fails the calls waiting on it.
+ */
+function remembering(probe: CommitProbe): CommitProbe {
+  const known = new Map<string, Promise<string | undefined>>();
+  return async (paths) => {
+    const fresh = [...new Set(paths.filter((p) => !known.has(p)))];
+    if (fresh.length) {
+      const asked = probe(fresh);
+      for (const p of fresh) {
+        const answer = asked.then((found) => found.get(p));
+        // Nobody may wait on a prefetched path: its failure must not be an unhandled rejection.
+        answer.catch(() => known.delete(p));
+        known.set(p, answer);
+      }
+    }
+    const out = new Map<string, string>();
+    for (const p of paths) {
+      const why = await known.get(p)!;
+      if (why !== undefined) out.set(p, why);
+    }
+    return out;
+  };
+}
+
+/**
+ * The overlay's paths whose text changed (against `baseline`, what the attempt read) but that are
+ * not among `committed` (the commit's paths, from the repository's top level) because git would not
+ * commit them: each put back as it was in the worktree (removed, or its old text written), and
+ * returned with the reason. A path git sees no change in (its text differs only in a way git
+ * normalises) is not left out.
+ */
+async function leftOut(d: CoreDeps, changes: WorkflowChanges, overlay: Overlay, baseline: ReadonlyMap<string, string | null>, committed: readonly string[]): Promise<RejectedEdit[]> {
+  const inCommit = new Set(committed);
+  const missing = [...overlay].filter(([path, text]) => text !== (baseline.get(path) ?? null) && !inCommit.has(`${changes.prefix}${path}`)).map(([path]) => path);
+  if (missing.length === 0) return [];
+  const why = await commitProbe(d, changes)(missing);
+  const root = joinPath(changes.worktree!, changes.prefix);
+  const out: RejectedEdit[] = [];
+  for (const path of missing) {
+    const reason = why.get(path);
+    if (reason === undefined) continue;
+    const before = baseline.get(path) ?? null;
+    if (before === null) await d.writer.remove(root, path);
+    else await d.writer.writeText(root, path, before);
+    out.push({ path, reason: `'${path}' was not committed, so it was undone: git would not commit it: ${reason}.` });
+  }
+  return out;
 }
 
 /** The paths whose text in the worktree is no longer what `baseline` holds. */

@@ -2,9 +2,9 @@
 // (fast-forward or a merge commit; refused, naming the paths, when the user's uncommitted changes
 // touch the same files or the merge conflicts — nothing half-merged), or the worktree and branch
 // removed (approved, unmerged work needs confirm: true).
-import { withApplyLock } from '../changes.js';
+import { rootFiles, withApplyLock } from '../changes.js';
 import type { CoreDeps } from '../deps.js';
-import { invalidInput, invalidTransition, PlanexecError } from '../errors.js';
+import { invalidInput, invalidTransition, notFound, PlanexecError } from '../errors.js';
 import type { MergeRecord, Phase, WorkflowChanges } from '../types.js';
 import { changesView, type ChangesView } from '../views.js';
 import { isEnded, loadWorkflow } from '../workflow.js';
@@ -43,12 +43,16 @@ async function changesOf(d: CoreDeps, workflowId: string): Promise<WorkflowChang
 
 /**
  * merge_changes: brings planexec/<workflow_id> into the branch checked out in the user's
- * repository. Refused (nothing changed, the paths named) when the user's uncommitted changes touch
- * files the branch changed, when the merge would conflict, or when the repository is mid-merge or
- * on a detached HEAD; refused while a subtask is running. Merging a branch merged already answers
+ * repository. The worktree is not reset (the user may have worked there): commits the user made on
+ * the branch after the recorded head are adopted (recorded as the new head, and merged with the
+ * rest). Refused (nothing changed, the paths named) when the worktree has uncommitted changes to
+ * tracked files, when the branch was rewritten (the recorded head is no longer in it), when the
+ * user's uncommitted changes touch files the branch changed, when the merge would conflict, or when
+ * the repository is mid-merge or on a detached HEAD; refused while a subtask is running. Works
+ * without the worktree's folder (only the branch is merged). Merging a branch merged already answers
  * as before. Throws not_found, invalid_transition (every refusal: no changes, discarded, nothing
- * committed, running, and git's refusals with `details.reason` a MergeRefusalReason and
- * `details.paths`), git_failed, storage_unavailable.
+ * committed, running, worktree_dirty, worktree_elsewhere, branch_rewritten, unrecorded_attempt, and git's refusals with
+ * `details.reason` a MergeRefusalReason and `details.paths`), git_failed, storage_unavailable.
  */
 export async function mergeChanges(d: CoreDeps, input: MergeChangesInput): Promise<ChangesResult> {
   const changes = await changesOf(d, input.workflow_id);
@@ -57,26 +61,107 @@ export async function mergeChanges(d: CoreDeps, input: MergeChangesInput): Promi
   if (running.length) {
     throw invalidTransition(`Subtasks ${running.map((s) => s.id).join(', ')} of ${workflow.id} are running.`, 'Wait for them (or cancel_workflow), then merge.');
   }
-  if (changes.merged && changes.merged.commit === changes.head) return done(workflow.id, workflow.phase, changes, 'The branch was merged already.');
-  if (changes.head === changes.base) {
+  const seen = await branchHead(d, changes);
+  if (changes.merged && changes.merged.commit === seen) return done(workflow.id, workflow.phase, changes, 'The branch was merged already.');
+  if (seen === changes.base) {
     throw invalidTransition(`Workflow ${workflow.id} has committed nothing yet: its branch is where it started.`, 'Run its subtasks first (run_workflow {"workflow_id": ...}).');
   }
-  return withApplyLock(d, workflow.id, undefined, async (locked) => {
-    const outcome = await d.git!.merge({ root: locked.repo!, branch: locked.branch!, message: `Merge ${locked.branch} (planexec workflow ${workflow.id})` });
-    if (outcome.kind === 'refused') {
-      // The message names the paths (at most 20; details.paths has them all).
-      const said = /nothing was (changed|merged)/i.test(outcome.hint);
-      throw new PlanexecError('invalid_transition', outcome.message, said ? outcome.hint : `${outcome.hint} Nothing was merged; your working tree is as it was.`, {
-        reason: outcome.reason,
-        paths: outcome.paths,
-      });
+  return withApplyLock(
+    d,
+    workflow.id,
+    undefined,
+    async (recorded) => {
+      const locked = await adopt(d, recorded, await branchHead(d, recorded));
+      const outcome = await d.git!.merge({ root: locked.repo!, branch: locked.branch!, message: `Merge ${locked.branch} (planexec workflow ${workflow.id})` });
+      if (outcome.kind === 'refused') {
+        // The message names the paths (at most 20; details.paths has them all).
+        const said = /nothing was (changed|merged)/i.test(outcome.hint);
+        throw new PlanexecError('invalid_transition', outcome.message, said ? outcome.hint : `${outcome.hint} Nothing was merged; your working tree is as it was.`, {
+          reason: outcome.reason,
+          paths: outcome.paths,
+        });
+      }
+      const branch = await d.git!.currentBranch(locked.repo!);
+      const merged: MergeRecord = { commit: locked.head!, mode: outcome.kind === 'merged' ? outcome.mode : 'fast-forward', branch, at: d.clock.now() };
+      await d.store.changes.update(workflow.id, { merged }, d.clock.now());
+      const how = outcome.kind === 'merged' ? (outcome.mode === 'fast-forward' ? 'fast-forwarded' : 'merged with a merge commit') : 'already contained the branch';
+      const adopted = locked.head !== recorded.head ? ` It includes the commits made in the worktree after planexec's last (${recorded.head!.slice(0, 12)}..${locked.head!.slice(0, 12)}).` : '';
+      return done(workflow.id, workflow.phase, { ...locked, merged }, `${branch ?? 'HEAD'} ${how}.${adopted} Remove the worktree and branch with discard_changes {"workflow_id":"${workflow.id}"} when you no longer need them.`);
+    },
+    'keep',
+  );
+}
+
+/**
+ * The commit the workflow's branch is at, after checking that it may be merged as it is: the
+ * worktree (when its folder is there) has no uncommitted changes to tracked files and has the
+ * branch's tip checked out, and the branch still holds the recorded head (it only gained commits).
+ * Untracked files in the worktree do not count. Changes nothing. Throws invalid_transition
+ * (details.reason worktree_dirty with details.paths, worktree_elsewhere, branch_rewritten, and
+ * unrecorded_attempt for a commit of this workflow's own made after the recorded head) and not_found
+ * when the branch is gone.
+ */
+async function branchHead(d: CoreDeps, changes: WorkflowChanges): Promise<string> {
+  const git = d.git!;
+  const repo = changes.repo!;
+  const branch = changes.branch!;
+  const recorded = changes.head!;
+  const tip = await git.branchHead(repo, branch);
+  if (tip === null) throw notFound('Branch', branch, 'The workflow\'s branch was deleted outside planexec; nothing is left to merge. Drop the workflow\'s changes with discard_changes.');
+  const worktree = changes.worktree!;
+  if (await git.hasWorktree(worktree)) {
+    const status = await git.status(worktree);
+    if (status.tracked.length) {
+      const shown = status.tracked.length <= 20 ? status.tracked.join(', ') : `${status.tracked.slice(0, 20).join(', ')} and ${status.tracked.length - 20} more`;
+      throw new PlanexecError(
+        'invalid_transition',
+        `The worktree ${worktree} has uncommitted changes to ${shown}.`,
+        `Commit them in the worktree (git -C ${worktree} commit -a) or drop them (git -C ${worktree} restore --staged --worktree .); merge_changes merges commits. Nothing was merged.`,
+        { reason: 'worktree_dirty', paths: status.tracked },
+      );
     }
-    const branch = await d.git!.currentBranch(locked.repo!);
-    const merged: MergeRecord = { commit: locked.head!, mode: outcome.kind === 'merged' ? outcome.mode : 'fast-forward', branch, at: d.clock.now() };
-    await d.store.changes.update(workflow.id, { merged }, d.clock.now());
-    const how = outcome.kind === 'merged' ? (outcome.mode === 'fast-forward' ? 'fast-forwarded' : 'merged with a merge commit') : 'already contained the branch';
-    return done(workflow.id, workflow.phase, { ...locked, merged }, `${branch ?? 'HEAD'} ${how}. Remove the worktree and branch with discard_changes {"workflow_id":"${workflow.id}"} when you no longer need them.`);
-  });
+    if (status.head !== tip) {
+      throw new PlanexecError(
+        'invalid_transition',
+        `The worktree ${worktree} has ${status.head?.slice(0, 12) ?? 'nothing'} checked out, not ${tip.slice(0, 12)}, the tip of ${branch}, which is what merge_changes merges.`,
+        `Switch the worktree back to its branch (git -C ${worktree} switch ${branch}), with your commits on it, then merge again. Nothing was merged.`,
+        { reason: 'worktree_elsewhere', head: status.head, branch_head: tip },
+      );
+    }
+  }
+  if (tip === recorded) return tip;
+  if (!(await git.isAncestor(repo, recorded, tip))) {
+    throw new PlanexecError(
+      'invalid_transition',
+      `Branch ${branch} was rewritten: it is at ${tip}, which does not contain ${recorded}, the last commit planexec recorded on it.`,
+      `Merge it yourself as it is (git merge ${branch}), or make it contain ${recorded} again without losing your commits (git -C ${worktree} merge ${recorded}) and call merge_changes again. Nothing was merged.`,
+      { reason: 'branch_rewritten', head: tip, recorded },
+    );
+  }
+  // A commit of planexec's own past the recorded head is an attempt whose process stopped before
+  // recording it (its checks never passed): not the user's work to adopt.
+  const unrecorded = await git.findCommit({ worktree: repo, trailers: { 'Planexec-Workflow': changes.workflowId }, since: recorded, to: tip });
+  if (unrecorded !== null) {
+    throw new PlanexecError(
+      'invalid_transition',
+      `Branch ${branch} holds commit ${unrecorded.slice(0, 12)}, an attempt planexec did not finish (its process stopped before its checks were recorded), after ${recorded.slice(0, 12)}, the last commit planexec recorded.`,
+      `Run the workflow again (run_workflow {"workflow_id":"${changes.workflowId}"}), which puts the branch back and redoes that subtask, or drop that commit yourself (git -C ${worktree} reset --keep ${recorded}). Nothing was merged.`,
+      { reason: 'unrecorded_attempt', head: tip, recorded, commit: unrecorded },
+    );
+  }
+  return tip;
+}
+
+/**
+ * Records `tip` as the branch's head when the user committed past the recorded head in the worktree
+ * (the files the branch changed from its base recomputed). Returns the changes as they stand.
+ */
+async function adopt(d: CoreDeps, changes: WorkflowChanges, tip: string): Promise<WorkflowChanges> {
+  if (tip === changes.head) return changes;
+  const diff = await d.git!.diff({ worktree: changes.repo!, from: changes.base!, to: tip, maxPatchBytes: 1 });
+  const files = rootFiles(changes, diff.files);
+  await d.store.changes.update(changes.workflowId, { head: tip, files }, d.clock.now());
+  return { ...changes, head: tip, files };
 }
 
 /**
@@ -98,7 +183,11 @@ export async function discardChanges(d: CoreDeps, input: DiscardChangesInput): P
   }
   const running = subtasks.some((s) => s.status === 'running');
   if (running) throw invalidTransition(`Workflow ${workflow.id} has subtasks running.`, `Cancel it first with cancel_workflow {"workflow_id":"${workflow.id}"}.`);
-  return withApplyLock(d, workflow.id, undefined, async (locked) => {
+  return withApplyLock(
+    d,
+    workflow.id,
+    undefined,
+    async (locked) => {
     await d.git!.discard({ root: locked.repo!, worktree: locked.worktree!, branch: locked.branch! });
     const now = d.clock.now();
     const phase = await d.store.transaction(async (tx) => {
@@ -110,7 +199,9 @@ export async function discardChanges(d: CoreDeps, input: DiscardChangesInput): P
       return 'cancelled' as const;
     });
     return done(workflow.id, phase, { ...locked, discarded: true }, 'The worktree and the branch are gone. Start a new workflow for more work.');
-  });
+    },
+    'keep',
+  );
 }
 
 function done(workflowId: string, phase: Phase, changes: WorkflowChanges, next: string): ChangesResult {
