@@ -596,7 +596,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
   const stateHome = xdg ? resolve(cwd, expandHome(xdg, home, 'XDG_STATE_HOME')) : join(home, '.local', 'state');
   const dbUrl = c.db !== undefined && isPostgresUrl(c.db) ? postgresUrl(c.db.trim(), sources.db!) : null;
   const dbPath = dbUrl
-    ? maskPostgresUrl(dbUrl)
+    ? maskPostgresUrl(dbUrl, { whole: true })
     : c.db === ':memory:'
       ? ':memory:'
       : resolve(cwd, expandHome(c.db ?? join(stateHome, 'planexec', 'state.db'), home, sources.db ?? 'PLANEXEC_DB'));
@@ -672,15 +672,23 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, op
 
 /**
  * A PostgreSQL URL as given in `setting`, checked to parse as a URL (postgres:///db?host=/socket/dir
- * names no host and is fine). Throws ConfigError naming the setting, the URL shown with its
- * password masked.
+ * names no host and is fine) whose path and fragment hold no '@': one there means a password with an
+ * unencoded '/' or '#', which a URL parser takes for the end of the host, so that part of the
+ * password would be taken for the host (and shown in errors). Throws ConfigError naming the setting,
+ * the URL shown with its password masked, and how to encode the password.
  */
 function postgresUrl(url: string, setting: string): string {
+  const refuse = (why: string) =>
+    new ConfigError(
+      `${setting} ${maskPostgresUrl(url, { whole: true })}: ${why}. Write it as postgres://user:password@host:5432/database, the password percent-encoded (/ as %2F, ? as %3F, # as %23, @ as %40, : as %3A, % as %25).`,
+    );
+  let parsed: URL;
   try {
-    new URL(url);
+    parsed = new URL(url);
   } catch {
-    throw new ConfigError(`${setting} ${maskPostgresUrl(url)}: not a valid PostgreSQL URL. Write it as postgres://user:password@host:5432/database (percent-encode special characters of the password).`);
+    throw refuse('not a valid PostgreSQL URL');
   }
+  if (parsed.pathname.includes('@') || parsed.hash.includes('@')) throw refuse("not a valid PostgreSQL URL: an '@' after the host (a password with an unencoded '/' or '#'?)");
   return url;
 }
 

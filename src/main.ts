@@ -15,6 +15,7 @@ import { isPrivateEndpoint, type SdkLogger } from './adapters/openai/sdk-client.
 import { createModelProvider, type ProviderHandle, type ProviderKind } from './adapters/providers.js';
 import { secretRedactor } from './adapters/redact.js';
 import type { KyselyStore } from './adapters/store/kysely-store.js';
+import { openFailureMessage } from './adapters/store/open-failure.js';
 import { openPostgresStore } from './adapters/store/postgres.js';
 import { openSqliteStore } from './adapters/store/sqlite.js';
 import { processOwner, processProbe, randomIds, systemClock } from './adapters/system.js';
@@ -144,7 +145,8 @@ function buildProviders(
  * roles, or one per role; the journal still records each role's configured provider kind. Checks
  * run in the sandbox PLANEXEC_CHECK_SANDBOX asks for (probed first, see checkSandboxFor). Throws
  * ConfigError when PLANEXEC_CHECK_SANDBOX=namespace and there is no namespace (before anything is
- * opened), StorageError when the database cannot be used.
+ * opened), and when the database cannot be opened or this process cannot register in it (the
+ * message names the setting the database came from and what to do, openFailureMessage).
  */
 export async function compose(
   config: Config,
@@ -160,9 +162,17 @@ export async function compose(
   // First: PLANEXEC_CHECK_SANDBOX=namespace on a machine without namespaces must not start anything.
   const sandbox = await checkSandboxFor(config, overrides.onNotice);
   // PLANEXEC_DB=postgres://... : PostgreSQL (a team's shared database); otherwise a SQLite file.
-  const { store, raw, close } = config.dbUrl
-    ? { ...(await openPostgresStore(config.dbUrl, { onIdleError: (error) => overrides.onError?.(error, 'an idle PostgreSQL connection') })), raw: null }
-    : await openSqliteStore(config.dbPath);
+  // Any failure to open it is the user's to fix: a ConfigError naming the setting it came from (exit 2).
+  const cannotOpen = (error: unknown) => new ConfigError(openFailureMessage(error, config.sources.db ?? 'PLANEXEC_DB', config.dbPath, config.dbUrl !== null), { cause: error });
+  let opened: { store: KyselyStore; raw: Database.Database | null; close(): Promise<void> };
+  try {
+    opened = config.dbUrl
+      ? { ...(await openPostgresStore(config.dbUrl, { onIdleError: (error) => overrides.onError?.(error, 'an idle PostgreSQL connection') })), raw: null }
+      : await openSqliteStore(config.dbPath);
+  } catch (error) {
+    throw cannotOpen(error);
+  }
+  const { store, raw, close } = opened;
   const me = processOwner();
   const owner = me.id;
   const runtime = new Runtime({ store, clock: systemClock, probe: processProbe, owner: me, leaseMs: config.leaseMs, onError: overrides.onError });
@@ -170,7 +180,7 @@ export async function compose(
     await runtime.start();
   } catch (error) {
     await close();
-    throw error;
+    throw error instanceof StorageError ? cannotOpen(error) : error;
   }
   const given = overrides.models;
   const replacement: Partial<Record<Role, ModelProvider>> = given === undefined ? {} : 'generate' in given ? { planner: given as ModelProvider, executor: given as ModelProvider } : given;
@@ -340,9 +350,9 @@ function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | null {
  * The `planexec` command (src/cli.ts): reads the configuration from `argv` (--config, --db, --root,
  * --http, --help, --version) and `env`, composes the server and serves MCP over stdio, or over
  * Streamable HTTP with --http, until stdin closes, the transport fails or SIGTERM/SIGINT arrives.
- * Start-up failures are written to stderr, not thrown: a bad setting with exit code 2; a database
- * that cannot be opened, any other failed start or an address it cannot listen on, with exit code 1
- * (process.exitCode).
+ * Start-up failures are written to stderr, not thrown: a bad setting or a database that cannot be
+ * opened with exit code 2; any other failed start or an address it cannot listen on, with exit
+ * code 1 (process.exitCode).
  */
 export async function main(argv = process.argv.slice(2), env = process.env): Promise<void> {
   let config: Config | null;
@@ -382,14 +392,8 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
       process.exitCode = 2;
       return;
     }
-    if (error instanceof StorageError) {
-      const setting = config.sources.db ?? 'PLANEXEC_DB';
-      log.fatal({ err: error, db: config.dbPath, setting }, 'cannot open the database');
-      process.stderr.write(redact(`planexec: ${setting} ${config.dbPath}: cannot open the database: ${error.message}\n${error.hint} Or set ${setting} to another ${config.dbUrl ? 'database' : 'file'}.\n`));
-    } else {
-      log.fatal({ err: error }, 'cannot start');
-      process.stderr.write(redact(`planexec: cannot start: ${(error as Error).message}\nThe details are in the log above.\n`));
-    }
+    log.fatal({ err: error }, 'cannot start');
+    process.stderr.write(redact(`planexec: cannot start: ${(error as Error).message}\nThe details are in the log above.\n`));
     process.exitCode = 1;
     return;
   }

@@ -9,7 +9,9 @@ const KEY_LIKE = /(?<![A-Za-z0-9])(sk|sess|rk)-[A-Za-z0-9_*-]{3,}/g;
 // header (`Bearer ${token}`, "Bearer " + token) intact in the outputs that go through here.
 const BEARER = /\b(Bearer)\s+(?=[A-Za-z0-9._~+/-]*[0-9])[A-Za-z0-9._~+/-]{8,}=*/gi;
 // user:password in a URL (https://user:token@proxy/v1); a bare user (ssh://git@host) is no secret.
-const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+@/gi;
+// The password runs to the LAST '@' before whitespace, a '/' or a quote: a password may hold '@'
+// (https://u:p@ss@host), and stopping at the first would leave the rest of it in view.
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:"]+:[^\s/"]+@/gi;
 
 /**
  * `text` with every occurrence of the given secret values (4 characters or longer, the longest first

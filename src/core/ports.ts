@@ -359,7 +359,11 @@ export interface Store {
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
 }
 
-/** Whether a process on this machine is still running (null: cannot tell, e.g. another host). */
+/**
+ * Whether a process on this machine is still running. `host` is an Owner's host (the adapter's host
+ * identity: machine, boot and PID namespace, not only the hostname, since containers share
+ * hostnames); null: cannot tell (another host, or another PID namespace).
+ */
 export interface ProcessProbe {
   isRunning(host: string, pid: number): boolean | null;
 }

@@ -279,9 +279,10 @@ export interface WorkflowChanges {
 }
 
 /**
- * A process sharing the database (OwnerRegistry): `id` as processOwner() makes it (host:pid:random),
+ * A process sharing the database (OwnerRegistry): `id` as processOwner() makes it (hostname:pid:random),
+ * `host` the machine, boot and PID namespace it runs in (hostIdentity() in src/adapters/system.ts),
  * startedAt and heartbeatAt in epoch ms. Dead once its heartbeat is older than the lease, or its pid is
- * gone on this host (src/core/runtime.ts).
+ * gone on this host (the same host identity; src/core/runtime.ts).
  */
 export interface Owner {
   id: string;

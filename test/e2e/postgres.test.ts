@@ -105,15 +105,17 @@ describe('planexec on PostgreSQL', () => {
     expect(server.child.exitCode).toBeNull();
   });
 
-  it('a server that cannot reach its database exits with an error naming PLANEXEC_DB, without the password', async () => {
+  it('a server that cannot reach its database exits 2 with an error naming PLANEXEC_DB and what to do, without the password', async () => {
     const proxy = await startTcpProxy('127.0.0.1', 9);
     proxy.cut();
     try {
       const server = spawn(`postgres://planexec:hunter2-secret@127.0.0.1:${proxy.port}/planexec`);
-      expect(await server.exited).toBe(1);
+      expect(await server.exited).toBe(2);
       expect(server.stderr()).toMatch(/planexec: PLANEXEC_DB postgres:\/\/\S+@127\.0\.0\.1:\d+\/planexec: cannot open the database/);
       expect(server.stderr()).toMatch(/connection/);
       expect(server.stderr()).not.toContain('hunter2');
+      expect(server.stderr()).toMatch(/Check that the PostgreSQL server runs/);
+      expect(server.stderr()).not.toMatch(/resumed/);
       expect(server.lines).toEqual([]);
     } finally {
       await proxy.close();

@@ -4,13 +4,13 @@
 // taking the planner lock, leases across hosts, and connections lost: mid-transaction, while idle,
 // and the network gone while a model call runs.
 import { spawnSync } from 'node:child_process';
-import { hostname } from 'node:os';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KyselyStore } from '../../src/adapters/store/kysely-store.js';
+import { DatabaseOpenError } from '../../src/adapters/store/open-failure.js';
 import { openPostgresStore, type OpenedPostgres } from '../../src/adapters/store/postgres.js';
 import { migrations } from '../../src/adapters/store/migrations/index.js';
-import { processProbe } from '../../src/adapters/system.js';
+import { hostIdentity, processProbe } from '../../src/adapters/system.js';
 import type { CoreDeps } from '../../src/core/deps.js';
 import { PlanexecError, StorageError } from '../../src/core/errors.js';
 import type { ModelProvider, ModelRequest, ModelResponse } from '../../src/core/ports.js';
@@ -129,11 +129,14 @@ describe('openPostgresStore', () => {
     expect(await adminQuery(`SELECT count(*)::int AS n FROM ${schemaOf(url)}.planexec_migrations`)).toEqual([{ n: Object.keys(migrations('postgres')).length }]);
   });
 
-  it('refuses a database that holds migrations this planexec does not know, naming PLANEXEC_DB', async () => {
+  it('refuses a database that holds migrations this planexec does not know, as a DatabaseOpenError that names no setting', async () => {
     const url = await freshPgUrl();
     await (await open(url)).close();
     await adminQuery(`INSERT INTO ${schemaOf(url)}.planexec_migrations (name, timestamp) VALUES ('999-from-the-future', '2030-01-01')`);
-    expect((await rejection(openPostgresStore(url))).message).toMatch(/does not know.*PLANEXEC_DB/);
+    const error = await rejection(openPostgresStore(url));
+    expect(error).toBeInstanceOf(DatabaseOpenError);
+    expect(error).toMatchObject({ problem: 'migrations', message: expect.stringMatching(/does not know/) });
+    expect(error.message).not.toContain('PLANEXEC_DB');
   });
 
   it('answers StorageError(connection) when no server listens, without the password', async () => {
@@ -216,8 +219,8 @@ describe('several processes on one PostgreSQL database', () => {
     const { store } = await openFreshPg();
     const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
     const clock = { t: 1_000_000, now() { return this.t; } };
-    const runtime = new Runtime({ store, clock, probe: processProbe, owner: { id: 'me', host: hostname(), pid: process.pid }, leaseMs: 15_000 });
-    await store.owners.upsert({ id: 'here', host: hostname(), pid: dead, startedAt: clock.t, heartbeatAt: clock.t });
+    const runtime = new Runtime({ store, clock, probe: processProbe, owner: { id: 'me', host: hostIdentity(), pid: process.pid }, leaseMs: 15_000 });
+    await store.owners.upsert({ id: 'here', host: hostIdentity(), pid: dead, startedAt: clock.t, heartbeatAt: clock.t });
     await store.owners.upsert({ id: 'far', host: 'another-machine', pid: dead, startedAt: clock.t, heartbeatAt: clock.t });
     await runtime.start();
     runtime.stop();

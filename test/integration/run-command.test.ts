@@ -1,11 +1,12 @@
 // runCommand and CommandRunner with real processes: exit codes, the bounded output tail, the whole
 // process group killed at the timeout, on abort and after the command ends, the scrubbed environment.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { CommandRunner, killRecordedGroups, runCommand, splitCommand } from '../../src/adapters/process/run-command.js';
+import { hostIdentity } from '../../src/adapters/system.js';
 import { PlanexecError } from '../../src/core/errors.js';
 
 const cwd = process.cwd();
@@ -227,7 +228,7 @@ describe('pid files and killRecordedGroups', () => {
       onSpawn: () => (seen = JSON.parse(readFileSync(file, 'utf8'))),
     });
     expect(JSON.parse(result.outputTail)).toEqual(seen);
-    expect(seen!.host).toBe(hostname());
+    expect(seen!.host).toBe(hostIdentity());
     expect(seen!.startTime).toMatch(/^\d+$/);
     expect(existsSync(file)).toBe(false);
   });

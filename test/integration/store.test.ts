@@ -698,7 +698,7 @@ describe('openSqliteStore', () => {
     const first = await openSqliteStore(path);
     first.raw.prepare("INSERT INTO planexec_migrations (name, timestamp) VALUES ('999-from-the-future', '2030-01-01')").run();
     await first.close();
-    expect((await rejection(openSqliteStore(path))).message).toMatch(/does not know.*PLANEXEC_DB/);
+    expect((await rejection(openSqliteStore(path))).message).toMatch(/does not know/);
   });
 
   it('upgrades a file planexec 0.1 left at an older version, keeping its rows', async () => {

@@ -1,12 +1,14 @@
 // Pid records of child processes (the Codex CLI) per server process, so that one started after a
 // crash (kill -9, power loss) can end what the dead one left running. Each process records into its
-// own folder, <root>/<host>/<pid>-<random>; at start-up the folders of this host whose process is gone
-// are emptied by killRecordedGroups (which checks each group is still the one recorded) and removed.
+// own folder, <root>/<host>/<pid>-<random> (host: hostIdentity(), the machine, boot and PID
+// namespace: containers sharing a hostname and the folder must not take each other's pids for their
+// own); at start-up the folders of this host whose process is gone are emptied by killRecordedGroups
+// (which checks each group is still the one recorded) and removed.
 // Folders of live processes, and of other hosts sharing the folder, are never touched.
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { hostIdentity } from '../system.js';
 import { killRecordedGroups } from './run-command.js';
 
 /**
@@ -16,7 +18,7 @@ import { killRecordedGroups } from './run-command.js';
  * when the folder cannot be made (an unreadable root is taken as empty).
  */
 export async function claimPidFolder(root: string, pid: number, isRunning: (pid: number) => boolean): Promise<{ folder: string; killed: number }> {
-  const mine = join(root, safe(hostname()));
+  const mine = join(root, safe(hostIdentity()));
   let killed = 0;
   let names: string[] = [];
   try {

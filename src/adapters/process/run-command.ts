@@ -3,11 +3,12 @@
 // on cancel, and when the server exits.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { constants as osConstants, hostname } from 'node:os';
+import { constants as osConstants } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { invalidInput } from '../../core/errors.js';
 import type { CheckRunner, CommandRequest, CommandResult } from '../../core/changes-ports.js';
 import { findProgram } from './find-program.js';
+import { hostIdentity } from '../system.js';
 
 /** Re-exported for the adapters that run commands (the type is the port's, src/core/changes-ports.ts). */
 export type { CommandResult } from '../../core/changes-ports.js';
@@ -46,7 +47,7 @@ export interface RunCommandOptions extends CommandRequest {
   sandbox?: readonly string[];
 }
 
-/** What a pid file holds. startTime: field 22 of /proc/<pid>/stat (Linux), else null. */
+/** What a pid file holds. startTime: field 22 of /proc/<pid>/stat (Linux), else null; host: hostIdentity() of the recording process. */
 interface GroupRecord {
   pid: number;
   startTime: string | null;
@@ -102,7 +103,7 @@ export async function killRecordedGroups(dir: string, waitMs = 2000): Promise<nu
     } catch {
       record = null; // unreadable: nothing to trust
     }
-    if (record && record.host !== hostname()) continue;
+    if (record && record.host !== hostIdentity()) continue;
     if (record && Number.isInteger(record.pid) && record.pid > 1) {
       const now = startTimeOf(record.pid);
       const same = now === null ? groupAlive(record.pid) : record.startTime === null || now === record.startTime;
@@ -266,7 +267,7 @@ export function runCommand(opts: RunCommandOptions): Promise<CommandResult> {
         // Written and renamed, so a reader never sees half a record. The child may run before this
         // line (a kill -9 of this process in that window leaves the command unrecorded).
         mkdirSync(join(opts.pidFile, '..'), { recursive: true });
-        writeFileSync(`${opts.pidFile}.tmp`, JSON.stringify({ pid: child.pid, startTime: startTimeOf(child.pid), host: hostname() } satisfies GroupRecord));
+        writeFileSync(`${opts.pidFile}.tmp`, JSON.stringify({ pid: child.pid, startTime: startTimeOf(child.pid), host: hostIdentity() } satisfies GroupRecord));
         renameSync(`${opts.pidFile}.tmp`, opts.pidFile);
       } catch {
         // Without the record only crash recovery loses track of this command; the run goes on.

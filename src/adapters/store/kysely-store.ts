@@ -21,6 +21,7 @@ import type {
   WorkflowSummary,
 } from '../../core/ports.js';
 import type { Execution, HumanDecision, ModelCall, Owner, PlanRecord, ReviewRecord, Subtask, ThreadTurn, Workflow, WorkflowChanges } from '../../core/types.js';
+import { DatabaseOpenError } from './open-failure.js';
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrations } from './migrations/index.js';
 import type { ChangesTable, Dialect, ModelCallsTable, OwnersTable, PlansTable, SubtasksTable, Tables, TasksTable, WorkflowsTable } from './schema.js';
 
@@ -29,8 +30,8 @@ type Db = Kysely<Tables> | Transaction<Tables>;
 /**
  * Applies the migrations this database has not seen. `schema` (PostgreSQL): the schema planexec's
  * tables live in (the connection's current_schema), where Kysely looks for its migration table (it
- * would otherwise take one in any schema of the database for its own). Throws when the database
- * holds migrations this planexec does not know.
+ * would otherwise take one in any schema of the database for its own). Throws DatabaseOpenError
+ * ('migrations') when the database holds migrations this planexec does not know.
  */
 export async function migrateToLatest(db: Kysely<Tables>, dialect: Dialect = 'sqlite', schema?: string): Promise<string[]> {
   const migrator = new Migrator({
@@ -44,7 +45,7 @@ export async function migrateToLatest(db: Kysely<Tables>, dialect: Dialect = 'sq
   if (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (/corrupted migrations/i.test(message)) {
-      throw new Error(`The database holds migrations this planexec does not know (${message}); upgrade planexec or point PLANEXEC_DB elsewhere.`);
+      throw new DatabaseOpenError('migrations', `the database holds migrations this planexec does not know (${message})`, { cause: error });
     }
     throw error;
   }

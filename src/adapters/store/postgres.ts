@@ -7,6 +7,7 @@ import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClien
 import type { Pool, PoolClient } from 'pg';
 import { StorageError, type StorageFailure } from '../../core/errors.js';
 import { KyselyStore, migrateToLatest } from './kysely-store.js';
+import { asPgOpenError, DatabaseOpenError } from './open-failure.js';
 import { maskPostgresUrl } from './postgres-url.js';
 import type { Tables } from './schema.js';
 
@@ -39,9 +40,10 @@ const NUMERIC_OID = 1700;
  * search_path=name` puts planexec's tables in that schema), and migrates it (migrations are
  * serialised across processes by Kysely's advisory lock). int8 and numeric values come back as JS
  * numbers (planexec's are epoch milliseconds and token counts, far below 2^53). Throws StorageError
- * (connection) when the server cannot be reached, and an Error naming the server (password masked)
- * and PLANEXEC_DB when it refuses planexec (authentication, a database that does not exist) or holds
- * migrations this planexec does not know. No message carries the password.
+ * (connection) when the server cannot be reached, DatabaseOpenError when it refuses planexec
+ * (authentication, a database or schema that does not exist, TLS) or holds migrations this planexec
+ * does not know (openFailureMessage turns either into the start-up message), and anything else
+ * unchanged. No message names a setting or carries the URL's password (maskPostgresUrl).
  */
 export async function openPostgresStore(url: string, opts: PostgresOptions = {}): Promise<OpenedPostgres> {
   const { default: pg } = await import('pg');
@@ -68,16 +70,11 @@ export async function openPostgresStore(url: string, opts: PostgresOptions = {})
   try {
     const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
     const schema = rows[0]?.schema;
-    if (!schema) throw new Error('the search_path names no schema that exists: create it, or fix the search_path in the URL');
+    if (!schema) throw new DatabaseOpenError('schema', 'the search_path names no schema that exists');
     await migrateToLatest(db, 'postgres', schema);
   } catch (error) {
     await db.destroy().catch(() => undefined);
-    if (error instanceof StorageError) throw error;
-    const code = (error as { code?: unknown }).code;
-    // invalid_authorization_specification (28xxx: wrong password, no such role), invalid_catalog_name (no such database).
-    const refused = typeof code === 'string' && (code.startsWith('28') || code === '3D000');
-    const message = maskPostgresUrl((error as Error).message);
-    throw new Error(`PostgreSQL at ${maskPostgresUrl(url)}: ${message}${refused ? '. Check the user, password and database named in PLANEXEC_DB.' : ''}`);
+    throw asPgOpenError(error);
   }
   return { store: new KyselyStore(db, 'postgres'), pool, close: () => db.destroy() };
 }
