@@ -486,6 +486,10 @@ describe('the host checks on the finished branch', () => {
     const again = await hh.ok<any>('run_workflow', { workflow_id: done.workflow_id });
     expect(again.phase).toBe('needs_human');
     expect(hh.standin.requests.filter((r) => r.schemaName === 'review' && finalReview(r))).toHaveLength(1);
+    // Merging the unfinished workflow is allowed (the notes are done), and the answer says it was not completed.
+    const merged = await hh.ok<any>('merge_changes', { workflow_id: done.workflow_id });
+    expect(merged.changes.merged).toMatchObject({ commit: done.changes.head });
+    expect(merged.next).toMatch(/The workflow was needs_human, not completed: this merged only the work its branch held/);
   }, 60_000);
 
   it('a revise from that review sends the subtask back with the check output, and the fixed branch completes', async () => {

@@ -49,7 +49,8 @@ async function changesOf(d: CoreDeps, workflowId: string): Promise<WorkflowChang
  * tracked files, when the branch was rewritten (the recorded head is no longer in it), when the
  * user's uncommitted changes touch files the branch changed, when the merge would conflict, or when
  * the repository is mid-merge or on a detached HEAD; refused while a subtask is running. Works
- * without the worktree's folder (only the branch is merged). Merging a branch merged already answers
+ * without the worktree's folder (only the branch is merged). A workflow that is not completed (e.g.
+ * needs_human) can be merged; `next` then says so. Merging a branch merged already answers
  * as before. Throws not_found, invalid_transition (every refusal: no changes, discarded, nothing
  * committed, running, worktree_dirty, worktree_elsewhere, branch_rewritten, unrecorded_attempt, and git's refusals with
  * `details.reason` a MergeRefusalReason and `details.paths`), git_failed, storage_unavailable.
@@ -86,7 +87,9 @@ export async function mergeChanges(d: CoreDeps, input: MergeChangesInput): Promi
       await d.store.changes.update(workflow.id, { merged }, d.clock.now());
       const how = outcome.kind === 'merged' ? (outcome.mode === 'fast-forward' ? 'fast-forwarded' : 'merged with a merge commit') : 'already contained the branch';
       const adopted = locked.head !== recorded.head ? ` It includes the commits made in the worktree after planexec's last (${recorded.head!.slice(0, 12)}..${locked.head!.slice(0, 12)}).` : '';
-      return done(workflow.id, workflow.phase, { ...locked, merged }, `${branch ?? 'HEAD'} ${how}.${adopted} Remove the worktree and branch with discard_changes {"workflow_id":"${workflow.id}"} when you no longer need them.`);
+      // Merging unfinished work is allowed (the user may want what is done), but never silently.
+      const unfinished = workflow.phase === 'completed' ? '' : ` The workflow was ${workflow.phase}, not completed: this merged only the work its branch held (see changes.final_checks and the subtasks in workflow_status).`;
+      return done(workflow.id, workflow.phase, { ...locked, merged }, `${branch ?? 'HEAD'} ${how}.${adopted}${unfinished} Remove the worktree and branch with discard_changes {"workflow_id":"${workflow.id}"} when you no longer need them.`);
     },
     'keep',
   );
