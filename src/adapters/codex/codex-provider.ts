@@ -4,14 +4,15 @@
 // never touches the workspace (planexec applies edits itself). The prompt goes in on stdin; the answer
 // and usage come from the JSONL events. How the CLI behaves, and why each flag is there:
 // docs/research/codex-exec.md ("Provider, step by step").
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ModelCallError, type ModelFailure } from '../../core/errors.js';
 import type { ModelProvider, ModelRequest, ModelResponse, ProviderCapabilities } from '../../core/ports.js';
 import type { ThreadTurn, Usage } from '../../core/types.js';
 import { CommandRunner, type CommandResult } from '../process/run-command.js';
+import { findProgram } from '../process/find-program.js';
 import { seconds } from '../openai/sdk-client.js';
 import { redactSecrets } from '../redact.js';
 import { codexExecArgs } from './codex-args.js';
@@ -163,19 +164,7 @@ export class CodexCliProvider implements ModelProvider {
   }
 
   private resolveBin(): string | null {
-    const executable = (path: string) => {
-      try {
-        accessSync(path, constants.X_OK);
-        return statSync(path).isFile();
-      } catch {
-        return false;
-      }
-    };
-    if (this.bin.includes('/')) return executable(resolve(this.bin)) ? resolve(this.bin) : null;
-    for (const dir of (this.env.PATH ?? '').split(delimiter)) {
-      if (dir && isAbsolute(dir) && executable(join(dir, this.bin))) return join(dir, this.bin);
-    }
-    return null;
+    return findProgram(this.bin, this.env.PATH);
   }
 
   async generate(req: ModelRequest): Promise<ModelResponse> {
