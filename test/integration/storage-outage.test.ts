@@ -7,13 +7,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openPostgresStore, type OpenedPostgres } from '../../src/adapters/store/postgres.js';
-import type { KyselyStore } from '../../src/adapters/store/kysely-store.js';
+import { openSqliteStore } from '../../src/adapters/store/sqlite.js';
 import type { CoreDeps } from '../../src/core/deps.js';
-import type { ModelProvider, ModelRequest, ModelResponse } from '../../src/core/ports.js';
+import type { ModelProvider, ModelRequest, ModelResponse, Store } from '../../src/core/ports.js';
 import { Runtime } from '../../src/core/runtime.js';
+import { cancelWorkflow } from '../../src/core/usecases/cancel-workflow.js';
+import { planTask } from '../../src/core/usecases/plan-task.js';
 import { runWorkflow } from '../../src/core/usecases/run-workflow.js';
+import { withWorkflowLock } from '../../src/core/workflow.js';
 import { workflowStatus } from '../../src/core/usecases/workflow-status.js';
-import { MapWorkspaceReader, MapWorkspaceWriter, SequentialIds, WordTokenCounter } from '../support/fakes.js';
+import { failingStore, MapWorkspaceReader, MapWorkspaceWriter, SequentialIds, WordTokenCounter } from '../support/fakes.js';
 import { startHarness, textOf, type Harness } from '../support/harness.js';
 import { freshPgUrl } from '../support/postgres.js';
 import { makeRepo } from '../support/git-repo.js';
@@ -25,10 +28,12 @@ import { SETTINGS } from '../unit/core-deps.js';
 const opened: OpenedPostgres[] = [];
 const proxies: TcpProxy[] = [];
 let h: Harness | undefined;
+const closers: Array<() => Promise<void>> = [];
 
 afterEach(async () => {
   for (const o of opened.splice(0)) await o.close().catch(() => undefined);
   for (const p of proxies.splice(0)) await p.close();
+  for (const c of closers.splice(0)) await c().catch(() => undefined);
   await h?.close();
   h = undefined;
 });
@@ -70,15 +75,40 @@ const waitFor = async (what: string, condition: () => boolean | Promise<boolean>
   throw new Error(`${what} did not happen`);
 };
 
-describe('PostgreSQL lost during a run_workflow, then back', () => {
+/** A store that can be taken away and given back under a running process. */
+interface Outage {
+  store: Store;
+  cut(): void;
+  restore(): void;
+}
+
+const OUTAGES: Array<[string, () => Promise<Outage>]> = [
+  [
+    'PostgreSQL (the network to it cut)',
+    async () => {
+      const server = new URL(await freshPgUrl());
+      const proxy = await startTcpProxy(server.hostname, Number(server.port));
+      proxies.push(proxy);
+      server.host = `127.0.0.1:${proxy.port}`;
+      const o = await openPostgresStore(server.toString(), { connectTimeoutMs: 2_000 });
+      opened.push(o);
+      return { store: o.store, cut: () => proxy.cut(), restore: () => proxy.restore() };
+    },
+  ],
+  [
+    'SQLite (StorageError(connection) injected at the store)',
+    async () => {
+      const o = await openSqliteStore(':memory:');
+      closers.push(o.close);
+      let down = false;
+      return { store: failingStore(o.store, () => down), cut: () => (down = true), restore: () => (down = false) };
+    },
+  ],
+];
+
+describe.each(OUTAGES)('the database lost during a run_workflow, then back: %s', (_name, outage) => {
   it('the run answers StorageError(connection); once the database is back its lock and claims are let go, the answers recorded once, and a resumed run finishes without executing again', async () => {
-    const server = new URL(await freshPgUrl());
-    const proxy = await startTcpProxy(server.hostname, Number(server.port));
-    proxies.push(proxy);
-    server.host = `127.0.0.1:${proxy.port}`;
-    const o = await openPostgresStore(server.toString(), { connectTimeoutMs: 2_000 });
-    opened.push(o);
-    const store: KyselyStore = o.store;
+    const { store, cut, restore } = await outage();
     let answer!: () => void;
     const models = new OutageModels(new Promise<void>((r) => (answer = r)));
     const clock = { now: () => Date.now() };
@@ -90,12 +120,12 @@ describe('PostgreSQL lost during a run_workflow, then back', () => {
     let workflowId = '';
     const run = runWorkflow(d, { request: 'Build it' }, { onStarted: (id) => (workflowId = id) });
     await waitFor('three executions in flight', () => models.executions.length === 3);
-    proxy.cut();
+    cut();
     answer();
     const error = await rejection(run);
     expect(error).toMatchObject({ code: 'storage_unavailable', details: { reason: 'connection' } });
 
-    proxy.restore();
+    restore();
     await runtime.tick();
     expect(runtime.deferredWrites).toEqual([]);
     expect((await store.workflows.get(workflowId))?.lockOwner).toBeNull();
@@ -111,6 +141,27 @@ describe('PostgreSQL lost during a run_workflow, then back', () => {
     expect(models.executions).toHaveLength(3);
     const calls = (await store.calls.list(workflowId)).filter((c) => c.purpose === 'execute');
     expect(calls.map((c) => c.status)).toEqual(['completed', 'completed', 'completed']);
+  });
+
+  it('a workflow lock whose release the storage refused is kept, not thrown, and let go once it is back: cancel_workflow writes it first and answers that no run drives the workflow', async () => {
+    const { store, cut, restore } = await outage();
+    const models = new OutageModels(Promise.resolve());
+    const clock = { now: () => Date.now() };
+    const owner = { id: 'A', host: 'host', pid: 1 };
+    const runtime = new Runtime({ store, clock, probe: { isRunning: () => null }, owner, leaseMs: 60_000 });
+    await store.owners.upsert({ ...owner, startedAt: clock.now(), heartbeatAt: clock.now() });
+    const d: CoreDeps = { store, models: { planner: models, executor: models }, files: new MapWorkspaceReader({}), writer: new MapWorkspaceWriter(), git: null, tokens: new WordTokenCounter(), clock, ids: new SequentialIds('wf-'), owner: 'A', runtime, settings: SETTINGS, redact: (t) => t };
+    const { workflow_id } = await planTask(d, { request: 'Build it' });
+
+    // The storage goes away while the lock is held: its release is kept, not thrown, not lost.
+    await withWorkflowLock(d, workflow_id, undefined, async () => cut());
+    expect(runtime.deferredWrites).toHaveLength(1);
+    restore();
+    expect((await store.workflows.get(workflow_id))?.lockOwner).toMatch(/^A\//);
+    const cancelled = await cancelWorkflow(d, { workflow_id });
+    expect(cancelled.phase).toBe('cancelled');
+    expect(cancelled.active).toBe(false);
+    expect((await store.workflows.get(workflow_id))?.lockOwner).toBeNull();
   });
 });
 
