@@ -17,7 +17,7 @@ import { runWorkflow } from '../../src/core/usecases/run-workflow.js';
 import { withWorkflowLock } from '../../src/core/workflow.js';
 import { workflowStatus } from '../../src/core/usecases/workflow-status.js';
 import { failingStore, MapWorkspaceReader, MapWorkspaceWriter, SequentialIds, WordTokenCounter } from '../support/fakes.js';
-import { startHarness, textOf, type Harness } from '../support/harness.js';
+import { startHarness, type Harness } from '../support/harness.js';
 import { freshPgUrl } from '../support/postgres.js';
 import { makeRepo } from '../support/git-repo.js';
 import { plan, subtaskOf, until, workflowResponder } from '../support/responders.js';
