@@ -483,7 +483,8 @@ export async function withApplyLock<T>(d: CoreDeps, workflowId: string, signal: 
       }
       return await fn(changes);
     } finally {
-      await d.store.changes.casLock(workflowId, token, null);
+      // Kept and retried when the storage refuses (Runtime.settle): a live process never keeps it.
+      await d.runtime.settle(`letting go of the apply lock of workflow ${workflowId}`, () => d.store.changes.casLock(workflowId, token, null));
     }
   });
 }

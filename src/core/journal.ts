@@ -5,7 +5,7 @@
 import type { z } from 'zod';
 import { estimateInput } from './budget.js';
 import type { CoreDeps } from './deps.js';
-import { ModelCallError, modelOutputInvalid, PlanexecError } from './errors.js';
+import { ModelCallError, modelOutputInvalid, PlanexecError, StorageError } from './errors.js';
 import type { ModelRequest, ModelResponse, Store } from './ports.js';
 import { PLANNER_INSTRUCTIONS, renderRepairInput } from './prompts.js';
 import { utf8Bytes } from './text.js';
@@ -121,7 +121,8 @@ function describeError(error: unknown): string {
  * Sends one request with its journal row around it: with `meta.budget`, the budget is checked and the
  * call's tokens reserved in the transaction that begins the row. Returns the row id, the answer and its
  * usage (reported, or estimated). Throws budget_exceeded (nothing sent, no row), what the provider
- * throws (see ModelProvider; the row is settled failed first), storage_unavailable.
+ * throws (see ModelProvider; the row is settled failed first), storage_unavailable (only before the
+ * request is sent: once it is, a write the storage refuses is kept and retried, Runtime.settle).
  */
 export async function journaledCall(
   d: CoreDeps,
@@ -142,11 +143,18 @@ export async function journaledCall(
   try {
     response = await d.models[req.role].generate({ ...req, signal: opts.signal });
   } catch (error) {
-    await failCall(d, d.store, callId, error, await errorUsage(d, error, req, meta.workflowId));
+    // Settling the row is kept and retried if the storage refuses it; the caller gets the model's error.
+    await d.runtime.settle(`settling failed call ${callId} of ${meta.workflowId}`, async () => failCall(d, d.store, callId, error, await errorUsage(d, error, req, meta.workflowId)));
     throw error;
   }
-  const billed = await responseUsage(d, response, req, meta.workflowId);
-  await completeCall(d, d.store, callId, response, billed);
+  // Once sent, nothing here throws StorageError: the answer is billed, so its record is kept and
+  // written when the storage is back, and the caller gets the answer (a StorageError from this
+  // function always means nothing was sent).
+  const billed = await responseUsage(d, response, req, meta.workflowId).catch((error: unknown) => {
+    if (!(error instanceof StorageError)) throw error;
+    return { usage: { input_tokens: estimateInput(d, req, []), cached_tokens: 0, output_tokens: d.tokens.count(response.text) }, estimated: true };
+  });
+  await d.runtime.settle(`recording the answer of call ${callId} of ${meta.workflowId}`, () => completeCall(d, d.store, callId, response, billed));
   return { callId, response, usage: billed.usage! };
 }
 

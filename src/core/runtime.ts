@@ -101,8 +101,67 @@ export class Runtime {
     return this.deferred.map((w) => w.what);
   }
 
-  /** Retries the deferred writes in order; stops at the first the storage still refuses. Never throws. */
-  async flush(): Promise<void> {
+  /**
+   * Runs a write this process must not leave undone: letting go of what it holds (a workflow lock, a
+   * subtask claim, the apply lock, an MCP task's state) or recording what a billed call answered. If
+   * the storage refuses it (StorageError: disk full, connection lost, ...), it is reported, kept
+   * (defer) and retried at each heartbeat until it goes through, so nothing this live process holds
+   * stays held once the database is back. Resolves true when written now, false when kept for later.
+   * Throws what the write throws other than StorageError.
+   */
+  async settle(what: string, write: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await write();
+      return true;
+    } catch (error) {
+      if (!(error instanceof StorageError)) throw error;
+      this.o.onError?.(error, what);
+      this.defer(what, async () => void (await write()));
+      return false;
+    }
+  }
+
+  /**
+   * Runs `step` until the storage takes it: after a StorageError, writes what was kept (flush) and
+   * tries again one heartbeat interval (leaseMs / 3, at least 50 ms) later. For work that cannot be
+   * deferred as one write (landing an editing attempt whose answer is billed) and whose `step`
+   * changes nothing when it fails with StorageError. Throws the signal's reason once it aborts
+   * (cancel_workflow, shutdown, this process taken for dead), and any other error of `step`.
+   */
+  async untilStored<T>(step: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    for (;;) {
+      signal.throwIfAborted();
+      try {
+        return await step();
+      } catch (error) {
+        if (!(error instanceof StorageError) || signal.aborted) throw error;
+        this.o.onError?.(error, 'a step waiting for the database');
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.max(50, Math.floor(this.leaseMs / 3)));
+        function done() {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          resolve();
+        }
+        signal.addEventListener('abort', done, { once: true });
+      });
+      await this.flush();
+    }
+  }
+
+  private flushing: Promise<void> | null = null;
+
+  /**
+   * Retries the deferred writes in order; stops at the first the storage still refuses. Never throws.
+   * One flush at a time (the heartbeat's and untilStored's share it): a write is never run twice.
+   */
+  flush(): Promise<void> {
+    this.flushing ??= this.flushNow().finally(() => (this.flushing = null));
+    return this.flushing;
+  }
+
+  private async flushNow(): Promise<void> {
     while (this.deferred.length) {
       const next = this.deferred[0]!;
       try {

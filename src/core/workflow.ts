@@ -137,9 +137,13 @@ export function tryLockWorkflow(d: CoreDeps, workflowId: string, token: string):
   });
 }
 
-/** Lets go of the workflow's lock if `token` still holds it. */
+/**
+ * Lets go of the workflow's lock if `token` still holds it. When the storage refuses (StorageError),
+ * the release is kept and retried at each heartbeat (Runtime.settle): never throws StorageError, and
+ * the lock of a live process is not left held once the database is back.
+ */
 export async function unlockWorkflow(d: CoreDeps, workflowId: string, token: string): Promise<void> {
-  await d.store.workflows.casLock(workflowId, token, null);
+  await d.runtime.settle(`letting go of the lock of workflow ${workflowId}`, () => d.store.workflows.casLock(workflowId, token, null));
 }
 
 /** Runs `fn` holding the workflow's lock: the caller's (`held`), or one taken for the duration. */

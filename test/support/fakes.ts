@@ -8,11 +8,13 @@ import type {
   ModelRequest,
   ModelResponse,
   ProviderCapabilities,
+  Store,
   TokenCounter,
   WorkspaceFile,
   WorkspaceReader,
   WorkspaceWriter,
 } from '../../src/core/ports.js';
+import { StorageError } from '../../src/core/errors.js';
 import type { Usage } from '../../src/core/types.js';
 
 /**
@@ -139,4 +141,42 @@ export class SequentialIds implements IdSource {
     this.n += 1;
     return `${this.prefix}${this.n}`;
   }
+}
+
+/**
+ * `inner` seen through a database that can go away: while `isDown()` is true every call of every
+ * port (and every transaction, and every call inside one) throws StorageError(connection), as the
+ * PostgreSQL store does when its server is gone. The failure injected at the store level, for stores
+ * (SQLite) that cannot lose a connection.
+ */
+export function failingStore(inner: Store, isDown: () => boolean): Store {
+  const fail = () => {
+    if (isDown()) throw new StorageError('connection', 'the test took the database away');
+  };
+  const port = <T extends object>(p: T): T =>
+    new Proxy(p, {
+      get(target, key) {
+        const value: unknown = Reflect.get(target, key, target);
+        if (typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          fail();
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+  const wrap = (s: Store): Store =>
+    new Proxy(s, {
+      get(target, key) {
+        if (key === 'transaction') {
+          return async <T>(fn: (tx: Store) => Promise<T>) => {
+            fail();
+            return target.transaction((tx) => fn(wrap(tx)));
+          };
+        }
+        const value: unknown = Reflect.get(target, key, target);
+        if (typeof value === 'function') return (value as (...a: unknown[]) => unknown).bind(target);
+        return value !== null && typeof value === 'object' ? port(value) : value;
+      },
+    });
+  return wrap(inner);
 }

@@ -87,8 +87,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   await client.connect(clientSide);
 
   const call = async (name: string, args: Record<string, unknown> = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult;
-  return {
-    ...composed,
+  // composed's own properties as they are (its `db` getter throws on PostgreSQL: read it only when used).
+  const base = Object.defineProperties({}, Object.getOwnPropertyDescriptors(composed)) as Composed;
+  return Object.assign(base, {
     config,
     standin,
     client,
@@ -124,7 +125,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       if (!opts.sharedStandin) await standin.close();
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
     },
-  };
+  } satisfies Omit<Harness, Exclude<keyof Composed, 'close'>>);
 }
 
 export function textOf(result: CallToolResult): string {

@@ -20,6 +20,8 @@ const SETTLE_MS = 3_000;
  * invalid_transition (already completed), storage_unavailable.
  */
 export async function cancelWorkflow(d: CoreDeps, input: CancelWorkflowInput): Promise<WorkflowStatusResult> {
+  // Claims and answers this process kept while the storage refused them are written first.
+  await d.runtime.flush();
   const { workflow } = await loadWorkflow(d, input.workflow_id);
   if (workflow.phase === 'completed') {
     throw invalidTransition(`Workflow ${workflow.id} is already completed; there is nothing to cancel.`, 'Nothing to do.');

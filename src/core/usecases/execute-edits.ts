@@ -91,7 +91,9 @@ async function converse(d: CoreDeps, c: Claim, signal: AbortSignal): Promise<Exc
   }
   if (exchange.callId === c.callId) {
     const billed = await responseUsage(d, response, request, c.workflow.id);
-    await persist(d, `recording the answer of ${c.subtask.id} of ${c.workflow.id}`, () => completeCall(d, d.store, c.callId, response, billed));
+    // Billed: if the storage refuses the record, it is kept and written when it is back, and the
+    // attempt goes on (what follows waits for the storage: untilStored).
+    await d.runtime.settle(`recording the answer of ${c.subtask.id} of ${c.workflow.id}`, () => completeCall(d, d.store, c.callId, response, billed));
     exchange.usages.push(billed.usage!);
   }
   exchange.firstInput = exchange.usages[0]!.input_tokens;
@@ -114,7 +116,9 @@ async function converse(d: CoreDeps, c: Claim, signal: AbortSignal): Promise<Exc
     // Tell the model what failed and let it correct those edits (the others are applied already).
     const next = followUp(d, c, request, response, applied);
     try {
-      ({ callId: exchange.callId, response } = await journaledCall(d, meta(c), next, { signal }));
+      // A StorageError from journaledCall means nothing was sent: wait for the storage rather than
+      // drop the edits already made (and billed) in this attempt.
+      ({ callId: exchange.callId, response } = await d.runtime.untilStored(() => journaledCall(d, meta(c), next, { signal }), signal));
     } catch (error) {
       await releaseClaim(d, c, error, null);
       throw error;
@@ -131,7 +135,7 @@ function meta(c: Claim) {
 
 /** Settles the claim's journal row as failed (the tool was refused: nothing billed). */
 async function settleFailed(d: CoreDeps, c: Claim, error: unknown): Promise<void> {
-  await d.store.transaction((tx) => failCall(d, tx, c.callId, error, { usage: null, estimated: false }));
+  await d.runtime.settle(`settling the refused call of ${c.subtask.id} of ${c.workflow.id}`, () => d.store.transaction((tx) => failCall(d, tx, c.callId, error, { usage: null, estimated: false })));
 }
 
 /** The operations of an answer: its apply_patch calls, else a V4A patch in its text. */
@@ -183,7 +187,9 @@ async function land(d: CoreDeps, c: Claim, x: Exchange, signal: AbortSignal, opt
     return recordFailure(d, c, x, report, changes, [], `None of your edits applied, so nothing changed:\n${reasons}\nMake the edits this subtask asks for, on the files as shown.`, opts);
   }
   try {
-    return await withApplyLock(d, c.workflow.id, signal, (changes) => commitAndCheck(d, c, x, report, rejected, changes, signal, opts));
+    // The answer is billed: when the storage fails before anything landed (the apply lock, the
+    // claim's check), wait for it and land then, rather than run (and bill) the subtask again.
+    return await d.runtime.untilStored(() => withApplyLock(d, c.workflow.id, signal, (changes) => commitAndCheck(d, c, x, report, rejected, changes, signal, opts)), signal);
   } catch (error) {
     // Not recorded (cancelled while waiting for the lock or during a check, git failed): the subtask
     // goes back as it was, and whatever reached the worktree is undone at the next lock. Unless it is

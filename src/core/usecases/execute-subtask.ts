@@ -203,9 +203,10 @@ async function call(d: CoreDeps, c: Claim, opts: ExecuteOptions): Promise<ModelR
  * it is theirs: left alone.
  */
 export async function releaseClaim(d: CoreDeps, c: Claim, error: unknown, callId: number | null): Promise<void> {
-  const billed = callId === null ? null : await errorUsage(d, error, c.request, c.workflow.id);
-  const release = () =>
-    d.store.transaction(async (tx) => {
+  // Inside the kept write: estimating the usage may read the journal, which may be what fails.
+  const release = async () => {
+    const billed = callId === null ? null : await errorUsage(d, error, c.request, c.workflow.id);
+    await d.store.transaction(async (tx) => {
       if (callId !== null && billed) await failCall(d, tx, callId, error, billed);
       if (!(await stillOurs(d, tx, c.workflow.id, c.subtask.id))) return;
       await tx.workflows.updateSubtask(c.workflow.id, c.subtask.id, { status: c.subtask.status, leaseOwner: null, claimedFrom: null }, c.subtask.updatedAt);
@@ -213,6 +214,7 @@ export async function releaseClaim(d: CoreDeps, c: Claim, error: unknown, callId
         await tx.workflows.update(c.workflow.id, { phase: c.phaseBefore }, c.workflowUpdatedAt);
       }
     });
+  };
   await persist(d, `releasing ${c.subtask.id} of ${c.workflow.id} after its execution failed`, release);
 }
 

@@ -61,6 +61,8 @@ const MAX_REVIEWS_WITHOUT_VERDICT = 3;
  */
 export async function runWorkflow(d: CoreDeps, input: RunWorkflowInput, opts: RunOptions = {}): Promise<WorkflowStatusResult> {
   requestOrWorkflow(input);
+  // What this process kept while the storage refused it (a lock, claims, answers) goes first.
+  await d.runtime.flush();
   await d.runtime.reap();
   const concurrency = input.concurrency ?? d.settings.concurrency;
   const token = d.runtime.newLockToken();
@@ -286,13 +288,18 @@ async function follow(d: CoreDeps, workflowId: string, token: string, opts: RunO
  */
 async function stop(d: CoreDeps, workflowId: string, token: string, error: unknown, signal: AbortSignal): Promise<void> {
   if (d.runtime.stopping || signal.reason instanceof HandedOverError || error instanceof HandedOverError) return;
-  await d.store.transaction(async (tx) => {
-    const current = await tx.workflows.get(workflowId);
-    // Only the run that holds the lock speaks for the workflow.
-    if (!current || current.phase === 'cancelled' || current.lockOwner !== token) return;
-    const message = d.redact(error instanceof Error ? error.message : String(error));
-    await tx.workflows.update(workflowId, signal.aborted ? { phase: 'cancelled' } : { phase: 'failed', lastError: message }, d.clock.now());
-  });
+  const message = d.redact(error instanceof Error ? error.message : String(error));
+  const aborted = signal.aborted;
+  // The storage may be what stopped the run: then this is kept and written, before the lock is let
+  // go (the deferred writes keep their order), as soon as the database is back.
+  await d.runtime.settle(`recording why the run of ${workflowId} stopped`, () =>
+    d.store.transaction(async (tx) => {
+      const current = await tx.workflows.get(workflowId);
+      // Only the run that holds the lock speaks for the workflow.
+      if (!current || current.phase === 'cancelled' || current.lockOwner !== token) return;
+      await tx.workflows.update(workflowId, aborted ? { phase: 'cancelled' } : { phase: 'failed', lastError: message }, d.clock.now());
+    }),
+  );
 }
 
 function stoppedBy(workflowId: string, error: unknown): PlanexecError {

@@ -90,7 +90,10 @@ async function startRun(ctx: ToolContext, taskId: string, args: Args, extra: Req
   );
   const finish = async (result: CallToolResult, status: 'completed' | 'failed') => {
     try {
-      if (!(await tasks.isTerminal(taskId))) await tasks.storeTaskResult(taskId, status, result);
+      // Kept and retried while the storage refuses it: a task of this live process is not left working.
+      await app.deps.runtime.settle(`storing the result of task ${taskId}`, async () => {
+        if (!(await tasks.isTerminal(taskId))) await tasks.storeTaskResult(taskId, status, result);
+      });
     } catch (error) {
       log.warn({ err: error, task: taskId }, 'could not store the result of a task');
     }
