@@ -150,6 +150,13 @@ function makeRepo(files: Record<string, string> = {}): void {
 }
 
 /** Starts the built server on the test's database, repository and worktrees folder. */
+/**
+ * For the tests of a check a killed server leaves running: only without the check sandbox does it
+ * outlive the server (in the sandbox it dies with it: test/integration/check-sandbox.test.ts), and
+ * only there are the pids it writes (its own process.pid) the ones seen from here.
+ */
+const UNSANDBOXED = { PLANEXEC_CHECK_SANDBOX: 'off' };
+
 async function start(env: Record<string, string> = {}): Promise<RawServer> {
   const server = spawnServer({
     PATH: process.env.PATH ?? '',
@@ -281,7 +288,7 @@ describe('kill -9 of a server that makes changes, then resume on the same databa
         executor: (id) => (id === 'fix' ? { patchCalls: [FIX], text: ++fixCalls === 1 ? 'First try.' : 'Second try.' } : { patchCalls: [NOTES], text: 'Noted.' }),
       }),
     );
-    const env = { PLANEXEC_ALLOWED_CHECKS: 'node hang.mjs' };
+    const env = { PLANEXEC_ALLOWED_CHECKS: 'node hang.mjs', ...UNSANDBOXED };
 
     const first = await start(env);
     const started = await first.call('run_workflow', { request: 'Fix add()', wait: false });
@@ -431,7 +438,7 @@ describe('kill -9 of a server that makes changes, then resume on the same databa
     writeFileSync(flag, '');
     standin.setResponder(workflowResponder(steps(), { executor: (id) => (id === 'fix' ? { patchCalls: [FIX], text: 'add() adds now.' } : { patchCalls: [NOTES], text: 'Noted.' }) }));
 
-    const first = await start();
+    const first = await start(UNSANDBOXED);
     const started = await first.call('run_workflow', { request: 'Fix add()', checks: ['node hang.mjs'], wait: false });
     expect(started.isError, JSON.stringify(started.content)).toBeFalsy();
     const workflowId = started.structuredContent.workflow_id as string;
@@ -449,7 +456,7 @@ describe('kill -9 of a server that makes changes, then resume on the same databa
     expect(alive(check) && alive(grandchild)).toBe(true);
     rmSync(flag);
 
-    const second = await start();
+    const second = await start(UNSANDBOXED);
     const resumed = await second.call('run_workflow', { workflow_id: workflowId });
     expect(resumed.isError, JSON.stringify(resumed.content)).toBeFalsy();
     expect(resumed.structuredContent.phase).toBe('completed');
