@@ -279,18 +279,27 @@ export async function compose(
 }
 
 /**
- * The check sandbox PLANEXEC_CHECK_SANDBOX asks for: none for 'off'; else probeCheckSandbox's. When
- * there is none, 'auto' tells `notice` what that leaves unprotected, and 'namespace' throws a
+ * The check sandbox PLANEXEC_CHECK_SANDBOX asks for: none for 'off'; else probeCheckSandbox's (the
+ * ready log names it). As root, tells `notice` that checks run as root without capabilities and what
+ * that leaves open. When there is none, 'auto' tells `notice` what that leaves unprotected, and 'namespace' throws a
  * ConfigError naming the setting (the server must not start).
  */
 async function checkSandboxFor(config: Readonly<Config>, notice: ((message: string) => void) | undefined): Promise<CheckSandbox | null> {
   const setting = config.changes.sandbox;
   if (setting === 'off') return null;
   const probe = await probeCheckSandbox();
-  if (probe.sandbox) return probe.sandbox;
+  if (probe.sandbox) {
+    // The ready log names the sandbox in every case; as root, what it leaves open is worth a warning.
+    if (probe.sandbox.asRoot) {
+      notice?.(
+        `checks run as root without capabilities (${probe.sandbox.description}): they cannot leave their PID namespace or read this server's environment, but files owned by root (system files, root's home folder) and root-writable kernel settings stay writable to the code the executor model writes. For repositories you do not trust, run planexec as an ordinary user or in a container.`,
+      );
+    }
+    return probe.sandbox;
+  }
   if (setting === 'namespace') {
     throw new ConfigError(
-      `PLANEXEC_CHECK_SANDBOX=namespace: checks cannot run in a PID namespace of their own on this machine: ${probe.problem}. Install util-linux (unshare) and coreutils, allow unprivileged user namespaces (or run where they are allowed), or set PLANEXEC_CHECK_SANDBOX=auto (or off) to run checks without it.`,
+      `PLANEXEC_CHECK_SANDBOX=namespace: checks cannot run in a PID namespace of their own on this machine: ${probe.problem}. Install util-linux (unshare, setpriv) and coreutils, allow unprivileged user namespaces (or run where they are allowed), or set PLANEXEC_CHECK_SANDBOX=auto (or off) to run checks without it.`,
     );
   }
   notice?.(

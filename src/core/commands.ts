@@ -161,10 +161,10 @@ function braceExpands(command: string, open: number): boolean {
  * as a shell would split them (splitCommand, splitPattern), and a command that cannot be split
  * matches nothing, as does a pattern that cannot. A literal word must equal the command's word. A
  * '*' inside a word matches a run of characters (none included) within that word, never a '/'. A
- * word that is '*' alone matches one or more words. Whatever a '*' matched must not make a word that
- * starts with '-' (an option: `--import=data:...`), is an absolute path, or has a '..' segment
- * (`test/../../x`): these are what turn a narrow pattern into any program, file or option. Case-
- * sensitive. Pure; never throws.
+ * word that is '*' alone matches one or more words. Whatever a '*' matched must not make an option
+ * or an absolute path of a word or of a value in it (after = : , or @: `make SHELL=/tmp/x.sh`,
+ * `env NODE_OPTIONS=--require=x`), nor a '..' segment (`test/../../x`, `VAR=..`): these are what turn
+ * a narrow pattern into any program, file or option. Case-sensitive. Pure; never throws.
  */
 export function matchesAllowed(command: string, patterns: readonly string[]): boolean {
   let words: string[];
@@ -190,7 +190,7 @@ function matchFrom(words: readonly string[], i: number, pattern: readonly Patter
   const p = pattern[j]!;
   if (p.length === 1 && p[0] === ANY) {
     for (let k = i; k < words.length; k += 1) {
-      if (!harmless(words[k]!)) return false;
+      if (!harmless(words[k]!, [[0, words[k]!.length]])) return false;
       if (matchFrom(words, k + 1, pattern, j + 1)) return true;
     }
     return false;
@@ -198,26 +198,49 @@ function matchFrom(words: readonly string[], i: number, pattern: readonly Patter
   return i < words.length && matchWord(words[i]!, p) && matchFrom(words, i + 1, pattern, j + 1);
 }
 
-/** A word a '*' may supply: no option, no absolute path, no '..' segment. */
-function harmless(word: string): boolean {
-  return !word.startsWith('-') && !word.startsWith('/') && !word.split('/').includes('..');
+/**
+ * Characters after which a program may read the rest of a word as a path or an option of its own:
+ * `NAME=value` (make, env: `make SHELL=/tmp/x.sh`), `--opt=value`, `a,b` and `a:b` lists
+ * (`PATH`-like values, `file:/x` URLs), `@file` (response files of gcc, javac, msbuild).
+ */
+const VALUE_START = /[=:,@]/;
+
+/**
+ * Whether what the '*'s supplied (`spans`: [start, end) of each '*' in `word`) leaves the word
+ * harmless: no value that starts with '-' (an option: `--import=data:...`, `NODE_OPTIONS=--require=x`)
+ * or '/' (an absolute path: `SHELL=/tmp/x.sh`), where a value is the word itself or what follows
+ * = : , or @ in it, when a '*' supplied its first character or the separator before it, or matched
+ * nothing there (`*-x` matching `-x`); and no segment between / = : , @ that is '..' (`test/../x`,
+ * `VAR=..`) when a '*' supplied any of it or matched nothing next to it.
+ * Literal text of the pattern is the pattern author's choice and is never refused.
+ */
+function harmless(word: string, spans: ReadonlyArray<readonly [number, number]>): boolean {
+  const starts = [0];
+  for (let at = 0; at < word.length; at += 1) if (VALUE_START.test(word[at]!)) starts.push(at + 1);
+  // A '*' made the value when it supplied its first character or the separator before it, or
+  // matched nothing right there.
+  if (starts.some((start) => spans.some(([s, e]) => s <= start && start <= e) && (word[start] === '-' || word[start] === '/'))) return false;
+  let from = 0;
+  for (let at = 0; at <= word.length; at += 1) {
+    if (at < word.length && word[at] !== '/' && !VALUE_START.test(word[at]!)) continue;
+    const touched = spans.some(([s, e]) => s <= at && e >= from);
+    if (touched && word.slice(from, at) === '..') return false;
+    from = at + 1;
+  }
+  return true;
 }
 
 /**
  * Does `word` match the pattern word `p`? Its '*'s match within a '/'-separated segment, so the
- * word's segments line up with the pattern's: a segment a '*' helped match must not be '..', and
- * when the pattern word starts with '*', the word must not start with '-' or '/'.
+ * word's segments line up with the pattern's; what they matched must leave the word harmless (see
+ * harmless). When several ways to match exist, the regular expression's (greedy, leftmost) one is
+ * judged.
  */
 function matchWord(word: string, p: PatternWord): boolean {
   if (!p.includes(ANY)) return word === p.join('');
-  const source = p.map((piece) => (piece === ANY ? '[^/]*' : piece.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))).join('');
-  if (!new RegExp(`^${source}$`, 'u').test(word)) return false;
-  if (p[0] === ANY && (word.startsWith('-') || word.startsWith('/'))) return false;
-  // One entry per pattern segment: does a '*' fall in it?
-  const wild: boolean[] = [false];
-  for (const piece of p) {
-    if (piece === ANY) wild[wild.length - 1] = true;
-    else for (let slashes = piece.split('/').length - 1; slashes > 0; slashes -= 1) wild.push(false);
-  }
-  return word.split('/').every((segment, at) => !(wild[at] && segment === '..'));
+  const source = p.map((piece) => (piece === ANY ? '([^/]*)' : piece.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))).join('');
+  const match = new RegExp(`^${source}$`, 'du').exec(word);
+  if (!match?.indices) return false;
+  const spans = match.indices.slice(1).filter((span): span is [number, number] => span !== undefined);
+  return harmless(word, spans);
 }

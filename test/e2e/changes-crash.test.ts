@@ -149,6 +149,13 @@ function makeRepo(files: Record<string, string> = {}): void {
   git(repo, 'commit', '-q', '-m', 'Initial');
 }
 
+/**
+ * For the tests of a check a killed server leaves running: only without the check sandbox does it
+ * outlive the server (in the sandbox it dies with it: test/integration/check-sandbox.test.ts), and
+ * only there are the pids it writes (its own process.pid) the ones seen from here.
+ */
+const UNSANDBOXED = { PLANEXEC_CHECK_SANDBOX: 'off' };
+
 /** Starts the built server on the test's database, repository and worktrees folder. */
 async function start(env: Record<string, string> = {}): Promise<RawServer> {
   const server = spawnServer({
@@ -164,10 +171,6 @@ async function start(env: Record<string, string> = {}): Promise<RawServer> {
     PLANEXEC_LEASE_MS: '1000',
     PLANEXEC_MAX_RETRIES: '0',
     PLANEXEC_LOG_LEVEL: 'warn',
-    // These windows are about what a server finds after another was killed: checks it left running
-    // (which the check sandbox's namespace would end with the server) and their recorded pids, which
-    // the checks write from their own process.pid (namespace pids inside the sandbox).
-    PLANEXEC_CHECK_SANDBOX: 'off',
     ...env,
   });
   servers.push(server);
@@ -285,7 +288,7 @@ describe('kill -9 of a server that makes changes, then resume on the same databa
         executor: (id) => (id === 'fix' ? { patchCalls: [FIX], text: ++fixCalls === 1 ? 'First try.' : 'Second try.' } : { patchCalls: [NOTES], text: 'Noted.' }),
       }),
     );
-    const env = { PLANEXEC_ALLOWED_CHECKS: 'node hang.mjs' };
+    const env = { PLANEXEC_ALLOWED_CHECKS: 'node hang.mjs', ...UNSANDBOXED };
 
     const first = await start(env);
     const started = await first.call('run_workflow', { request: 'Fix add()', wait: false });
@@ -435,7 +438,7 @@ describe('kill -9 of a server that makes changes, then resume on the same databa
     writeFileSync(flag, '');
     standin.setResponder(workflowResponder(steps(), { executor: (id) => (id === 'fix' ? { patchCalls: [FIX], text: 'add() adds now.' } : { patchCalls: [NOTES], text: 'Noted.' }) }));
 
-    const first = await start();
+    const first = await start(UNSANDBOXED);
     const started = await first.call('run_workflow', { request: 'Fix add()', checks: ['node hang.mjs'], wait: false });
     expect(started.isError, JSON.stringify(started.content)).toBeFalsy();
     const workflowId = started.structuredContent.workflow_id as string;
@@ -453,7 +456,7 @@ describe('kill -9 of a server that makes changes, then resume on the same databa
     expect(alive(check) && alive(grandchild)).toBe(true);
     rmSync(flag);
 
-    const second = await start();
+    const second = await start(UNSANDBOXED);
     const resumed = await second.call('run_workflow', { workflow_id: workflowId });
     expect(resumed.isError, JSON.stringify(resumed.content)).toBeFalsy();
     expect(resumed.structuredContent.phase).toBe('completed');

@@ -131,3 +131,18 @@ describe('a server started in the home folder', () => {
     expect(p.stderr()).toMatch(/"level":40,.*PLANEXEC_ROOT is [^ ]+, your home folder: any file under it can be sent to the model/);
   });
 });
+
+describe('the check sandbox at start-up', () => {
+  it('is named in the ready log, and as root a warning says checks run as root without capabilities', async () => {
+    const p = start({ PLANEXEC_LOG_LEVEL: 'info' });
+    await p.initialize();
+    while (!p.stderr().includes('planexec ready')) {
+      if (p.child.exitCode !== null) throw new Error(`the server exited: ${p.stderr()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(p.stderr()).toMatch(/"checkSandbox":"PID (and user )?namespace \(unshare [^"]*\), ended with the server \(setpriv --pdeathsig KILL\)"/);
+    const warning = /"level":40,.*checks run as root without capabilities \(PID namespace \(unshare [^)]*; as root, every capability dropped by setpriv\)/;
+    if (process.getuid!() === 0) expect(p.stderr()).toMatch(warning);
+    else expect(p.stderr()).not.toMatch(/checks run as root/);
+  });
+});

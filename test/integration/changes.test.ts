@@ -249,6 +249,11 @@ describe('checks', () => {
   }, 60_000);
 
   /** A check that starts a child, writes both pids, and hangs while `flag` exists. */
+  /**
+   * The group kill of a check without the sandbox, where the pids the check writes (its own
+   * process.pid) are the ones seen from here; in the sandbox: test/integration/check-sandbox.test.ts.
+   */
+  const UNSANDBOXED = { PLANEXEC_CHECK_SANDBOX: 'off' };
   const hang = (flag: string, pids: string) =>
     `import { spawn } from 'node:child_process';\nimport { existsSync, writeFileSync } from 'node:fs';\nif (existsSync(${JSON.stringify(flag)})) {\n  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });\n  writeFileSync(${JSON.stringify(pids)}, JSON.stringify([process.pid, child.pid]));\n  setInterval(() => {}, 1000);\n}\n`;
   /** The check's two pids once its file is whole (it may be seen created but not yet written). */
@@ -275,9 +280,7 @@ describe('checks', () => {
     const pids = join(scratch, 'pids.json');
     const hh = await repoHarness(
       workflowResponder(plan([{ id: 'fix', writes: ['math.mjs'], checks: ['node hang.mjs'] }]), { executor: () => ({ patchCalls: [FIX], text: 'ok' }) }),
-      // The check's pids are read from its own process.pid: without the sandbox (a PID namespace, where
-      // they would be namespace pids); check-sandbox.test.ts kills sandboxed checks at the timeout.
-      { PLANEXEC_CHECK_TIMEOUT_MS: '1500', PLANEXEC_ALLOWED_CHECKS: 'node hang.mjs', PLANEXEC_LADDER: 'executor', PLANEXEC_CHECK_SANDBOX: 'off' },
+      { PLANEXEC_CHECK_TIMEOUT_MS: '1500', PLANEXEC_ALLOWED_CHECKS: 'node hang.mjs', PLANEXEC_LADDER: 'executor', ...UNSANDBOXED },
       { 'hang.mjs': hang(flag, pids) },
     );
     const planned = await hh.ok<any>('plan_task', { request: 'Fix' });
@@ -313,7 +316,7 @@ describe('checks', () => {
     const pids = join(scratch, 'pids.json');
     const hh = await repoHarness(
       workflowResponder(plan([{ id: 'fix', writes: ['math.mjs'] }]), { executor: () => ({ patchCalls: [FIX], text: 'ok' }) }),
-      { PLANEXEC_CHECK_SANDBOX: 'off' }, // pids as the check reports them: see the timeout test above
+      UNSANDBOXED,
       { 'hang.mjs': hang(flag, pids) },
     );
     // The base check passes (no flag yet); the check after the edit hangs.

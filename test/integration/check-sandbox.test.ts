@@ -1,12 +1,14 @@
 // The check sandbox (PLANEXEC_CHECK_SANDBOX) with real processes: a check in a PID namespace of its
 // own cannot see or read the server's process (its environment holds the provider keys), whatever it
 // leaves running, even in a session of its own, ends with it (at its end, at the timeout, and when a
-// later server ends a group a dead one recorded), and it still runs `node --test` and git as the user.
-// This machine must allow PID namespaces (util-linux unshare; user namespaces for a non-root user).
-import { execFileSync } from 'node:child_process';
+// later server ends a group a dead one recorded, and when the server is killed with -9), it has no
+// capabilities (as root, unmounting its /proc would show the server's), and it still runs
+// `node --test` and git as the user. This machine must allow PID namespaces (util-linux unshare and
+// setpriv; user namespaces for a non-root user).
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeCheckSandbox, type CheckSandbox } from '../../src/adapters/process/check-sandbox.js';
 import { findProgram } from '../../src/adapters/process/find-program.js';
@@ -71,9 +73,14 @@ async function waitFor(file: string): Promise<string> {
 }
 
 describe('probeCheckSandbox', () => {
-  it('finds a PID namespace on this machine: unshare by its absolute path, with timeout as the namespace\'s first process', () => {
-    expect(sandbox.prefix[0]).toBe(findProgram('unshare', process.env.PATH));
+  it('finds a PID namespace on this machine: setpriv --pdeathsig then unshare by their absolute paths, with timeout as the namespace\'s first process', () => {
+    const setpriv = findProgram('setpriv', process.env.PATH);
+    expect(sandbox.prefix.slice(0, 6)).toEqual([setpriv, '--pdeathsig', 'KILL', '--no-new-privs', '--', findProgram('unshare', process.env.PATH)]);
+    expect(userSandbox.prefix.slice(0, 6)).toEqual(sandbox.prefix.slice(0, 6));
     expect(sandbox.prefix).toEqual(expect.arrayContaining(['--pid', '--fork', '--kill-child', '--mount-proc']));
+    // As root, the check runs without capabilities.
+    expect(sandbox.asRoot).toBe(process.getuid!() === 0);
+    if (sandbox.asRoot) expect(sandbox.prefix.slice(-8, -3)).toEqual([setpriv, '--bounding-set=-all', '--inh-caps=-all', '--ambient-caps=-all', '--']);
     expect(sandbox.prefix.slice(-3)).toEqual([findProgram('timeout', process.env.PATH), '--foreground', '0']);
     // An ordinary user keeps their uid inside (files they write stay theirs) and has no capabilities there.
     expect(userSandbox.prefix).toEqual(expect.arrayContaining(['--user', '--map-current-user']));
@@ -205,7 +212,7 @@ const wait = setInterval(() => { if (existsSync('go') && !${hang}) { clearInterv
     expect(await goneWithin(daemon)).toBe(true);
   });
 
-  it('is ended, daemon included, by killRecordedGroups after the process that ran it died (its record names the unshare process)', async () => {
+  it('is ended, daemon included, by killRecordedGroups after the process that ran it died (its record names the unshare process setpriv became)', async () => {
     const dir = freshDir();
     const records = join(dir, 'records');
     let leader = 0;
@@ -213,7 +220,7 @@ const wait = setInterval(() => { if (existsSync('go') && !${hang}) { clearInterv
     const orphan = runCommand({ argv: daemonCheck(dir, true), cwd: dir, timeoutMs: 60_000, pidFile: join(records, 'a.json'), onSpawn: (p) => (leader = p), sandbox: sandbox.prefix });
     const daemon = await daemonOf(dir);
     expect(JSON.parse(readFileSync(join(records, 'a.json'), 'utf8')).pid).toBe(leader);
-    expect(readFileSync(`/proc/${leader}/cmdline`, 'utf8').split('\0')[0]).toBe(sandbox.prefix[0]);
+    expect(readFileSync(`/proc/${leader}/cmdline`, 'utf8').split('\0')[0]).toBe(findProgram('unshare', process.env.PATH));
     expect(await killRecordedGroups(records)).toBe(1);
     expect((await orphan).signal).toBe('SIGKILL');
     expect(await goneWithin(daemon)).toBe(true);
@@ -251,6 +258,99 @@ const wait = setInterval(() => { if (existsSync('go') && !${hang}) { clearInterv
       expect(git(repo, 'status', '--porcelain')).toBe('?? written.txt');
     }
   });
+});
+
+/**
+ * A check that first tries `umount -l /proc` (as root with capabilities that shows the host's /proc
+ * under the namespace's one), then looks for the server by the pid it was given (SERVER_PID) and for
+ * SERVER_SECRET in the environment of every process /proc lists, the server's included.
+ */
+const UNMOUNT_SPY = `
+const { execFileSync } = require('node:child_process');
+const { existsSync, readFileSync, readdirSync } = require('node:fs');
+let unmounted = false;
+try { execFileSync('umount', ['-l', '/proc'], { stdio: 'ignore' }); unmounted = true; } catch {}
+const read = (pid) => { try { return readFileSync('/proc/' + pid + '/environ', 'utf8'); } catch { return ''; } };
+const pids = readdirSync('/proc').filter((n) => /^\\d+$/.test(n)).concat([process.env.SERVER_PID]);
+console.log(JSON.stringify({
+  unmounted,
+  serverSeen: existsSync('/proc/' + process.env.SERVER_PID + '/environ'),
+  secretRead: pids.some((pid) => read(pid).includes('SERVER_SECRET=sk-server-secret')),
+}));
+`;
+
+/**
+ * Runs UNMOUNT_SPY behind `prefix` as a check of a stand-in server whose environment holds
+ * SERVER_SECRET; the server runs as `user` (through runuser) when one is given, else as this process.
+ */
+function unmountSpy(prefix: readonly string[], user?: string): { unmounted: boolean; serverSeen: boolean; secretRead: boolean } {
+  const server = `
+const { spawn } = require('node:child_process');
+const [argv, env] = JSON.parse(process.argv[1]);
+const child = spawn(argv[0], argv.slice(1), { env: { ...env, SERVER_PID: String(process.pid) }, cwd: '/', stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+child.on('exit', (code) => process.exit(code ?? 1));`;
+  const check = [...prefix, process.execPath, '-e', UNMOUNT_SPY];
+  const argv = [...(user ? [findProgram('runuser', process.env.PATH)!, '-u', user, '--'] : []), process.execPath, '-e', server, JSON.stringify([check, scrubEnv(process.env)])];
+  const out = execFileSync(argv[0]!, argv.slice(1), { cwd: '/', env: { ...process.env, SERVER_SECRET: 'sk-server-secret-1234' }, encoding: 'utf8' });
+  return JSON.parse(out) as { unmounted: boolean; serverSeen: boolean; secretRead: boolean };
+}
+
+describe('a check that unmounts its /proc', () => {
+  const nothing = { unmounted: false, serverSeen: false, secretRead: false };
+
+  it('cannot, as root: it has no capabilities, so the server stays out of sight and its environment unread', () => {
+    if (!sandbox.asRoot) {
+      // Not root here: the root sandbox is not what this machine uses; the ordinary user's case is below.
+      expect(unmountSpy(sandbox.prefix)).toEqual(nothing);
+      return;
+    }
+    expect(unmountSpy(sandbox.prefix)).toEqual(nothing);
+    // The same namespace with the capabilities left (the prefix without its second setpriv): the
+    // check unmounts the fresh /proc (in its own mount namespace only) and reads the server's secret.
+    const at = sandbox.prefix.indexOf('--bounding-set=-all') - 1;
+    const withCaps = [...sandbox.prefix.slice(0, at), ...sandbox.prefix.slice(at + 5)];
+    expect(withCaps.slice(-3)).toEqual(sandbox.prefix.slice(-3));
+    expect(unmountSpy(withCaps)).toEqual({ unmounted: true, serverSeen: true, secretRead: true });
+  });
+
+  it('cannot, as an ordinary user (run as nobody when the tests run as root), who without the sandbox reads the server\'s environment', () => {
+    const user = process.getuid!() === 0 ? 'nobody' : undefined;
+    expect(unmountSpy(userSandbox.prefix, user)).toEqual(nothing);
+    expect(unmountSpy([], user)).toMatchObject({ serverSeen: true, secretRead: true });
+  });
+});
+
+describe('a check whose server is killed with -9', () => {
+  it.each([
+    ['this machine\'s', () => sandbox],
+    ['an ordinary user\'s', () => userSandbox],
+  ])('ends with it in %s sandbox, which without setpriv --pdeathsig runs on re-parented to init', async (_name, which) => {
+    const dir = freshDir();
+    const script = join(dir, 'server.mts');
+    writeFileSync(
+      script,
+      `import { runCommand } from ${JSON.stringify(resolve('src/adapters/process/run-command.ts'))};
+const [dir, prefix] = process.argv.slice(2);
+await runCommand({ argv: ['sh', '-c', 'echo $$ > check.pid; exec sleep 300'], cwd: dir, timeoutMs: 600_000, sandbox: JSON.parse(prefix) });
+`,
+    );
+    const server = spawn(process.execPath, ['--import', 'tsx', script, dir, JSON.stringify(which().prefix)], { cwd: process.cwd(), stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    server.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<void>((r) => server.on('exit', () => r()));
+    let inner = '';
+    while (!/^\d+\n$/.test(inner)) {
+      if (server.exitCode !== null) throw new Error(`the server ended early: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+      inner = existsSync(join(dir, 'check.pid')) ? readFileSync(join(dir, 'check.pid'), 'utf8') : '';
+    }
+    const [sleep] = outsidePids([Number(inner)], dir);
+    strays.push(sleep!);
+    expect(readFileSync(`/proc/${sleep}/cmdline`, 'utf8')).toBe('sleep\0' + '300\0');
+    server.kill('SIGKILL');
+    await exited;
+    expect(await goneWithin(sleep!, 30_000)).toBe(true);
+  }, 120_000);
 });
 
 describe('the sandbox of an ordinary user', () => {

@@ -138,6 +138,33 @@ describe('matchesAllowed', () => {
     expect(matchesAllowed('node --test --test-reporter=dot a.test.mjs', ['node --test --test-reporter=* *'])).toBe(true);
   });
 
+  it('never lets a * supply an option, an absolute path or a .. as the value after NAME=, --opt=, a , or : list, or @', () => {
+    // A lone * (a whole word).
+    expect(matchesAllowed('make SHELL=/tmp/evil.sh', ['make *'])).toBe(false);
+    expect(matchesAllowed('make test SHELL=/tmp/evil.sh', ['make *'])).toBe(false);
+    expect(matchesAllowed('env NODE_OPTIONS=--require=./x.cjs npm test', ['env * npm test'])).toBe(false);
+    expect(matchesAllowed('make CFLAGS=-fplugin=x.so', ['make *'])).toBe(false);
+    expect(matchesAllowed('make DIR=..', ['make *'])).toBe(false);
+    expect(matchesAllowed('make DIR=a:..', ['make *'])).toBe(false);
+    expect(matchesAllowed('make PATHS=a,/etc', ['make *'])).toBe(false);
+    expect(matchesAllowed('make SRC=file:/etc/passwd', ['make *'])).toBe(false);
+    expect(matchesAllowed('gcc @/tmp/options.rsp', ['gcc *'])).toBe(false);
+    // Inside a word: the value a * supplied after a literal --opt= or NAME=.
+    expect(matchesAllowed('vitest --reporter=..', ['vitest --reporter=*'])).toBe(false);
+    expect(matchesAllowed('vitest --reporter=-x', ['vitest --reporter=*'])).toBe(false);
+    expect(matchesAllowed('make SHELL=..', ['make SHELL=*'])).toBe(false);
+    expect(matchesAllowed('npm run lint=-x', ['npm run lint*'])).toBe(false);
+    expect(matchesAllowed('node ..', ['node .*.'])).toBe(false);
+    // Ordinary values stay allowed.
+    expect(matchesAllowed('make test VERBOSE=1', ['make *'])).toBe(true);
+    expect(matchesAllowed('make DIR=build/out', ['make *'])).toBe(true);
+    expect(matchesAllowed('npm test -w @scope/pkg', ['npm test -w *'])).toBe(true);
+    expect(matchesAllowed('pytest tests/test_a.py::test_b', ['pytest *'])).toBe(true);
+    expect(matchesAllowed('vitest --reporter=dot', ['vitest --reporter=*'])).toBe(true);
+    expect(matchesAllowed('make SHELL=/bin/sh', ['make SHELL=/bin/sh'])).toBe(true);
+    expect(matchesAllowed('node ../tools/run.mjs', ['node ../tools/*.mjs'])).toBe(true);
+  });
+
   it('takes a quoted * in a pattern literally, and matches nothing for a command or pattern a shell would be needed for', () => {
     expect(matchesAllowed(`eslint 'src/**/*.ts'`, [`eslint 'src/**/*.ts'`])).toBe(true);
     expect(matchesAllowed(`eslint src/a.ts`, [`eslint 'src/*.ts'`])).toBe(false);
