@@ -213,6 +213,13 @@ export interface ChangesRepository {
   /** True when `ancestor` is `commit` or an ancestor of it; false when not, or when either is not a commit there. */
   isAncestor(root: string, ancestor: string, commit: string): Promise<boolean>;
   /**
+   * True when `ancestor` (a full sha) is `commit` or on its first-parent chain (commit, its first
+   * parent, that one's first parent, ...): commits made on top of `ancestor`, merges made there
+   * included, keep it there; a branch moved onto another branch that merged `ancestor` does not.
+   * False when not, or when either is not a commit there.
+   */
+  onFirstParentChain(root: string, ancestor: string, commit: string): Promise<boolean>;
+  /**
    * Commits everything changed in the worktree (or only `paths`); null when nothing (among them)
    * changed. Control characters in the message and trailer values are stripped (model text).
    */
@@ -236,10 +243,11 @@ export interface ChangesRepository {
    */
   status(worktree: string): Promise<{ clean: boolean; paths: string[]; tracked: string[]; head: string | null }>;
   /**
-   * Brings `branch` into the branch checked out at `root`, or refuses (MergeResult 'refused') changing
-   * nothing; throws not_found when the branch does not exist.
+   * Brings `branch` (or `commit`, the branch's tip as the caller read it, so a commit made meanwhile
+   * is not merged unrecorded) into the branch checked out at `root`, or refuses (MergeResult
+   * 'refused') changing nothing; throws not_found when the branch (or commit) does not exist.
    */
-  merge(request: { root: string; branch: string; message?: string }): Promise<MergeResult>;
+  merge(request: { root: string; branch: string; commit?: string; message?: string }): Promise<MergeResult>;
   /**
    * Removes the worktree (uncommitted changes too) and deletes the branch; what is already gone counts
    * as done. git_failed when the branch is checked out in the root, or `worktree` is a folder that is

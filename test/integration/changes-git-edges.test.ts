@@ -197,17 +197,83 @@ describe("merge_changes and the user's work in the worktree", () => {
 
     const refused = await hh.call('merge_changes', { workflow_id: id });
     expect(refused.isError).toBe(true);
-    expect(textOf(refused)).toContain(`Branch planexec/${id} was rewritten: it is at ${rewritten}, which does not contain ${head}`);
+    expect(textOf(refused)).toContain(`Branch planexec/${id} was rewritten or moved: it is at ${rewritten}, which was not made by committing on top of ${head}`);
     expect(textOf(refused)).toContain(`git merge planexec/${id}`);
-    expect(textOf(refused)).toContain(`merge ${head}`);
+    expect(textOf(refused)).toContain(`reset --soft ${head}`);
     expect(git(hh.root, 'rev-parse', `planexec/${id}`)).toBe(rewritten);
     expect(git(worktree, 'rev-parse', 'HEAD')).toBe(rewritten);
     expect(git(hh.root, 'rev-parse', 'HEAD')).toBe(before);
-    // Doing as it says makes the branch mergeable, with the user's commit in it.
-    git(worktree, 'merge', '-q', '-s', 'ours', '-m', 'Keep planexec\'s commit in the history', head);
+    // Doing as it says makes the branch mergeable, with the user's version on top of planexec's commit.
+    git(worktree, 'reset', '-q', '--soft', head);
+    git(worktree, 'commit', '-q', '--allow-empty', '-m', 'My words on top');
     const merged = await hh.ok<any>('merge_changes', { workflow_id: id });
-    expect(git(hh.root, 'log', '--format=%s', '-3')).toContain('Fix add(), my words');
+    expect(git(hh.root, 'log', '--format=%s', '-3')).toContain('My words on top');
     expect(merged.changes.merged.commit).toBe(git(worktree, 'rev-parse', 'HEAD'));
+  }, 60_000);
+
+  it('refuses a branch reset to one that merged it with a merge commit (planexec\'s head only a second parent), merging and recording nothing', async () => {
+    const { hh, id, worktree, head } = await finished();
+    const base = (await hh.ok<any>('workflow_status', { workflow_id: id })).changes.base;
+    git(hh.root, 'merge', '-q', '--no-ff', '-m', 'Merge by hand', `planexec/${id}`);
+    const mainTip = git(hh.root, 'rev-parse', 'HEAD');
+    git(worktree, 'reset', '-q', '--hard', mainTip);
+    git(hh.root, 'switch', '-q', '-c', 'feature', base);
+
+    const refused = await hh.call('merge_changes', { workflow_id: id });
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toContain(`Branch planexec/${id} was rewritten or moved: it is at ${mainTip}`);
+    expect(textOf(refused)).toContain(`reset --keep ${head}`);
+    expect(git(hh.root, 'rev-parse', 'HEAD')).toBe(base);
+    expect(git(hh.root, 'symbolic-ref', '--short', 'HEAD')).toBe('feature');
+    const status = (await hh.ok<any>('workflow_status', { workflow_id: id })).changes;
+    expect(status.head).toBe(head);
+    expect(status.merged).toBeNull();
+    expect(status.files.map((f: { path: string }) => f.path)).toEqual(['math.mjs']);
+  }, 60_000);
+
+  it("a refused merge records nothing: the user's commit in the worktree is not adopted until the merge happens", async () => {
+    const { hh, id, worktree, head } = await finished();
+    writeFileSync(join(worktree, 'USER.md'), 'mine\n');
+    git(worktree, 'add', 'USER.md');
+    git(worktree, 'commit', '-q', '-m', 'My own commit');
+    const tip = git(worktree, 'rev-parse', 'HEAD');
+    writeFileSync(join(hh.root, 'math.mjs'), `${BUGGY}// mine, uncommitted\n`);
+
+    const refused = await hh.call('merge_changes', { workflow_id: id });
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toContain('Your uncommitted changes touch files the merge would change: math.mjs');
+    let status = (await hh.ok<any>('workflow_status', { workflow_id: id })).changes;
+    expect(status.head).toBe(head);
+    expect(status.files.map((f: { path: string }) => f.path)).toEqual(['math.mjs']);
+    expect(status.merged).toBeNull();
+
+    git(hh.root, 'checkout', '--', 'math.mjs');
+    const merged = await hh.ok<any>('merge_changes', { workflow_id: id });
+    expect(merged.changes.merged.commit).toBe(tip);
+    status = (await hh.ok<any>('workflow_status', { workflow_id: id })).changes;
+    expect(status.head).toBe(tip);
+    expect(status.files.map((f: { path: string }) => f.path)).toEqual(['USER.md', 'math.mjs']);
+  }, 60_000);
+
+  it('adopts a merge of another branch made in the worktree, and merges it', async () => {
+    const { hh, id, worktree } = await finished();
+    const base = (await hh.ok<any>('workflow_status', { workflow_id: id })).changes.base;
+    git(hh.root, 'branch', 'other', base);
+    git(worktree, 'switch', '-q', '--detach', 'other');
+    writeFileSync(join(worktree, 'OTHER.md'), 'other\n');
+    git(worktree, 'add', 'OTHER.md');
+    git(worktree, 'commit', '-q', '-m', 'Other work');
+    const other = git(worktree, 'rev-parse', 'HEAD');
+    git(worktree, 'switch', '-q', `planexec/${id}`);
+    git(worktree, 'merge', '-q', '--no-ff', '-m', 'Merge other work', other);
+    const tip = git(worktree, 'rev-parse', 'HEAD');
+
+    const merged = await hh.ok<any>('merge_changes', { workflow_id: id });
+    expect(merged.changes.head).toBe(tip);
+    expect(merged.changes.merged).toMatchObject({ commit: tip, mode: 'fast-forward', branch: 'main' });
+    expect(merged.changes.files.map((f: { path: string }) => f.path)).toEqual(['OTHER.md', 'math.mjs']);
+    expect(git(hh.root, 'rev-parse', 'HEAD')).toBe(tip);
+    expect(readFileSync(join(hh.root, 'OTHER.md'), 'utf8')).toBe('other\n');
   }, 60_000);
 
   it("does not adopt a commit of the workflow's own that planexec never recorded (an attempt whose process stopped)", async () => {

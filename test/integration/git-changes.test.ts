@@ -610,6 +610,17 @@ describe('merge', () => {
     expect(git(repo.root, 'status', '--porcelain')).toBe(' M README.md');
   });
 
+  it('merges the commit given, not a commit made on the branch after it', async () => {
+    const read = await branchWith({ 'src/app.js': 'read\n' });
+    put(wt, 'later.txt', 'committed after the tip was read\n');
+    const later = (await changes.commit({ worktree: wt, message: 'later', trailers: {} }))!;
+    const result = await changes.merge({ root: repo.root, branch: BRANCH, commit: read });
+    expect(result).toMatchObject({ kind: 'merged', mode: 'fast-forward', head: read, files: ['src/app.js'] });
+    expect(git(repo.root, 'rev-parse', 'HEAD')).toBe(read);
+    expect(git(repo.root, 'rev-parse', BRANCH)).toBe(later);
+    expect(existsSync(join(repo.root, 'later.txt'))).toBe(false);
+  });
+
   it('makes a merge commit when the root moved on, keeping the user staged and unstaged changes elsewhere', async () => {
     const tip = await branchWith({ 'src/app.js': 'from planexec\n' });
     put(repo.root, 'other.txt', 'user commit\n');

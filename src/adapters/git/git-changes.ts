@@ -608,9 +608,11 @@ export class GitChanges implements ChangesRepository {
    * rebase, cherry-pick, revert or bisect, when its uncommitted (staged, unstaged or untracked)
    * changes touch files the merge would change, when the merge conflicts (paths named), when the
    * histories are unrelated, or when the root's branch moved while merging. Throws not_found when the
-   * branch does not exist, git_failed when git fails (nothing is left half-merged).
+   * branch does not exist, git_failed when git fails (nothing is left half-merged). With `commit`
+   * (a sha), that commit is merged instead of what `branch` points at now (`branch` still names it in
+   * messages and must not be the root's checked-out branch); not_found when it is not a commit.
    */
-  async merge(request: { root: string; branch: string; message?: string }): Promise<MergeResult> {
+  async merge(request: { root: string; branch: string; commit?: string; message?: string }): Promise<MergeResult> {
     const top = await this.topLevel(request.root);
     const { branch } = request;
     const ref = `refs/heads/${branch}`;
@@ -639,7 +641,8 @@ export class GitChanges implements ChangesRepository {
       return refused('detached_head', [], `The repository at ${top} is on a detached HEAD, so there is no branch to merge into.`, 'Check out the branch to merge into (git switch main), then call merge_changes again.');
     }
     const currentRef = current.stdout.toString('utf8').trim();
-    const theirsOut = await this.git.run(['rev-parse', '--verify', '-q', `${ref}^{commit}`], { cwd: top, okCodes: [0, 1] });
+    if (request.commit?.startsWith('-')) throw invalidInput(`'${request.commit}' is not a commit.`, 'Give a commit sha.');
+    const theirsOut = await this.git.run(['rev-parse', '--verify', '-q', `${request.commit ?? ref}^{commit}`], { cwd: top, okCodes: [0, 1] });
     if (theirsOut.code !== 0) throw notFound('Branch', branch, 'The workflow has no branch to merge (it was discarded, or changes were off).');
     const theirs = theirsOut.stdout.toString('utf8').trim();
     const ours = await this.head(top);
@@ -767,6 +770,21 @@ export class GitChanges implements ChangesRepository {
   async isAncestor(cwd: string, maybeAncestor: string, of: string): Promise<boolean> {
     if (maybeAncestor.startsWith('-') || of.startsWith('-')) throw invalidInput(`'${maybeAncestor.startsWith('-') ? maybeAncestor : of}' is not a commit.`, 'Give a commit sha.');
     return (await this.git.run(['merge-base', '--is-ancestor', maybeAncestor, of], { cwd, okCodes: [0, 1, 128] })).code === 0;
+  }
+
+  /**
+   * True when `ancestor` (a full sha) is `of` or on its first-parent chain; false when it is not, or
+   * is not a commit there. One git call: `rev-list --first-parent --parents ancestor..of` lists `of`'s
+   * first-parent chain down to the first commit `ancestor` reaches; `ancestor` is on the chain
+   * exactly when one listed commit has it as first parent. Throws invalid_input for a revision
+   * starting with '-'.
+   */
+  async onFirstParentChain(cwd: string, ancestor: string, of: string): Promise<boolean> {
+    if (ancestor.startsWith('-') || of.startsWith('-')) throw invalidInput(`'${ancestor.startsWith('-') ? ancestor : of}' is not a commit.`, 'Give a commit sha.');
+    if (ancestor === of) return this.isAncestor(cwd, ancestor, of);
+    const out = await this.git.run(['rev-list', '--first-parent', '--parents', `${ancestor}..${of}`, '--'], { cwd, okCodes: [0, 128] });
+    if (out.code !== 0) return false;
+    return out.stdout.toString('utf8').split('\n').some((line) => line.split(' ')[1] === ancestor);
   }
 
   /**

@@ -45,10 +45,11 @@ async function changesOf(d: CoreDeps, workflowId: string): Promise<WorkflowChang
  * merge_changes: brings planexec/<workflow_id> into the branch checked out in the user's
  * repository. The worktree is not reset (the user may have worked there): commits the user made on
  * the branch after the recorded head are adopted (recorded as the new head, and merged with the
- * rest). Refused (nothing changed, the paths named) when the worktree has uncommitted changes to
- * tracked files, when the branch was rewritten (the recorded head is no longer in it), when the
- * user's uncommitted changes touch files the branch changed, when the merge would conflict, or when
- * the repository is mid-merge or on a detached HEAD; refused while a subtask is running. Works
+ * rest; recorded only once merged). Refused (nothing changed or recorded, the paths named) when the
+ * worktree has uncommitted changes to tracked files, when the branch was rewritten or moved (the
+ * recorded head is no longer on its first-parent chain), when the user's uncommitted changes touch
+ * files the branch changed, when the merge would conflict, or when the repository is mid-merge or on
+ * a detached HEAD; refused while a subtask is running. Works
  * without the worktree's folder (only the branch is merged). A workflow that is not completed (e.g.
  * needs_human) can be merged; `next` then says so. Merging a branch merged already answers
  * as before. Throws not_found, invalid_transition (every refusal: no changes, discarded, nothing
@@ -72,8 +73,10 @@ export async function mergeChanges(d: CoreDeps, input: MergeChangesInput): Promi
     workflow.id,
     undefined,
     async (recorded) => {
-      const locked = await adopt(d, recorded, await branchHead(d, recorded));
-      const outcome = await d.git!.merge({ root: locked.repo!, branch: locked.branch!, message: `Merge ${locked.branch} (planexec workflow ${workflow.id})` });
+      // The adoption is recorded with the merge, after it: a refusal writes nothing. The very commit
+      // checked is merged (not the branch by name), so a commit made meanwhile is not merged unrecorded.
+      const locked = await adopted(d, recorded, await branchHead(d, recorded));
+      const outcome = await d.git!.merge({ root: locked.repo!, branch: locked.branch!, commit: locked.head!, message: `Merge ${locked.branch} (planexec workflow ${workflow.id})` });
       if (outcome.kind === 'refused') {
         // The message names the paths (at most 20; details.paths has them all).
         const said = /nothing was (changed|merged)/i.test(outcome.hint);
@@ -84,12 +87,13 @@ export async function mergeChanges(d: CoreDeps, input: MergeChangesInput): Promi
       }
       const branch = await d.git!.currentBranch(locked.repo!);
       const merged: MergeRecord = { commit: locked.head!, mode: outcome.kind === 'merged' ? outcome.mode : 'fast-forward', branch, at: d.clock.now() };
-      await d.store.changes.update(workflow.id, { merged }, d.clock.now());
+      // One UPDATE: the adopted head and files and the merge record are written together or not at all.
+      await d.store.changes.update(workflow.id, { head: locked.head!, files: locked.files, merged }, d.clock.now());
       const how = outcome.kind === 'merged' ? (outcome.mode === 'fast-forward' ? 'fast-forwarded' : 'merged with a merge commit') : 'already contained the branch';
-      const adopted = locked.head !== recorded.head ? ` It includes the commits made in the worktree after planexec's last (${recorded.head!.slice(0, 12)}..${locked.head!.slice(0, 12)}).` : '';
+      const adoptedNote = locked.head !== recorded.head ? ` It includes the commits made in the worktree after planexec's last (${recorded.head!.slice(0, 12)}..${locked.head!.slice(0, 12)}).` : '';
       // Merging unfinished work is allowed (the user may want what is done), but never silently.
       const unfinished = workflow.phase === 'completed' ? '' : ` The workflow was ${workflow.phase}, not completed: this merged only the work its branch held (see changes.final_checks and the subtasks in workflow_status).`;
-      return done(workflow.id, workflow.phase, { ...locked, merged }, `${branch ?? 'HEAD'} ${how}.${adopted}${unfinished} Remove the worktree and branch with discard_changes {"workflow_id":"${workflow.id}"} when you no longer need them.`);
+      return done(workflow.id, workflow.phase, { ...locked, merged }, `${branch ?? 'HEAD'} ${how}.${adoptedNote}${unfinished} Remove the worktree and branch with discard_changes {"workflow_id":"${workflow.id}"} when you no longer need them.`);
     },
     'keep',
   );
@@ -98,7 +102,8 @@ export async function mergeChanges(d: CoreDeps, input: MergeChangesInput): Promi
 /**
  * The commit the workflow's branch is at, after checking that it may be merged as it is: the
  * worktree (when its folder is there) has no uncommitted changes to tracked files and has the
- * branch's tip checked out, and the branch still holds the recorded head (it only gained commits).
+ * branch's tip checked out, and the recorded head is on the tip's first-parent chain (the branch
+ * only gained commits on top of it, merges made there included).
  * Untracked files in the worktree do not count. Changes nothing. Throws invalid_transition
  * (details.reason worktree_dirty with details.paths, worktree_elsewhere, branch_rewritten, and
  * unrecorded_attempt for a commit of this workflow's own made after the recorded head) and not_found
@@ -133,11 +138,14 @@ async function branchHead(d: CoreDeps, changes: WorkflowChanges): Promise<string
     }
   }
   if (tip === recorded) return tip;
-  if (!(await git.isAncestor(repo, recorded, tip))) {
+  // Only commits made on top of the recorded head are adopted: it must be on the tip's first-parent
+  // chain (a merge made in the worktree keeps it there). Mere ancestry would adopt a branch reset to
+  // one that merged it (e.g. main after a merge commit) and merge that into whatever is checked out.
+  if (!(await git.onFirstParentChain(repo, recorded, tip))) {
     throw new PlanexecError(
       'invalid_transition',
-      `Branch ${branch} was rewritten: it is at ${tip}, which does not contain ${recorded}, the last commit planexec recorded on it.`,
-      `Merge it yourself as it is (git merge ${branch}), or make it contain ${recorded} again without losing your commits (git -C ${worktree} merge ${recorded}) and call merge_changes again. Nothing was merged.`,
+      `Branch ${branch} was rewritten or moved: it is at ${tip}, which was not made by committing on top of ${recorded}, the last commit planexec recorded on it (it was amended, rebased, or reset to another branch).`,
+      `If it was moved by mistake, put it back (git -C ${worktree} reset --keep ${recorded}). To merge it as it is, do it yourself (git merge ${branch}). To merge your version through planexec, commit it on top of ${recorded} (git -C ${worktree} reset --soft ${recorded}, then git -C ${worktree} commit) and call merge_changes again. Nothing was merged.`,
       { reason: 'branch_rewritten', head: tip, recorded },
     );
   }
@@ -156,15 +164,14 @@ async function branchHead(d: CoreDeps, changes: WorkflowChanges): Promise<string
 }
 
 /**
- * Records `tip` as the branch's head when the user committed past the recorded head in the worktree
- * (the files the branch changed from its base recomputed). Returns the changes as they stand.
+ * The changes with `tip` as the branch's head when the user committed past the recorded head in the
+ * worktree (the files the branch changed from its base recomputed); `changes` itself otherwise.
+ * Writes nothing: mergeChanges records it with the merge.
  */
-async function adopt(d: CoreDeps, changes: WorkflowChanges, tip: string): Promise<WorkflowChanges> {
+async function adopted(d: CoreDeps, changes: WorkflowChanges, tip: string): Promise<WorkflowChanges> {
   if (tip === changes.head) return changes;
   const diff = await d.git!.diff({ worktree: changes.repo!, from: changes.base!, to: tip, maxPatchBytes: 1 });
-  const files = rootFiles(changes, diff.files);
-  await d.store.changes.update(changes.workflowId, { head: tip, files }, d.clock.now());
-  return { ...changes, head: tip, files };
+  return { ...changes, head: tip, files: rootFiles(changes, diff.files) };
 }
 
 /**
