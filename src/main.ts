@@ -28,6 +28,7 @@ import type { ModelProvider } from './core/ports.js';
 import { createPlanexec, type Planexec } from './core/planexec.js';
 import { Runtime } from './core/runtime.js';
 import type { Role } from './core/types.js';
+import { handOver } from './hand-over.js';
 import { createLogger } from './log.js';
 import type { HttpHandle } from './mcp/http.js';
 import { createScope, createServer, stopScope, type ServerDeps } from './mcp/server.js';
@@ -461,6 +462,7 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     else log.error({ why }, 'stopping');
     process.exitCode = code;
     // Whatever happens below, be gone within a second.
+    const deadline = Date.now() + 900;
     setTimeout(() => process.exit(code), 900).unref();
     // Interrupted runs keep their phase (runtime.stopping), for the next process to resume them.
     runtime.stop();
@@ -469,7 +471,9 @@ export async function main(argv = process.argv.slice(2), env = process.env): Pro
     void Promise.all([cleanup(400), composed.stopModels()])
       .catch((error: unknown) => log.error({ err: error }, 'error while stopping'))
       .then(async () => {
-        const released = await store.owners.release(owner, Date.now());
+        // What was kept while the storage refused it goes first (a billed answer not written is
+        // run and billed again), in what is left of the second but for the release and the close.
+        const released = await handOver(runtime, store, owner, log, deadline - Date.now() - 200, () => Date.now());
         if (released.calls || released.subtasks) log.warn(released, 'released unfinished work');
       })
       .catch((error: unknown) => log.error({ err: error }, 'could not release this process\'s work; another process will take it over after the lease'))

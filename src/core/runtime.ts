@@ -29,6 +29,9 @@ export class HandedOverError extends Error {
   }
 }
 
+/** What Runtime.inOrder did with a write: written (with what it returned), or kept for later (with the StorageError that keeps it). */
+export type Written<T> = { written: true; value: T } | { written: false; error: StorageError };
+
 /** Model work registered with Runtime.track: `signal` to pass on, done() when it ends (always, in a finally). */
 export interface TrackedOperation {
   signal: AbortSignal;
@@ -106,19 +109,62 @@ export class Runtime {
    * subtask claim, the apply lock, an MCP task's state) or recording what a billed call answered. If
    * the storage refuses it (StorageError: disk full, connection lost, ...), it is reported, kept
    * (defer) and retried at each heartbeat until it goes through, so nothing this live process holds
-   * stays held once the database is back. Resolves true when written now, false when kept for later.
-   * Throws what the write throws other than StorageError.
+   * stays held once the database is back. Keeps the order of such writes (see inOrder). Resolves true
+   * when written now, false when kept for later. Throws what the write throws other than StorageError.
    */
   async settle(what: string, write: () => Promise<unknown>): Promise<boolean> {
-    try {
-      await write();
-      return true;
-    } catch (error) {
-      if (!(error instanceof StorageError)) throw error;
-      this.o.onError?.(error, what);
-      this.defer(what, async () => void (await write()));
-      return false;
+    return (await this.inOrder(what, write)).written;
+  }
+
+  /** How many times a flush stopped at a write the storage refused (inOrder tells "refused since I queued" from "not tried yet"). */
+  private refusals = 0;
+  /** The StorageError the last refused write met. */
+  private lastRefusal: StorageError | null = null;
+
+  /**
+   * Runs a write that must not be lost, in order with the writes kept before it: when none is kept,
+   * at once; otherwise queued behind them, then the queue is written (flush). So a write never lands
+   * before one this process made earlier and kept (the record of an attempt before the release of the
+   * apply lock; why a run stopped before the release of its lock). Resolves { written: true, value }
+   * once it went through, or { written: false, error } when it is kept for later (`error`: the
+   * StorageError that keeps it, its own or the one the queue's head met). Throws what the write throws
+   * other than StorageError (reported, too, when it ran queued). The write must not itself call
+   * settle, inOrder or flush (it may run inside a flush, which would then wait for itself).
+   */
+  async inOrder<T>(what: string, write: () => Promise<T>): Promise<Written<T>> {
+    if (this.deferred.length === 0) {
+      try {
+        return { written: true, value: await write() };
+      } catch (error) {
+        if (!(error instanceof StorageError)) throw error;
+        this.o.onError?.(error, what);
+        this.defer(what, async () => void (await write()));
+        return { written: false, error };
+      }
     }
+    let outcome: { value: T } | { error: unknown } | null = null;
+    const entry = {
+      what,
+      write: async () => {
+        try {
+          outcome = { value: await write() };
+        } catch (error) {
+          if (!(error instanceof StorageError)) outcome = { error };
+          throw error;
+        }
+      },
+    };
+    this.deferred.push(entry);
+    for (;;) {
+      const refused = this.refusals;
+      await this.flush();
+      // A flush that had already emptied the queue when this entry joined it never saw it: again.
+      if (outcome !== null || !this.deferred.includes(entry) || this.refusals !== refused) break;
+    }
+    const done = outcome as { value: T } | { error: unknown } | null;
+    if (done && 'value' in done) return { written: true, value: done.value };
+    if (done) throw done.error;
+    return { written: false, error: this.lastRefusal ?? new StorageError('connection', `'${what}' waits behind writes the database refused`) };
   }
 
   /**
@@ -131,11 +177,15 @@ export class Runtime {
   async untilStored<T>(step: () => Promise<T>, signal: AbortSignal): Promise<T> {
     for (;;) {
       signal.throwIfAborted();
-      try {
-        return await step();
-      } catch (error) {
-        if (!(error instanceof StorageError) || signal.aborted) throw error;
-        this.o.onError?.(error, 'a step waiting for the database');
+      // Writes kept earlier go first (their order is kept, inOrder): while some wait, so does `step`.
+      if (this.deferred.length) await this.flush();
+      if (this.deferred.length === 0) {
+        try {
+          return await step();
+        } catch (error) {
+          if (!(error instanceof StorageError) || signal.aborted) throw error;
+          this.o.onError?.(error, 'a step waiting for the database');
+        }
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, Math.max(50, Math.floor(this.leaseMs / 3)));
@@ -146,7 +196,6 @@ export class Runtime {
         }
         signal.addEventListener('abort', done, { once: true });
       });
-      await this.flush();
     }
   }
 
@@ -170,26 +219,53 @@ export class Runtime {
         this.o.onError?.(error, next.what);
         // The storage still refuses: try again at the next beat. Anything else will not get
         // better by waiting (it was reported): let it go rather than block the writes behind it.
-        if (error instanceof StorageError) return;
+        if (error instanceof StorageError) {
+          this.refusals++;
+          this.lastRefusal = error;
+          return;
+        }
       }
       this.deferred.shift();
     }
   }
 
-  /** One heartbeat: stay alive, take back what dead owners held, stop local work of cancelled workflows. Throws StorageError. */
+  /**
+   * One heartbeat: stay alive, write what was kept, take back what dead owners held, stop local work
+   * of cancelled workflows. Throws StorageError.
+   *
+   * The heartbeat comes before the kept writes: a process taken for dead learns it before they run.
+   * They still run then, before it registers again: each is guarded (a lock let go only if it holds
+   * the token, a claim settled only if still this owner's, a task's result stored only by its owner,
+   * a run's stop recorded only while its lock is held), so one that no longer applies changes
+   * nothing, while the records of billed answers it kept (the journal, the execution history) are
+   * not lost. Running them before registering again keeps them from acting on claims made after it.
+   */
   async tick(): Promise<void> {
-    await this.flush();
     const now = this.o.clock.now();
     if (!(await this.o.store.owners.heartbeat(this.owner, now))) {
       // Another process took this one for dead (it stalled past the lease) and handed its work over.
       // Stop what runs here first (its claims and locks belong to others now), then register again.
       for (const set of this.operations.values()) for (const c of set) c.abort(new HandedOverError());
+      await this.flush();
       await this.o.store.owners.upsert({ ...this.o.owner, startedAt: now, heartbeatAt: now });
+    } else {
+      await this.flush();
     }
     await this.reap();
     for (const workflowId of this.operations.keys()) {
       if ((await this.o.store.workflows.get(workflowId))?.phase === 'cancelled') this.abort(workflowId, 'the workflow was cancelled');
     }
+  }
+
+  /**
+   * For shutdown: writes what was kept (flush), waiting at most `budgetMs` (ms), and returns what is
+   * still kept then (deferredWrites: for the caller to log, as lost). Never throws.
+   */
+  async drain(budgetMs: number): Promise<string[]> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.flush(), new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, budgetMs))))]);
+    clearTimeout(timer);
+    return this.deferredWrites;
   }
 
   /** Whether an owner is alive, read through `store` (a transaction's handle, or the root). */

@@ -29,8 +29,9 @@ export interface TaskHooks {
  * The SDK's TaskStore (MCP tasks, spec 2025-11-25) kept in planexec's Store, so tasks outlive the process.
  * Times are epoch ms, ttl and pollInterval ms; a task past its ttl reads as gone (getTask: null). The
  * other methods throw plain Errors (the SDK turns them into JSON-RPC errors) for an unknown or expired
- * task, a result asked for before there is one, a change to a task that has ended, and an unknown list
- * cursor; storage failures throw StorageError.
+ * task, a result asked for before there is one, a change to a task that has ended, a result for a
+ * task this process does not own (storeTaskResult), and an unknown list cursor; storage failures
+ * throw StorageError.
  */
 export class StoredTaskStore implements TaskStore {
   constructor(
@@ -76,6 +77,9 @@ export class StoredTaskStore implements TaskStore {
       const record = await tx.tasks.get(taskId);
       if (!record) throw new Error(`Task ${taskId} not found.`);
       if (TERMINAL.has(record.status)) throw new Error(`Task ${taskId} is already ${record.status}; its result cannot change.`);
+      // This process was taken for dead (its tasks were let go, and may have been adopted and
+      // resumed by another): the outcome of a task it no longer owns is not its to store.
+      if (record.owner !== this.owner) throw new Error(`Task ${taskId} is ${record.owner === null ? 'no longer run by any process' : `run by another process (${record.owner})`}; this process's result for it is dropped.`);
       await tx.tasks.update(taskId, { status, result: redactStrings(result, this.redact) }, this.clock.now());
     });
   }

@@ -294,7 +294,7 @@ async function commitAndCheck(
   const hostResults = checks.filter((r) => r.source === 'host');
   const allHostPassed = changes.hostChecks.every((command) => hostResults.some((r) => r.command === command && r.passed));
   const finalChecks = allHostPassed && changes.hostChecks.length ? { head: commit, results: hostResults, reviewed: false } : null;
-  return recordSuccess(d, c, x, report, attempt, checks, rootFiles(changes, all.files), finalChecks, opts);
+  return recordSuccess(d, c, x, report, attempt, previous, checks, rootFiles(changes, all.files), finalChecks, opts);
 }
 
 /**
@@ -383,13 +383,23 @@ function takenOver(subtaskId: string): PlanexecError {
   );
 }
 
-/** The attempt stands: its commit is the branch's new head, the subtask completed, for review. */
+/**
+ * The attempt stands: its commit is the branch's new head, the subtask completed, for review. The
+ * head moves only from `builtOn`, the head the commit was made on (a compare-and-set): the record may
+ * have waited for the storage (persist) while the apply lock was let go and another attempt reset the
+ * worktree to the recorded head and committed there. Then this commit is no longer on the branch and
+ * must not become its head again (that would drop the other commit while its subtask stays
+ * completed): the execution is kept in the history, marked rolled back, and the subtask goes back as
+ * it was before this execution (attempts unchanged: the model is not at fault) to run again on the
+ * branch as it is; the caller gets invalid_transition (reason 'concurrent').
+ */
 async function recordSuccess(
   d: CoreDeps,
   c: Claim,
   x: Exchange,
   report: ContextPacket,
   attempt: AttemptChanges,
+  builtOn: string,
   checks: CheckResult[],
   branchFiles: WorkflowChanges['files'],
   finalChecks: WorkflowChanges['finalChecks'],
@@ -399,13 +409,27 @@ async function recordSuccess(
   const after = await persist(d, `recording the edits of ${c.subtask.id} of ${c.workflow.id}`, () =>
     d.store.transaction(async (tx) => {
       const now = d.clock.now();
-      await tx.workflows.insertExecution(execution(c, x, report, output, attempt, checks, now));
       if (!(await stillOurs(d, tx, c.workflow.id, c.subtask.id))) throw takenOver(c.subtask.id);
+      const head = (await tx.changes.get(c.workflow.id))?.head ?? null;
+      if (head !== builtOn) {
+        await tx.workflows.insertExecution(execution(c, x, report, output, { ...attempt, rolled_back: true }, checks, now));
+        await tx.workflows.updateSubtask(c.workflow.id, c.subtask.id, { status: c.subtask.status, leaseOwner: null, claimedFrom: null }, now);
+        return { ...(await settle(tx, c, now)), movedTo: head };
+      }
+      await tx.workflows.insertExecution(execution(c, x, report, output, attempt, checks, now));
       await tx.changes.update(c.workflow.id, { head: attempt.commit, files: branchFiles, finalChecks }, now);
       await tx.workflows.updateSubtask(c.workflow.id, c.subtask.id, { status: 'completed', output, model: c.request.model, role: c.role, leaseOwner: null, claimedFrom: null }, now);
-      return settle(tx, c, now);
+      return { ...(await settle(tx, c, now)), movedTo: undefined };
     }),
   );
+  if (after.movedTo !== undefined) {
+    throw new PlanexecError(
+      'invalid_transition',
+      `The edits of subtask '${c.subtask.id}' (commit ${attempt.commit!.slice(0, 12)}) were not recorded: the branch moved on from ${builtOn.slice(0, 12)} to ${String(after.movedTo).slice(0, 12)} meanwhile, so that commit is no longer on it; the subtask goes back to run again.`,
+      'Check workflow_status for its current state.',
+      { reason: 'concurrent', subtask_id: c.subtask.id },
+    );
+  }
   opts.onProgress?.({ message: `${c.subtask.id} committed ${attempt.commit!.slice(0, 12)} on ${c.request.model}`, progress: 1, total: 1 });
   const done = findSubtask(after.workflow, after.subtasks, c.subtask.id);
   return result(d, after.workflow, after.subtasks, done, { executed: true, usage: sumUsage(x.usages), context: report, changes: summary(attempt), checks });

@@ -1,7 +1,7 @@
 import { buildExecutorContext, type ContextPacket, type ContextReport } from '../context.js';
 import { checkBudget, reservationFor } from '../budget.js';
 import type { CoreDeps } from '../deps.js';
-import { checkTexts, dependenciesIncomplete, invalidTransition, nothingToDo, PlanexecError, StorageError } from '../errors.js';
+import { checkTexts, dependenciesIncomplete, invalidTransition, nothingToDo, PlanexecError } from '../errors.js';
 import { beginCall, completeCall, errorUsage, failCall, modelRequest, responseUsage, sumUsage, type CallOptions, type CallUsage } from '../journal.js';
 import { missingDependencies, readySubtasks } from '../plan.js';
 import { roleFor } from '../routing.js';
@@ -219,23 +219,22 @@ export async function releaseClaim(d: CoreDeps, c: Claim, error: unknown, callId
 }
 
 /**
- * Runs a write that settles a model call. If the storage refuses it (disk full, read-only, locked),
- * the write is kept and retried at each heartbeat until it goes through (so the answer is not lost
- * and the call not billed again), and the caller gets the StorageError saying so.
+ * Runs a write that settles a model call, in order with the writes kept before it (Runtime.inOrder:
+ * while some wait for the storage, it waits behind them). If the storage refuses it (disk full,
+ * read-only, locked), the write is kept and retried at each heartbeat until it goes through (so the
+ * answer is not lost and the call not billed again), and the caller gets storage_unavailable with
+ * `details.deferred`. Throws what the write throws other than StorageError.
  */
 export async function persist<T>(d: CoreDeps, what: string, write: () => Promise<T>): Promise<T> {
-  try {
-    return await write();
-  } catch (error) {
-    if (!(error instanceof StorageError)) throw error;
-    d.runtime.defer(what, async () => void (await write()));
-    throw new PlanexecError(
-      error.code,
-      `${error.message} (while ${what})`,
-      `${error.hint} planexec keeps what the model answered and writes it as soon as the database takes writes again; do not run the subtask again meanwhile.`,
-      { ...error.details, deferred: true },
-    );
-  }
+  const done = await d.runtime.inOrder(what, write);
+  if (done.written) return done.value;
+  const { error } = done;
+  throw new PlanexecError(
+    error.code,
+    `${error.message} (while ${what})`,
+    `${error.hint} planexec keeps what the model answered and writes it as soon as the database takes writes again; do not run the subtask again meanwhile.`,
+    { ...error.details, deferred: true },
+  );
 }
 
 /** Records the answer: the journal row, the execution, and (while the claim is still ours) the subtask completed. */
