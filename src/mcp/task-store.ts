@@ -123,6 +123,19 @@ export class StoredTaskStore implements TaskStore {
     });
   }
 
+  /**
+   * Gives a working task of this process back (owner null) when its run was handed over (this
+   * process was taken for dead), so that the next poll, by any process, resumes it (onOrphan). A
+   * task of another owner, or one that has ended, is left alone. Throws StorageError.
+   */
+  async disown(taskId: string): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      const record = await tx.tasks.get(taskId);
+      if (!record || record.owner !== this.owner || TERMINAL.has(record.status)) return;
+      await tx.tasks.update(taskId, { owner: null }, this.clock.now());
+    });
+  }
+
   async isTerminal(taskId: string): Promise<boolean> {
     const record = await this.store.tasks.get(taskId);
     return !record || TERMINAL.has(record.status);

@@ -84,6 +84,30 @@ describe('a process taken for dead while it was stopped', () => {
   });
 });
 
+describe('a process taken for dead while only read by another', () => {
+  it("finishes the run its own client waits for: the call answers the completed workflow, not the state it had when it woke", async () => {
+    let hang = true;
+    standin.setResponder(workflowResponder(TWO, { executor: () => (hang ? { hang: true } : undefined) }));
+    const a = await start({ PLANEXEC_LEASE_MS: '1500' });
+    const b = await start({ PLANEXEC_LEASE_MS: '1500' });
+    // A plain call: A's client waits for its answer (the SDK polls the call's task inside A).
+    const call = a.call('run_workflow', { request: 'Build it' });
+    await until(async () => standin.requests.filter((r) => subtaskOf(r) && r.endedAt === null).length === 2, 'both executor calls in flight');
+    const workflow_id = (await b.call('workflow_status', {})).structuredContent.workflows[0].workflow_id as string;
+
+    // A stops past its lease; B only reads the status, which takes A's work back (nobody else runs it).
+    a.child.kill('SIGSTOP');
+    await until(async () => (await status(b, workflow_id)).subtasks.every((s: any) => s.status === 'pending'), 'B takes the running subtasks back', 15_000);
+    hang = false;
+    a.child.kill('SIGCONT');
+
+    const answer = await withTimeout(call, 30_000, "A's run_workflow");
+    expect(answer.isError, JSON.stringify(answer.content)).toBeFalsy();
+    expect(answer.structuredContent.phase).toBe('completed');
+    expect((await status(b, workflow_id)).phase).toBe('completed');
+  }, 60_000);
+});
+
 describe('a write lock held by another process', () => {
   it('neither kills the server nor stops it answering; writes go through once the lock is free', async () => {
     standin.setResponder(workflowResponder(TWO));

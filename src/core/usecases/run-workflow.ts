@@ -57,7 +57,9 @@ const MAX_REVIEWS_WITHOUT_VERDICT = 3;
  * not_found, model_unavailable (no API key), file_unreadable, path_outside_root, budget_exceeded,
  * git_failed (making the worktree), storage_unavailable; once it runs, whatever stopped it, the
  * message and hint saying how to resume (a PlanexecError keeps its code, anything else becomes
- * invalid_transition; the workflow is left failed, with last_error).
+ * invalid_transition; the workflow is left failed, with last_error). A run whose process was taken
+ * for dead (it stalled past its lease) throws HandedOverError and writes nothing: its view is out of
+ * date, and the workflow belongs to whoever resumes it.
  */
 export async function runWorkflow(d: CoreDeps, input: RunWorkflowInput, opts: RunOptions = {}): Promise<WorkflowStatusResult> {
   requestOrWorkflow(input);
@@ -124,6 +126,8 @@ export async function runWorkflow(d: CoreDeps, input: RunWorkflowInput, opts: Ru
     op.done();
     await unlockWorkflow(d, workflowId, token);
   }
+  // Taken for dead: this run's view is out of date, and whoever resumes the workflow answers for it.
+  if (op.signal.reason instanceof HandedOverError) throw op.signal.reason;
   return workflowStatus(d, { workflow_id: workflowId });
 }
 

@@ -1,6 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { TaskRecord } from '../../core/ports.js';
+import { HandedOverError } from '../../core/runtime.js';
 import type { RunWorkflowInput as CoreRunInput } from '../../core/usecases/run-workflow.js';
 import type { RequestExtra, ToolContext } from '../context.js';
 import { input, TokenBudget, WorkflowId } from '../schemas.js';
@@ -88,7 +89,14 @@ async function startRun(ctx: ToolContext, taskId: string, args: Args, extra: Req
       }),
     signal,
   );
+  // A newer run of this task in this process (resumeOrphanTask, after this process was taken for
+  // dead and the task was adopted again) stores the outcome: this run's is out of date.
+  const superseded = () => ctx.taskRuns.get(taskId) !== cancel;
   const finish = async (result: CallToolResult, status: 'completed' | 'failed') => {
+    if (superseded()) {
+      log.info({ task: taskId }, 'a newer run of this task stores its result');
+      return;
+    }
     try {
       // Kept and retried while the storage refuses it: a task of this live process is not left working.
       await app.deps.runtime.settle(`storing the result of task ${taskId}`, async () => {
@@ -98,14 +106,20 @@ async function startRun(ctx: ToolContext, taskId: string, args: Args, extra: Req
       log.warn({ err: error, task: taskId }, 'could not store the result of a task');
     }
   };
+  const handedOver = async () => {
+    log.info({ task: taskId }, 'the run of this task was handed over; the next poll resumes it');
+    await tasks.disown(taskId).catch((error: unknown) => log.warn({ err: error, task: taskId }, 'could not give the task back'));
+  };
   void work
     .then(
       (status) => finish(ctx.result(status, renderStatus), 'completed'),
-      (error: unknown) => finish(ctx.error(error), 'failed'),
+      // A run handed over (this process was taken for dead) stores nothing: the task goes back to
+      // no owner, and the next poll (resumeOrphanTask, here or in another process) resumes it.
+      (error: unknown) => (error instanceof HandedOverError ? handedOver() : finish(ctx.error(error), 'failed')),
     )
     .finally(() => {
       reporter?.stop();
-      ctx.taskRuns.delete(taskId);
+      if (!superseded()) ctx.taskRuns.delete(taskId);
     });
   if (args.wait === false) {
     const first = await Promise.race([onStarted, work.then(() => null, () => null)]);
