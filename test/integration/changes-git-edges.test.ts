@@ -172,6 +172,33 @@ describe("merge_changes and the user's work in the worktree", () => {
     expect(git(hh.root, 'rev-parse', `planexec/${id}`)).toBe(tip);
   }, 60_000);
 
+  it("discard_changes without confirm keeps the user's commits and uncommitted edits in the worktree, naming them; with confirm it deletes them", async () => {
+    const { hh, id, worktree, head } = await finished();
+    // Merged: planexec's own work needs no confirm to discard any more; the user's does.
+    await hh.ok<any>('merge_changes', { workflow_id: id });
+    writeFileSync(join(worktree, 'USER.md'), 'mine\n');
+    git(worktree, 'add', 'USER.md');
+    git(worktree, 'commit', '-q', '-m', 'My own commit');
+    const tip = git(worktree, 'rev-parse', 'HEAD');
+    const refused = await hh.call('discard_changes', { workflow_id: id });
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toContain(`has commits planexec did not record (${head.slice(0, 12)}..${tip.slice(0, 12)}`);
+    expect(git(hh.root, 'rev-parse', `planexec/${id}`)).toBe(tip);
+
+    // Back to planexec's head, with an uncommitted edit instead.
+    git(worktree, 'reset', '-q', '--hard', head);
+    writeFileSync(join(worktree, 'math.mjs'), `${FIXED}// mine\n`);
+    const dirty = await hh.call('discard_changes', { workflow_id: id });
+    expect(dirty.isError).toBe(true);
+    expect(textOf(dirty)).toContain('has uncommitted changes to math.mjs: discarding deletes them');
+    expect(readFileSync(join(worktree, 'math.mjs'), 'utf8')).toBe(`${FIXED}// mine\n`);
+    expect((await hh.ok<any>('workflow_status', { workflow_id: id })).changes.discarded).toBe(false);
+
+    const gone = await hh.ok<any>('discard_changes', { workflow_id: id, confirm: true });
+    expect(gone.changes.discarded).toBe(true);
+    expect(existsSync(worktree)).toBe(false);
+  }, 60_000);
+
   it('refuses, naming the files, while the worktree has uncommitted changes to tracked files, and keeps them', async () => {
     const { hh, id, worktree, head } = await finished();
     writeFileSync(join(worktree, 'math.mjs'), `${FIXED}// unfinished\n`);

@@ -168,6 +168,28 @@ async function branchHead(d: CoreDeps, changes: WorkflowChanges): Promise<string
  * worktree (the files the branch changed from its base recomputed); `changes` itself otherwise.
  * Writes nothing: mergeChanges records it with the merge.
  */
+/**
+ * discard_changes without confirm: refused (invalid_input, nothing changed) when the branch or the
+ * worktree holds work planexec did not record, which discarding would delete with no way back:
+ * commits past the recorded head (made in the worktree, or an attempt whose process stopped), or
+ * uncommitted changes to tracked files in the worktree. A branch or folder that is gone holds none.
+ */
+async function refuseToDropUserWork(d: CoreDeps, changes: WorkflowChanges): Promise<void> {
+  const git = d.git!;
+  const hint = `Merge what you want to keep first (merge_changes), or call discard_changes {"workflow_id":"${changes.workflowId}","confirm":true} to delete it.`;
+  const tip = await git.branchHead(changes.repo!, changes.branch!);
+  if (tip !== null && tip !== changes.head && tip !== changes.merged?.commit) {
+    throw invalidInput(`Branch ${changes.branch} has commits planexec did not record (${changes.head!.slice(0, 12)}..${tip.slice(0, 12)}: made in the worktree, or by an attempt that stopped): discarding deletes them.`, hint);
+  }
+  if (changes.worktree && (await git.hasWorktree(changes.worktree))) {
+    const { tracked } = await git.status(changes.worktree);
+    if (tracked.length) {
+      const shown = tracked.length <= 20 ? tracked.join(', ') : `${tracked.slice(0, 20).join(', ')} and ${tracked.length - 20} more`;
+      throw invalidInput(`The worktree ${changes.worktree} has uncommitted changes to ${shown}: discarding deletes them.`, hint);
+    }
+  }
+}
+
 async function adopted(d: CoreDeps, changes: WorkflowChanges, tip: string): Promise<WorkflowChanges> {
   if (tip === changes.head) return changes;
   const diff = await d.git!.diff({ worktree: changes.repo!, from: changes.base!, to: tip, maxPatchBytes: 1 });
@@ -175,8 +197,9 @@ async function adopted(d: CoreDeps, changes: WorkflowChanges, tip: string): Prom
 }
 
 /**
- * discard_changes: removes the workflow's worktree and branch. Approved work that was not merged is
- * discarded only with confirm: true. A workflow still going ends cancelled (last_error says why);
+ * discard_changes: removes the workflow's worktree and branch. Approved work that was not merged, and
+ * work planexec did not record (commits past its head, uncommitted edits in the worktree: see
+ * refuseToDropUserWork), is discarded only with confirm: true. A workflow still going ends cancelled (last_error says why);
  * refused while a subtask is running. Throws not_found, invalid_input (confirm needed),
  * invalid_transition (no changes, discarded already, running), git_failed, storage_unavailable.
  */
@@ -193,6 +216,7 @@ export async function discardChanges(d: CoreDeps, input: DiscardChangesInput): P
   }
   const running = subtasks.some((s) => s.status === 'running');
   if (running) throw invalidTransition(`Workflow ${workflow.id} has subtasks running.`, `Cancel it first with cancel_workflow {"workflow_id":"${workflow.id}"}.`);
+  if (!input.confirm) await refuseToDropUserWork(d, changes);
   return withApplyLock(
     d,
     workflow.id,
