@@ -17,6 +17,7 @@ import { startPgCluster } from '../test/support/pg-cluster.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { CLI } from './lib/stdio-client.js';
+import { chainPlan, percentile } from './lib/bench-kit.js';
 
 const line = (s = '') => process.stdout.write(`${s}\n`);
 
@@ -50,26 +51,6 @@ async function connectServer(env: Record<string, string>) {
 }
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-}
-
-/** A plan of `n` subtasks in a chain, each reading src/feature.ts (as benchCore's). */
-function chainPlan(n: number) {
-  return {
-    subtasks: Array.from({ length: n }, (_, i) => ({
-      id: `s${i + 1}`,
-      title: `Step ${i + 1}`,
-      description: `Implement step ${i + 1} of the feature, building on the previous step's output.`,
-      depends_on: i === 0 ? [] : [`s${i}`],
-      complexity: 'routine',
-      output_format: 'TypeScript code',
-      relevant_files: ['src/feature.ts'],
-    })),
-    coordination_notes: 'A straight chain.',
-  };
-}
 
 /** Three waves of four: w2-i needs w1-i, w3-i needs w2-i. */
 function wavesPlan() {

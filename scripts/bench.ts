@@ -18,14 +18,10 @@ import { GitExec } from '../src/adapters/git/git-exec.js';
 import { AUTH_REQUEST, authPlan, authResponder, writeAuthWorkspace } from './lib/article.js';
 import { FAKE_CODEX, fakeCodexHome, type FakeCodexReply } from '../test/support/fake-codex-kit.js';
 import { benchStores } from './bench-stores.js';
+import { chainPlan, percentile } from './lib/bench-kit.js';
 
 const line = (s = '') => process.stdout.write(`${s}\n`);
 const ms = (n: number) => `${n.toFixed(1)} ms`;
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-}
 
 function verdict(ok: boolean): string {
   return ok ? 'meets target' : 'MISSES target';
@@ -63,22 +59,7 @@ const FEATURE_TS = Array.from(
 /** A plan of `n` subtasks in a chain: s2 needs s1, s3 needs s2, ... */
 function chainResponder(n: number) {
   return (req: StandinRequest) => {
-    if (req.schemaName === 'plan') {
-      return {
-        json: {
-          subtasks: Array.from({ length: n }, (_, i) => ({
-            id: `s${i + 1}`,
-            title: `Step ${i + 1}`,
-            description: `Implement step ${i + 1} of the feature, building on the previous step's output.`,
-            depends_on: i === 0 ? [] : [`s${i}`],
-            complexity: 'routine',
-            output_format: 'TypeScript code',
-            relevant_files: ['src/feature.ts'],
-          })),
-          coordination_notes: 'A straight chain.',
-        },
-      };
-    }
+    if (req.schemaName === 'plan') return { json: chainPlan(n) };
     return autoResponder(req);
   };
 }
