@@ -67,9 +67,13 @@ async function goneWithin(pid: number, ms = 5000): Promise<boolean> {
   return !alive(pid);
 }
 
+/** The file's content once it has some: a writer creates the file before it writes to it. */
 async function waitFor(file: string): Promise<string> {
-  while (!existsSync(file)) await new Promise((r) => setTimeout(r, 10));
-  return readFileSync(file, 'utf8');
+  for (;;) {
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    if (text !== '') return text;
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 describe('probeCheckSandbox', () => {
