@@ -148,7 +148,7 @@ const HTTP_ENV_KEYS = { PLANEXEC_HTTP: 'http', PLANEXEC_HTTP_ALLOWED_ORIGINS: 'h
 /** The requester name of a PLANEXEC_HTTP_TOKEN that is one token without a name. */
 export const DEFAULT_REQUESTER = 'default';
 /** Shortest token accepted: a guessable token on a network port is no lock at all. */
-export const MIN_TOKEN_CHARS = 16;
+const MIN_TOKEN_CHARS = 16;
 const REQUESTER_NAME = /^[A-Za-z0-9][\w.@-]{0,63}$/;
 
 /** One bearer token and the requester name it stands for. */

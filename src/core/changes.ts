@@ -13,10 +13,11 @@ import { createContent, applyUpdate, PatchError, type PatchOperation } from './p
 import { normalizeRelativePath, relativePathProblem } from './plan.js';
 import type { PatchCallOutput } from './ports.js';
 import { clipBytes } from './text.js';
+import { Runtime } from './runtime.js';
 import type { ChangedFile, CheckResult, RejectedEdit, Subtask, Workflow, WorkflowChanges } from './types.js';
 
 /** Why changes are off for a workflow, in words the host can act on. */
-export const CHANGES_OFF = {
+const CHANGES_OFF = {
   request: 'changes were turned off for this workflow (changes: "off")',
   setting: 'changes are turned off (PLANEXEC_CHANGES=off)',
   noRoot: 'there is no workspace root (PLANEXEC_ROOT, or an MCP root from the host)',
@@ -25,9 +26,9 @@ export const CHANGES_OFF = {
 } as const;
 
 /** Bytes of an attempt's diff kept with it (for review, dependents and its history). */
-export const DIFF_BYTES = 16 * 1024;
+const DIFF_BYTES = 16 * 1024;
 /** Bytes of a check's output kept. */
-export const CHECK_TAIL_BYTES = 4096;
+const CHECK_TAIL_BYTES = 4096;
 
 /** The options a request gives for changes (plan_task / run_workflow in). */
 export interface ChangesRequest {
@@ -499,7 +500,7 @@ export async function withApplyLock<T>(d: CoreDeps, workflowId: string, signal: 
  */
 export async function recoverWorktree(d: CoreDeps, changes: WorkflowChanges | null): Promise<WorkflowChanges | null> {
   if (!changes || changes.mode !== 'worktree' || changes.discarded || !changes.worktree) return changes;
-  const dead = changes.lockOwner !== null && !(await d.runtime.isAlive(ownerOf(changes.lockOwner)));
+  const dead = changes.lockOwner !== null && !(await d.runtime.isAlive(Runtime.ownerOf(changes.lockOwner)));
   if (!dead && (await d.git!.hasWorktree(changes.worktree))) return changes;
   await withApplyLock(d, changes.workflowId, undefined, async () => undefined);
   return d.store.changes.get(changes.workflowId);
@@ -546,17 +547,12 @@ async function takeDbLock(d: CoreDeps, workflowId: string, token: string, signal
       const current = await tx.changes.get(workflowId);
       if (!current) throw invalidTransition(`Workflow ${workflowId} makes no changes.`, 'Nothing to apply.');
       const holder = current.lockOwner;
-      if (holder !== null && (await d.runtime.isAlive(ownerOf(holder), tx))) return null;
+      if (holder !== null && (await d.runtime.isAlive(Runtime.ownerOf(holder), tx))) return null;
       return (await tx.changes.casLock(workflowId, holder, token)) ? { fromDead: holder !== null } : null;
     });
     if (taken) return taken.fromDead;
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
-}
-
-function ownerOf(lockToken: string): string {
-  const slash = lockToken.lastIndexOf('/');
-  return slash < 0 ? lockToken : lockToken.slice(0, slash);
 }
 
 /**

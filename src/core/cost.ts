@@ -78,7 +78,7 @@ export interface Cost {
 export type Billing = 'tokens' | 'subscription';
 
 /** The provider kind whose calls go to a subscription: the Codex CLI on a ChatGPT sign-in. */
-export const SUBSCRIPTION_PROVIDERS: readonly string[] = ['codex'];
+const SUBSCRIPTION_PROVIDERS: readonly string[] = ['codex'];
 
 /** How calls of `provider` (a kind: responses, chat, codex) are billed; see the rule at the top of this file. */
 export function billingOf(provider: string): Billing {

@@ -132,3 +132,8 @@ export function withoutControls(text: string): string {
     .replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '');
   /* eslint-enable no-control-regex */
 }
+
+/** Paths for a message: all of them up to 20, else the first 20 and "and N more" (a result keeps the whole list). */
+export function listPaths(paths: readonly string[]): string {
+  return paths.length <= 20 ? paths.join(', ') : `${paths.slice(0, 20).join(', ')} and ${paths.length - 20} more`;
+}

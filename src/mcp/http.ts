@@ -32,9 +32,9 @@ import type { Logger } from '../log.js';
 import { BoundedEventStore, EVENT_STORE_LIMITS } from './event-store.js';
 
 /** The one path MCP is served at. */
-export const MCP_PATH = '/mcp';
+const MCP_PATH = '/mcp';
 /** A session with no request, no open stream and no call in flight for this long is closed (ms). */
-export const DEFAULT_IDLE_MS = 60 * 60_000;
+const DEFAULT_IDLE_MS = 60 * 60_000;
 /** Sessions held at once; past it, an idle one is closed to make room (else 503). See requesterShare for each requester's part. */
 export const DEFAULT_MAX_SESSIONS = 64;
 /** The fewest sessions a requester may hold, however many tokens share the server (requesterShare). */
@@ -46,7 +46,7 @@ export const MIN_REQUESTER_SHARE = 4;
  * 300 s; 5 s keep-alive is Node's default, which clients such as undici follow (Keep-Alive: timeout);
  * the timeouts are checked every second instead of Node's 30 s, so they hold to about a second.
  */
-export const CONNECTION_LIMITS = {
+const CONNECTION_LIMITS = {
   maxConnections: 256,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
@@ -56,7 +56,7 @@ export const CONNECTION_LIMITS = {
 /** How CONNECTION_LIMITS may be given (tests shorten them); requestTimeoutMs must be at least headersTimeoutMs. */
 export type ConnectionLimits = { -readonly [K in keyof typeof CONNECTION_LIMITS]: number };
 /** The SSE `retry` field: how soon a client whose stream broke should reconnect (ms). */
-export const SSE_RETRY_MS = 2_000;
+const SSE_RETRY_MS = 2_000;
 
 /** What serveHttp needs (built by the composition root from `--http HOST:PORT` / PLANEXEC_HTTP, PLANEXEC_HTTP_TOKEN, PLANEXEC_HTTP_ALLOWED_ORIGINS). */
 export interface HttpServeOptions {

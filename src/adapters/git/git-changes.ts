@@ -9,7 +9,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { gitFailed, invalidInput, notFound } from '../../core/errors.js';
 import { gitFolderSegment } from '../../core/git-paths.js';
 import { normalizeRelativePath, relativePathProblem } from '../../core/plan.js';
-import { withoutControls } from '../../core/text.js';
+import { listPaths, withoutControls } from '../../core/text.js';
 import type {
   ChangesDiff,
   ChangesRepository,
@@ -143,10 +143,6 @@ function overlaps(a: string, b: string): boolean {
 }
 
 /** Paths for a message: the first 20, then how many more (the result's `paths` has them all). */
-function listPaths(paths: string[]): string {
-  return paths.length <= 20 ? paths.join(', ') : `${paths.slice(0, 20).join(', ')} and ${paths.length - 20} more`;
-}
-
 /**
  * The path of one `git status --porcelain=v2 -z` entry: after 8 fields for '1' (changed), 9 for '2'
  * (renamed; its original path is the next NUL field, and --no-renames makes none), 10 for 'u'
@@ -325,8 +321,7 @@ export class GitChanges implements ChangesRepository {
     }
     // Looked up at the top level planexec made, never in the folder: files there are the model's
     // to write, and a few (HEAD, objects/, refs/) would make git take the folder for a repository.
-    const gitDir = this.gitDirs.get(top) ?? (await this.git.text(['rev-parse', '--absolute-git-dir'], { cwd: top }));
-    this.gitDirs.set(top, gitDir);
+    const gitDir = await this.gitDirOf(top);
     return this.runner.run({ ...rest, cwd, pidFile: join(gitDir, RUNNING_DIR, `${randomUUID()}.json`), ...(this.sandbox ? { sandbox: this.sandbox } : {}) });
   }
 
@@ -564,9 +559,18 @@ export class GitChanges implements ChangesRepository {
    * stale index.lock of this worktree (a git killed mid-command) is removed: call this only while
    * nothing else works in the worktree (planexec holds the workflow's lock).
    */
+  /** The absolute git dir of a worktree or repository top, asked of git once per path (it never changes while the folder lives). */
+  private async gitDirOf(top: string): Promise<string> {
+    const known = this.gitDirs.get(top);
+    if (known !== undefined) return known;
+    const gitDir = await this.git.text(['rev-parse', '--absolute-git-dir'], { cwd: top });
+    this.gitDirs.set(top, gitDir);
+    return gitDir;
+  }
+
   async resetHard(request: { worktree: string; commit?: string }): Promise<void> {
     const cwd = request.worktree;
-    const gitDir = await this.git.text(['rev-parse', '--absolute-git-dir'], { cwd });
+    const gitDir = await this.gitDirOf(cwd);
     await killRecordedGroups(join(gitDir, RUNNING_DIR));
     await rm(join(gitDir, 'index.lock'), { force: true });
     const target = await this.resolveCommit(cwd, request.commit ?? 'HEAD');
@@ -624,7 +628,7 @@ export class GitChanges implements ChangesRepository {
       hint,
     });
 
-    const gitDir = await this.git.text(['rev-parse', '--absolute-git-dir'], { cwd: top });
+    const gitDir = await this.gitDirOf(top);
     const busy = [
       ['MERGE_HEAD', 'a merge', 'git merge --abort'],
       ['rebase-merge', 'a rebase', 'git rebase --abort'],

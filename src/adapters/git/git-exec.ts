@@ -5,10 +5,7 @@
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { gitFailed } from '../../core/errors.js';
-import { scrubEnv, signalGroup } from '../process/run-command.js';
-
-/** SIGTERM-to-SIGKILL grace of a git command past its timeout, ms. */
-const KILL_GRACE_MS = 2_000;
+import { DEFAULT_KILL_GRACE_MS, scrubEnv, signalGroup } from '../process/run-command.js';
 
 /**
  * `-c` settings put before every git command, and why:
@@ -149,7 +146,7 @@ export class GitExec {
         timedOut = true;
         // SIGTERM first: git removes its lock files on it. SIGKILL the group if it lingers.
         if (child.pid !== undefined) signalGroup(child.pid, 'SIGTERM');
-        hardKill = setTimeout(() => child.pid !== undefined && signalGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
+        hardKill = setTimeout(() => child.pid !== undefined && signalGroup(child.pid, 'SIGKILL'), DEFAULT_KILL_GRACE_MS);
         hardKill.unref();
       }, this.timeoutMs);
       child.on('error', (error: NodeJS.ErrnoException) => {

@@ -188,7 +188,7 @@ const LOST = /Connection terminated|connection error and is not queryable|Client
 const NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED']);
 
 /** A pg (or socket) failure of the storage itself as a StorageError; null for other errors (constraints, SQL). */
-export function asPgStorageError(error: unknown): StorageError | null {
+function asPgStorageError(error: unknown): StorageError | null {
   if (error instanceof StorageError) return error;
   if (!(error instanceof Error)) return null;
   const code = (error as { code?: unknown }).code;

@@ -2,7 +2,7 @@
 // pass at the head for the workflow to be completed. Otherwise the failing output goes to one
 // planner review, which revises or escalates; if it approves anyway, the workflow ends needs_human
 // with the failing checks named (never a loop: a second failure at the same head goes to a human).
-import { runChecks } from '../changes.js';
+import { runChecks, withApplyLock } from '../changes.js';
 import type { CoreDeps } from '../deps.js';
 import { structuredPlannerCall, type CallOptions, type CallUsage } from '../journal.js';
 import { renderFinalReviewInput } from '../prompts.js';
@@ -10,7 +10,6 @@ import { ReviewSchema } from '../review.js';
 import { roleFor } from '../routing.js';
 import type { CheckResult, Subtask, WorkflowChanges } from '../types.js';
 import { derivePhase, handedOver, isEnded, isNewThread, plannerThreadOf, threadState } from '../workflow.js';
-import { withApplyLock } from '../changes.js';
 import { compactIfNeeded } from './compact.js';
 
 /**

@@ -8,6 +8,7 @@ import { invalidInput, invalidTransition, notFound, PlanexecError } from '../err
 import type { MergeRecord, Phase, WorkflowChanges } from '../types.js';
 import { changesView, type ChangesView } from '../views.js';
 import { isEnded, loadWorkflow } from '../workflow.js';
+import { listPaths } from '../text.js';
 
 /** merge_changes's input (PRODUCT.md, "Changes"). */
 export interface MergeChangesInput {
@@ -120,7 +121,7 @@ async function branchHead(d: CoreDeps, changes: WorkflowChanges): Promise<string
   if (await git.hasWorktree(worktree)) {
     const status = await git.status(worktree);
     if (status.tracked.length) {
-      const shown = status.tracked.length <= 20 ? status.tracked.join(', ') : `${status.tracked.slice(0, 20).join(', ')} and ${status.tracked.length - 20} more`;
+      const shown = listPaths(status.tracked);
       throw new PlanexecError(
         'invalid_transition',
         `The worktree ${worktree} has uncommitted changes to ${shown}.`,
@@ -164,11 +165,6 @@ async function branchHead(d: CoreDeps, changes: WorkflowChanges): Promise<string
 }
 
 /**
- * The changes with `tip` as the branch's head when the user committed past the recorded head in the
- * worktree (the files the branch changed from its base recomputed); `changes` itself otherwise.
- * Writes nothing: mergeChanges records it with the merge.
- */
-/**
  * discard_changes without confirm: refused (invalid_input, nothing changed) when the branch or the
  * worktree holds work planexec did not record, which discarding would delete with no way back:
  * commits past the recorded head (made in the worktree, or an attempt whose process stopped), or
@@ -184,12 +180,17 @@ async function refuseToDropUserWork(d: CoreDeps, changes: WorkflowChanges): Prom
   if (changes.worktree && (await git.hasWorktree(changes.worktree))) {
     const { tracked } = await git.status(changes.worktree);
     if (tracked.length) {
-      const shown = tracked.length <= 20 ? tracked.join(', ') : `${tracked.slice(0, 20).join(', ')} and ${tracked.length - 20} more`;
+      const shown = listPaths(tracked);
       throw invalidInput(`The worktree ${changes.worktree} has uncommitted changes to ${shown}: discarding deletes them.`, hint);
     }
   }
 }
 
+/**
+ * The changes with `tip` as the branch's head when the user committed past the recorded head in the
+ * worktree (the files the branch changed from its base recomputed); `changes` itself otherwise.
+ * Writes nothing: mergeChanges records it with the merge.
+ */
 async function adopted(d: CoreDeps, changes: WorkflowChanges, tip: string): Promise<WorkflowChanges> {
   if (tip === changes.head) return changes;
   const diff = await d.git!.diff({ worktree: changes.repo!, from: changes.base!, to: tip, maxPatchBytes: 1 });

@@ -40,8 +40,7 @@ export interface SubtaskDetail {
   output_truncated: boolean;
   /** What the model saw on the latest execution: files (byte ranges, sha256), dependencies, tokens, truncations. */
   context: ContextPacket | null;
-  /** Every execution, oldest first; `tokens` the prompt's input tokens, `created_at` ISO 8601. */
-  /** Every execution, oldest first; an editing attempt's with the checks it ran (output tails included). */
+  /** Every execution, oldest first (`tokens` the prompt's input tokens, `created_at` ISO 8601); an editing attempt's with the checks it ran (output tails included). */
   executions: Array<RunView & { tokens: number | null; created_at: string; checks?: CheckResult[] }>;
 }
 
